@@ -1,0 +1,49 @@
+// Definitions of the common service flags.
+#include "common/server_flags.h"
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+
+ABSL_FLAG(std::string, listen, "",
+          "HOST:PORT to listen on (port 0 = any free port). Default: the "
+          "service's own port on 0.0.0.0.");
+ABSL_FLAG(std::string, port_file, "",
+          "Write the bound port to this file once listening.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (enables TLS).");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA; when set, clients must present a certificate it signed "
+          "(mTLS).");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
+          "Time in-flight calls get to finish after SIGTERM.");
+ABSL_FLAG(int, max_message_bytes, 64 << 20,
+          "Largest gRPC message accepted or sent, bytes.");
+ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection.");
+
+namespace fm {
+
+ServerOptions ServerOptionsFromFlags(const std::string& default_listen) {
+  ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  if (options.listen.empty()) options.listen = default_listen;
+  options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.reflection = absl::GetFlag(FLAGS_reflection);
+  return options;
+}
+
+std::vector<char*> InitService(const char* component, const char* usage,
+                               int argc, char** argv) {
+  SetLogComponent(component);
+  absl::SetProgramUsageMessage(usage);
+  return absl::ParseCommandLine(argc, argv);
+}
+
+}  // namespace fm

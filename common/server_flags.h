@@ -1,0 +1,23 @@
+// Flags shared by every service binary (--listen, --port_file, TLS, grace)
+// and their translation into ServerOptions. Flags are read only in main().
+#ifndef FM_COMMON_SERVER_FLAGS_H_
+#define FM_COMMON_SERVER_FLAGS_H_
+
+#include <string>
+
+#include "common/server_runner.h"
+
+namespace fm {
+
+// ServerOptions from the common flags; `default_listen` applies when
+// --listen is not given (each service has its own default port).
+ServerOptions ServerOptionsFromFlags(const std::string& default_listen);
+
+// Parses argv with absl::ParseCommandLine, sets the log component, and
+// returns the positional arguments (argv[0] first).
+std::vector<char*> InitService(const char* component, const char* usage,
+                               int argc, char** argv);
+
+}  // namespace fm
+
+#endif  // FM_COMMON_SERVER_FLAGS_H_

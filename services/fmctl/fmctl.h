@@ -1,0 +1,54 @@
+// fmctl: the command-line client. Each subcommand lives in its own file and
+// registers one Command here; main.cc parses flags and dispatches.
+#ifndef FM_SERVICES_FMCTL_FMCTL_H_
+#define FM_SERVICES_FMCTL_FMCTL_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace fm::fmctl {
+
+// Arguments after the subcommand name (flags already removed).
+using Args = std::vector<std::string>;
+
+// Exit codes: 0 ok, 1 the call failed, 2 usage error.
+struct Command {
+  const char* name;
+  const char* usage;
+  int (*run)(const Args& args);
+};
+
+// All subcommands, in the order `fmctl help` lists them.
+const std::vector<Command>& Commands();
+
+// A channel to the address in flag `--<flag_name>` (or `fallback_env` when
+// the flag is empty), with the TLS flags applied.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelFor(
+    const std::string& flag_name, const std::string& address,
+    const char* fallback_env = nullptr);
+
+// A client context carrying the --timeout deadline.
+std::unique_ptr<grpc::ClientContext> NewContext();
+
+// Prints "fmctl: <what>: <status>" to stderr and returns 1.
+int Fail(const std::string& what, const grpc::Status& status);
+int Fail(const std::string& what, const absl::Status& status);
+// Prints the usage of one command to stderr and returns 2.
+int Usage(const char* command);
+
+// Reads TEXT: "-" means all of stdin.
+std::string TextArg(const std::string& arg);
+
+// Subcommand entry points (one file each).
+int RunTokenize(const Args& args);
+int RunDetokenize(const Args& args);
+int RunHealth(const Args& args);
+
+}  // namespace fm::fmctl
+
+#endif  // FM_SERVICES_FMCTL_FMCTL_H_

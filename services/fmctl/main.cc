@@ -1,0 +1,114 @@
+// fmctl entry point: global flags, then `fmctl [flags] COMMAND [args]`.
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/channel_factory.h"
+#include "common/status_util.h"
+#include "services/fmctl/fmctl.h"
+
+ABSL_FLAG(std::string, tokenizer, "", "fm-tokenizer address (HOST:PORT[,...]).");
+ABSL_FLAG(std::string, target, "", "Address for `health`.");
+ABSL_FLAG(std::string, service, "",
+          "Service name for `health` (default: the whole server).");
+ABSL_FLAG(bool, bos, false, "`tokenize`: prepend BOS.");
+ABSL_FLAG(bool, eos, false, "`tokenize`: append EOS.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA that verifies the server (TLS).");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS).");
+ABSL_FLAG(std::string, tls_key, "", "PEM client key (mTLS).");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name to check in the server certificate.");
+
+namespace fm::fmctl {
+
+const std::vector<Command>& Commands() {
+  static const auto* commands = new std::vector<Command>{
+      {"tokenize", "fmctl --tokenizer=ADDR tokenize [--bos] [--eos] TEXT|-",
+       RunTokenize},
+      {"detokenize", "fmctl --tokenizer=ADDR detokenize ID...", RunDetokenize},
+      {"health", "fmctl health --target=ADDR [--service=NAME]", RunHealth},
+  };
+  return *commands;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelFor(
+    const std::string& flag_name, const std::string& address,
+    const char* fallback_env) {
+  std::string target = address;
+  if (target.empty() && fallback_env != nullptr) {
+    const char* env = std::getenv(fallback_env);
+    if (env != nullptr) target = env;
+  }
+  if (target.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag_name, "=HOST:PORT is required",
+        fallback_env != nullptr ? absl::StrCat(" (or set ", fallback_env, ")")
+                                : ""));
+  }
+  ChannelOptions options;
+  options.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  return MakeChannel(target, options);
+}
+
+std::unique_ptr<grpc::ClientContext> NewContext() {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(DeadlineAfter(absl::GetFlag(FLAGS_timeout)));
+  return ctx;
+}
+
+int Fail(const std::string& what, const grpc::Status& status) {
+  return Fail(what, FromGrpcStatus(status, what));
+}
+
+int Fail(const std::string& what, const absl::Status& status) {
+  std::fprintf(stderr, "fmctl: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+int Usage(const char* command) {
+  for (const Command& c : Commands()) {
+    if (std::string(c.name) == command) {
+      std::fprintf(stderr, "usage: %s\n", c.usage);
+    }
+  }
+  return 2;
+}
+
+std::string TextArg(const std::string& arg) {
+  if (arg != "-") return arg;
+  return std::string(std::istreambuf_iterator<char>(std::cin),
+                     std::istreambuf_iterator<char>());
+}
+
+}  // namespace fm::fmctl
+
+int main(int argc, char** argv) {
+  std::string usage = "fmctl [flags] COMMAND [args]\ncommands:\n";
+  for (const auto& c : fm::fmctl::Commands()) {
+    absl::StrAppend(&usage, "  ", c.usage, "\n");
+  }
+  absl::SetProgramUsageMessage(usage);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() < 2) {
+    std::fputs(usage.c_str(), stderr);
+    return 2;
+  }
+  const std::string name = positional[1];
+  fm::fmctl::Args args(positional.begin() + 2, positional.end());
+  for (const auto& c : fm::fmctl::Commands()) {
+    if (name == c.name) return c.run(args);
+  }
+  std::fprintf(stderr, "fmctl: unknown command '%s'\n%s", name.c_str(),
+               usage.c_str());
+  return 2;
+}

@@ -1,0 +1,65 @@
+// `fmctl tokenize` and `fmctl detokenize`: thin clients of fm-tokenizer.
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "fm/v1/tokenizer.grpc.pb.h"
+#include "services/fmctl/fmctl.h"
+
+ABSL_DECLARE_FLAG(std::string, tokenizer);
+ABSL_DECLARE_FLAG(bool, bos);
+ABSL_DECLARE_FLAG(bool, eos);
+
+namespace fm::fmctl {
+
+int RunTokenize(const Args& args) {
+  if (args.size() != 1) return Usage("tokenize");
+  auto channel = ChannelFor("tokenizer", absl::GetFlag(FLAGS_tokenizer),
+                            "FM_TOKENIZER");
+  if (!channel.ok()) return Fail("tokenize", channel.status());
+  auto stub = fm::v1::TokenizerService::NewStub(*channel);
+  fm::v1::EncodeRequest request;
+  request.set_text(TextArg(args[0]));
+  request.set_add_bos(absl::GetFlag(FLAGS_bos));
+  request.set_add_eos(absl::GetFlag(FLAGS_eos));
+  fm::v1::EncodeResponse response;
+  auto ctx = NewContext();
+  grpc::Status status = stub->Encode(ctx.get(), request, &response);
+  if (!status.ok()) return Fail("tokenizer", status);
+  std::printf("%s\n", absl::StrJoin(response.ids(), " ").c_str());
+  return 0;
+}
+
+int RunDetokenize(const Args& args) {
+  if (args.empty()) return Usage("detokenize");
+  fm::v1::DecodeRequest request;
+  for (const std::string& arg : args) {
+    // Accept "1 2 3" as one argument as well as separate arguments.
+    for (absl::string_view part : absl::StrSplit(arg, ' ', absl::SkipEmpty())) {
+      int32_t id;
+      if (!absl::SimpleAtoi(part, &id)) {
+        std::fprintf(stderr, "fmctl: '%s' is not a token id\n",
+                     std::string(part).c_str());
+        return 2;
+      }
+      request.add_ids(id);
+    }
+  }
+  auto channel = ChannelFor("tokenizer", absl::GetFlag(FLAGS_tokenizer),
+                            "FM_TOKENIZER");
+  if (!channel.ok()) return Fail("detokenize", channel.status());
+  auto stub = fm::v1::TokenizerService::NewStub(*channel);
+  fm::v1::DecodeResponse response;
+  auto ctx = NewContext();
+  grpc::Status status = stub->Decode(ctx.get(), request, &response);
+  if (!status.ok()) return Fail("tokenizer", status);
+  std::fwrite(response.text().data(), 1, response.text().size(), stdout);
+  std::fputc('\n', stdout);
+  return 0;
+}
+
+}  // namespace fm::fmctl

@@ -1,0 +1,51 @@
+// IncrementalDecoder: turns a growing list of token ids into text deltas for
+// streaming. A delta never ends inside a UTF-8 character, and the deltas of
+// a whole stream (after Flush) concatenate to exactly Decode(all ids).
+#ifndef FM_SERVICES_TOKENIZER_INCREMENTAL_DECODER_H_
+#define FM_SERVICES_TOKENIZER_INCREMENTAL_DECODER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "services/tokenizer/tokenizer.h"
+
+namespace fm::tokenizer {
+
+// Not thread-safe; one per stream. `tokenizer` must outlive it.
+class IncrementalDecoder {
+ public:
+  explicit IncrementalDecoder(const Tokenizer* tokenizer)
+      : tokenizer_(tokenizer) {}
+
+  // Adds `ids` and returns the text that is now final. Byte-fallback pieces
+  // that begin a character still missing bytes are held back. On error
+  // (an id out of range) nothing is added.
+  absl::StatusOr<std::string> Add(absl::Span<const TokenId> ids);
+
+  // Returns everything still held back; an unfinished byte sequence becomes
+  // U+FFFD, exactly as a one-shot Decode renders it.
+  absl::StatusOr<std::string> Flush();
+
+  // Ids whose text is still held back.
+  int held_ids() const { return held_; }
+  // All ids added so far.
+  const std::vector<TokenId>& ids() const { return ids_; }
+
+ private:
+  // Number of trailing ids that are byte pieces forming the start of a
+  // character that more bytes could complete.
+  int CountHeldIds() const;
+  absl::StatusOr<std::string> EmitUpTo(size_t n_ids);
+
+  const Tokenizer* tokenizer_;
+  std::vector<TokenId> ids_;
+  // Bytes of Decode(ids_[0, emitted_ids)) already returned.
+  size_t sent_bytes_ = 0;
+  int held_ = 0;
+};
+
+}  // namespace fm::tokenizer
+
+#endif  // FM_SERVICES_TOKENIZER_INCREMENTAL_DECODER_H_

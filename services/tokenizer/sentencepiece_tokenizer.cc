@@ -1,0 +1,164 @@
+// SentencePieceTokenizer: loading with integrity checks, Encode/Decode with
+// input validation, and the vocabulary table.
+#include "services/tokenizer/sentencepiece_tokenizer.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/file_digest.h"
+#include "common/utf8.h"
+
+namespace fm::tokenizer {
+namespace {
+
+absl::Status FromSpCode(int code, const std::string& error,
+                        absl::string_view what) {
+  if (code == 0) return absl::OkStatus();
+  // SentencePiece's util::StatusCode uses google.rpc.Code numbering too.
+  const absl::StatusCode absl_code =
+      (code > 0 && code <= 16) ? static_cast<absl::StatusCode>(code)
+                               : absl::StatusCode::kUnknown;
+  return absl::Status(absl_code, absl::StrCat(what, ": ", error));
+}
+
+absl::StatusOr<std::string> ReadModelFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("tokenizer model ", path, ": cannot open file"));
+  }
+  const std::streamoff size = in.tellg();
+  if (size <= 0) {
+    return absl::DataLossError(
+        absl::StrCat("tokenizer model ", path, " is empty"));
+  }
+  if (size > SentencePieceTokenizer::kMaxModelBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tokenizer model ", path, " is ", size, " bytes; the limit is ",
+        SentencePieceTokenizer::kMaxModelBytes));
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(bytes.data(), size)) {
+    return absl::DataLossError(
+        absl::StrCat("tokenizer model ", path, ": read failed"));
+  }
+  return bytes;
+}
+
+// "<0xE2>" -> 0xE2.
+bool ParseBytePiece(const std::string& piece, char* byte) {
+  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') {
+    return false;
+  }
+  int value = 0;
+  for (int i = 3; i < 5; ++i) {
+    const char c = absl::ascii_tolower(piece[i]);
+    if (!absl::ascii_isxdigit(c)) return false;
+    value = value * 16 + (absl::ascii_isdigit(c) ? c - '0' : c - 'a' + 10);
+  }
+  *byte = static_cast<char>(value);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>>
+SentencePieceTokenizer::Load(absl::string_view path,
+                             absl::string_view expected_sha256) {
+  std::unique_ptr<SentencePieceTokenizer> tok(new SentencePieceTokenizer());
+  tok->path_ = std::string(path);
+  auto bytes = ReadModelFile(tok->path_);
+  if (!bytes.ok()) return bytes.status();
+  tok->sha256_ = Sha256Hex(*bytes);
+  if (!expected_sha256.empty()) {
+    absl::Status pinned = CheckSha256(
+        absl::StrCat("tokenizer model ", path), expected_sha256, tok->sha256_);
+    if (!pinned.ok()) return pinned;
+  }
+  auto info = ReadModelProtoInfo(*bytes);
+  if (!info.ok()) {
+    return absl::Status(info.status().code(),
+                        absl::StrCat(path, ": ", info.status().message()));
+  }
+  tok->proto_info_ = *std::move(info);
+
+  std::string error;
+  tok->sp_ = LoadSentencePieceBackend(&error);
+  if (tok->sp_ == nullptr) return absl::UnavailableError(error);
+  absl::Status loaded = FromSpCode(tok->sp_->LoadFromSerialized(*bytes, &error),
+                                   error, absl::StrCat("tokenizer model ", path));
+  if (!loaded.ok()) {
+    // A file that parses as protobuf but that SentencePiece rejects is
+    // corrupt for our purposes.
+    return absl::DataLossError(loaded.message());
+  }
+  const int n = tok->sp_->PieceSize();
+  if (n <= 0 || n != static_cast<int>(tok->proto_info_.piece_types.size())) {
+    return absl::DataLossError(absl::StrCat(
+        "tokenizer model ", path, ": piece count ", n,
+        " does not match the model proto (",
+        tok->proto_info_.piece_types.size(), ")"));
+  }
+  tok->special_ = {tok->sp_->bos_id(), tok->sp_->eos_id(), tok->sp_->unk_id(),
+                   tok->sp_->pad_id()};
+  tok->vocab_.resize(n);
+  for (int id = 0; id < n; ++id) {
+    VocabEntry& e = tok->vocab_[id];
+    e.piece = tok->sp_->IdToPiece(id);
+    e.score = tok->sp_->GetScore(id);
+    e.type = tok->proto_info_.piece_types[id];
+    char byte;
+    switch (e.type) {
+      case PieceType::kByte:
+        if (ParseBytePiece(e.piece, &byte)) e.text.assign(1, byte);
+        break;
+      case PieceType::kControl:
+      case PieceType::kUnused:
+        break;
+      case PieceType::kUnknown:
+        e.text = " \xE2\x81\x87 ";  // SentencePiece's default unk surface
+        break;
+      default:
+        e.text = absl::StrReplaceAll(e.piece, {{"\xE2\x96\x81", " "}});
+    }
+  }
+  return tok;
+}
+
+absl::StatusOr<std::vector<TokenId>> SentencePieceTokenizer::Encode(
+    absl::string_view text, const EncodeOptions& options) const {
+  absl::Status valid = ValidateUtf8(text, "text");
+  if (!valid.ok()) return valid;
+  std::vector<int> ids;
+  std::string error;
+  absl::Status encoded = FromSpCode(
+      sp_->Encode(std::string(text), &ids, &error), error, "encode");
+  if (!encoded.ok()) return encoded;
+  std::vector<TokenId> out;
+  out.reserve(ids.size() + 2);
+  if (options.add_bos && special_.bos >= 0) out.push_back(special_.bos);
+  out.insert(out.end(), ids.begin(), ids.end());
+  if (options.add_eos && special_.eos >= 0) out.push_back(special_.eos);
+  return out;
+}
+
+absl::StatusOr<std::string> SentencePieceTokenizer::Decode(
+    absl::Span<const TokenId> ids) const {
+  absl::Status valid = ValidateIds(ids, vocab_size(), "ids");
+  if (!valid.ok()) return valid;
+  std::string text;
+  std::string error;
+  absl::Status decoded =
+      FromSpCode(sp_->Decode(std::vector<int>(ids.begin(), ids.end()), &text,
+                            &error),
+                 error, "decode");
+  if (!decoded.ok()) return decoded;
+  return text;
+}
+
+}  // namespace fm::tokenizer
