@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Downloads the public model files into DIR (default ./models) and checks
+# their sha256 before use. For machines without ../shared/models.
+set -euo pipefail
+dir="${1:-models}"
+mkdir -p "$dir"
+# name | url | sha256
+FILES=(
+  "llama2-tokenizer.model|https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/tokenizer.model|9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347"
+  "stories260K.bin|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K/stories260K.bin|b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696"
+  "tok512.bin|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K/tok512.bin|037cb335abb25d1fa9e8ecae30ed2a3a8ace9302862ebcdc05d51a6bbb10c312"
+)
+for entry in "${FILES[@]}"; do
+  IFS='|' read -r name url sha <<<"$entry"
+  path="$dir/$name"
+  if [ -f "$path" ] && echo "$sha  $path" | sha256sum -c --status; then
+    continue
+  fi
+  echo "fetch_models: downloading $name"
+  curl -fsSL --retry 3 -o "$path.part" "$url"
+  if ! echo "$sha  $path.part" | sha256sum -c --status; then
+    echo "fetch_models: $name: sha256 mismatch (expected $sha)" >&2
+    rm -f "$path.part"
+    exit 1
+  fi
+  mv "$path.part" "$path"
+done
+echo "fetch_models: files in $dir verified"

@@ -1,0 +1,272 @@
+// SentencePieceTokenizer and IncrementalDecoder: on a tokenizer trained by
+// the test itself, and on the real Llama 2 and tok512 tokenizers when
+// FM_MODELS is set.
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_split.h"
+#include "absl/strings/numbers.h"
+#include "common/utf8.h"
+#include "services/tokenizer/incremental_decoder.h"
+#include "services/tokenizer/sentencepiece_tokenizer.h"
+#include "tests/support/test_env.h"
+#include "tests/tokenizer/tiny_tokenizer.h"
+
+namespace fm::tokenizer {
+namespace {
+
+using ::fm::testing::ModelFile;
+using ::fm::testing::TinyTokenizerModel;
+
+std::unique_ptr<SentencePieceTokenizer> LoadOrFail(const std::string& path) {
+  auto tok = SentencePieceTokenizer::Load(path);
+  INFO(tok.status().ToString());
+  REQUIRE(tok.ok());
+  return *std::move(tok);
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string WriteFile(const std::string& name, const std::string& bytes) {
+  const std::string path = ::fm::testing::MakeTempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+TEST_CASE("tiny tokenizer round-trips text and uses byte fallback",
+          "[tokenizer]") {
+  const std::string path = TinyTokenizerModel();
+  REQUIRE_FALSE(path.empty());
+  auto tok = LoadOrFail(path);
+  CHECK(tok->vocab_size() > 259);
+  CHECK(tok->special_ids().bos == 1);
+  CHECK(tok->special_ids().eos == 2);
+  CHECK(tok->proto_info().byte_fallback);
+  CHECK(tok->proto_info().model_type == "bpe");
+
+  for (const std::string text :
+       {"Once upon a time, Lily saw a big ball.", "h\xC3\xA9llo w\xC3\xB6rld",
+        "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "emoji \xF0\x9F\x98\x80!"}) {
+    auto ids = tok->Encode(text, {});
+    REQUIRE(ids.ok());
+    auto back = tok->Decode(*ids);
+    REQUIRE(back.ok());
+    CHECK(*back == text);
+  }
+  // "é" is not in the training text: it must become its two UTF-8 bytes.
+  auto ids = tok->Encode("\xC3\xA9", {});
+  REQUIRE(ids.ok());
+  std::vector<std::string> pieces;
+  for (TokenId id : *ids) pieces.push_back(tok->entry(id).piece);
+  CHECK(std::find(pieces.begin(), pieces.end(), "<0xC3>") != pieces.end());
+  CHECK(std::find(pieces.begin(), pieces.end(), "<0xA9>") != pieces.end());
+  for (TokenId id : *ids) {
+    if (tok->entry(id).type == PieceType::kByte) {
+      CHECK(tok->entry(id).text.size() == 1);
+    }
+  }
+}
+
+TEST_CASE("BOS/EOS and empty text", "[tokenizer]") {
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  auto empty = tok->Encode("", {});
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  auto bos_only = tok->Encode("", {true, false});
+  REQUIRE(bos_only.ok());
+  CHECK(*bos_only == std::vector<TokenId>{1});
+  auto both = tok->Encode("cat", {true, true});
+  REQUIRE(both.ok());
+  CHECK(both->front() == 1);
+  CHECK(both->back() == 2);
+  auto text = tok->Decode(*both);
+  REQUIRE(text.ok());
+  CHECK(*text == "cat");  // control pieces decode to nothing
+}
+
+TEST_CASE("bad input gets INVALID_ARGUMENT naming the problem",
+          "[tokenizer]") {
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  auto bad_utf8 = tok->Encode("ok\xFFok", {});
+  REQUIRE_FALSE(bad_utf8.ok());
+  CHECK(bad_utf8.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(bad_utf8.status().message()),
+             Catch::Contains("offset 2"));
+
+  const int32_t v = tok->vocab_size();
+  for (TokenId bad : {-1, v, v + 1000}) {
+    std::vector<TokenId> ids = {5, bad};
+    auto decoded = tok->Decode(ids);
+    REQUIRE_FALSE(decoded.ok());
+    CHECK(decoded.status().code() == absl::StatusCode::kInvalidArgument);
+    const std::string msg(decoded.status().message());
+    CHECK_THAT(msg, Catch::Contains(std::to_string(bad)));
+    CHECK_THAT(msg, Catch::Contains(std::to_string(v)));
+  }
+}
+
+TEST_CASE("missing, empty, corrupt and mis-pinned model files are refused",
+          "[tokenizer]") {
+  auto missing = SentencePieceTokenizer::Load("/nonexistent/x.model");
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+
+  auto empty = SentencePieceTokenizer::Load(WriteFile("empty.model", ""));
+  CHECK(empty.status().code() == absl::StatusCode::kDataLoss);
+
+  auto garbage = SentencePieceTokenizer::Load(
+      WriteFile("garbage.model", std::string("\xFF\xFF\xFF\x01garbage", 11)));
+  CHECK(garbage.status().code() == absl::StatusCode::kDataLoss);
+
+  // A truncated real model.
+  const std::string real = Slurp(TinyTokenizerModel());
+  auto truncated = SentencePieceTokenizer::Load(
+      WriteFile("trunc.model", real.substr(0, real.size() / 2)));
+  CHECK_FALSE(truncated.ok());
+
+  auto pinned_wrong =
+      SentencePieceTokenizer::Load(TinyTokenizerModel(), std::string(64, '0'));
+  CHECK(pinned_wrong.status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(pinned_wrong.status().message()),
+             Catch::Contains("sha256 mismatch"));
+
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  auto pinned_right =
+      SentencePieceTokenizer::Load(TinyTokenizerModel(), tok->sha256());
+  CHECK(pinned_right.ok());
+}
+
+// Feeds `ids` one at a time; every delta must be whole UTF-8 and the
+// concatenation must equal the one-shot decode. Returns the most ids that
+// were held back at once.
+int StreamOneByOne(const Tokenizer& tok, const std::vector<TokenId>& ids) {
+  IncrementalDecoder decoder(&tok);
+  std::string streamed;
+  int max_held = 0;
+  for (TokenId id : ids) {
+    auto delta = decoder.Add({id});
+    REQUIRE(delta.ok());
+    CHECK(ValidateUtf8(*delta, "delta").ok());
+    streamed += *delta;
+    max_held = std::max(max_held, decoder.held_ids());
+  }
+  auto rest = decoder.Flush();
+  REQUIRE(rest.ok());
+  streamed += *rest;
+  auto whole = tok.Decode(ids);
+  REQUIRE(whole.ok());
+  CHECK(streamed == *whole);
+  return max_held;
+}
+
+TEST_CASE("incremental decode never splits a character", "[tokenizer]") {
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  for (const std::string text :
+       {"h\xC3\xA9llo w\xC3\xB6rld", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
+        "emoji \xF0\x9F\x98\x80\xF0\x9F\x8E\x89 ok", "Once upon a time"}) {
+    auto ids = tok->Encode(text, {true, false});
+    REQUIRE(ids.ok());
+    const int max_held = StreamOneByOne(*tok, *ids);
+    const bool has_multibyte = text != "Once upon a time";
+    // Multi-byte characters arrive as byte pieces: they must be held back.
+    CHECK((max_held > 0) == has_multibyte);
+  }
+}
+
+TEST_CASE("an unfinished character is flushed as U+FFFD like Decode",
+          "[tokenizer]") {
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  auto ids = tok->Encode("a\xF0\x9F\x98\x80", {});
+  REQUIRE(ids.ok());
+  ids->pop_back();  // drop the emoji's last byte piece
+  IncrementalDecoder decoder(tok.get());
+  auto delta = decoder.Add(*ids);
+  REQUIRE(delta.ok());
+  CHECK(*delta == "a");
+  CHECK(decoder.held_ids() == 3);
+  auto rest = decoder.Flush();
+  REQUIRE(rest.ok());
+  auto whole = tok->Decode(*ids);
+  REQUIRE(whole.ok());
+  CHECK(*delta + *rest == *whole);
+  CHECK(ValidateUtf8(*rest, "rest").ok());
+}
+
+TEST_CASE("incremental decode rejects bad ids and stays usable",
+          "[tokenizer]") {
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  IncrementalDecoder decoder(tok.get());
+  CHECK(decoder.Add({tok->vocab_size()}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  auto ok = decoder.Add({5});
+  CHECK(ok.ok());
+  CHECK(decoder.ids().size() == 1);
+}
+
+TEST_CASE("Llama 2 tokenizer: known ids", "[tokenizer][models]") {
+  const std::string path = ModelFile("llama2-tokenizer.model");
+  FM_REQUIRE_FILE_OR_SKIP(path, "llama2-tokenizer.model");
+  auto tok = LoadOrFail(path);
+  CHECK(tok->vocab_size() == 32000);
+  auto ids = tok->Encode("Once upon a time", {});
+  REQUIRE(ids.ok());
+  CHECK(*ids == std::vector<TokenId>{9038, 2501, 263, 931});
+  auto with_bos = tok->Encode("Once upon a time", {true, false});
+  REQUIRE(with_bos.ok());
+  CHECK(*with_bos == std::vector<TokenId>{1, 9038, 2501, 263, 931});
+  CHECK(tok->sha256() ==
+        "9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347");
+}
+
+TEST_CASE("tok512 tokenizer: known ids", "[tokenizer][models]") {
+  const std::string path = ModelFile("tok512.model");
+  FM_REQUIRE_FILE_OR_SKIP(path, "tok512.model");
+  auto tok = LoadOrFail(path);
+  CHECK(tok->vocab_size() == 512);
+  auto ids = tok->Encode("Once upon a time", {});
+  REQUIRE(ids.ok());
+  CHECK(*ids == std::vector<TokenId>{403, 407, 261, 378});
+}
+
+TEST_CASE("Llama 2 tokenizer reproduces llama.cpp's test vectors",
+          "[tokenizer][models]") {
+  const std::string model = ModelFile("llama2-tokenizer.model");
+  const std::string inp = ModelFile("ggml-vocab-llama-spm.gguf.inp");
+  const std::string out = ModelFile("ggml-vocab-llama-spm.gguf.out");
+  FM_REQUIRE_FILE_OR_SKIP(model, "llama2-tokenizer.model");
+  FM_REQUIRE_FILE_OR_SKIP(inp, "ggml-vocab-llama-spm.gguf.inp");
+  FM_REQUIRE_FILE_OR_SKIP(out, "ggml-vocab-llama-spm.gguf.out");
+  auto tok = LoadOrFail(model);
+  std::vector<std::string> texts =
+      absl::StrSplit(Slurp(inp), "\n__ggml_vocab_test__\n");
+  if (!texts.empty() && texts.back().empty()) texts.pop_back();
+  std::vector<std::string> expected = absl::StrSplit(Slurp(out), '\n');
+  if (!expected.empty() && expected.back().empty()) expected.pop_back();
+  REQUIRE(texts.size() == expected.size());
+  REQUIRE(texts.size() >= 40);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<TokenId> want;
+    for (absl::string_view s : absl::StrSplit(expected[i], ' ', absl::SkipEmpty())) {
+      int32_t id;
+      REQUIRE(absl::SimpleAtoi(s, &id));
+      want.push_back(id);
+    }
+    auto got = tok->Encode(texts[i], {});
+    REQUIRE(got.ok());
+    INFO("case " << i << ": '" << texts[i] << "'");
+    CHECK(*got == want);
+    StreamOneByOne(*tok, *got);
+  }
+}
+
+}  // namespace
+}  // namespace fm::tokenizer
