@@ -48,6 +48,8 @@ std::string TextArg(const std::string& arg);
 int RunTokenize(const Args& args);
 int RunDetokenize(const Args& args);
 int RunHealth(const Args& args);
+int RunModelInfo(const Args& args);
+int RunForward(const Args& args);
 
 }  // namespace fm::fmctl
 

@@ -14,7 +14,10 @@
 #include "services/fmctl/fmctl.h"
 
 ABSL_FLAG(std::string, tokenizer, "", "fm-tokenizer address (HOST:PORT[,...]).");
+ABSL_FLAG(std::string, model, "", "fm-model address (HOST:PORT[,...]).");
 ABSL_FLAG(std::string, target, "", "Address for `health`.");
+ABSL_FLAG(std::string, ids, "", "`forward`: token ids, e.g. \"1 403 407\".");
+ABSL_FLAG(int, top, 10, "`forward`: how many of the highest logits to print.");
 ABSL_FLAG(std::string, service, "",
           "Service name for `health` (default: the whole server).");
 ABSL_FLAG(bool, bos, false, "`tokenize`: prepend BOS.");
@@ -33,6 +36,9 @@ const std::vector<Command>& Commands() {
       {"tokenize", "fmctl --tokenizer=ADDR tokenize [--bos] [--eos] TEXT|-",
        RunTokenize},
       {"detokenize", "fmctl --tokenizer=ADDR detokenize ID...", RunDetokenize},
+      {"info", "fmctl --model=ADDR info", RunModelInfo},
+      {"forward", "fmctl --model=ADDR forward --ids \"1 403 407\" [--top K]",
+       RunForward},
       {"health", "fmctl health --target=ADDR [--service=NAME]", RunHealth},
   };
   return *commands;
