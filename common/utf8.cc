@@ -48,6 +48,11 @@ CharScan ScanChar(absl::string_view text, size_t i) {
 
 }  // namespace
 
+size_t Utf8CharLengthAt(absl::string_view text, size_t i) {
+  const CharScan scan = ScanChar(text, i);
+  return (scan.needed != 0 && scan.valid == scan.needed) ? scan.needed : 0;
+}
+
 bool Utf8EndsWithIncompleteChar(absl::string_view text) {
   // An unfinished character starts at most 3 bytes from the end.
   const size_t n = text.size();

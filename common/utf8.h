@@ -20,6 +20,10 @@ size_t Utf8CompletePrefixLength(absl::string_view text);
 // that more bytes could still complete.
 bool Utf8EndsWithIncompleteChar(absl::string_view text);
 
+// Length of the well-formed character starting at text[i] (1-4), or 0 when
+// no complete well-formed character starts there.
+size_t Utf8CharLengthAt(absl::string_view text, size_t i);
+
 // OK for well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing
 // above U+10FFFF); otherwise INVALID_ARGUMENT naming `field` and the offset
 // of the first bad byte.

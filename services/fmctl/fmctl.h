@@ -50,6 +50,9 @@ int RunDetokenize(const Args& args);
 int RunHealth(const Args& args);
 int RunModelInfo(const Args& args);
 int RunForward(const Args& args);
+int RunStages(const Args& args);
+int RunProfiles(const Args& args);
+int RunSample(const Args& args);
 
 }  // namespace fm::fmctl
 

@@ -15,7 +15,14 @@
 
 ABSL_FLAG(std::string, tokenizer, "", "fm-tokenizer address (HOST:PORT[,...]).");
 ABSL_FLAG(std::string, model, "", "fm-model address (HOST:PORT[,...]).");
+ABSL_FLAG(std::string, sampler, "", "fm-sampler address (HOST:PORT[,...]).");
 ABSL_FLAG(std::string, target, "", "Address for `health`.");
+ABSL_FLAG(std::string, logits, "",
+          "`sample`: file of raw little-endian float32 logits.");
+ABSL_FLAG(std::string, chain, "", "Sampler chain as JSON.");
+ABSL_FLAG(std::string, profile, "", "Sampler profile name.");
+ABSL_FLAG(int64_t, seed, 0, "RNG seed.");
+ABSL_FLAG(int, count, 1, "`sample`: number of draws.");
 ABSL_FLAG(std::string, ids, "", "`forward`: token ids, e.g. \"1 403 407\".");
 ABSL_FLAG(int, top, 10, "`forward`: how many of the highest logits to print.");
 ABSL_FLAG(std::string, service, "",
@@ -39,6 +46,15 @@ const std::vector<Command>& Commands() {
       {"info", "fmctl --model=ADDR info", RunModelInfo},
       {"forward", "fmctl --model=ADDR forward --ids \"1 403 407\" [--top K]",
        RunForward},
+      {"stages", "fmctl --sampler=ADDR stages", RunStages},
+      {"profiles",
+       "fmctl --sampler=ADDR profiles list|get NAME|put NAME CHAIN_JSON|"
+       "delete NAME",
+       RunProfiles},
+      {"sample",
+       "fmctl --sampler=ADDR sample --logits=FILE (--chain=JSON | "
+       "--profile=NAME) --seed=N [--count=K]",
+       RunSample},
       {"health", "fmctl health --target=ADDR [--service=NAME]", RunHealth},
   };
   return *commands;

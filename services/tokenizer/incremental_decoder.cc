@@ -42,6 +42,11 @@ absl::StatusOr<std::string> IncrementalDecoder::Add(
   return EmitUpTo(ids_.size() - held_);
 }
 
+absl::Status IncrementalDecoder::Prime(absl::Span<const TokenId> ids) {
+  auto ignored = Add(ids);
+  return ignored.status();
+}
+
 absl::StatusOr<std::string> IncrementalDecoder::Flush() {
   held_ = 0;
   return EmitUpTo(ids_.size());

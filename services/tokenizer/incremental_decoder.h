@@ -16,13 +16,18 @@ namespace fm::tokenizer {
 // Not thread-safe; one per stream. `tokenizer` must outlive it.
 class IncrementalDecoder {
  public:
-  explicit IncrementalDecoder(const Tokenizer* tokenizer)
+  explicit IncrementalDecoder(const Detokenizer* tokenizer)
       : tokenizer_(tokenizer) {}
 
   // Adds `ids` and returns the text that is now final. Byte-fallback pieces
   // that begin a character still missing bytes are held back. On error
   // (an id out of range) nothing is added.
   absl::StatusOr<std::string> Add(absl::Span<const TokenId> ids);
+
+  // Adds `ids` as context that is never returned (e.g. the prompt), so that
+  // later text is decoded as its continuation (SentencePiece drops the
+  // leading space of a text's first word; a continuation keeps it).
+  absl::Status Prime(absl::Span<const TokenId> ids);
 
   // Returns everything still held back; an unfinished byte sequence becomes
   // U+FFFD, exactly as a one-shot Decode renders it.
@@ -39,7 +44,7 @@ class IncrementalDecoder {
   int CountHeldIds() const;
   absl::StatusOr<std::string> EmitUpTo(size_t n_ids);
 
-  const Tokenizer* tokenizer_;
+  const Detokenizer* tokenizer_;
   std::vector<TokenId> ids_;
   // Bytes of Decode(ids_[0, emitted_ids)) already returned.
   size_t sent_bytes_ = 0;

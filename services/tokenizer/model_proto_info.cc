@@ -18,6 +18,7 @@ constexpr int kModelNormalizerSpec = 3;    // ModelProto.normalizer_spec
 constexpr int kPieceType = 3;              // SentencePiece.type
 constexpr int kTrainerModelType = 3;       // TrainerSpec.model_type
 constexpr int kTrainerByteFallback = 35;   // TrainerSpec.byte_fallback
+constexpr int kTrainerUnkSurface = 44;     // TrainerSpec.unk_surface
 constexpr int kNormalizerAddDummyPrefix = 3;
 constexpr int kNormalizerRemoveExtraWhitespaces = 4;
 
@@ -64,6 +65,10 @@ absl::StatusOr<ModelProtoInfo> ReadModelProtoInfo(
                ParseGroup(field, &group)) {
       for (int j = 0; j < group.field_count(); ++j) {
         const UnknownField& f = group.field(j);
+        if (f.number() == kTrainerUnkSurface &&
+            f.type() == UnknownField::TYPE_LENGTH_DELIMITED) {
+          info.unk_surface = f.length_delimited();
+        }
         if (f.type() != UnknownField::TYPE_VARINT) continue;
         if (f.number() == kTrainerModelType) {
           static const char* kTypes[] = {"?", "unigram", "bpe", "word", "char"};

@@ -19,6 +19,8 @@ struct ModelProtoInfo {
   bool byte_fallback = false;
   bool add_dummy_prefix = true;
   bool remove_extra_whitespaces = true;
+  // What an unknown piece decodes to (TrainerSpec.unk_surface).
+  std::string unk_surface = " \xE2\x81\x87 ";
   // Piece types in id order.
   std::vector<PieceType> piece_types;
 };

@@ -121,7 +121,7 @@ SentencePieceTokenizer::Load(absl::string_view path,
       case PieceType::kUnused:
         break;
       case PieceType::kUnknown:
-        e.text = " \xE2\x81\x87 ";  // SentencePiece's default unk surface
+        e.text = tok->proto_info_.unk_surface;
         break;
       default:
         e.text = absl::StrReplaceAll(e.piece, {{"\xE2\x96\x81", " "}});

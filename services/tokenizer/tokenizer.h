@@ -41,15 +41,10 @@ struct SpecialIds {
   TokenId pad = -1;
 };
 
-// Thread-safe: all methods are const and may be called concurrently.
-class Tokenizer {
+// Ids -> text. Thread-safe: all methods are const.
+class Detokenizer {
  public:
-  virtual ~Tokenizer() = default;
-
-  // INVALID_ARGUMENT when `text` is not valid UTF-8 (naming the offset).
-  // Empty text gives no ids (or BOS/EOS alone).
-  virtual absl::StatusOr<std::vector<TokenId>> Encode(
-      absl::string_view text, const EncodeOptions& options) const = 0;
+  virtual ~Detokenizer() = default;
 
   // INVALID_ARGUMENT naming the position and value of the first id outside
   // [0, vocab_size()).
@@ -60,6 +55,15 @@ class Tokenizer {
   virtual SpecialIds special_ids() const = 0;
   // Requires 0 <= id < vocab_size().
   virtual const VocabEntry& entry(TokenId id) const = 0;
+};
+
+// Text <-> ids. Thread-safe: all methods are const.
+class Tokenizer : public Detokenizer {
+ public:
+  // INVALID_ARGUMENT when `text` is not valid UTF-8 (naming the offset).
+  // Empty text gives no ids (or BOS/EOS alone).
+  virtual absl::StatusOr<std::vector<TokenId>> Encode(
+      absl::string_view text, const EncodeOptions& options) const = 0;
 };
 
 // OK when every id is in [0, vocab_size); INVALID_ARGUMENT otherwise, naming

@@ -13,6 +13,7 @@
 #include "common/utf8.h"
 #include "services/tokenizer/incremental_decoder.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
+#include "services/tokenizer/vocab_detokenizer.h"
 #include "tests/support/test_env.h"
 #include "tests/tokenizer/tiny_tokenizer.h"
 
@@ -266,6 +267,90 @@ TEST_CASE("Llama 2 tokenizer reproduces llama.cpp's test vectors",
     CHECK(*got == want);
     StreamOneByOne(*tok, *got);
   }
+}
+
+}  // namespace
+}  // namespace fm::tokenizer
+
+namespace fm::tokenizer {
+namespace {
+
+// Random id sequences rich in byte pieces, control ids and word pieces:
+// the local decoder must agree with SentencePiece on every one.
+void CheckVocabDecoderAgrees(const SentencePieceTokenizer& sp, int cases) {
+  std::vector<VocabEntry> entries;
+  for (TokenId id = 0; id < sp.vocab_size(); ++id) {
+    entries.push_back(sp.entry(id));
+  }
+  VocabDetokenizer local(entries, sp.special_ids());
+  std::vector<TokenId> bytes, others;
+  for (TokenId id = 0; id < sp.vocab_size(); ++id) {
+    (sp.entry(id).type == PieceType::kByte ? bytes : others).push_back(id);
+  }
+  uint32_t state = 12345;
+  auto next = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  for (int c = 0; c < cases; ++c) {
+    std::vector<TokenId> ids;
+    const int n = 1 + next() % 12;
+    for (int i = 0; i < n; ++i) {
+      const uint32_t pick = next() % 10;
+      if (pick < 5 && !bytes.empty()) {
+        // Bias towards UTF-8 lead and continuation bytes.
+        const int byte = (pick < 2) ? 0xC2 + next() % 0x33 : 0x80 + next() % 0x40;
+        ids.push_back(bytes[std::min<size_t>(byte, bytes.size() - 1)]);
+      } else if (pick == 5) {
+        ids.push_back(sp.special_ids().bos);
+      } else {
+        ids.push_back(others[next() % others.size()]);
+      }
+    }
+    auto want = sp.Decode(ids);
+    auto got = local.Decode(ids);
+    REQUIRE(want.ok());
+    REQUIRE(got.ok());
+    INFO("case " << c);
+    CHECK(*got == *want);
+    // And streaming through the local decoder matches too.
+    IncrementalDecoder decoder(&local);
+    std::string streamed;
+    for (TokenId id : ids) streamed += *decoder.Add({id});
+    streamed += *decoder.Flush();
+    CHECK(streamed == *want);
+  }
+}
+
+TEST_CASE("local vocabulary decoding equals SentencePiece's", "[tokenizer]") {
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  CheckVocabDecoderAgrees(*tok, 2000);
+}
+
+TEST_CASE("local vocabulary decoding equals SentencePiece's on real models",
+          "[tokenizer][models]") {
+  for (const char* name : {"tok512.model", "llama2-tokenizer.model"}) {
+    const std::string path = ModelFile(name);
+    FM_REQUIRE_FILE_OR_SKIP(path, name);
+    auto tok = LoadOrFail(path);
+    CheckVocabDecoderAgrees(*tok, 2000);
+  }
+}
+
+TEST_CASE("Prime makes later text a continuation", "[tokenizer]") {
+  auto tok = LoadOrFail(TinyTokenizerModel());
+  auto prompt = tok->Encode("Once upon", {true, false});
+  auto more = tok->Encode("Once upon a time", {true, false});
+  REQUIRE(prompt.ok());
+  REQUIRE(more.ok());
+  IncrementalDecoder decoder(tok.get());
+  REQUIRE(decoder.Prime(*prompt).ok());
+  std::string streamed;
+  for (size_t i = prompt->size(); i < more->size(); ++i) {
+    streamed += *decoder.Add({(*more)[i]});
+  }
+  streamed += *decoder.Flush();
+  CHECK(streamed == " a time");
 }
 
 }  // namespace

@@ -1,0 +1,64 @@
+// VocabDetokenizer: SentencePiece's decoding rules over a vocabulary table.
+#include "services/tokenizer/vocab_detokenizer.h"
+
+#include <utility>
+
+#include "common/utf8.h"
+
+namespace fm::tokenizer {
+namespace {
+
+constexpr char kSpaceSymbol[] = "\xE2\x96\x81";  // "▁"
+constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+
+// Appends `bytes` as SentencePiece does: whole valid characters as they
+// are, and U+FFFD for every byte that does not start one.
+void AppendBytes(const std::string& bytes, std::string* out) {
+  size_t i = 0;
+  while (i < bytes.size()) {
+    const size_t len = Utf8CharLengthAt(bytes, i);
+    if (len == 0) {
+      out->append(kReplacement);
+      ++i;
+    } else {
+      out->append(bytes, i, len);
+      i += len;
+    }
+  }
+}
+
+}  // namespace
+
+VocabDetokenizer::VocabDetokenizer(std::vector<VocabEntry> entries,
+                                   SpecialIds special)
+    : entries_(std::move(entries)), special_(special) {}
+
+absl::StatusOr<std::string> VocabDetokenizer::Decode(
+    absl::Span<const TokenId> ids) const {
+  absl::Status valid = ValidateIds(ids, vocab_size(), "ids");
+  if (!valid.ok()) return valid;
+  std::string text;
+  std::string bytes;  // the current run of byte pieces
+  for (TokenId id : ids) {
+    const VocabEntry& e = entries_[id];
+    if (e.type == PieceType::kByte) {
+      bytes += e.text;
+      continue;
+    }
+    AppendBytes(bytes, &text);
+    bytes.clear();
+    if (e.type == PieceType::kControl || e.type == PieceType::kUnused) continue;
+    if (e.type == PieceType::kUnknown) {
+      text += e.text;
+      continue;
+    }
+    // e.text is the piece with every "▁" already turned into a space.
+    const bool drop_leading_space =
+        text.empty() && e.piece.compare(0, 3, kSpaceSymbol) == 0;
+    text.append(e.text, drop_leading_space ? 1 : 0, std::string::npos);
+  }
+  AppendBytes(bytes, &text);
+  return text;
+}
+
+}  // namespace fm::tokenizer

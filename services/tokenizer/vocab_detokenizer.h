@@ -1,0 +1,37 @@
+// VocabDetokenizer: decodes ids locally from an exported vocabulary (the
+// tokenizer service's GetVocab), exactly as SentencePiece's Decode does, so
+// that a streaming client needs no round trip per token.
+#ifndef FM_SERVICES_TOKENIZER_VOCAB_DETOKENIZER_H_
+#define FM_SERVICES_TOKENIZER_VOCAB_DETOKENIZER_H_
+
+#include <vector>
+
+#include "services/tokenizer/tokenizer.h"
+
+namespace fm::tokenizer {
+
+class VocabDetokenizer final : public Detokenizer {
+ public:
+  // `entries[id]` describes id; `entries` must not be empty.
+  VocabDetokenizer(std::vector<VocabEntry> entries, SpecialIds special);
+
+  // SentencePiece 0.1.97's rules: control ids vanish; consecutive byte
+  // pieces form bytes, each valid UTF-8 character kept and every other
+  // byte replaced by U+FFFD; other pieces turn "▁" into a space, except
+  // that one leading "▁" is dropped while the text is still empty.
+  absl::StatusOr<std::string> Decode(
+      absl::Span<const TokenId> ids) const override;
+  int32_t vocab_size() const override {
+    return static_cast<int32_t>(entries_.size());
+  }
+  SpecialIds special_ids() const override { return special_; }
+  const VocabEntry& entry(TokenId id) const override { return entries_[id]; }
+
+ private:
+  std::vector<VocabEntry> entries_;
+  SpecialIds special_;
+};
+
+}  // namespace fm::tokenizer
+
+#endif  // FM_SERVICES_TOKENIZER_VOCAB_DETOKENIZER_H_
