@@ -53,6 +53,14 @@ int RunForward(const Args& args);
 int RunStages(const Args& args);
 int RunProfiles(const Args& args);
 int RunSample(const Args& args);
+int RunGenerate(const Args& args, const std::vector<std::string>& stops);
+int RunGenerateCommand(const Args& args);
+int RunScore(const Args& args);
+int RunRoutes(const Args& args);
+int RunGatewayInfo();
+int RunInfo(const Args& args);
+// Every --stop given on the command line, in order.
+std::vector<std::string>& StopArgs();
 
 }  // namespace fm::fmctl
 

@@ -21,8 +21,32 @@ ABSL_FLAG(std::string, logits, "",
           "`sample`: file of raw little-endian float32 logits.");
 ABSL_FLAG(std::string, chain, "", "Sampler chain as JSON.");
 ABSL_FLAG(std::string, profile, "", "Sampler profile name.");
-ABSL_FLAG(int64_t, seed, 0, "RNG seed.");
+ABSL_FLAG(int64_t, seed, -1, "RNG seed (>= 0).");
 ABSL_FLAG(int, count, 1, "`sample`: number of draws.");
+ABSL_FLAG(std::string, gateway, "", "fm-gateway address (default $FM_GATEWAY).");
+ABSL_FLAG(double, temperature, -1, "`generate`: temperature in [0, 2].");
+ABSL_FLAG(int, top_k, -1, "`generate`: top-k (0 = off).");
+ABSL_FLAG(double, top_p, -1, "`generate`: top-p in (0, 1].");
+ABSL_FLAG(double, min_p, -1, "`generate`: min-p in [0, 1].");
+ABSL_FLAG(double, repetition_penalty, -1, "`generate`: repetition penalty.");
+ABSL_FLAG(double, presence_penalty, -1000, "`generate`: presence penalty.");
+ABSL_FLAG(double, frequency_penalty, -1000, "`generate`: frequency penalty.");
+ABSL_FLAG(int, max_tokens, 0, "`generate`: tokens to generate (0: default).");
+ABSL_FLAG(int, min_tokens, 0, "`generate`: no EOS/stop id before this many.");
+ABSL_FLAG(int, n, 1, "`generate`: independent samples.");
+ABSL_FLAG(bool, logprobs, false, "`generate`: report token logprobs.");
+ABSL_FLAG(int, top_logprobs, 0, "Top alternatives per token.");
+ABSL_FLAG(bool, processed_logprobs, false,
+          "Logprobs after the sampler chain instead of the model's.");
+ABSL_FLAG(std::string, sampler_route, "", "`generate`: sampler route name.");
+ABSL_FLAG(bool, json, false, "`generate`: one JSON object per message.");
+ABSL_FLAG(bool, no_bos, false, "Do not prepend BOS to the prompt.");
+ABSL_FLAG(bool, ignore_eos, false, "`generate`: keep going past EOS.");
+ABSL_FLAG(bool, include_stop_str, false, "`generate`: keep the stop string.");
+ABSL_FLAG(bool, trace, false, "`generate`: per-stage sampler trace.");
+ABSL_FLAG(bool, no_cache, false, "`generate`: bypass the response cache.");
+ABSL_FLAG(std::vector<std::string>, shadow, {},
+          "`generate`: profiles to run in the shadow (comma-separated).");
 ABSL_FLAG(std::string, ids, "", "`forward`: token ids, e.g. \"1 403 407\".");
 ABSL_FLAG(int, top, 10, "`forward`: how many of the highest logits to print.");
 ABSL_FLAG(std::string, service, "",
@@ -43,7 +67,19 @@ const std::vector<Command>& Commands() {
       {"tokenize", "fmctl --tokenizer=ADDR tokenize [--bos] [--eos] TEXT|-",
        RunTokenize},
       {"detokenize", "fmctl --tokenizer=ADDR detokenize ID...", RunDetokenize},
-      {"info", "fmctl --model=ADDR info", RunModelInfo},
+      {"generate",
+       "fmctl --gateway=ADDR generate [--temperature T] [--top-k K] "
+       "[--top-p P] [--min-p P] [--seed N] [--max-tokens N] [--stop S]... "
+       "[--n N] [--profile NAME | --chain JSON] [--logprobs] [--json] "
+       "[--sampler-route NAME] PROMPT|-",
+       RunGenerateCommand},
+      {"score", "fmctl --gateway=ADDR score PROMPT CONTINUATION...",
+       RunScore},
+      {"routes",
+       "fmctl --gateway=ADDR routes [list | set NAME ADDR | delete NAME]",
+       RunRoutes},
+      {"info", "fmctl --model=ADDR info | fmctl --gateway=ADDR info",
+       RunInfo},
       {"forward", "fmctl --model=ADDR forward --ids \"1 403 407\" [--top K]",
        RunForward},
       {"stages", "fmctl --sampler=ADDR stages", RunStages},
@@ -106,6 +142,23 @@ int Usage(const char* command) {
   return 2;
 }
 
+std::vector<std::string>& StopArgs() {
+  static auto* stops = new std::vector<std::string>();
+  return *stops;
+}
+
+int RunGenerateCommand(const Args& args) {
+  return RunGenerate(args, StopArgs());
+}
+
+int RunInfo(const Args& args) {
+  if (!args.empty()) return Usage("info");
+  const bool gateway = !absl::GetFlag(FLAGS_gateway).empty() ||
+                       (absl::GetFlag(FLAGS_model).empty() &&
+                        std::getenv("FM_GATEWAY") != nullptr);
+  return gateway ? RunGatewayInfo() : RunModelInfo(args);
+}
+
 std::string TextArg(const std::string& arg) {
   if (arg != "-") return arg;
   return std::string(std::istreambuf_iterator<char>(std::cin),
@@ -120,7 +173,35 @@ int main(int argc, char** argv) {
     absl::StrAppend(&usage, "  ", c.usage, "\n");
   }
   absl::SetProgramUsageMessage(usage);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // Accept --top-k as well as --top_k, and collect the repeatable --stop
+  // (absl flags keep only the last occurrence).
+  std::vector<std::string> storage;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      for (; i < argc; ++i) storage.emplace_back(argv[i]);
+      break;
+    }
+    if (arg.rfind("--", 0) == 0) {
+      const size_t eq = arg.find('=');
+      for (size_t c = 2; c < std::min(eq, arg.size()); ++c) {
+        if (arg[c] == '-') arg[c] = '_';
+      }
+      if (arg == "--stop" && i + 1 < argc) {
+        fm::fmctl::StopArgs().emplace_back(argv[++i]);
+        continue;
+      }
+      if (arg.rfind("--stop=", 0) == 0) {
+        fm::fmctl::StopArgs().push_back(arg.substr(7));
+        continue;
+      }
+    }
+    storage.push_back(arg);
+  }
+  std::vector<char*> rewritten;
+  for (std::string& a : storage) rewritten.push_back(a.data());
+  std::vector<char*> positional = absl::ParseCommandLine(
+      static_cast<int>(rewritten.size()), rewritten.data());
   if (positional.size() < 2) {
     std::fputs(usage.c_str(), stderr);
     return 2;

@@ -115,7 +115,7 @@ int RunSample(const Args& args) {
   const std::string profile = absl::GetFlag(FLAGS_profile);
   const int count = absl::GetFlag(FLAGS_count);
   if (!args.empty() || path.empty() || chain_json.empty() == profile.empty() ||
-      count < 1) {
+      count < 1 || absl::GetFlag(FLAGS_seed) < 0) {
     return Usage("sample");
   }
   std::ifstream in(path, std::ios::binary);

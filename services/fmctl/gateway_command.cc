@@ -1,0 +1,297 @@
+// `fmctl generate`, `fmctl score`, `fmctl routes` and the gateway form of
+// `fmctl info`: clients of fm-gateway (address from --gateway or
+// $FM_GATEWAY).
+#include <google/protobuf/util/json_util.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
+#include "common/chain_proto_json.h"
+#include "fm/v1/gateway.grpc.pb.h"
+#include "services/fmctl/fmctl.h"
+
+ABSL_DECLARE_FLAG(std::string, gateway);
+ABSL_DECLARE_FLAG(std::string, chain);
+ABSL_DECLARE_FLAG(std::string, profile);
+ABSL_DECLARE_FLAG(int64_t, seed);
+ABSL_DECLARE_FLAG(double, temperature);
+ABSL_DECLARE_FLAG(int, top_k);
+ABSL_DECLARE_FLAG(double, top_p);
+ABSL_DECLARE_FLAG(double, min_p);
+ABSL_DECLARE_FLAG(double, repetition_penalty);
+ABSL_DECLARE_FLAG(double, presence_penalty);
+ABSL_DECLARE_FLAG(double, frequency_penalty);
+ABSL_DECLARE_FLAG(int, max_tokens);
+ABSL_DECLARE_FLAG(int, min_tokens);
+ABSL_DECLARE_FLAG(int, n);
+ABSL_DECLARE_FLAG(bool, logprobs);
+ABSL_DECLARE_FLAG(int, top_logprobs);
+ABSL_DECLARE_FLAG(bool, processed_logprobs);
+ABSL_DECLARE_FLAG(std::string, sampler_route);
+ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(bool, bos);
+ABSL_DECLARE_FLAG(bool, no_bos);
+ABSL_DECLARE_FLAG(bool, ignore_eos);
+ABSL_DECLARE_FLAG(bool, include_stop_str);
+ABSL_DECLARE_FLAG(bool, trace);
+ABSL_DECLARE_FLAG(bool, no_cache);
+ABSL_DECLARE_FLAG(std::vector<std::string>, shadow);
+
+namespace fm::fmctl {
+namespace {
+
+absl::StatusOr<std::unique_ptr<fm::v1::GatewayService::Stub>> GatewayStub() {
+  auto channel =
+      ChannelFor("gateway", absl::GetFlag(FLAGS_gateway), "FM_GATEWAY");
+  if (!channel.ok()) return channel.status();
+  return fm::v1::GatewayService::NewStub(*channel);
+}
+
+const char* FinishName(fm::v1::FinishReason reason) {
+  switch (reason) {
+    case fm::v1::FINISH_REASON_STOP: return "stop";
+    case fm::v1::FINISH_REASON_EOS: return "eos";
+    case fm::v1::FINISH_REASON_LENGTH: return "length";
+    case fm::v1::FINISH_REASON_CANCELLED: return "cancelled";
+    default: return "";
+  }
+}
+
+// The shorthand flags that were given on the command line (a value of
+// NaN / -1 means "not given": the gateway's defaults apply).
+void SetShorthand(fm::v1::GenerateRequest* r) {
+  fm::v1::SamplingShorthand* s = r->mutable_shorthand();
+  if (absl::GetFlag(FLAGS_temperature) >= 0) {
+    s->set_temperature(static_cast<float>(absl::GetFlag(FLAGS_temperature)));
+  }
+  if (absl::GetFlag(FLAGS_top_k) >= 0) s->set_top_k(absl::GetFlag(FLAGS_top_k));
+  if (absl::GetFlag(FLAGS_top_p) >= 0) {
+    s->set_top_p(static_cast<float>(absl::GetFlag(FLAGS_top_p)));
+  }
+  if (absl::GetFlag(FLAGS_min_p) >= 0) {
+    s->set_min_p(static_cast<float>(absl::GetFlag(FLAGS_min_p)));
+  }
+  if (absl::GetFlag(FLAGS_repetition_penalty) >= 0) {
+    s->set_repetition_penalty(
+        static_cast<float>(absl::GetFlag(FLAGS_repetition_penalty)));
+  }
+  if (absl::GetFlag(FLAGS_presence_penalty) > -100) {
+    s->set_presence_penalty(
+        static_cast<float>(absl::GetFlag(FLAGS_presence_penalty)));
+  }
+  if (absl::GetFlag(FLAGS_frequency_penalty) > -100) {
+    s->set_frequency_penalty(
+        static_cast<float>(absl::GetFlag(FLAGS_frequency_penalty)));
+  }
+}
+
+nlohmann::json ToJson(const fm::v1::GenerateResponse& m) {
+  nlohmann::json j;
+  j["sequence"] = m.sequence_index();
+  j["text"] = m.text();
+  j["ids"] = std::vector<int32_t>(m.token_ids().begin(), m.token_ids().end());
+  if (m.tokens_size() > 0) {
+    nlohmann::json tokens = nlohmann::json::array();
+    for (const auto& t : m.tokens()) {
+      nlohmann::json tj{{"id", t.id()}, {"logprob", t.logprob()}};
+      if (t.top_logprobs_size() > 0) {
+        nlohmann::json top = nlohmann::json::array();
+        for (const auto& a : t.top_logprobs()) {
+          top.push_back({{"id", a.id()}, {"logprob", a.logprob()}});
+        }
+        tj["top_logprobs"] = top;
+      }
+      if (t.shadows_size() > 0) {
+        nlohmann::json shadows = nlohmann::json::array();
+        for (const auto& sh : t.shadows()) {
+          shadows.push_back({{"profile", sh.profile()}, {"id", sh.id()}});
+        }
+        tj["shadows"] = shadows;
+      }
+      if (t.trace_size() > 0) {
+        nlohmann::json trace = nlohmann::json::array();
+        for (const auto& st : t.trace()) {
+          trace.push_back({{"stage", st.stage()}, {"candidates", st.candidates()}});
+        }
+        tj["trace"] = trace;
+      }
+      tokens.push_back(tj);
+    }
+    j["logprobs"] = tokens;
+  }
+  if (m.finish_reason() != fm::v1::FINISH_REASON_UNSPECIFIED) {
+    j["finish_reason"] = FinishName(m.finish_reason());
+    if (!m.stop_string().empty()) j["stop_string"] = m.stop_string();
+    if (m.finish_reason() == fm::v1::FINISH_REASON_STOP &&
+        m.stop_string().empty()) {
+      j["stop_token_id"] = m.stop_token_id();
+    }
+    j["usage"] = {{"prompt_tokens", m.usage().prompt_tokens()},
+                  {"completion_tokens", m.usage().completion_tokens()},
+                  {"time_to_first_token_ms", m.usage().time_to_first_token_ms()},
+                  {"tokens_per_second", m.usage().tokens_per_second()}};
+  }
+  j["seed"] = m.seed();
+  if (m.cache_hit()) j["cache_hit"] = true;
+  return j;
+}
+
+}  // namespace
+
+int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
+  if (args.size() != 1) return Usage("generate");
+  fm::v1::GenerateRequest r;
+  r.set_text(TextArg(args[0]));
+  if (absl::GetFlag(FLAGS_no_bos)) r.set_add_bos(false);
+  r.set_max_tokens(absl::GetFlag(FLAGS_max_tokens));
+  r.set_min_tokens(absl::GetFlag(FLAGS_min_tokens));
+  for (const std::string& s : stops) r.add_stop(s);
+  r.set_include_stop_str(absl::GetFlag(FLAGS_include_stop_str));
+  r.set_ignore_eos(absl::GetFlag(FLAGS_ignore_eos));
+  const std::string chain = absl::GetFlag(FLAGS_chain);
+  const std::string profile = absl::GetFlag(FLAGS_profile);
+  if (!chain.empty()) {
+    auto parsed = ChainFromJson(chain);
+    if (!parsed.ok()) return Fail("generate --chain", parsed.status());
+    *r.mutable_sampling()->mutable_chain() = *parsed;
+  } else if (!profile.empty()) {
+    r.mutable_sampling()->set_profile(profile);
+  } else {
+    SetShorthand(&r);
+  }
+  if (absl::GetFlag(FLAGS_seed) >= 0) {
+    r.set_seed(static_cast<uint64_t>(absl::GetFlag(FLAGS_seed)));
+  }
+  r.set_n(absl::GetFlag(FLAGS_n));
+  r.set_logprobs(absl::GetFlag(FLAGS_logprobs));
+  r.set_top_logprobs(absl::GetFlag(FLAGS_top_logprobs));
+  if (absl::GetFlag(FLAGS_processed_logprobs)) {
+    r.set_logprobs_mode(fm::v1::LOGPROBS_MODE_PROCESSED);
+  }
+  r.set_sampler_route(absl::GetFlag(FLAGS_sampler_route));
+  r.set_trace(absl::GetFlag(FLAGS_trace));
+  for (const std::string& s : absl::GetFlag(FLAGS_shadow)) {
+    if (!s.empty()) r.add_shadow_profiles(s);
+  }
+  r.set_no_cache(absl::GetFlag(FLAGS_no_cache));
+
+  auto stub = GatewayStub();
+  if (!stub.ok()) return Fail("generate", stub.status());
+  auto ctx = NewContext();
+  auto reader = (*stub)->Generate(ctx.get(), r);
+  const bool json = absl::GetFlag(FLAGS_json);
+  const bool several = r.n() > 1;
+  std::map<int, std::string> texts;  // with n > 1, printed per sequence
+  fm::v1::GenerateResponse m;
+  while (reader->Read(&m)) {
+    if (json) {
+      std::printf("%s\n", ToJson(m).dump().c_str());
+    } else if (several) {
+      texts[m.sequence_index()] += m.text();
+    } else {
+      std::fwrite(m.text().data(), 1, m.text().size(), stdout);
+    }
+    std::fflush(stdout);
+  }
+  grpc::Status status = reader->Finish();
+  if (!json && several) {
+    for (const auto& [index, text] : texts) {
+      std::printf("--- sequence %d ---\n%s\n", index, text.c_str());
+    }
+  } else if (!json) {
+    std::fputc('\n', stdout);
+  }
+  if (!status.ok()) return Fail("gateway", status);
+  return 0;
+}
+
+int RunScore(const Args& args) {
+  if (args.size() < 2) return Usage("score");
+  fm::v1::ScoreRequest r;
+  r.set_text(TextArg(args[0]));
+  if (absl::GetFlag(FLAGS_no_bos)) r.set_add_bos(false);
+  for (size_t i = 1; i < args.size(); ++i) r.add_continuations(args[i]);
+  r.set_top_logprobs(absl::GetFlag(FLAGS_top_logprobs));
+  auto stub = GatewayStub();
+  if (!stub.ok()) return Fail("score", stub.status());
+  auto ctx = NewContext();
+  fm::v1::ScoreResponse response;
+  grpc::Status status = (*stub)->Score(ctx.get(), r, &response);
+  if (!status.ok()) return Fail("gateway", status);
+  nlohmann::json out;
+  out["prompt_tokens"] = response.prompt_tokens();
+  out["ranking"] = std::vector<int32_t>(response.ranking().begin(),
+                                        response.ranking().end());
+  out["scores"] = nlohmann::json::array();
+  for (const auto& s : response.scores()) {
+    nlohmann::json tokens = nlohmann::json::array();
+    for (const auto& t : s.tokens()) {
+      tokens.push_back({{"id", t.id()}, {"text", t.text()}, {"logprob", t.logprob()}});
+    }
+    out["scores"].push_back({{"text", s.text()},
+                             {"sum_logprob", s.sum_logprob()},
+                             {"mean_logprob", s.mean_logprob()},
+                             {"perplexity", s.perplexity()},
+                             {"rank", s.rank()},
+                             {"tokens", tokens}});
+  }
+  std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}
+
+int RunGatewayInfo() {
+  auto stub = GatewayStub();
+  if (!stub.ok()) return Fail("info", stub.status());
+  auto ctx = NewContext();
+  fm::v1::GatewayInfo info;
+  grpc::Status status = (*stub)->Info(ctx.get(), {}, &info);
+  if (!status.ok()) return Fail("gateway", status);
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  google::protobuf::util::MessageToJsonString(info, &json, options);
+  std::fputs(json.c_str(), stdout);
+  return 0;
+}
+
+int RunRoutes(const Args& args) {
+  auto stub = GatewayStub();
+  if (!stub.ok()) return Fail("routes", stub.status());
+  auto ctx = NewContext();
+  if (args.empty() || (args[0] == "list" && args.size() == 1)) {
+    fm::v1::ListRoutesResponse response;
+    grpc::Status status = (*stub)->ListRoutes(ctx.get(), {}, &response);
+    if (!status.ok()) return Fail("gateway", status);
+    for (const auto& r : response.routes()) {
+      std::printf("%s\t%s\n", r.name().c_str(), r.target().c_str());
+    }
+    return 0;
+  }
+  if (args[0] == "set" && args.size() == 3) {
+    fm::v1::SetRouteRequest request;
+    request.mutable_route()->set_name(args[1]);
+    request.mutable_route()->set_target(args[2]);
+    fm::v1::Route response;
+    grpc::Status status = (*stub)->SetRoute(ctx.get(), request, &response);
+    if (!status.ok()) return Fail("gateway", status);
+    return 0;
+  }
+  if (args[0] == "delete" && args.size() == 2) {
+    fm::v1::DeleteRouteRequest request;
+    request.set_name(args[1]);
+    fm::v1::DeleteRouteResponse response;
+    grpc::Status status = (*stub)->DeleteRoute(ctx.get(), request, &response);
+    if (!status.ok()) return Fail("gateway", status);
+    return 0;
+  }
+  return Usage("routes");
+}
+
+}  // namespace fm::fmctl

@@ -1,0 +1,212 @@
+// GatewayServiceImpl: admission, the Generate write reactor (a queue with
+// one write in flight), and the unary pass-through and admin handlers.
+#include "services/gateway/gateway_service.h"
+
+#include <deque>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_util.h"
+#include "common/unary_call.h"
+#include "services/gateway/score.h"
+
+namespace fm::gateway {
+
+GatewayServiceImpl::GatewayServiceImpl(Backends* backends,
+                                       GatewayOptions options)
+    : backends_(backends),
+      options_(std::move(options)),
+      cache_(options_.cache_entries),
+      workers_(options_.max_concurrent),
+      light_(2) {}
+
+bool GatewayServiceImpl::Admit() {
+  int32_t now = active_.load();
+  while (now < options_.max_concurrent) {
+    if (active_.compare_exchange_weak(now, now + 1)) return true;
+  }
+  return false;
+}
+
+absl::Status GatewayServiceImpl::Busy() const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("gateway busy: ", options_.max_concurrent,
+                   " generations running (max ", options_.max_concurrent,
+                   ", --max_concurrent)"));
+}
+
+// Streams one generation. The worker pushes messages with Write(); at most
+// one StartWrite is in flight; Finish happens once the worker is done and
+// the queue has drained. OnDone deletes only after Finish, and Finish only
+// after the worker's last touch (Done), so neither outlives the other.
+class GatewayServiceImpl::GenerateReactor final
+    : public grpc::ServerWriteReactor<fm::v1::GenerateResponse>,
+      public ResponseSink {
+ public:
+  GenerateReactor(GatewayServiceImpl* service, grpc::CallbackServerContext* ctx,
+                  const fm::v1::GenerateRequest* request)
+      : service_(service), ctx_(ctx), request_(request) {
+    if (!service_->Admit()) {
+      Finish(ToGrpcStatus(service_->Busy()));
+      return;
+    }
+    if (!service_->workers_.Submit([this] { Work(); })) {
+      service_->Release();
+      Finish(ToGrpcStatus(service_->Busy()));
+    }
+  }
+
+  bool Write(fm::v1::GenerateResponse response) override {
+    absl::MutexLock lock(&mu_);
+    if (broken_) return false;
+    queue_.push_back(std::move(response));
+    if (!writing_) {
+      writing_ = true;
+      StartWrite(&queue_.front());
+    }
+    return true;
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    queue_.pop_front();
+    if (!ok) {
+      broken_ = true;  // the client is gone; the worker stops at its next write
+      queue_.clear();
+    }
+    if (!queue_.empty()) {
+      StartWrite(&queue_.front());
+      return;
+    }
+    writing_ = false;
+    if (done_) Finish(final_status_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Work() {
+    absl::Status status = RunGeneration(*service_->backends_, &service_->cache_,
+                                        service_->options_.limits, *ctx_,
+                                        *request_, this);
+    if (!status.ok()) {
+      FM_LOG(DEBUG) << "Generate: " << status;
+    }
+    service_->Release();
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+    final_status_ = ToGrpcStatus(status);
+    if (!writing_) Finish(final_status_);
+  }
+
+  GatewayServiceImpl* service_;
+  grpc::CallbackServerContext* ctx_;
+  const fm::v1::GenerateRequest* request_;
+
+  absl::Mutex mu_;
+  std::deque<fm::v1::GenerateResponse> queue_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+grpc::ServerWriteReactor<fm::v1::GenerateResponse>*
+GatewayServiceImpl::Generate(grpc::CallbackServerContext* ctx,
+                             const fm::v1::GenerateRequest* request) {
+  return new GenerateReactor(this, ctx, request);
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::Score(
+    grpc::CallbackServerContext* ctx, const fm::v1::ScoreRequest* request,
+    fm::v1::ScoreResponse* response) {
+  return RunUnaryOnExecutor(ctx, workers_, [this, ctx, request, response] {
+    if (!Admit()) return Busy();
+    absl::Status s = RunScore(*backends_, options_.limits, *ctx, *request,
+                              response);
+    Release();
+    return s;
+  });
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::Tokenize(
+    grpc::CallbackServerContext* ctx, const fm::v1::EncodeRequest* request,
+    fm::v1::EncodeResponse* response) {
+  return RunUnaryOnExecutor(ctx, light_, [this, ctx, request, response] {
+    auto down = DownstreamContext(*ctx, options_.limits.default_timeout);
+    return FromGrpcStatus(
+        backends_->tokenizer()->Encode(down.get(), *request, response),
+        "tokenizer");
+  });
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::Detokenize(
+    grpc::CallbackServerContext* ctx, const fm::v1::DecodeRequest* request,
+    fm::v1::DecodeResponse* response) {
+  return RunUnaryOnExecutor(ctx, light_, [this, ctx, request, response] {
+    auto down = DownstreamContext(*ctx, options_.limits.default_timeout);
+    return FromGrpcStatus(
+        backends_->tokenizer()->Decode(down.get(), *request, response),
+        "tokenizer");
+  });
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::Info(
+    grpc::CallbackServerContext* ctx, const fm::v1::GatewayInfoRequest* request,
+    fm::v1::GatewayInfo* response) {
+  return RunUnaryOnExecutor(ctx, light_, [this, ctx, response] {
+    auto down = DownstreamContext(*ctx, options_.limits.default_timeout);
+    grpc::Status s = backends_->tokenizer()->Info(
+        down.get(), {}, response->mutable_tokenizer());
+    if (!s.ok()) return FromGrpcStatus(s, "tokenizer");
+    down = DownstreamContext(*ctx, options_.limits.default_timeout);
+    s = backends_->model()->Info(down.get(), {}, response->mutable_model());
+    if (!s.ok()) return FromGrpcStatus(s, "model");
+    for (const auto& route : backends_->routes()->List()) {
+      fm::v1::Route* r = response->add_routes();
+      r->set_name(route->name);
+      r->set_target(route->target);
+    }
+    response->set_cache_entries(cache_.entries());
+    response->set_cache_hits(cache_.hits());
+    response->set_cache_misses(cache_.misses());
+    response->set_active_generations(active_.load());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::ListRoutes(
+    grpc::CallbackServerContext* ctx, const fm::v1::ListRoutesRequest* request,
+    fm::v1::ListRoutesResponse* response) {
+  for (const auto& route : backends_->routes()->List()) {
+    fm::v1::Route* r = response->add_routes();
+    r->set_name(route->name);
+    r->set_target(route->target);
+  }
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::SetRoute(
+    grpc::CallbackServerContext* ctx, const fm::v1::SetRouteRequest* request,
+    fm::v1::Route* response) {
+  // Resolving names in the target may block: run it on a worker.
+  return RunUnaryOnExecutor(ctx, light_, [this, request, response] {
+    absl::Status s = backends_->routes()->Set(request->route().name(),
+                                              request->route().target());
+    if (s.ok()) *response = request->route();
+    return s;
+  });
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::DeleteRoute(
+    grpc::CallbackServerContext* ctx, const fm::v1::DeleteRouteRequest* request,
+    fm::v1::DeleteRouteResponse* response) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(backends_->routes()->Delete(request->name())));
+  return reactor;
+}
+
+}  // namespace fm::gateway

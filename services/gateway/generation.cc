@@ -1,0 +1,501 @@
+// RunGeneration: validation, tokenization, the response cache, and the
+// forward -> sample -> detokenize -> stop loop over n sequences that share
+// the prompt's KV cache through fork.
+#include "services/gateway/generation.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/file_digest.h"
+#include "common/status_macros.h"
+#include "common/status_util.h"
+#include "common/utf8.h"
+#include "services/gateway/sampling_builder.h"
+#include "services/gateway/stop_matcher.h"
+#include "services/tokenizer/incremental_decoder.h"
+
+namespace fm::gateway {
+
+std::unique_ptr<grpc::ClientContext> DownstreamContext(
+    const grpc::CallbackServerContext& server_ctx, absl::Duration fallback) {
+  auto ctx = grpc::ClientContext::FromCallbackServerContext(server_ctx);
+  // The child's deadline is the earlier of the client's and this one.
+  ctx->set_deadline(DeadlineAfter(fallback));
+  return ctx;
+}
+
+namespace {
+
+using fm::v1::GenerateRequest;
+using fm::v1::GenerateResponse;
+
+// A bidi stream used as request/response pairs, with errors turned into
+// statuses that name the service.
+template <typename Req, typename Resp>
+class Exchange {
+ public:
+  Exchange(std::unique_ptr<grpc::ClientContext> ctx, const char* service)
+      : ctx_(std::move(ctx)), service_(service) {}
+  grpc::ClientContext* ctx() { return ctx_.get(); }
+  void Open(std::unique_ptr<grpc::ClientReaderWriter<Req, Resp>> stream) {
+    stream_ = std::move(stream);
+  }
+  absl::StatusOr<Resp> Call(const Req& request) {
+    Resp response;
+    if (!stream_->Write(request) || !stream_->Read(&response)) {
+      return FromGrpcStatus(stream_->Finish(), service_);
+    }
+    if (response.has_error()) {
+      return absl::Status(static_cast<absl::StatusCode>(response.error().code()),
+                          absl::StrCat(service_, ": ", response.error().message()));
+    }
+    return response;
+  }
+  // Half-closes and collects the final status (the session ends cleanly).
+  void Close() {
+    if (stream_ == nullptr) return;
+    stream_->WritesDone();
+    stream_->Finish();
+    stream_.reset();
+  }
+  ~Exchange() {
+    if (stream_ != nullptr) {
+      ctx_->TryCancel();
+      stream_->Finish();
+    }
+  }
+
+ private:
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  const char* service_;
+  std::unique_ptr<grpc::ClientReaderWriter<Req, Resp>> stream_;
+};
+
+using ModelExchange = Exchange<fm::v1::SessionRequest, fm::v1::SessionResponse>;
+using SamplerExchange =
+    Exchange<fm::v1::SamplerSessionRequest, fm::v1::SamplerSessionResponse>;
+
+// One of the n sequences.
+struct Sequence {
+  Sequence(int32_t index, const tokenizer::Detokenizer* vocab,
+           std::vector<std::string> stops, bool include_stop)
+      : index(index), decoder(vocab), stops(std::move(stops), include_stop) {}
+  int32_t index;
+  bool live = true;
+  int32_t generated = 0;
+  absl::Time first_token;
+  tokenizer::IncrementalDecoder decoder;
+  StopMatcher stops;
+  fm::v1::Logits logits;  // for the next sampling step
+};
+
+class Generation {
+ public:
+  Generation(const Backends& backends, ResponseCache* cache,
+             const GenerationLimits& limits,
+             const grpc::CallbackServerContext& server_ctx,
+             const GenerateRequest& request, ResponseSink* sink)
+      : backends_(backends),
+        cache_(cache),
+        limits_(limits),
+        server_ctx_(server_ctx),
+        request_(request),
+        sink_(sink),
+        start_(absl::Now()) {}
+
+  absl::Status Run();
+
+ private:
+  absl::Status ValidateRequest() const;
+  absl::StatusOr<std::vector<int32_t>> Tokenize() const;
+  absl::Status ResolveChain();
+  std::string CacheKey() const;
+  absl::Status Generate();
+  // Turns one sampled token into a message; may finish the sequence.
+  GenerateResponse HandleToken(Sequence& seq,
+                               const fm::v1::SampledToken& sampled);
+  void FinishSequence(Sequence& seq, fm::v1::FinishReason reason,
+                      GenerateResponse* out);
+  bool Emit(GenerateResponse response);
+
+  const Backends& backends_;
+  ResponseCache* cache_;
+  const GenerationLimits& limits_;
+  const grpc::CallbackServerContext& server_ctx_;
+  const GenerateRequest& request_;
+  ResponseSink* sink_;
+  const absl::Time start_;
+
+  std::shared_ptr<const PipelineFacts> facts_;
+  std::shared_ptr<const SamplerRoute> route_;
+  std::vector<int32_t> prompt_;
+  fm::v1::SamplingSpec spec_;  // always an inline chain after ResolveChain
+  int32_t n_ = 1;
+  int32_t max_tokens_ = 0;
+  uint64_t seed_ = 0;
+  bool cacheable_ = false;
+  bool want_details_ = false;
+  std::vector<GenerateResponse> recorded_;
+};
+
+absl::Status Generation::ValidateRequest() const {
+  const GenerateRequest& r = request_;
+  if (r.n() < 0 || r.n() > limits_.max_n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("n = ", r.n(), " is outside [1, ", limits_.max_n, "]"));
+  }
+  if (r.max_tokens() < 0 || r.max_tokens() > limits_.max_tokens_limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_tokens = ", r.max_tokens(), " is outside [1, ",
+                     limits_.max_tokens_limit, "] (--max_tokens_limit)"));
+  }
+  const int32_t max_tokens =
+      r.max_tokens() == 0 ? limits_.default_max_tokens : r.max_tokens();
+  if (r.min_tokens() < 0 || r.min_tokens() > max_tokens) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_tokens = ", r.min_tokens(), " is outside [0, ",
+                     max_tokens, "] (max_tokens)"));
+  }
+  if (r.stop_size() > limits_.max_stops) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stop has ", r.stop_size(), " strings; at most ",
+                     limits_.max_stops, " are allowed"));
+  }
+  for (int i = 0; i < r.stop_size(); ++i) {
+    const std::string& stop = r.stop(i);
+    if (stop.empty() || static_cast<int32_t>(stop.size()) > limits_.max_stop_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stop[", i, "] has ", stop.size(), " bytes; it must have 1 to ",
+          limits_.max_stop_bytes));
+    }
+    FM_RETURN_IF_ERROR(ValidateUtf8(stop, absl::StrCat("stop[", i, "]")));
+  }
+  if (r.top_logprobs() < 0 || r.top_logprobs() > limits_.max_top_logprobs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_logprobs = ", r.top_logprobs(), " is outside [0, ",
+                     limits_.max_top_logprobs, "]"));
+  }
+  if (r.prompt_case() == GenerateRequest::kText) {
+    FM_RETURN_IF_ERROR(ValidateUtf8(r.text(), "prompt text"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<int32_t>> Generation::Tokenize() const {
+  const bool add_bos = !request_.has_add_bos() || request_.add_bos();
+  const int32_t bos = facts_->vocab->special_ids().bos;
+  std::vector<int32_t> ids;
+  if (request_.prompt_case() == GenerateRequest::kIds) {
+    if (add_bos && bos >= 0) ids.push_back(bos);
+    ids.insert(ids.end(), request_.ids().ids().begin(),
+               request_.ids().ids().end());
+    FM_RETURN_IF_ERROR(tokenizer::ValidateIds(
+        absl::MakeConstSpan(ids).subspan(add_bos && bos >= 0 ? 1 : 0),
+        facts_->vocab->vocab_size(), "prompt ids"));
+  } else if (!request_.text().empty()) {
+    fm::v1::EncodeRequest encode;
+    encode.set_text(request_.text());
+    encode.set_add_bos(add_bos);
+    fm::v1::EncodeResponse encoded;
+    auto ctx = DownstreamContext(server_ctx_, limits_.default_timeout);
+    grpc::Status s = backends_.tokenizer()->Encode(ctx.get(), encode, &encoded);
+    if (!s.ok()) return FromGrpcStatus(s, "tokenizer");
+    ids.assign(encoded.ids().begin(), encoded.ids().end());
+  } else if (add_bos && bos >= 0) {
+    ids.push_back(bos);  // an empty prompt generates from BOS alone
+  }
+  if (ids.empty()) {
+    return absl::InvalidArgumentError(
+        "the prompt is empty and add_bos is false: nothing to condition on");
+  }
+  return ids;
+}
+
+absl::Status Generation::ResolveChain() {
+  FM_ASSIGN_OR_RETURN(spec_, BuildSamplingSpec(request_));
+  if (spec_.has_chain()) return absl::OkStatus();
+  // A profile: fetch its chain, so that the whole request is pinned (the
+  // cache key holds the chain, not a name whose meaning can change).
+  fm::v1::GetProfileRequest get;
+  get.set_name(spec_.profile());
+  fm::v1::Profile profile;
+  auto ctx = DownstreamContext(server_ctx_, limits_.default_timeout);
+  grpc::Status s = route_->stub->GetProfile(ctx.get(), get, &profile);
+  if (!s.ok()) return FromGrpcStatus(s, "sampler");
+  *spec_.mutable_chain() = profile.chain();
+  return absl::OkStatus();
+}
+
+std::string Generation::CacheKey() const {
+  GenerateRequest key = request_;
+  key.clear_no_cache();
+  key.clear_text();
+  key.mutable_ids()->mutable_ids()->Assign(prompt_.begin(), prompt_.end());
+  key.clear_add_bos();
+  *key.mutable_sampling() = spec_;
+  key.clear_shorthand();
+  key.set_sampler_route(route_->target);
+  key.set_max_tokens(max_tokens_);
+  key.set_n(n_);
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    key.SerializeToCodedStream(&out);
+  }
+  return Sha256Hex(absl::StrCat(facts_->model.model_sha256(), "|",
+                                facts_->tokenizer.model_sha256(), "|", bytes));
+}
+
+bool Generation::Emit(GenerateResponse response) {
+  response.set_seed(seed_);
+  if (cacheable_) recorded_.push_back(response);
+  return sink_->Write(std::move(response));
+}
+
+void Generation::FinishSequence(Sequence& seq, fm::v1::FinishReason reason,
+                                GenerateResponse* out) {
+  seq.live = false;
+  out->set_finish_reason(reason);
+  fm::v1::Usage* usage = out->mutable_usage();
+  usage->set_prompt_tokens(static_cast<int32_t>(prompt_.size()));
+  usage->set_completion_tokens(seq.generated);
+  const absl::Time now = absl::Now();
+  usage->set_time_to_first_token_ms(
+      absl::ToDoubleMilliseconds(seq.first_token - start_));
+  const double decode_s = absl::ToDoubleSeconds(now - seq.first_token);
+  usage->set_tokens_per_second(
+      seq.generated > 1 && decode_s > 0 ? (seq.generated - 1) / decode_s : 0);
+  usage->set_total_ms(absl::ToDoubleMilliseconds(now - start_));
+}
+
+GenerateResponse Generation::HandleToken(Sequence& seq,
+                                         const fm::v1::SampledToken& sampled) {
+  GenerateResponse out;
+  out.set_sequence_index(seq.index);
+  const int32_t token = sampled.id();
+  if (seq.generated++ == 0) seq.first_token = absl::Now();
+  if (want_details_) {
+    fm::v1::GeneratedToken* detail = out.add_tokens();
+    detail->set_id(token);
+    detail->set_logprob(sampled.logprob());
+    *detail->mutable_top_logprobs() = sampled.top_logprobs();
+    *detail->mutable_trace() = sampled.trace();
+    *detail->mutable_shadows() = sampled.shadows();
+  }
+  const bool may_stop = seq.generated - 1 >= request_.min_tokens();
+  const auto& stop_ids = request_.stop_token_ids();
+  const tokenizer::SpecialIds special = facts_->vocab->special_ids();
+  const bool end_of_text = token == special.eos || token == special.bos;
+  fm::v1::FinishReason reason = fm::v1::FINISH_REASON_UNSPECIFIED;
+  std::string text;
+  if (may_stop && std::find(stop_ids.begin(), stop_ids.end(), token) !=
+                      stop_ids.end()) {
+    reason = fm::v1::FINISH_REASON_STOP;
+    out.set_stop_token_id(token);
+  } else if (may_stop && end_of_text && !request_.ignore_eos()) {
+    reason = fm::v1::FINISH_REASON_EOS;
+  } else {
+    out.add_token_ids(token);
+    auto delta = seq.decoder.Add({token});
+    StopMatcher::Result r = seq.stops.Feed(delta.ok() ? *delta : "");
+    text = std::move(r.emit);
+    if (r.stopped) {
+      reason = fm::v1::FINISH_REASON_STOP;
+      out.set_stop_string(r.stop_string);
+    } else if (seq.generated >= max_tokens_) {
+      reason = fm::v1::FINISH_REASON_LENGTH;
+    }
+  }
+  if (reason != fm::v1::FINISH_REASON_UNSPECIFIED && !seq.stops.stopped()) {
+    // Release what was held back: an unfinished character, then any text
+    // that might have begun a stop string.
+    auto rest = seq.decoder.Flush();
+    StopMatcher::Result r = seq.stops.Feed(rest.ok() ? *rest : "");
+    text += r.emit;
+    if (r.stopped) {
+      reason = fm::v1::FINISH_REASON_STOP;
+      out.set_stop_string(r.stop_string);
+    }
+    text += seq.stops.Flush();
+  }
+  out.set_text(std::move(text));
+  if (reason != fm::v1::FINISH_REASON_UNSPECIFIED) {
+    FinishSequence(seq, reason, &out);
+  }
+  return out;
+}
+
+absl::Status Generation::Generate() {
+  ModelExchange model(DownstreamContext(server_ctx_, limits_.default_timeout),
+                      "model");
+  model.Open(backends_.model()->Session(model.ctx()));
+  SamplerExchange sampler(
+      DownstreamContext(server_ctx_, limits_.default_timeout), "sampler");
+  sampler.Open(route_->stub->Session(sampler.ctx()));
+
+  // Open the sampler session: chain, seed, what to report, the prompt as
+  // history for penalties.
+  fm::v1::SamplerSessionRequest start;
+  fm::v1::SamplerSessionStart* s = start.mutable_start();
+  *s->mutable_sampling() = spec_;
+  if (request_.has_seed()) s->set_seed(request_.seed());
+  s->mutable_options()->set_top_logprobs(request_.top_logprobs());
+  s->mutable_options()->set_logprobs_mode(request_.logprobs_mode());
+  s->mutable_options()->set_trace(request_.trace());
+  *s->mutable_options()->mutable_shadow_profiles() = request_.shadow_profiles();
+  s->set_vocab_size(facts_->vocab->vocab_size());
+  s->mutable_prompt_ids()->Assign(prompt_.begin(), prompt_.end());
+  FM_ASSIGN_OR_RETURN(fm::v1::SamplerSessionResponse started,
+                      sampler.Call(start));
+  seed_ = started.seed();
+
+  // Prefill the prompt once, in sequence 0.
+  fm::v1::SessionRequest prefill;
+  fm::v1::AppendOp* append = prefill.add_ops()->mutable_append();
+  append->set_sequence_id(0);
+  append->mutable_token_ids()->Assign(prompt_.begin(), prompt_.end());
+  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled, model.Call(prefill));
+
+  std::vector<std::unique_ptr<Sequence>> seqs;
+  std::vector<std::string> stops(request_.stop().begin(), request_.stop().end());
+  for (int32_t i = 0; i < n_; ++i) {
+    seqs.push_back(std::make_unique<Sequence>(i, facts_->vocab.get(), stops,
+                                              request_.include_stop_str()));
+    FM_RETURN_IF_ERROR(seqs.back()->decoder.Prime(prompt_));
+    seqs.back()->logits = prefilled.results(0).logits(0);
+  }
+
+  for (int32_t step = 0;; ++step) {
+    if (server_ctx_.IsCancelled()) {
+      return absl::CancelledError("the client cancelled the generation");
+    }
+    fm::v1::SamplerSessionRequest sample;
+    std::vector<Sequence*> sampled_seqs;
+    for (auto& seq : seqs) {
+      if (!seq->live) continue;
+      fm::v1::SessionStepInput* in = sample.mutable_step()->add_inputs();
+      in->set_sequence_index(seq->index);
+      *in->mutable_logits() = std::move(seq->logits);
+      sampled_seqs.push_back(seq.get());
+    }
+    FM_ASSIGN_OR_RETURN(fm::v1::SamplerSessionResponse picked,
+                        sampler.Call(sample));
+    if (picked.tokens_size() != static_cast<int>(sampled_seqs.size())) {
+      return absl::InternalError(absl::StrCat(
+          "sampler: answered ", picked.tokens_size(), " tokens for ",
+          sampled_seqs.size(), " sequences"));
+    }
+    fm::v1::SessionRequest next;
+    std::vector<fm::v1::SequenceOp> appends, drops;
+    for (size_t k = 0; k < sampled_seqs.size(); ++k) {
+      Sequence& seq = *sampled_seqs[k];
+      const int32_t token = picked.tokens(static_cast<int>(k)).id();
+      if (!Emit(HandleToken(seq, picked.tokens(static_cast<int>(k))))) {
+        return absl::CancelledError("the client went away");
+      }
+      const bool exists = step > 0 || seq.index == 0;
+      if (seq.live) {
+        if (!exists) {  // first step: share the prompt's KV cache
+          fm::v1::ForkOp* fork = next.add_ops()->mutable_fork();
+          fork->set_source_sequence_id(0);
+          fork->set_new_sequence_id(seq.index);
+        }
+        fm::v1::SequenceOp op;
+        op.mutable_append()->set_sequence_id(seq.index);
+        op.mutable_append()->add_token_ids(token);
+        appends.push_back(std::move(op));
+      } else if (exists) {
+        fm::v1::SequenceOp op;
+        op.mutable_drop()->set_sequence_id(seq.index);
+        drops.push_back(std::move(op));
+      }
+    }
+    if (appends.empty()) break;  // every sequence has finished
+    for (auto& op : appends) *next.add_ops() = std::move(op);
+    for (auto& op : drops) *next.add_ops() = std::move(op);
+    FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse forwarded, model.Call(next));
+    int r = 0;
+    for (Sequence* seq : sampled_seqs) {
+      if (!seq->live) continue;
+      if (r >= forwarded.results_size()) {
+        return absl::InternalError("model: fewer results than appends");
+      }
+      seq->logits = std::move(*forwarded.mutable_results(r++)->mutable_logits(0));
+    }
+  }
+  model.Close();
+  sampler.Close();
+  return absl::OkStatus();
+}
+
+absl::Status Generation::Run() {
+  FM_RETURN_IF_ERROR(ValidateRequest());
+  FM_ASSIGN_OR_RETURN(facts_, backends_.Facts());
+  FM_ASSIGN_OR_RETURN(route_, backends_.routes()->Find(request_.sampler_route()));
+  n_ = request_.n() == 0 ? 1 : request_.n();
+  max_tokens_ = request_.max_tokens() == 0 ? limits_.default_max_tokens
+                                           : request_.max_tokens();
+  FM_ASSIGN_OR_RETURN(prompt_, Tokenize());
+  const int32_t n_prompt = static_cast<int32_t>(prompt_.size());
+  if (n_prompt > limits_.max_prompt_tokens) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the prompt has ", n_prompt, " tokens; the limit is ",
+                     limits_.max_prompt_tokens, " (--max_prompt_tokens)"));
+  }
+  const int32_t context = facts_->model.context_length();
+  if (static_cast<int64_t>(n_prompt) + max_tokens_ > context) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prompt tokens (", n_prompt, ") + max_tokens (", max_tokens_,
+        ") = ", static_cast<int64_t>(n_prompt) + max_tokens_,
+        " exceeds the model's context length ", context));
+  }
+  FM_RETURN_IF_ERROR(ResolveChain());
+  want_details_ = request_.logprobs() || request_.top_logprobs() > 0 ||
+                  request_.trace() || request_.shadow_profiles_size() > 0;
+
+  const bool deterministic =
+      request_.has_seed() || ChainIsDeterministic(spec_.chain());
+  std::string key;
+  if (deterministic && cache_ != nullptr) {
+    key = CacheKey();
+    if (!request_.no_cache()) {
+      if (auto hit = cache_->Get(key)) {
+        for (GenerateResponse response : *hit) {
+          response.set_cache_hit(true);
+          if (!sink_->Write(std::move(response))) {
+            return absl::CancelledError("the client went away");
+          }
+        }
+        return absl::OkStatus();
+      }
+    }
+    cacheable_ = true;
+  }
+  FM_RETURN_IF_ERROR(Generate());
+  if (cacheable_) cache_->Put(key, std::move(recorded_));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunGeneration(const Backends& backends, ResponseCache* cache,
+                           const GenerationLimits& limits,
+                           const grpc::CallbackServerContext& server_ctx,
+                           const fm::v1::GenerateRequest& request,
+                           ResponseSink* sink) {
+  Generation generation(backends, cache, limits, server_ctx, request, sink);
+  absl::Status status = generation.Run();
+  if (!status.ok() && server_ctx.IsCancelled()) {
+    return absl::CancelledError("the client cancelled the generation");
+  }
+  return status;
+}
+
+}  // namespace fm::gateway

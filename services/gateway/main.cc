@@ -1,0 +1,92 @@
+// fm-gateway: the public API. Chains fm-tokenizer, fm-model and fm-sampler
+// into streaming generation and scoring.
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "common/server_flags.h"
+#include "common/server_runner.h"
+#include "services/gateway/backends.h"
+#include "services/gateway/gateway_service.h"
+#include "services/gateway/route_table.h"
+
+ABSL_FLAG(std::string, tokenizer, "127.0.0.1:50051",
+          "fm-tokenizer address (HOST:PORT[,HOST:PORT...]).");
+ABSL_FLAG(std::string, model, "127.0.0.1:50052",
+          "fm-model address (HOST:PORT[,...]). A session stays on one "
+          "backend for its whole life.");
+ABSL_FLAG(std::vector<std::string>, sampler, {"127.0.0.1:50053"},
+          "Sampler routes: ADDR for the default route, NAME=ADDR for a named "
+          "one; comma-separate several (use the flag again for each route "
+          "that lists several addresses).");
+ABSL_FLAG(int, max_concurrent, 16,
+          "Generations running at once; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_prompt_tokens, 4096, "Largest prompt, in tokens.");
+ABSL_FLAG(int, max_tokens_limit, 4096, "Largest max_tokens a request may ask.");
+ABSL_FLAG(int, default_max_tokens, 256, "max_tokens when a request gives none.");
+ABSL_FLAG(int, cache_entries, 1024,
+          "Deterministic responses kept in the exact response cache (0: off).");
+ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(10),
+          "Deadline for downstream calls when the client set none.");
+ABSL_FLAG(absl::Duration, health_period, absl::Seconds(1),
+          "How often downstream health is polled.");
+
+int main(int argc, char** argv) {
+  fm::ServerRunner::BlockShutdownSignals();
+  fm::InitService("fm-gateway",
+                  "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR",
+                  argc, argv);
+  fm::gateway::RouteTable routes{fm::ChannelOptions()};
+  // absl splits a vector flag on commas: regroup "NAME=a,b" lists so that a
+  // route may list several addresses.
+  std::vector<std::string> specs;
+  for (const std::string& part : absl::GetFlag(FLAGS_sampler)) {
+    if (!specs.empty() && part.find('=') == std::string::npos &&
+        specs.back().find('=') != std::string::npos) {
+      specs.back() += "," + part;
+    } else {
+      specs.push_back(part);
+    }
+  }
+  for (const std::string& spec : specs) {
+    absl::Status added = routes.AddFlag(spec);
+    if (!added.ok()) {
+      FM_LOG(ERROR) << "--sampler=" << spec << ": " << added;
+      return 2;
+    }
+  }
+  if (!routes.Find("default").ok()) {
+    FM_LOG(ERROR) << "--sampler needs a default route (an ADDR without NAME=)";
+    return 2;
+  }
+  auto backends = fm::gateway::Backends::Create(
+      absl::GetFlag(FLAGS_tokenizer), absl::GetFlag(FLAGS_model), &routes,
+      fm::ChannelOptions());
+  if (!backends.ok()) {
+    FM_LOG(ERROR) << backends.status();
+    return 2;
+  }
+  fm::gateway::GatewayOptions options;
+  options.max_concurrent = absl::GetFlag(FLAGS_max_concurrent);
+  options.cache_entries = absl::GetFlag(FLAGS_cache_entries);
+  options.limits.max_prompt_tokens = absl::GetFlag(FLAGS_max_prompt_tokens);
+  options.limits.max_tokens_limit = absl::GetFlag(FLAGS_max_tokens_limit);
+  options.limits.default_max_tokens = absl::GetFlag(FLAGS_default_max_tokens);
+  options.limits.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  fm::gateway::GatewayServiceImpl service(backends->get(), options);
+
+  auto runner = fm::ServerRunner::Start(
+      fm::ServerOptionsFromFlags("0.0.0.0:50050"), {&service},
+      {fm::v1::GatewayService::service_full_name()});
+  if (!runner.ok()) {
+    FM_LOG(ERROR) << runner.status();
+    return 1;
+  }
+  fm::ServerRunner* server = runner->get();
+  (*backends)->StartWatcher(absl::GetFlag(FLAGS_health_period),
+                            [server](bool up) { server->SetServing(up); });
+  server->WaitForShutdownSignal();
+  return 0;
+}

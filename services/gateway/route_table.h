@@ -1,0 +1,54 @@
+// RouteTable: named sampler deployments ("default" plus any others), each a
+// target that may list several addresses. Routes change at runtime; calls
+// in flight keep the route they resolved.
+#ifndef FM_SERVICES_GATEWAY_ROUTE_TABLE_H_
+#define FM_SERVICES_GATEWAY_ROUTE_TABLE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/channel_factory.h"
+#include "fm/v1/sampler.grpc.pb.h"
+
+namespace fm::gateway {
+
+struct SamplerRoute {
+  std::string name;
+  std::string target;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<fm::v1::SamplerService::Stub> stub;
+};
+
+// Thread-safe.
+class RouteTable {
+ public:
+  explicit RouteTable(ChannelOptions channel_options)
+      : channel_options_(std::move(channel_options)) {}
+
+  // Parses "ADDR" (the default route) or "NAME=ADDR".
+  absl::Status AddFlag(const std::string& flag);
+  // Creates or replaces a route. INVALID_ARGUMENT for a bad name
+  // ([a-z0-9][a-z0-9_-]{0,63}) or target.
+  absl::Status Set(const std::string& name, const std::string& target);
+  // NOT_FOUND for an unknown name; FAILED_PRECONDITION for "default".
+  absl::Status Delete(const std::string& name);
+  // "" means "default". NOT_FOUND names the unknown route.
+  absl::StatusOr<std::shared_ptr<const SamplerRoute>> Find(
+      const std::string& name) const;
+  std::vector<std::shared_ptr<const SamplerRoute>> List() const;
+
+ private:
+  const ChannelOptions channel_options_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<const SamplerRoute>> routes_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fm::gateway
+
+#endif  // FM_SERVICES_GATEWAY_ROUTE_TABLE_H_

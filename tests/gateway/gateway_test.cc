@@ -1,0 +1,366 @@
+// The whole pipeline end to end: the four real binaries on free loopback
+// ports, with stories260K and tok512 (skipped without FM_MODELS).
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "absl/strings/str_split.h"
+#include "common/channel_factory.h"
+#include "common/utf8.h"
+#include "fm/v1/gateway.grpc.pb.h"
+#include "fm/v1/model.grpc.pb.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_env.h"
+
+namespace fm::testing {
+namespace {
+
+using fm::v1::GenerateRequest;
+using fm::v1::GenerateResponse;
+
+const char kKnownText[] =
+    "Once upon a time, there was a little girl named Lily. She loved to play "
+    "outside in the park. One day, she saw a big, red ball. She wanted to "
+    "play with it, but it was too high.\nLily's mom said, \"Lily, let's go "
+    "to the park.\" Lily was sad and didn't know what to do. She said, \"I "
+    "want to play with your ball, but I can't find it.\"\nLily was sad and "
+    "didn't know what to do. She said, \"I'm sorry, Lily. I didn't know what "
+    "to do.\"\nLily didn't want to help her mom, so she";
+
+struct Pipeline {
+  explicit Pipeline(std::vector<std::string> model_flags = {})
+      : profiles(MakeTempDir() + "/profiles.json") {
+    tokenizer_model = ModelFile("tok512.model");
+    model_file = ModelFile("stories260K.bin");
+    if (tokenizer_model.empty() || model_file.empty()) return;
+    tokenizer = std::make_unique<ServiceProcess>(
+        "fm-tokenizer",
+        std::vector<std::string>{"--tokenizer_model=" + tokenizer_model});
+    model_flags.push_back("--model=" + model_file);
+    model = std::make_unique<ServiceProcess>("fm-model", model_flags);
+    StartSampler();
+    REQUIRE(tokenizer->WaitForServing());
+    REQUIRE(model->WaitForServing());
+    StartGateway();
+  }
+  bool available() const { return tokenizer != nullptr; }
+
+  void StartSampler() {
+    sampler = std::make_unique<ServiceProcess>(
+        "fm-sampler", std::vector<std::string>{"--profiles=" + profiles});
+    REQUIRE(sampler->WaitForServing());
+  }
+  void StartGateway() {
+    gateway = std::make_unique<ServiceProcess>(
+        "fm-gateway",
+        std::vector<std::string>{"--tokenizer=" + tokenizer->address(),
+                                 "--model=" + model->address(),
+                                 "--sampler=" + sampler->address(),
+                                 "--health_period=100ms"});
+    INFO(gateway->log());
+    REQUIRE(gateway->WaitForServing(15000));
+    auto channel = MakeChannel(gateway->address());
+    REQUIRE(channel.ok());
+    stub = fm::v1::GatewayService::NewStub(*channel);
+  }
+
+  struct Result {
+    grpc::Status status;
+    std::vector<GenerateResponse> messages;
+    std::string Text(int seq = 0) const {
+      std::string text;
+      for (const auto& m : messages) {
+        if (m.sequence_index() == seq) text += m.text();
+      }
+      return text;
+    }
+    const GenerateResponse* Last(int seq = 0) const {
+      const GenerateResponse* last = nullptr;
+      for (const auto& m : messages) {
+        if (m.sequence_index() == seq) last = &m;
+      }
+      return last;
+    }
+  };
+
+  Result Generate(const GenerateRequest& request,
+                  absl::Duration timeout = absl::Seconds(60)) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(timeout));
+    auto reader = stub->Generate(&ctx, request);
+    Result result;
+    GenerateResponse m;
+    while (reader->Read(&m)) result.messages.push_back(m);
+    result.status = reader->Finish();
+    return result;
+  }
+
+  fm::v1::ModelInfo ModelInfo() {
+    auto channel = MakeChannel(model->address());
+    auto stub = fm::v1::ModelService::NewStub(*channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(5)));
+    fm::v1::ModelInfo info;
+    stub->Info(&ctx, {}, &info);
+    return info;
+  }
+
+  std::string profiles;
+  std::string tokenizer_model, model_file;
+  std::unique_ptr<ServiceProcess> tokenizer, model, sampler, gateway;
+  std::unique_ptr<fm::v1::GatewayService::Stub> stub;
+};
+
+#define REQUIRE_PIPELINE(p)                                            \
+  if (!(p).available()) {                                              \
+    ReportSkip("stories260K.bin / tok512.model not found: set FM_MODELS"); \
+    return;                                                            \
+  }
+
+GenerateRequest Greedy(const std::string& prompt, int max_tokens) {
+  GenerateRequest r;
+  r.set_text(prompt);
+  r.set_max_tokens(max_tokens);
+  r.mutable_shorthand()->set_temperature(0);
+  return r;
+}
+
+TEST_CASE("fmctl generate greedy from BOS prints the known story",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  CommandResult r = RunCommand({"fmctl", "--gateway=" + p.gateway->address(),
+                                "generate", "--temperature", "0",
+                                "--max-tokens", "200", ""});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == std::string(kKnownText) + "\n");
+}
+
+TEST_CASE("a seeded generation repeats, also across restarts",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  GenerateRequest r;
+  r.set_text("Once upon a time");
+  r.set_max_tokens(60);
+  r.mutable_shorthand()->set_temperature(1.0f);
+  r.set_seed(1234);
+  r.set_no_cache(true);
+  auto first = p.Generate(r);
+  REQUIRE(first.status.ok());
+  CHECK(first.Last()->seed() == 1234);
+  auto second = p.Generate(r);
+  CHECK(second.Text() == first.Text());
+  r.set_seed(99);
+  CHECK(p.Generate(r).Text() != first.Text());  // the seed matters
+  r.set_seed(1234);
+  p.gateway.reset();
+  p.sampler.reset();
+  p.StartSampler();
+  p.StartGateway();
+  auto after = p.Generate(r);
+  REQUIRE(after.status.ok());
+  CHECK(after.Text() == first.Text());
+}
+
+TEST_CASE("stop strings cut exactly, also across tokens",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  const std::string full = kKnownText;
+  // "named Lily" spans several tokens.
+  GenerateRequest r = Greedy("", 200);
+  r.add_stop("named Lily");
+  auto cut = p.Generate(r);
+  REQUIRE(cut.status.ok());
+  CHECK(cut.Text() == full.substr(0, full.find("named Lily")));
+  CHECK(cut.Last()->finish_reason() == fm::v1::FINISH_REASON_STOP);
+  CHECK(cut.Last()->stop_string() == "named Lily");
+  for (const auto& m : cut.messages) {
+    CHECK(m.text().find("named") == std::string::npos);  // never leaked
+  }
+  r.set_include_stop_str(true);
+  r.set_no_cache(true);
+  CHECK(p.Generate(r).Text() ==
+        full.substr(0, full.find("named Lily") + std::string("named Lily").size()));
+
+  // "named Bob" never completes: the held-back "named " is released.
+  GenerateRequest miss = Greedy("", 200);
+  miss.add_stop("named Bob");
+  auto released = p.Generate(miss);
+  REQUIRE(released.status.ok());
+  CHECK(released.Text() == full);
+  CHECK(released.Last()->finish_reason() == fm::v1::FINISH_REASON_LENGTH);
+}
+
+TEST_CASE("n sequences, finish reasons and usage", "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  GenerateRequest r;
+  r.set_text("Once upon a time");
+  r.set_max_tokens(30);
+  r.set_n(3);
+  r.set_seed(7);
+  r.mutable_shorthand()->set_temperature(1.0f);
+  r.set_logprobs(true);
+  r.set_top_logprobs(2);
+  auto res = p.Generate(r);
+  REQUIRE(res.status.ok());
+  std::set<std::string> texts;
+  for (int i = 0; i < 3; ++i) {
+    const GenerateResponse* last = res.Last(i);
+    REQUIRE(last != nullptr);
+    CHECK(last->finish_reason() != fm::v1::FINISH_REASON_UNSPECIFIED);
+    CHECK(last->usage().prompt_tokens() == 5);
+    CHECK(last->usage().completion_tokens() > 0);
+    CHECK(ValidateUtf8(res.Text(i), "text").ok());
+    texts.insert(res.Text(i));
+  }
+  CHECK(texts.size() > 1);  // independent samples
+  for (const auto& m : res.messages) {
+    CHECK(m.tokens_size() == (m.token_ids_size() > 0 ? 1 : m.tokens_size()));
+    for (const auto& t : m.tokens()) {
+      CHECK(t.logprob() <= 0);
+      CHECK(t.top_logprobs_size() == 2);
+    }
+  }
+  // Continuation text keeps its leading space.
+  CHECK(res.Text(0).rfind(" ", 0) == 0);
+}
+
+TEST_CASE("the response cache serves deterministic repeats",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  GenerateRequest r = Greedy("Once upon a time", 40);
+  auto first = p.Generate(r);
+  REQUIRE(first.status.ok());
+  CHECK_FALSE(first.messages.back().cache_hit());
+  auto second = p.Generate(r);
+  REQUIRE(second.status.ok());
+  CHECK(second.messages.back().cache_hit());
+  CHECK(second.Text() == first.Text());
+  r.set_max_tokens(41);  // a changed parameter misses
+  auto third = p.Generate(r);
+  CHECK_FALSE(third.messages.back().cache_hit());
+  GenerateRequest sampled;  // sampled without a seed: never cached
+  sampled.set_text("Once");
+  sampled.set_max_tokens(10);
+  sampled.mutable_shorthand()->set_temperature(1.0f);
+  p.Generate(sampled);
+  CHECK_FALSE(p.Generate(sampled).messages.back().cache_hit());
+}
+
+TEST_CASE("bad requests are INVALID_ARGUMENT with the numbers",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  GenerateRequest too_long = Greedy("Once", 600);
+  auto r = p.Generate(too_long);
+  CHECK(r.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(r.status.error_message(), Catch::Contains("600"));
+  CHECK_THAT(r.status.error_message(), Catch::Contains("512"));
+  GenerateRequest empty = Greedy("", 5);
+  empty.set_add_bos(false);
+  CHECK(p.Generate(empty).status.error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  GenerateRequest bad_utf8 = Greedy("ab\xFF", 5);
+  CHECK(p.Generate(bad_utf8).status.error_code() ==
+        grpc::StatusCode::INVALID_ARGUMENT);
+  GenerateRequest hot = Greedy("x", 5);
+  hot.mutable_shorthand()->set_temperature(5);
+  auto t = p.Generate(hot);
+  CHECK(t.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(t.status.error_message(), Catch::Contains("temperature"));
+  GenerateRequest route = Greedy("x", 5);
+  route.set_sampler_route("nowhere");
+  CHECK(p.Generate(route).status.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(p.Generate(Greedy("Once", 5)).status.ok());  // still serving
+}
+
+TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
+          "[gateway][models]") {
+  Pipeline p({"--debug_step_delay=20ms"});
+  REQUIRE_PIPELINE(p);
+  GenerateRequest slow = Greedy("Once upon a time", 300);
+  slow.set_ignore_eos(true);
+  slow.set_no_cache(true);
+
+  {  // the client cancels after a few messages
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(30)));
+    auto reader = p.stub->Generate(&ctx, slow);
+    GenerateResponse m;
+    for (int i = 0; i < 3; ++i) REQUIRE(reader->Read(&m));
+    ctx.TryCancel();
+    CHECK(reader->Finish().error_code() == grpc::StatusCode::CANCELLED);
+    fm::v1::ModelInfo info;
+    for (int i = 0; i < 50; ++i) {  // bounded: 5 s
+      info = p.ModelInfo();
+      if (info.active_sessions() == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    CHECK(info.active_sessions() == 0);
+  }
+  {  // a 1 ms deadline
+    auto r = p.Generate(slow, absl::Milliseconds(1));
+    CHECK(r.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  {  // the sampler is killed mid-stream
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(30)));
+    auto reader = p.stub->Generate(&ctx, slow);
+    GenerateResponse m;
+    for (int i = 0; i < 3; ++i) REQUIRE(reader->Read(&m));
+    const auto killed = std::chrono::steady_clock::now();
+    p.sampler->Signal(SIGKILL);
+    while (reader->Read(&m)) {
+    }
+    grpc::Status status = reader->Finish();
+    const double seconds = std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - killed)
+                               .count();
+    CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);
+    CHECK_THAT(status.error_message(), Catch::Contains("sampler"));
+    CHECK(seconds < 1.0);
+  }
+  // After a restart on a new port, routed there at runtime, requests work.
+  p.StartSampler();
+  CommandResult set = RunCommand({"fmctl", "--gateway=" + p.gateway->address(),
+                                  "routes", "set", "default",
+                                  p.sampler->address()});
+  REQUIRE(set.exit_code == 0);
+  auto ok = p.Generate(Greedy("Once", 5));
+  INFO(ok.status.error_message());
+  CHECK(ok.status.ok());
+}
+
+TEST_CASE("Score ranks continuations by logprob", "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  fm::v1::ScoreRequest r;
+  r.set_text("Once upon a time, there was a little girl named");
+  r.add_continuations(" Lily");
+  r.add_continuations(" xqzv");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+  fm::v1::ScoreResponse response;
+  REQUIRE(p.stub->Score(&ctx, r, &response).ok());
+  REQUIRE(response.scores_size() == 2);
+  CHECK(response.ranking(0) == 0);
+  CHECK(response.scores(0).rank() == 0);
+  CHECK(response.scores(0).sum_logprob() > response.scores(1).sum_logprob());
+  CHECK(response.scores(0).perplexity() >= 1.0);
+  double sum = 0;
+  for (const auto& t : response.scores(0).tokens()) sum += t.logprob();
+  CHECK(sum == Approx(response.scores(0).sum_logprob()).epsilon(1e-5));
+}
+
+}  // namespace
+}  // namespace fm::testing

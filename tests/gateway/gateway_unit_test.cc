@@ -1,0 +1,154 @@
+// Gateway pieces in isolation: stop-string hold-back, shorthand -> chain,
+// and the response cache.
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "common/chain_proto_json.h"
+#include "services/gateway/response_cache.h"
+#include "services/gateway/sampling_builder.h"
+#include "services/gateway/stop_matcher.h"
+
+namespace fm::gateway {
+namespace {
+
+// Feeds `pieces` one by one; returns everything emitted (plus the flush).
+std::string Run(StopMatcher& m, const std::vector<std::string>& pieces,
+                bool* stopped = nullptr) {
+  std::string out;
+  for (const std::string& p : pieces) {
+    auto r = m.Feed(p);
+    out += r.emit;
+    if (r.stopped) {
+      if (stopped != nullptr) *stopped = true;
+      return out;
+    }
+  }
+  return out + m.Flush();
+}
+
+TEST_CASE("a stop string split across pieces is cut exactly", "[stop]") {
+  StopMatcher m({"named Lily"}, false);
+  bool stopped = false;
+  CHECK(Run(m, {"a girl ", "nam", "ed L", "ily. She"}, &stopped) == "a girl ");
+  CHECK(stopped);
+}
+
+TEST_CASE("the stop string can be kept", "[stop]") {
+  StopMatcher m({"END"}, true);
+  CHECK(Run(m, {"abc E", "N", "D tail"}) == "abc END");
+}
+
+TEST_CASE("held-back text is released when it is not a stop", "[stop]") {
+  StopMatcher m({"named Bob"}, false);
+  auto r1 = m.Feed("a girl nam");
+  CHECK(r1.emit == "a girl ");  // "nam" might start the stop string
+  auto r2 = m.Feed("ed Lily");
+  CHECK(r2.emit == "named Lily");
+  CHECK(m.Flush().empty());
+  StopMatcher tail({"xyz"}, false);
+  CHECK(tail.Feed("abcx").emit == "abc");
+  CHECK(tail.Flush() == "x");  // end of generation releases it
+}
+
+TEST_CASE("the earliest of several stop strings wins", "[stop]") {
+  StopMatcher m({"world", "lo w"}, false);
+  auto r = m.Feed("hello world");
+  CHECK(r.stopped);
+  CHECK(r.stop_string == "lo w");
+  CHECK(r.emit == "hel");
+}
+
+TEST_CASE("no stop strings: everything passes through", "[stop]") {
+  StopMatcher m({}, false);
+  CHECK(m.Feed("abc").emit == "abc");
+}
+
+TEST_CASE("shorthands build llama.cpp-ordered chains", "[sampling]") {
+  fm::v1::GenerateRequest r;
+  auto spec = BuildSamplingSpec(r);
+  REQUIRE(spec.ok());
+  CHECK(spec->profile() == "default");
+
+  r.mutable_shorthand()->set_temperature(0.7f);
+  r.mutable_shorthand()->set_top_k(10);
+  r.mutable_shorthand()->set_repetition_penalty(1.1f);
+  spec = BuildSamplingSpec(r);
+  REQUIRE(spec.ok());
+  std::vector<std::string> names;
+  for (const auto& s : spec->chain().stages()) names.push_back(s.stage());
+  CHECK(names == std::vector<std::string>{"repetition_penalty", "top_k",
+                                          "top_p", "min_p", "temperature",
+                                          "dist"});
+  CHECK_FALSE(ChainIsDeterministic(spec->chain()));
+
+  r.mutable_shorthand()->set_temperature(0);
+  spec = BuildSamplingSpec(r);
+  REQUIRE(spec.ok());
+  CHECK(spec->chain().stages(spec->chain().stages_size() - 1).stage() ==
+        "greedy");
+  CHECK(ChainIsDeterministic(spec->chain()));
+}
+
+TEST_CASE("out-of-range shorthands name the field and range", "[sampling]") {
+  struct Case {
+    const char* field;
+    std::function<void(fm::v1::SamplingShorthand*)> set;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"temperature", [](auto* s) { s->set_temperature(2.5f); }},
+           {"temperature", [](auto* s) { s->set_temperature(NAN); }},
+           {"top_p", [](auto* s) { s->set_top_p(0.0f); }},
+           {"min_p", [](auto* s) { s->set_min_p(-0.1f); }},
+           {"top_k", [](auto* s) { s->set_top_k(-1); }},
+           {"repetition_penalty",
+            [](auto* s) { s->set_repetition_penalty(0.0f); }},
+           {"presence_penalty", [](auto* s) { s->set_presence_penalty(3.0f); }},
+       }) {
+    fm::v1::GenerateRequest r;
+    c.set(r.mutable_shorthand());
+    auto spec = BuildSamplingSpec(r);
+    INFO(c.field);
+    REQUIRE_FALSE(spec.ok());
+    CHECK(spec.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(spec.status().message()), Catch::Contains(c.field));
+  }
+}
+
+TEST_CASE("an inline chain is used as given", "[sampling]") {
+  fm::v1::GenerateRequest r;
+  auto chain = ChainFromJson(R"([{"stage":"top_k","k":3},{"stage":"dist"}])");
+  REQUIRE(chain.ok());
+  *r.mutable_sampling()->mutable_chain() = *chain;
+  r.mutable_shorthand()->set_temperature(0);  // ignored: the chain wins
+  auto spec = BuildSamplingSpec(r);
+  REQUIRE(spec.ok());
+  CHECK(spec->chain().stages_size() == 2);
+}
+
+TEST_CASE("the response cache is a bounded LRU", "[cache]") {
+  ResponseCache cache(2);
+  auto one = [](const std::string& text) {
+    CachedResponses r(1);
+    r[0].set_text(text);
+    return r;
+  };
+  CHECK(cache.Get("a") == nullptr);
+  cache.Put("a", one("A"));
+  cache.Put("b", one("B"));
+  REQUIRE(cache.Get("a") != nullptr);  // a is now the most recent
+  cache.Put("c", one("C"));           // evicts b
+  CHECK(cache.Get("b") == nullptr);
+  REQUIRE(cache.Get("a") != nullptr);
+  CHECK((*cache.Get("c"))[0].text() == "C");
+  CHECK(cache.entries() == 2);
+  CHECK(cache.hits() == 3);
+  CHECK(cache.misses() == 2);
+  ResponseCache off(0);
+  off.Put("a", one("A"));
+  CHECK(off.Get("a") == nullptr);
+}
+
+}  // namespace
+}  // namespace fm::gateway
