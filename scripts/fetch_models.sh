@@ -9,6 +9,8 @@ FILES=(
   "llama2-tokenizer.model|https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/tokenizer.model|9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347"
   "stories260K.bin|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K/stories260K.bin|b0a507e7ad0f626624f17112325e66691f9076d622e1d3274d103d00299f2696"
   "tok512.bin|https://huggingface.co/karpathy/tinyllamas/resolve/main/stories260K/tok512.bin|037cb335abb25d1fa9e8ecae30ed2a3a8ace9302862ebcdc05d51a6bbb10c312"
+  "tok512.model|https://raw.githubusercontent.com/pure-water/llama2.c/cba85b7c06886a94a7023c80456ba6f0863dac8a/data/tok512.model|fec6aa960a1fb3ebf71d26f9b0e486afcbd76c34cf0fbfb93e21126ca9f778d3"
+  "stories260K.gguf|https://huggingface.co/ggml-org/models/resolve/main/tinyllamas/stories260K.gguf|270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d"
 )
 for entry in "${FILES[@]}"; do
   IFS='|' read -r name url sha <<<"$entry"

@@ -15,6 +15,7 @@
 #include "common/status_macros.h"
 #include "common/status_util.h"
 #include "common/utf8.h"
+#include "services/gateway/exchange.h"
 #include "services/gateway/sampling_builder.h"
 #include "services/gateway/stop_matcher.h"
 #include "services/tokenizer/incremental_decoder.h"
@@ -33,52 +34,6 @@ namespace {
 
 using fm::v1::GenerateRequest;
 using fm::v1::GenerateResponse;
-
-// A bidi stream used as request/response pairs, with errors turned into
-// statuses that name the service.
-template <typename Req, typename Resp>
-class Exchange {
- public:
-  Exchange(std::unique_ptr<grpc::ClientContext> ctx, const char* service)
-      : ctx_(std::move(ctx)), service_(service) {}
-  grpc::ClientContext* ctx() { return ctx_.get(); }
-  void Open(std::unique_ptr<grpc::ClientReaderWriter<Req, Resp>> stream) {
-    stream_ = std::move(stream);
-  }
-  absl::StatusOr<Resp> Call(const Req& request) {
-    Resp response;
-    if (!stream_->Write(request) || !stream_->Read(&response)) {
-      return FromGrpcStatus(stream_->Finish(), service_);
-    }
-    if (response.has_error()) {
-      return absl::Status(static_cast<absl::StatusCode>(response.error().code()),
-                          absl::StrCat(service_, ": ", response.error().message()));
-    }
-    return response;
-  }
-  // Half-closes and collects the final status (the session ends cleanly).
-  void Close() {
-    if (stream_ == nullptr) return;
-    stream_->WritesDone();
-    stream_->Finish();
-    stream_.reset();
-  }
-  ~Exchange() {
-    if (stream_ != nullptr) {
-      ctx_->TryCancel();
-      stream_->Finish();
-    }
-  }
-
- private:
-  std::unique_ptr<grpc::ClientContext> ctx_;
-  const char* service_;
-  std::unique_ptr<grpc::ClientReaderWriter<Req, Resp>> stream_;
-};
-
-using ModelExchange = Exchange<fm::v1::SessionRequest, fm::v1::SessionResponse>;
-using SamplerExchange =
-    Exchange<fm::v1::SamplerSessionRequest, fm::v1::SamplerSessionResponse>;
 
 // One of the n sequences.
 struct Sequence {

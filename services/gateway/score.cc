@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "common/status_util.h"
 #include "common/utf8.h"
+#include "services/gateway/exchange.h"
 
 namespace fm::gateway {
 namespace {
@@ -131,19 +132,11 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
     }
   }
 
-  auto ctx = DownstreamContext(server_ctx, limits.default_timeout);
-  auto stream = backends.model()->Session(ctx.get());
-  auto call = [&](const fm::v1::SessionRequest& req)
-      -> absl::StatusOr<fm::v1::SessionResponse> {
-    fm::v1::SessionResponse resp;
-    if (!stream->Write(req) || !stream->Read(&resp)) {
-      return FromGrpcStatus(stream->Finish(), "model");
-    }
-    if (resp.has_error()) {
-      return absl::Status(static_cast<absl::StatusCode>(resp.error().code()),
-                          absl::StrCat("model: ", resp.error().message()));
-    }
-    return resp;
+  ModelExchange model(DownstreamContext(server_ctx, limits.default_timeout),
+                      "model");
+  model.Open(backends.model()->Session(model.ctx()));
+  auto call = [&model](const fm::v1::SessionRequest& req) {
+    return model.Call(req);
   };
   fm::v1::SessionRequest prefill;
   auto* a = prefill.add_ops()->mutable_append();
@@ -199,8 +192,7 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
       out->set_perplexity(std::exp(-mean));
     }
   }
-  stream->WritesDone();
-  stream->Finish();
+  model.Close();
 
   std::vector<int32_t> ranking(n);
   std::iota(ranking.begin(), ranking.end(), 0);

@@ -53,7 +53,7 @@ struct Pipeline {
   void StartSampler() {
     sampler = std::make_unique<ServiceProcess>(
         "fm-sampler", std::vector<std::string>{"--profiles=" + profiles});
-    REQUIRE(sampler->WaitForServing());
+    if (!sampler->WaitForServing()) FAIL("fm-sampler: " << sampler->log());
   }
   void StartGateway() {
     gateway = std::make_unique<ServiceProcess>(
@@ -230,8 +230,25 @@ TEST_CASE("n sequences, finish reasons and usage", "[gateway][models]") {
       CHECK(t.top_logprobs_size() == 2);
     }
   }
-  // Continuation text keeps its leading space.
-  CHECK(res.Text(0).rfind(" ", 0) == 0);
+  // The streamed text continues the prompt: prompt + text is exactly the
+  // decode of prompt ids + generated ids.
+  fm::v1::EncodeRequest enc;
+  enc.set_text("Once upon a time");
+  enc.set_add_bos(true);
+  fm::v1::EncodeResponse prompt_ids;
+  grpc::ClientContext c1;
+  c1.set_deadline(DeadlineAfter(absl::Seconds(5)));
+  REQUIRE(p.stub->Tokenize(&c1, enc, &prompt_ids).ok());
+  fm::v1::DecodeRequest dec;
+  *dec.mutable_ids() = prompt_ids.ids();
+  for (const auto& m : res.messages) {
+    if (m.sequence_index() == 0) dec.mutable_ids()->MergeFrom(m.token_ids());
+  }
+  fm::v1::DecodeResponse whole;
+  grpc::ClientContext c2;
+  c2.set_deadline(DeadlineAfter(absl::Seconds(5)));
+  REQUIRE(p.stub->Detokenize(&c2, dec, &whole).ok());
+  CHECK(whole.text() == "Once upon a time" + res.Text(0));
 }
 
 TEST_CASE("the response cache serves deterministic repeats",
@@ -317,7 +334,12 @@ TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
     ctx.set_deadline(DeadlineAfter(absl::Seconds(30)));
     auto reader = p.stub->Generate(&ctx, slow);
     GenerateResponse m;
-    for (int i = 0; i < 3; ++i) REQUIRE(reader->Read(&m));
+    for (int i = 0; i < 3; ++i) {
+      if (!reader->Read(&m)) {
+        grpc::Status early = reader->Finish();
+        FAIL("stream ended early: " << early.error_message());
+      }
+    }
     const auto killed = std::chrono::steady_clock::now();
     p.sampler->Signal(SIGKILL);
     while (reader->Read(&m)) {

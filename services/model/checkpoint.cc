@@ -1,0 +1,60 @@
+// LoadCheckpoint: maps the file, picks the loader from the magic bytes
+// (GGUF, llama2.c "ak42", else legacy llama2.c) and validates the result.
+#include "services/model/checkpoint.h"
+
+#include <cstring>
+#include <set>
+
+#include "common/status_macros.h"
+#include "services/model/gguf_loader.h"
+#include "services/model/llama2c_loader.h"
+
+namespace fm::model {
+namespace {
+
+uint64_t WeightBytes(const LlamaWeights& w) {
+  std::set<const void*> seen;
+  uint64_t total = 0;
+  auto add = [&](const Tensor& t) {
+    if (seen.insert(t.data).second) total += t.bytes();
+  };
+  add(w.token_embedding);
+  for (const LayerWeights& l : w.layers) {
+    for (const Tensor* t : {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.wo, &l.rms_ffn,
+                            &l.w1, &l.w2, &l.w3}) {
+      add(*t);
+    }
+  }
+  add(w.rms_final);
+  add(w.wcls);
+  return total;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Checkpoint>> LoadCheckpoint(
+    absl::string_view path) {
+  FM_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::Open(path));
+  return LoadCheckpointFromFile(std::move(file));
+}
+
+absl::StatusOr<std::unique_ptr<Checkpoint>> LoadCheckpointFromFile(
+    std::unique_ptr<MappedFile> file) {
+  auto ckpt = std::make_unique<Checkpoint>();
+  ckpt->file = std::move(file);
+  const uint8_t* data = ckpt->file->data();
+  const uint64_t size = ckpt->file->size();
+  uint32_t magic = 0;
+  if (size >= 4) std::memcpy(&magic, data, 4);
+  if (magic == kGgufMagic) {
+    FM_RETURN_IF_ERROR(LoadGguf(ckpt.get()));
+  } else {
+    // llama2.c: the "ak42" magic, or no magic at all (legacy header).
+    FM_RETURN_IF_ERROR(LoadLlama2c(ckpt.get()));
+  }
+  FM_RETURN_IF_ERROR(ValidateWeights(ckpt->config, ckpt->weights));
+  ckpt->weight_bytes = WeightBytes(ckpt->weights);
+  return ckpt;
+}
+
+}  // namespace fm::model

@@ -1,0 +1,393 @@
+// The Llama forward pass, batched: llama2.c's forward() applied to many
+// (sequence, position) rows at once so every matmul is one sgemm per pass.
+#include "services/model/llama_model.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "services/model/blas_core.h"
+
+namespace fm::model {
+namespace {
+
+// Rows per pass: a longer prompt is processed in several passes. Bounds the
+// scratch memory (the logits scratch is at most this many vocab rows).
+constexpr int64_t kMaxRowsPerPass = 256;
+
+int64_t MatrixParams(const LlamaWeights& w, bool with_classifier) {
+  int64_t n = 0;
+  for (const LayerWeights& l : w.layers) {
+    n += l.wq.elements() + l.wk.elements() + l.wv.elements() + l.wo.elements() +
+         l.w1.elements() + l.w2.elements() + l.w3.elements();
+  }
+  if (with_classifier) n += w.wcls.elements();
+  return n;
+}
+
+std::string ComputeDType(const LlamaWeights& w) {
+  bool any_q8 = false;
+  for (const LayerWeights& l : w.layers) {
+    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) {
+      any_q8 |= t->dtype == DType::kQ8_0;
+    }
+  }
+  return any_q8 ? "Q8_0" : "F32";
+}
+
+}  // namespace
+
+struct LlamaModel::Row {
+  int32_t item;   // index into the items of this Forward
+  int32_t pos;    // position in the sequence
+  int32_t token;  // token id
+  int64_t out;    // row index in the item's logits, or -1 for none
+};
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
+    absl::string_view path, int threads) {
+  FM_ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, LoadCheckpoint(path));
+  FM_ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> model,
+                      FromCheckpoint(std::move(ckpt), threads));
+  const ModelInfo& i = model->info();
+  FM_LOG(INFO) << "loaded " << std::string(path) << ": " << i.format << " "
+               << i.dtype << ", dim " << i.dim << ", " << i.n_layers
+               << " layers, " << i.n_heads << "/" << i.n_kv_heads
+               << " heads, vocab " << i.vocab_size << ", context "
+               << i.context_length << ", " << i.parameter_count
+               << " parameters, " << i.weight_bytes << " weight bytes; "
+               << i.threads << " threads; OpenBLAS core " << i.blas_core;
+  if (IsGenericBlasCore(i.blas_core) && !PreferredBlasCore().empty()) {
+    FM_LOG(WARNING) << "OpenBLAS runs its generic core " << i.blas_core
+                    << " on a CPU that supports " << PreferredBlasCore()
+                    << ": prefill will be slow; call EnsureOpenBlasCore() "
+                       "first in main or set OPENBLAS_CORETYPE";
+  }
+  return model;
+}
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::FromCheckpoint(
+    std::unique_ptr<Checkpoint> checkpoint, int threads) {
+  if (checkpoint == nullptr) {
+    return absl::InvalidArgumentError("checkpoint is null");
+  }
+  FM_RETURN_IF_ERROR(ValidateWeights(checkpoint->config, checkpoint->weights));
+  return std::unique_ptr<LlamaModel>(
+      new LlamaModel(std::move(checkpoint), std::max(1, threads)));
+}
+
+LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
+    : checkpoint_(std::move(checkpoint)),
+      pool_(std::make_unique<ThreadPool>(threads)) {
+  // OpenBLAS runs single-threaded inside our pool's threads (see MatMulMulti).
+  openblas_set_num_threads(1);
+  matmul_.pool = pool_.get();
+  const LlamaConfig& c = checkpoint_->config;
+  const LlamaWeights& w = checkpoint_->weights;
+  ModelInfo& i = info_;
+  i.architecture = "llama";
+  i.format = checkpoint_->format;
+  i.dtype = checkpoint_->file_dtype;
+  i.compute_dtype = ComputeDType(w);
+  i.blas_core = BlasCoreName();
+  i.dim = c.dim;
+  i.hidden_dim = c.hidden_dim;
+  i.n_layers = c.n_layers;
+  i.n_heads = c.n_heads;
+  i.n_kv_heads = c.n_kv_heads;
+  i.head_size = c.head_size;
+  i.kv_dim = c.kv_dim;
+  i.vocab_size = c.vocab_size;
+  i.context_length = c.seq_len;
+  i.rope_dim = c.rope_dim;
+  i.rope_theta = c.rope_theta;
+  i.rms_eps = c.rms_eps;
+  i.shared_classifier = w.shared_classifier;
+  i.threads = threads;
+  int64_t params = w.token_embedding.elements() + w.rms_final.elements() +
+                   MatrixParams(w, false);
+  for (const LayerWeights& l : w.layers) {
+    params += l.rms_att.elements() + l.rms_ffn.elements();
+  }
+  if (!w.shared_classifier) params += w.wcls.elements();
+  i.parameter_count = params;
+  i.weight_bytes = static_cast<int64_t>(checkpoint_->weight_bytes);
+  int64_t streamed = static_cast<int64_t>(w.wcls.bytes());
+  for (const LayerWeights& l : w.layers) {
+    for (const Tensor* t : {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.wo, &l.rms_ffn,
+                            &l.w1, &l.w2, &l.w3}) {
+      streamed += static_cast<int64_t>(t->bytes());
+    }
+  }
+  i.streamed_bytes_per_token = streamed;
+  i.flops_per_token_decode = 2 * MatrixParams(w, true);
+  i.flops_per_token_prefill = 2 * MatrixParams(w, false);
+  i.attention_flops_per_position = 4ll * c.n_layers * c.n_heads * c.head_size;
+  i.kv_bytes_per_token = 2ll * c.n_layers * c.kv_dim * sizeof(float);
+  att_.assign(static_cast<size_t>(threads) * c.seq_len, 0.0f);
+}
+
+LlamaModel::~LlamaModel() = default;
+
+std::unique_ptr<KvCache> LlamaModel::NewKvCache(int32_t max_sequences) const {
+  return std::make_unique<KvCache>(config(), max_sequences);
+}
+
+std::unique_ptr<KvSequence> LlamaModel::NewSequence(int32_t id) const {
+  const LlamaConfig& c = config();
+  return std::make_unique<KvSequence>(id, c.n_layers, c.kv_dim, c.seq_len);
+}
+
+absl::Status LlamaModel::ValidateItem(const ForwardItem& item) const {
+  const LlamaConfig& c = config();
+  if (item.seq == nullptr) {
+    return absl::InvalidArgumentError("forward: sequence is null");
+  }
+  if (item.logits == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "forward: sequence ", item.seq->id(), ": logits output is null"));
+  }
+  if (item.seq->n_layers() != c.n_layers || item.seq->kv_dim() != c.kv_dim ||
+      item.seq->max_size() != c.seq_len) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("forward: sequence ", item.seq->id(),
+                     " was made for a model of a different shape"));
+  }
+  if (item.tokens.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "forward: sequence ", item.seq->id(), ": no tokens to append"));
+  }
+  for (size_t t = 0; t < item.tokens.size(); ++t) {
+    const int32_t id = item.tokens[t];
+    if (id < 0 || id >= c.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "forward: sequence ", item.seq->id(), ": token id ", id, " at index ",
+          t, " is outside [0, vocab_size = ", c.vocab_size, ")"));
+    }
+  }
+  const int64_t end =
+      static_cast<int64_t>(item.seq->size()) + item.tokens.size();
+  if (end > c.seq_len) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "forward: sequence ", item.seq->id(), ": appending ",
+        item.tokens.size(), " tokens at position ", item.seq->size(),
+        " exceeds the context length seq_len = ", c.seq_len));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<float>> LlamaModel::Forward(
+    KvSequence* seq, absl::Span<const int32_t> tokens) {
+  std::vector<float> logits;
+  ForwardItem item;
+  item.seq = seq;
+  item.tokens = tokens;
+  item.logits = &logits;
+  FM_RETURN_IF_ERROR(Forward(absl::MakeConstSpan(&item, 1)));
+  return logits;
+}
+
+void LlamaModel::EnsureScratch(int64_t n_rows, int64_t n_out) {
+  const LlamaConfig& c = config();
+  if (n_rows > rows_capacity_) {
+    const size_t r = static_cast<size_t>(n_rows);
+    const size_t q_dim = static_cast<size_t>(c.n_heads) * c.head_size;
+    x_.resize(r * c.dim);
+    xb_.resize(r * c.dim);
+    xb2_.resize(r * c.dim);
+    hb_.resize(r * c.hidden_dim);
+    hb2_.resize(r * c.hidden_dim);
+    q_.resize(r * q_dim);
+    k_.resize(r * c.kv_dim);
+    v_.resize(r * c.kv_dim);
+    rope_cos_.resize(r * (c.rope_dim / 2));
+    rope_sin_.resize(r * (c.rope_dim / 2));
+    rows_capacity_ = n_rows;
+  }
+  if (n_out > out_capacity_) {
+    xo_.resize(static_cast<size_t>(n_out) * c.dim);
+    logits_.resize(static_cast<size_t>(n_out) * c.vocab_size);
+    out_capacity_ = n_out;
+  }
+}
+
+absl::Status LlamaModel::Forward(absl::Span<const ForwardItem> items) {
+  std::set<const KvSequence*> seen;
+  for (const ForwardItem& item : items) {
+    FM_RETURN_IF_ERROR(ValidateItem(item));
+    if (!seen.insert(item.seq).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "forward: sequence ", item.seq->id(), " appears twice in one batch"));
+    }
+  }
+  const int32_t vocab_size = config().vocab_size;
+  std::vector<Row> rows;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ForwardItem& item = items[i];
+    const int64_t n = static_cast<int64_t>(item.tokens.size());
+    const int64_t n_out = item.all_logits ? n : 1;
+    item.logits->assign(static_cast<size_t>(n_out) * vocab_size, 0.0f);
+    item.seq->Reserve(item.seq->size() + static_cast<int32_t>(n));
+    for (int64_t t = 0; t < n; ++t) {
+      int64_t out = -1;
+      if (item.all_logits) {
+        out = t;
+      } else if (t == n - 1) {
+        out = 0;
+      }
+      rows.push_back(Row{static_cast<int32_t>(i),
+                         item.seq->size() + static_cast<int32_t>(t),
+                         item.tokens[t], out});
+    }
+  }
+  for (size_t b = 0; b < rows.size(); b += kMaxRowsPerPass) {
+    const size_t e = std::min(rows.size(), b + kMaxRowsPerPass);
+    RunPass(absl::MakeConstSpan(rows.data() + b, e - b), items);
+  }
+  for (const ForwardItem& item : items) {
+    item.seq->SetSize(item.seq->size() +
+                      static_cast<int32_t>(item.tokens.size()));
+  }
+  return absl::OkStatus();
+}
+
+void LlamaModel::RunPass(absl::Span<const Row> rows,
+                         absl::Span<const ForwardItem> items) {
+  const LlamaConfig& c = config();
+  const LlamaWeights& w = weights();
+  const int64_t n = static_cast<int64_t>(rows.size());
+  int64_t n_out = 0;
+  for (const Row& row : rows) n_out += row.out >= 0 ? 1 : 0;
+  EnsureScratch(n, n_out);
+
+  const int64_t dim = c.dim;
+  const int64_t hidden_dim = c.hidden_dim;
+  const int64_t kv_dim = c.kv_dim;
+  const int64_t head_size = c.head_size;
+  const int64_t q_dim = static_cast<int64_t>(c.n_heads) * head_size;
+  const int64_t half_rope = c.rope_dim / 2;
+  const int32_t kv_mul = c.n_heads / c.n_kv_heads;  // integer multiplier
+  const float inv_sqrt_head = 1.0f / std::sqrt(static_cast<float>(head_size));
+
+  float* x = x_.data();      // (n, dim)
+  float* xb = xb_.data();    // (n, dim)
+  float* xb2 = xb2_.data();  // (n, dim)
+  float* hb = hb_.data();    // (n, hidden_dim)
+  float* hb2 = hb2_.data();  // (n, hidden_dim)
+  float* q = q_.data();      // (n, q_dim)
+  float* k = k_.data();      // (n, kv_dim)
+  float* v = v_.data();      // (n, kv_dim)
+
+  // Copy the token embeddings into x; RoPE angles for each row's position.
+  for (int64_t r = 0; r < n; ++r) {
+    ReadRow(w.token_embedding, rows[r].token, x + r * dim);
+    RopeTable(rows[r].pos, c.rope_dim, c.rope_theta,
+              rope_cos_.data() + r * half_rope,
+              rope_sin_.data() + r * half_rope);
+  }
+
+  // Forward all the layers.
+  for (int32_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[l];
+
+    // Attention rmsnorm.
+    for (int64_t r = 0; r < n; ++r) {
+      RmsNorm(xb + r * dim, x + r * dim, lw.rms_att.f32(), dim, c.rms_eps);
+    }
+
+    // qkv matmuls for all rows.
+    MatMulMulti({{&lw.wq, q}, {&lw.wk, k}, {&lw.wv, v}}, xb, n, &matmul_);
+
+    // RoPE relative positional encoding, then k and v into the kv cache at
+    // each row's position (all rows first, so that a prefill row can attend
+    // to the earlier rows of its own sequence).
+    for (int64_t r = 0; r < n; ++r) {
+      const float* cos_t = rope_cos_.data() + r * half_rope;
+      const float* sin_t = rope_sin_.data() + r * half_rope;
+      ApplyRope(q + r * q_dim, c.n_heads, c.head_size, c.rope_dim, cos_t,
+                sin_t);
+      ApplyRope(k + r * kv_dim, c.n_kv_heads, c.head_size, c.rope_dim, cos_t,
+                sin_t);
+      KvSequence* seq = items[rows[r].item].seq;
+      std::memcpy(seq->key(l, rows[r].pos), k + r * kv_dim,
+                  sizeof(float) * kv_dim);
+      std::memcpy(seq->value(l, rows[r].pos), v + r * kv_dim,
+                  sizeof(float) * kv_dim);
+    }
+
+    // Multihead attention: every (row, head) pair independently.
+    pool_->ParallelFor(
+        n * c.n_heads, 1, [&](int64_t begin, int64_t end, int thread) {
+          float* att = att_.data() + static_cast<int64_t>(thread) * c.seq_len;
+          for (int64_t rh = begin; rh < end; ++rh) {
+            const int64_t r = rh / c.n_heads;
+            const int32_t h = static_cast<int32_t>(rh % c.n_heads);
+            const int32_t pos = rows[r].pos;
+            KvSequence* seq = items[rows[r].item].seq;
+            const float* qh = q + r * q_dim + h * head_size;
+            const int64_t kv_off = (h / kv_mul) * head_size;
+            // Attention scores for timesteps 0..pos.
+            for (int32_t t = 0; t <= pos; ++t) {
+              const float* kt = seq->key(l, t) + kv_off;
+              float score = 0.0f;
+              for (int64_t i = 0; i < head_size; ++i) score += qh[i] * kt[i];
+              att[t] = score * inv_sqrt_head;
+            }
+            Softmax(att, pos + 1);
+            // Weighted sum of the values into xb.
+            float* xbh = xb + r * dim + h * head_size;
+            std::fill(xbh, xbh + head_size, 0.0f);
+            for (int32_t t = 0; t <= pos; ++t) {
+              const float* vt = seq->value(l, t) + kv_off;
+              const float a = att[t];
+              for (int64_t i = 0; i < head_size; ++i) xbh[i] += a * vt[i];
+            }
+          }
+        });
+
+    // Final matmul to get the output of the attention, then the residual.
+    MatMul(lw.wo, xb, n, xb2, &matmul_);
+    for (int64_t i = 0; i < n * dim; ++i) x[i] += xb2[i];
+
+    // FFN rmsnorm.
+    for (int64_t r = 0; r < n; ++r) {
+      RmsNorm(xb + r * dim, x + r * dim, lw.rms_ffn.f32(), dim, c.rms_eps);
+    }
+
+    // w2(silu(w1(x)) * w3(x)).
+    MatMulMulti({{&lw.w1, hb}, {&lw.w3, hb2}}, xb, n, &matmul_);
+    SwiGlu(hb, hb2, n * hidden_dim);
+    MatMul(lw.w2, hb, n, xb, &matmul_);
+
+    // Residual connection.
+    for (int64_t i = 0; i < n * dim; ++i) x[i] += xb[i];
+  }
+
+  if (n_out == 0) return;
+  // Final rmsnorm of the rows that want logits, then the classifier.
+  float* xo = xo_.data();  // (n_out, dim)
+  int64_t j = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    if (rows[r].out < 0) continue;
+    RmsNorm(xo + j * dim, x + r * dim, w.rms_final.f32(), dim, c.rms_eps);
+    ++j;
+  }
+  float* logits = logits_.data();  // (n_out, vocab_size)
+  MatMul(w.wcls, xo, n_out, logits, &matmul_);
+  j = 0;
+  for (int64_t r = 0; r < n; ++r) {
+    if (rows[r].out < 0) continue;
+    std::vector<float>* dst = items[rows[r].item].logits;
+    std::memcpy(dst->data() + rows[r].out * c.vocab_size,
+                logits + j * c.vocab_size, sizeof(float) * c.vocab_size);
+    ++j;
+  }
+}
+
+}  // namespace fm::model

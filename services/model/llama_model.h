@@ -1,0 +1,147 @@
+// LlamaModel: a loaded Llama checkpoint and its batched forward pass (token
+// ids in, logits out), reading top to bottom like llama2.c's forward().
+#ifndef FM_SERVICES_MODEL_LLAMA_MODEL_H_
+#define FM_SERVICES_MODEL_LLAMA_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "services/model/checkpoint.h"
+#include "services/model/kv_cache.h"
+#include "services/model/llama_config.h"
+#include "services/model/ops.h"
+#include "services/model/thread_pool.h"
+
+namespace fm::model {
+
+// What Info reports about a loaded model; everything is derived from the
+// shapes at load time.
+struct ModelInfo {
+  std::string architecture;   // "llama"
+  std::string format;         // "llama2c-v0", "llama2c-v1", "gguf-v2/3"
+  std::string dtype;          // the file's layer-matrix dtype: F32, F16, Q8_0
+  std::string compute_dtype;  // what the forward pass multiplies: F32 / Q8_0
+  std::string blas_core;      // openblas_get_corename()
+  int32_t dim = 0;
+  int32_t hidden_dim = 0;
+  int32_t n_layers = 0;
+  int32_t n_heads = 0;
+  int32_t n_kv_heads = 0;
+  int32_t head_size = 0;
+  int32_t kv_dim = 0;
+  int32_t vocab_size = 0;
+  int32_t context_length = 0;  // seq_len
+  int32_t rope_dim = 0;
+  float rope_theta = 0.0f;
+  float rms_eps = 0.0f;
+  bool shared_classifier = false;
+  int32_t threads = 1;
+  int64_t parameter_count = 0;  // tied classifier counted once
+  int64_t weight_bytes = 0;     // bytes of weights in memory (streamed)
+  // Bytes of weights read per decode step: all matrices + the classifier
+  // (the embedding is read one row at a time).
+  int64_t streamed_bytes_per_token = 0;
+  // Matmul FLOPs (2 per multiply-add) per token. Decode includes the
+  // classifier; prefill does not (logits only for the last position).
+  int64_t flops_per_token_decode = 0;
+  int64_t flops_per_token_prefill = 0;
+  // Attention FLOPs per token per position already in the context
+  // (QK dot + AV sum: 4 * n_layers * n_heads * head_size); add
+  // attention_flops_per_position * pos to the above for position pos.
+  int64_t attention_flops_per_position = 0;
+  int64_t kv_bytes_per_token = 0;  // 2 * n_layers * kv_dim * sizeof(float)
+};
+
+// One unit of work in a batched Forward: append `tokens` to `seq` at
+// positions [seq->size(), seq->size() + tokens.size()).
+struct ForwardItem {
+  KvSequence* seq = nullptr;         // never null; not owned
+  absl::Span<const int32_t> tokens;  // non-empty; ids in [0, vocab_size)
+  // false: logits of the last position only, (vocab_size);
+  // true: of every appended position, (tokens.size(), vocab_size).
+  bool all_logits = false;
+  std::vector<float>* logits = nullptr;  // never null; resized by Forward
+};
+
+class LlamaModel {
+ public:
+  // Loads a checkpoint (format by magic) and logs what it loaded and the
+  // OpenBLAS core (a warning if it is a generic fallback). `threads`: the
+  // compute threads of this model's pool, which run all matrix products
+  // (our kernels, and OpenBLAS single-threaded on slices); <= 0 means 1.
+  // Sets OpenBLAS to one thread (process-wide).
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(
+      absl::string_view path, int threads);
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> FromCheckpoint(
+      std::unique_ptr<Checkpoint> checkpoint, int threads);
+
+  ~LlamaModel();
+
+  const ModelInfo& info() const { return info_; }
+  const LlamaConfig& config() const { return checkpoint_->config; }
+  const LlamaWeights& weights() const { return checkpoint_->weights; }
+
+  // A session's set of sequences (max_sequences <= 0: unlimited).
+  std::unique_ptr<KvCache> NewKvCache(int32_t max_sequences) const;
+  // A standalone sequence (for callers that manage their own).
+  std::unique_ptr<KvSequence> NewSequence(int32_t id) const;
+
+  // The checks Forward applies to one item, without running anything:
+  // INVALID_ARGUMENT for a null seq/logits, empty tokens, a sequence of a
+  // different shape, or a token id outside [0, vocab_size) (naming the id,
+  // its index and vocab_size); OUT_OF_RANGE when the tokens do not fit
+  // before seq_len (naming position, count and seq_len).
+  absl::Status ValidateItem(const ForwardItem& item) const;
+
+  // Runs all items as one batch: every weight matrix is multiplied once per
+  // pass (up to 256 rows) for all rows of all items, so a batch of decode
+  // steps streams the weights once (our batched F32 / Q8_0 kernels up to
+  // kMaxKernelRows rows, OpenBLAS sgemm beyond). Decode steps batched
+  // together give bit-identical logits to each run alone. Items are validated
+  // first; on any error nothing is changed (no sequence grows). Also
+  // INVALID_ARGUMENT if two items share a sequence. Not thread-safe: call from
+  // one compute thread (the scratch buffers and the thread pool are shared).
+  absl::Status Forward(absl::Span<const ForwardItem> items);
+
+  // Convenience: one sequence, logits of the last position.
+  absl::StatusOr<std::vector<float>> Forward(KvSequence* seq,
+                                             absl::Span<const int32_t> tokens);
+
+ private:
+  struct Row;  // one (sequence, position, token) of a pass
+  LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads);
+  void EnsureScratch(int64_t n_rows, int64_t n_out);
+  void RunPass(absl::Span<const Row> rows, absl::Span<const ForwardItem> items);
+
+  std::unique_ptr<Checkpoint> checkpoint_;
+  ModelInfo info_;
+  std::unique_ptr<ThreadPool> pool_;
+  MatMulContext matmul_;
+
+  // Scratch (llama2.c's RunState) for up to rows_capacity_ rows per pass.
+  int64_t rows_capacity_ = 0;
+  int64_t out_capacity_ = 0;
+  std::vector<float> x_;         // (rows, dim) activation at the current time
+  std::vector<float> xb_;        // (rows, dim) same, inside a residual branch
+  std::vector<float> xb2_;       // (rows, dim) additional buffer
+  std::vector<float> hb_;        // (rows, hidden_dim) FFN buffer
+  std::vector<float> hb2_;       // (rows, hidden_dim) FFN buffer
+  std::vector<float> q_;         // (rows, n_heads * head_size) query
+  std::vector<float> k_;         // (rows, kv_dim) key
+  std::vector<float> v_;         // (rows, kv_dim) value
+  std::vector<float> rope_cos_;  // (rows, rope_dim / 2)
+  std::vector<float> rope_sin_;  // (rows, rope_dim / 2)
+  std::vector<float> att_;       // (threads, seq_len) attention scores
+  std::vector<float> xo_;        // (n_out, dim) final-norm rows with logits
+  std::vector<float> logits_;    // (n_out, vocab_size)
+};
+
+}  // namespace fm::model
+
+#endif  // FM_SERVICES_MODEL_LLAMA_MODEL_H_

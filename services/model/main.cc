@@ -1,0 +1,84 @@
+// fm-model: serves a Llama checkpoint (llama2.c or GGUF) over gRPC.
+// Exits non-zero with a clear message when the model cannot be loaded.
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/file_digest.h"
+#include "common/log.h"
+#include "common/server_flags.h"
+#include "common/server_runner.h"
+#include "services/model/blas_core.h"
+#include "services/model/llama_model.h"
+#include "services/model/model_service.h"
+
+ABSL_FLAG(std::string, model, "",
+          "Model file: llama2.c checkpoint or GGUF (F32/F16/Q8_0). Required.");
+ABSL_FLAG(std::string, model_sha256, "",
+          "Expected sha256 of --model; refuse to start on mismatch.");
+ABSL_FLAG(int, threads, 1, "Compute threads (OpenBLAS and Q8_0 kernels).");
+ABSL_FLAG(int, max_sessions, 64, "Open Session streams at most.");
+ABSL_FLAG(int, max_sequences, 16, "Sequences per session at most.");
+ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(5),
+          "End a session that sends nothing for this long.");
+ABSL_FLAG(absl::Duration, debug_step_delay, absl::ZeroDuration(),
+          "Sleep this long after every forward batch: a fault-injection knob "
+          "for tests and demos (never set in production).");
+
+int main(int argc, char** argv) {
+  fm::ServerRunner::BlockShutdownSignals();
+  // Before anything touches BLAS: may re-exec with a better OpenBLAS core.
+  const absl::Status core = fm::model::EnsureOpenBlasCore(argc, argv);
+  fm::InitService("fm-model", "fm-model --model=PATH [--listen=HOST:PORT]",
+                  argc, argv);
+  if (!core.ok()) FM_LOG(WARNING) << core;
+  const std::string path = absl::GetFlag(FLAGS_model);
+  if (path.empty()) {
+    FM_LOG(ERROR) << "--model is required";
+    return 2;
+  }
+  auto sha256 = fm::Sha256File(path);
+  if (!sha256.ok()) {
+    FM_LOG(ERROR) << "cannot read model: " << sha256.status();
+    return 1;
+  }
+  const std::string expected = absl::GetFlag(FLAGS_model_sha256);
+  if (!expected.empty()) {
+    absl::Status pinned = fm::CheckSha256("model " + path, expected, *sha256);
+    if (!pinned.ok()) {
+      FM_LOG(ERROR) << pinned;
+      return 1;
+    }
+  }
+  auto model = fm::model::LlamaModel::Load(path, absl::GetFlag(FLAGS_threads));
+  if (!model.ok()) {
+    FM_LOG(ERROR) << "cannot load model: " << model.status();
+    return 1;
+  }
+  const fm::model::ModelInfo& info = (*model)->info();
+  if (fm::model::IsGenericBlasCore(info.blas_core) &&
+      !fm::model::PreferredBlasCore().empty()) {
+    FM_LOG(WARNING) << "OpenBLAS runs its generic core " << info.blas_core
+                    << " on a CPU that supports "
+                    << fm::model::PreferredBlasCore()
+                    << ": matrix products will be 2-4x slower";
+  }
+
+  fm::model::ModelServiceOptions options;
+  options.max_sessions = absl::GetFlag(FLAGS_max_sessions);
+  options.max_sequences = absl::GetFlag(FLAGS_max_sequences);
+  options.idle_timeout = absl::GetFlag(FLAGS_idle_timeout);
+  options.debug_step_delay = absl::GetFlag(FLAGS_debug_step_delay);
+  options.model_path = path;
+  options.model_sha256 = *sha256;
+  fm::model::ModelServiceImpl service(model->get(), options);
+
+  auto runner = fm::ServerRunner::Start(
+      fm::ServerOptionsFromFlags("0.0.0.0:50052"), {&service},
+      {fm::v1::ModelService::service_full_name()});
+  if (!runner.ok()) {
+    FM_LOG(ERROR) << runner.status();
+    return 1;
+  }
+  (*runner)->SetServing(true);
+  (*runner)->WaitForShutdownSignal();
+  return 0;
+}

@@ -1,0 +1,39 @@
+// MappedFile: a read-only, move-only RAII memory map of a whole file.
+// Model weights are used in place from this mapping (F32 and Q8_0).
+#ifndef FM_SERVICES_MODEL_MAPPED_FILE_H_
+#define FM_SERVICES_MODEL_MAPPED_FILE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace fm::model {
+
+class MappedFile {
+ public:
+  // Maps `path` read-only (MAP_PRIVATE). NOT_FOUND if it cannot be opened,
+  // DATA_LOSS if it is empty, INTERNAL if mmap fails.
+  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(
+      absl::string_view path);
+
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  // The mapped bytes; never null for an opened file.
+  const uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  MappedFile(const uint8_t* data, uint64_t size) : data_(data), size_(size) {}
+
+  const uint8_t* data_;
+  uint64_t size_;
+};
+
+}  // namespace fm::model
+
+#endif  // FM_SERVICES_MODEL_MAPPED_FILE_H_

@@ -1,0 +1,78 @@
+// The neural-net blocks of the forward pass, as in llama2.c run.c: rmsnorm,
+// softmax, RoPE (adjacent pairs), SwiGLU and the dtype-dispatching matmul.
+#ifndef FM_SERVICES_MODEL_OPS_H_
+#define FM_SERVICES_MODEL_OPS_H_
+
+#include <cstdint>
+#include <initializer_list>
+#include <vector>
+
+#include "services/model/quant.h"
+#include "services/model/thread_pool.h"
+#include "services/model/weights.h"
+
+namespace fm::model {
+
+// o = weight * (x / rms(x)), rms(x) = sqrt(mean(x^2) + eps). o may alias x.
+void RmsNorm(float* o, const float* x, const float* weight, int64_t size,
+             float eps);
+
+// In-place softmax over x[0..size).
+void Softmax(float* x, int64_t size);
+
+// cos/sin of pos * theta^(-2i/rope_dim) for i in [0, rope_dim/2):
+// llama2.c's freq = 1 / powf(theta, head_dim / (float)head_size).
+void RopeTable(int32_t pos, int32_t rope_dim, float theta, float* cos_out,
+               float* sin_out);
+
+// Rotates adjacent pairs (v[2i], v[2i+1]) of the first rope_dim entries of
+// each of n_heads heads of size head_size, as llama2.c's RoPE.
+void ApplyRope(float* v, int32_t n_heads, int32_t head_size, int32_t rope_dim,
+               const float* cos_t, const float* sin_t);
+
+// hb[i] = silu(hb[i]) * hb2[i], silu(x) = x / (1 + exp(-x)).
+void SwiGlu(float* hb, const float* hb2, int64_t size);
+
+// Scratch and threads for MatMul; one per compute thread.
+struct MatMulContext {
+  ThreadPool* pool = nullptr;  // never null when MatMul is called
+  Q8Activations x_quant;       // (n, cols) quantized inputs
+};
+
+// Up to this many rows (decode steps of a batch), F32 uses our batched
+// kernel (MatMulF32Rows); above it (prefill), OpenBLAS sgemm. Measured with
+// OpenBLAS 0.3.21 here (2048x768 matrices, one thread): sgemm streams the
+// weights at only 7-10 GB/s for 1..16 rows, where sgemv and our kernel
+// reach ~20-30 GB/s, so sgemm would cap a batch of 8 decode steps at
+// ~2.5x a single one. The kernel also makes each row's result independent of
+// the batch, so batched decode gives bit-identical logits.
+inline constexpr int64_t kMaxKernelRows = 16;
+
+// out (n, w.rows) = x (n, w.cols) · w^T, i.e. llama2.c's matmul for each of
+// the n rows, weight rows split across the pool. F32: MatMulF32Rows for
+// n <= kMaxKernelRows, else single-threaded cblas_sgemm per slice of rows
+// (weights stream once per call either way). Q8_0: x is quantized to Q8
+// and multiplied by the int8 kernel. `w` must have passed ValidateWeights
+// (F32 or Q8_0).
+void MatMul(const Tensor& w, const float* x, int64_t n, float* out,
+            MatMulContext* ctx);
+
+// One matrix of a MatMulMulti: out (n, w->rows) = x · w^T.
+struct MatMulTarget {
+  const Tensor* w;  // never null
+  float* out;       // never null
+};
+
+// Several matrices with the same input x (n, cols), e.g. wq/wk/wv or
+// w1/w3: the same results as separate MatMul calls, but one parallel loop
+// over all their rows (fewer thread hand-offs per layer) and, for Q8_0, one
+// quantization of x. All targets have the same cols.
+void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
+                 int64_t n, MatMulContext* ctx);
+
+// Copies row `row` of `w` (F32 or Q8_0) into out (w.cols floats).
+void ReadRow(const Tensor& w, int64_t row, float* out);
+
+}  // namespace fm::model
+
+#endif  // FM_SERVICES_MODEL_OPS_H_

@@ -1,0 +1,376 @@
+// Half-precision conversion and the Q8_0 kernels: portable scalar, AVX2 and
+// AVX-512 VNNI versions chosen at run time, so the binary runs anywhere.
+#include "services/model/quant.h"
+
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own
+// _mm512_undefined_* placeholders (GCC bug 105593).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace fm::model {
+namespace {
+
+inline uint32_t FloatBits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+inline float BitsFloat(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+}  // namespace
+
+float F16ToF32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      exp = 113;
+      while ((mant & 0x400u) == 0) {
+        mant <<= 1;
+        --exp;
+      }
+      mant &= 0x3ffu;
+      bits = sign | (exp << 23) | (mant << 13);
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 112) << 23) | (mant << 13);
+  }
+  return BitsFloat(bits);
+}
+
+// Round-to-nearest-even float -> half (after FP16 by M. Dukhan).
+uint16_t F32ToF16(float f) {
+  const float scale_to_inf = BitsFloat(0x77800000u);   // 2^112
+  const float scale_to_zero = BitsFloat(0x08800000u);  // 2^-110
+  float base = (std::fabs(f) * scale_to_inf) * scale_to_zero;
+  const uint32_t w = FloatBits(f);
+  const uint32_t shl1_w = w + w;
+  const uint32_t sign = w & 0x80000000u;
+  uint32_t bias = shl1_w & 0xff000000u;
+  if (bias < 0x71000000u) bias = 0x71000000u;
+  base = BitsFloat((bias >> 1) + 0x07800000u) + base;
+  const uint32_t bits = FloatBits(base);
+  const uint32_t exp_bits = (bits >> 13) & 0x00007c00u;
+  const uint32_t mantissa_bits = bits & 0x00000fffu;
+  const uint32_t nonsign = exp_bits + mantissa_bits;
+  return static_cast<uint16_t>((sign >> 16) |
+                               (shl1_w > 0xff000000u ? 0x7e00u : nonsign));
+}
+
+void F16ToF32Row(const uint16_t* in, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = F16ToF32(in[i]);
+}
+
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
+  const int64_t nb = n / kQ8BlockSize;
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* xb = x + b * kQ8BlockSize;
+    float amax = 0.0f;
+    for (int j = 0; j < kQ8BlockSize; ++j) {
+      amax = std::fmax(amax, std::fabs(xb[j]));
+    }
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[b].d = F32ToF16(d);
+    for (int j = 0; j < kQ8BlockSize; ++j) {
+      out[b].qs[j] = static_cast<int8_t>(std::lround(xb[j] * id));
+    }
+  }
+}
+
+void DequantizeRowQ8_0(const BlockQ8_0* in, float* out, int64_t n) {
+  const int64_t nb = n / kQ8BlockSize;
+  for (int64_t b = 0; b < nb; ++b) {
+    const float d = F16ToF32(in[b].d);
+    for (int j = 0; j < kQ8BlockSize; ++j) {
+      out[b * kQ8BlockSize + j] = d * static_cast<float>(in[b].qs[j]);
+    }
+  }
+}
+
+void Q8Activations::Resize(int64_t n_rows, int64_t n_cols) {
+  n = n_rows;
+  cols = n_cols;
+  const int64_t nb = n_cols / kQ8BlockSize;
+  const int64_t pairs = (nb + 1) / 2;
+  if (static_cast<int64_t>(qs.size()) < n_rows * n_cols) {
+    qs.resize(n_rows * n_cols);
+  }
+  if (static_cast<int64_t>(d.size()) < n_rows * nb) d.resize(n_rows * nb);
+  if (static_cast<int64_t>(d_pairs.size()) < n_rows * pairs * 16) {
+    d_pairs.resize(n_rows * pairs * 16);
+  }
+}
+
+void Q8Activations::QuantizeRow(int64_t i, const float* x) {
+  const int64_t nb = cols / kQ8BlockSize;
+  const int64_t pairs = (nb + 1) / 2;
+  int8_t* q = qs.data() + i * cols;
+  float* di = d.data() + i * nb;
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* xb = x + b * kQ8BlockSize;
+    float amax = 0.0f;
+    for (int j = 0; j < kQ8BlockSize; ++j) {
+      amax = std::fmax(amax, std::fabs(xb[j]));
+    }
+    // The scale rounded through fp16 as ggml does, so that the kernel
+    // computes exactly the products ggml's vec_dot_q8_0_q8_0 would.
+    const float dq = F16ToF32(F32ToF16(amax / 127.0f));
+    const float id = dq != 0.0f ? 1.0f / dq : 0.0f;
+    di[b] = dq;
+    for (int j = 0; j < kQ8BlockSize; ++j) {
+      q[b * kQ8BlockSize + j] = static_cast<int8_t>(std::lround(xb[j] * id));
+    }
+  }
+  float* dp = d_pairs.data() + i * pairs * 16;
+  for (int64_t p = 0; p < pairs; ++p) {
+    const float d0 = di[2 * p];
+    const float d1 = 2 * p + 1 < nb ? di[2 * p + 1] : 0.0f;
+    for (int l = 0; l < 8; ++l) {
+      dp[p * 16 + l] = d0;
+      dp[p * 16 + 8 + l] = d1;
+    }
+  }
+}
+
+namespace {
+
+// Software prefetch distance of the Q8_0 kernels, in weight rows (a row of
+// 768 weights is 816 bytes: ~13 KB ahead, as the F32 kernel's next tile).
+constexpr int64_t kQ8PrefetchRows = 16;
+
+void MatMulQ8Scalar(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
+                    int64_t row_begin, int64_t row_end, float* out) {
+  const int64_t nb = x.cols / kQ8BlockSize;
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const BlockQ8_0* wr = w + r * nb;
+    for (int64_t i = 0; i < x.n; ++i) {
+      const int8_t* xq = x.qs.data() + i * x.cols;
+      const float* xd = x.d.data() + i * nb;
+      float sum = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        int32_t isum = 0;
+        for (int j = 0; j < kQ8BlockSize; ++j) {
+          isum += static_cast<int32_t>(wr[b].qs[j]) * xq[b * kQ8BlockSize + j];
+        }
+        sum += F16ToF32(wr[b].d) * xd[b] * static_cast<float>(isum);
+      }
+      out[i * rows + r] = sum;
+    }
+  }
+}
+
+// 32 int8 x 32 int8 -> 8 int32 partial sums (the sign trick: maddubs needs
+// one unsigned operand, so |w| times x * sign(w)).
+__attribute__((target("avx2,fma,f16c"))) inline __m256i DotBlockAvx2(
+    __m256i aw, __m256i qw, __m256i qx) {
+  const __m256i sy = _mm256_sign_epi8(qx, qw);
+  const __m256i dot16 = _mm256_maddubs_epi16(aw, sy);
+  return _mm256_madd_epi16(dot16, _mm256_set1_epi16(1));
+}
+
+__attribute__((target("avx2,fma,f16c"))) inline float HorizontalSum(__m256 v) {
+  __m128 lo = _mm256_castps256_ps128(v);
+  const __m128 hi = _mm256_extractf128_ps(v, 1);
+  lo = _mm_add_ps(lo, hi);
+  __m128 sh = _mm_movehdup_ps(lo);
+  __m128 sums = _mm_add_ps(lo, sh);
+  sh = _mm_movehl_ps(sh, sums);
+  sums = _mm_add_ss(sums, sh);
+  return _mm_cvtss_f32(sums);
+}
+
+// NB input rows against one weight row.
+template <int NB>
+__attribute__((target("avx2,fma,f16c"))) inline void RowAvx2(
+    const BlockQ8_0* wr, const Q8Activations& x, int64_t nb, int64_t rows,
+    int64_t r, int64_t i0, const BlockQ8_0* pf, float* out) {
+  __m256 acc[NB];
+  const int8_t* xq[NB];
+  const float* xd[NB];
+  for (int j = 0; j < NB; ++j) {
+    acc[j] = _mm256_setzero_ps();
+    xq[j] = x.qs.data() + (i0 + j) * x.cols;
+    xd[j] = x.d.data() + (i0 + j) * nb;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    _mm_prefetch(reinterpret_cast<const char*>(pf + b), _MM_HINT_T0);
+    const __m256i qw =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[b].qs));
+    const __m256i aw = _mm256_sign_epi8(qw, qw);
+    const float dw = _cvtsh_ss(wr[b].d);
+    for (int j = 0; j < NB; ++j) {
+      const __m256i qx = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(xq[j] + b * kQ8BlockSize));
+      acc[j] =
+          _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[j][b]),
+                          _mm256_cvtepi32_ps(DotBlockAvx2(aw, qw, qx)), acc[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j) out[(i0 + j) * rows + r] = HorizontalSum(acc[j]);
+}
+
+__attribute__((target("avx2,fma,f16c"))) void MatMulQ8Avx2(
+    const BlockQ8_0* w, const Q8Activations& x, int64_t rows, int64_t row_begin,
+    int64_t row_end, float* out) {
+  const int64_t nb = x.cols / kQ8BlockSize;
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const BlockQ8_0* wr = w + r * nb;
+    const BlockQ8_0* pf =
+        r + kQ8PrefetchRows < row_end ? wr + kQ8PrefetchRows * nb : wr;
+    int64_t i = 0;
+    // Four input rows per pass share each weight block load.
+    for (; i + 4 <= x.n; i += 4) RowAvx2<4>(wr, x, nb, rows, r, i, pf, out);
+    for (; i < x.n; ++i) RowAvx2<1>(wr, x, nb, rows, r, i, pf, out);
+  }
+}
+
+// AVX-512 VNNI: two blocks (64 quants) per instruction. vpdpbusd needs an
+// unsigned operand too, so it multiplies |w| by x with w's sign applied.
+__attribute__((
+    target("avx512f,avx512bw,avx512dq,avx512vnni,f16c"))) inline float
+Reduce512(__m512 v) {
+  const __m256 s8 =
+      _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 s4 =
+      _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  const __m128 s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+  return _mm_cvtss_f32(s1);
+}
+
+// `pf`: a weight row further ahead, prefetched while this one is computed.
+// Lanes 0-7 <- v[0], lanes 8-15 <- v[1].
+__attribute__((
+    target("avx512f,avx512bw,avx512dq,avx512vnni,f16c"))) inline __m512
+SpreadPair(__m512i spread, __m128 v) {
+  return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(v));
+}
+
+template <int NB>
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni,f16c"))) inline void
+RowAvx512(const BlockQ8_0* wr, const Q8Activations& x, int64_t nb, int64_t rows,
+          int64_t r, int64_t i0, const BlockQ8_0* pf, float* out) {
+  const int64_t pairs = (nb + 1) / 2;
+  __m512 acc[NB];
+  const int8_t* xq[NB];
+  const float* xd[NB];
+  for (int j = 0; j < NB; ++j) {
+    acc[j] = _mm512_setzero_ps();
+    xq[j] = x.qs.data() + (i0 + j) * x.cols;
+    xd[j] = x.d_pairs.data() + (i0 + j) * pairs * 16;
+  }
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i spread =
+      _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  for (int64_t p = 0; p < pairs; ++p) {
+    const int64_t b = 2 * p;
+    const bool full = b + 1 < nb;  // else the last, odd block alone
+    _mm_prefetch(reinterpret_cast<const char*>(pf + b), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(pf + b) + 64, _MM_HINT_T0);
+    const __m256i w0 =
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[b].qs));
+    const __m256i w1 =
+        full
+            ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[b + 1].qs))
+            : _mm256_setzero_si256();
+    const __m512i qw = _mm512_inserti64x4(_mm512_castsi256_si512(w0), w1, 1);
+    const __m512i aw = _mm512_abs_epi8(qw);
+    const __mmask64 neg = _mm512_movepi8_mask(qw);
+    // Both fp16 scales converted at once, then spread to 8 lanes each.
+    const __m128i h =
+        _mm_insert_epi16(_mm_cvtsi32_si128(wr[b].d), full ? wr[b + 1].d : 0, 1);
+    const __m512 dw = SpreadPair(spread, _mm_cvtph_ps(h));
+    for (int j = 0; j < NB; ++j) {
+      const int8_t* xp = xq[j] + b * kQ8BlockSize;
+      const __m512i qx = full ? _mm512_loadu_si512(xp)
+                              : _mm512_zextsi256_si512(_mm256_loadu_si256(
+                                    reinterpret_cast<const __m256i*>(xp)));
+      const __m512i sx = _mm512_mask_sub_epi8(qx, neg, zero, qx);
+      const __m512i dot = _mm512_dpbusd_epi32(zero, aw, sx);
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_loadu_ps(xd[j] + p * 16));
+      acc[j] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(dot), acc[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j) out[(i0 + j) * rows + r] = Reduce512(acc[j]);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vnni,f16c"))) void
+MatMulQ8Avx512(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
+               int64_t row_begin, int64_t row_end, float* out) {
+  const int64_t nb = x.cols / kQ8BlockSize;
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const BlockQ8_0* wr = w + r * nb;
+    const BlockQ8_0* pf =
+        r + kQ8PrefetchRows < row_end ? wr + kQ8PrefetchRows * nb : wr;
+    int64_t i = 0;
+    for (; i + 4 <= x.n; i += 4) RowAvx512<4>(wr, x, nb, rows, r, i, pf, out);
+    for (; i < x.n; ++i) RowAvx512<1>(wr, x, nb, rows, r, i, pf, out);
+  }
+}
+
+enum class Q8Kernel { kScalar, kAvx2, kAvx512 };
+
+Q8Kernel DetectKernel() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vnni")) {
+    return Q8Kernel::kAvx512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c")) {
+    return Q8Kernel::kAvx2;
+  }
+  return Q8Kernel::kScalar;
+}
+
+Q8Kernel ActiveKernel() {
+  static const Q8Kernel kernel = DetectKernel();
+  return kernel;
+}
+
+}  // namespace
+
+const char* Q8KernelName() {
+  switch (ActiveKernel()) {
+    case Q8Kernel::kAvx512:
+      return "avx512vnni";
+    case Q8Kernel::kAvx2:
+      return "avx2";
+    case Q8Kernel::kScalar:
+      break;
+  }
+  return "scalar";
+}
+
+void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
+                int64_t row_begin, int64_t row_end, float* out) {
+  switch (ActiveKernel()) {
+    case Q8Kernel::kAvx512:
+      MatMulQ8Avx512(w, x, rows, row_begin, row_end, out);
+      return;
+    case Q8Kernel::kAvx2:
+      MatMulQ8Avx2(w, x, rows, row_begin, row_end, out);
+      return;
+    case Q8Kernel::kScalar:
+      MatMulQ8Scalar(w, x, rows, row_begin, row_end, out);
+      return;
+  }
+}
+
+}  // namespace fm::model

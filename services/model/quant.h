@@ -1,0 +1,63 @@
+// Number formats: IEEE half <-> float, and ggml's Q8_0 (blocks of 32 int8
+// weights with one fp16 scale) with its matrix-vector / matrix-matrix kernel.
+#ifndef FM_SERVICES_MODEL_QUANT_H_
+#define FM_SERVICES_MODEL_QUANT_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace fm::model {
+
+inline constexpr int kQ8BlockSize = 32;
+
+// ggml's block_q8_0, byte for byte as stored in GGUF: value = d * qs[i].
+#pragma pack(push, 1)
+struct BlockQ8_0 {
+  uint16_t d;               // fp16 scale
+  int8_t qs[kQ8BlockSize];  // quants
+};
+#pragma pack(pop)
+static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
+
+// Input rows quantized for the int8 kernels (Q8 with f32 scales): row i's
+// quants are contiguous, so a SIMD load can span two blocks.
+struct Q8Activations {
+  int64_t n = 0;
+  int64_t cols = 0;        // a multiple of 32
+  std::vector<int8_t> qs;  // (n, cols)
+  std::vector<float> d;    // (n, cols / 32) block scales
+  // (n, ceil(cols / 64), 16): the scales of block pairs (2b, 2b + 1), each
+  // repeated 8 times, i.e. one 16-lane vector per pair (AVX-512 kernel).
+  std::vector<float> d_pairs;
+
+  // Sizes the buffers for n rows of `cols` (cols % 32 == 0).
+  void Resize(int64_t n_rows, int64_t n_cols);
+  // Quantizes row i from x (cols floats), as ggml's quantize_row_q8_0
+  // with the scale rounded through fp16 (so the products equal ggml's).
+  void QuantizeRow(int64_t i, const float* x);
+};
+
+float F16ToF32(uint16_t h);
+uint16_t F32ToF16(float f);  // round to nearest even
+
+void F16ToF32Row(const uint16_t* in, float* out, int64_t n);
+
+// Quantizes n floats (n % 32 == 0) into n / 32 blocks, as ggml's
+// quantize_row_q8_0_ref: d = amax / 127, q = round(x / d).
+void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n);
+void DequantizeRowQ8_0(const BlockQ8_0* in, float* out, int64_t n);
+
+// out[i * rows + r] = dot(W[r], X[i]) for r in [row_begin, row_end) and
+// i in [0, x.n): W is (rows, x.cols) in Q8_0. Each weight row is read once
+// for all inputs, and each (r, i) result is computed the same way whatever
+// x.n is. Runtime dispatch: AVX-512 VNNI, else AVX2+FMA+F16C, else scalar.
+void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
+                int64_t row_begin, int64_t row_end, float* out);
+
+// "avx512vnni", "avx2" or "scalar": the MatMulQ8_0 kernel on this CPU.
+const char* Q8KernelName();
+
+}  // namespace fm::model
+
+#endif  // FM_SERVICES_MODEL_QUANT_H_

@@ -1,0 +1,485 @@
+// SamplerServiceImpl: request validation, chain resolution (inline or by
+// profile), per-sequence sampling state, shadows, and the Session reactor.
+#include "services/sampler/sampler_service.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/chain_proto_json.h"
+#include "common/logits_codec.h"
+#include "common/status_util.h"
+#include "common/unary_call.h"
+#include "services/sampler/chain_json.h"
+#include "services/sampler/stage_registry.h"
+
+namespace fm::sampler {
+namespace {
+
+absl::StatusOr<ChainSpec> SpecFromProto(const fm::v1::SamplerChain& chain) {
+  return ParseChainJson(::fm::ChainToJson(chain));
+}
+
+fm::v1::SamplerChain SpecToProto(const ChainSpec& spec) {
+  auto chain = ::fm::ChainFromJson(ChainToJson(spec));
+  return chain.ok() ? *chain : fm::v1::SamplerChain();
+}
+
+SampleOptions ToCoreOptions(const fm::v1::SampleOptions& o, int64_t vocab) {
+  SampleOptions options;
+  options.top_n = o.top_logprobs();
+  options.logprob_mode = o.logprobs_mode() == fm::v1::LOGPROBS_MODE_PROCESSED
+                             ? LogprobMode::kProcessed
+                             : LogprobMode::kRaw;
+  options.trace = o.trace();
+  options.trace_top = o.trace_top() > 0 ? o.trace_top() : 5;
+  options.vocab_size = vocab;
+  return options;
+}
+
+absl::Status CheckHistory(absl::Span<const int32_t> ids, int32_t vocab,
+                          absl::string_view field) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= vocab) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, "[", i, "] = ", ids[i], " is outside [0, ", vocab,
+                       ") (vocabulary size)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The sampling state of one sequence: its chain (with history) and the
+// shadow chains that follow the same tokens.
+struct SequenceState {
+  std::unique_ptr<SamplerChain> chain;
+  std::vector<std::pair<std::string, std::unique_ptr<SamplerChain>>> shadows;
+  int64_t step = 0;
+};
+
+SequenceState NewSequenceState(
+    const ResolvedChain& resolved,
+    const std::vector<std::shared_ptr<const Profile>>& shadows,
+    absl::Span<const int32_t> history) {
+  SequenceState state;
+  state.chain = resolved.prototype->CloneChain();
+  for (int32_t id : history) state.chain->Accept(id);
+  for (const auto& shadow : shadows) {
+    auto chain = shadow->prototype->CloneChain();
+    for (int32_t id : history) chain->Accept(id);
+    state.shadows.emplace_back(shadow->name, std::move(chain));
+  }
+  return state;
+}
+
+// One draw for one sequence; fills `out` and advances the state.
+absl::Status SampleStep(SequenceState& state, absl::Span<const float> logits,
+                        uint64_t seed, int32_t sequence,
+                        const SampleOptions& options,
+                        fm::v1::SampledToken* out) {
+  SamplingContext ctx{Rng(seed, static_cast<uint32_t>(sequence),
+                          static_cast<uint64_t>(state.step)),
+                      static_cast<uint64_t>(state.step)};
+  auto result = state.chain->Sample(logits, ctx, options);
+  if (!result.ok()) return result.status();
+  out->set_sequence_index(sequence);
+  out->set_step(static_cast<int32_t>(state.step));
+  out->set_id(result->token);
+  out->set_logprob(result->logprob);
+  for (const TokenLogprob& t : result->top) {
+    fm::v1::TokenLogprob* p = out->add_top_logprobs();
+    p->set_id(t.id);
+    p->set_logprob(t.logprob);
+  }
+  for (const StageTrace& t : result->trace) {
+    fm::v1::StageTrace* p = out->add_trace();
+    p->set_stage(t.stage);
+    p->set_candidates(static_cast<int32_t>(t.candidates));
+    p->set_micros(t.micros);
+    for (const TokenData& d : t.top) {
+      fm::v1::TokenProb* tp = p->add_top();
+      tp->set_id(d.id);
+      tp->set_prob(d.prob);
+    }
+  }
+  // Shadows draw from the same (seed, sequence, step) stream, then follow
+  // the real token so their history matches the sequence.
+  SampleOptions shadow_options;
+  shadow_options.vocab_size = options.vocab_size;
+  shadow_options.logprob_mode = LogprobMode::kProcessed;
+  shadow_options.accept = false;
+  for (auto& [name, chain] : state.shadows) {
+    SamplingContext shadow_ctx{Rng(seed, static_cast<uint32_t>(sequence),
+                                   static_cast<uint64_t>(state.step)),
+                               static_cast<uint64_t>(state.step)};
+    auto pick = chain->Sample(logits, shadow_ctx, shadow_options);
+    chain->Accept(result->token);
+    fm::v1::ShadowPick* p = out->add_shadows();
+    p->set_profile(name);
+    if (pick.ok()) {
+      p->set_id(pick->token);
+      p->set_logprob(pick->logprob);
+    } else {
+      p->set_id(-1);  // the shadow chain left no candidate
+    }
+  }
+  ++state.step;
+  return absl::OkStatus();
+}
+
+std::string ParamDefaultJson(const ParamInfo& param) {
+  StageSpec one{"x", {{param.name, param.default_value}}};
+  nlohmann::json json = ChainSpecToJson({one});
+  return json[0][param.name].dump();
+}
+
+}  // namespace
+
+uint64_t FreshSeed() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+SamplerServiceImpl::SamplerServiceImpl(ProfileStore* profiles,
+                                       SamplerServiceLimits limits, int threads)
+    : profiles_(profiles), limits_(limits), executor_(threads) {}
+
+absl::StatusOr<ResolvedChain> SamplerServiceImpl::Resolve(
+    const fm::v1::SamplingSpec& spec) const {
+  ResolvedChain resolved;
+  if (spec.has_chain()) {
+    auto parsed = SpecFromProto(spec.chain());
+    if (!parsed.ok()) return parsed.status();
+    auto chain = BuildChain(*parsed);
+    if (!chain.ok()) return chain.status();
+    resolved.name = "inline";
+    resolved.spec = *std::move(parsed);
+    resolved.prototype = std::shared_ptr<const SamplerChain>(std::move(*chain));
+    return resolved;
+  }
+  const std::string name =
+      spec.profile().empty() ? std::string(kDefaultProfile) : spec.profile();
+  auto profile = profiles_->Get(name);
+  if (!profile.ok()) return profile.status();
+  resolved.name = name;
+  resolved.spec = (*profile)->spec;
+  resolved.prototype = (*profile)->prototype;
+  return resolved;
+}
+
+absl::Status SamplerServiceImpl::ValidateOptions(
+    const fm::v1::SampleOptions& options) const {
+  if (options.top_logprobs() < 0 ||
+      options.top_logprobs() > limits_.max_top_logprobs) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.top_logprobs = ", options.top_logprobs(), " is outside [0, ",
+        limits_.max_top_logprobs, "] (--max_top_logprobs)"));
+  }
+  if (options.trace_top() < 0 || options.trace_top() > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.trace_top = ", options.trace_top(), " is outside [0, 64]"));
+  }
+  if (!fm::v1::LogprobsMode_IsValid(options.logprobs_mode())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.logprobs_mode = ", options.logprobs_mode(),
+                     " is not a LogprobsMode"));
+  }
+  if (options.shadow_profiles_size() > limits_.max_shadows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.shadow_profiles has ", options.shadow_profiles_size(),
+        " entries; the limit is ", limits_.max_shadows));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<std::vector<std::shared_ptr<const Profile>>> ResolveShadows(
+    const ProfileStore& store, const fm::v1::SampleOptions& options) {
+  std::vector<std::shared_ptr<const Profile>> shadows;
+  for (const std::string& name : options.shadow_profiles()) {
+    auto profile = store.Get(name);
+    if (!profile.ok()) {
+      return Annotate(profile.status(), "options.shadow_profiles");
+    }
+    shadows.push_back(*profile);
+  }
+  return shadows;
+}
+
+}  // namespace
+
+absl::Status SamplerServiceImpl::DoSample(
+    const fm::v1::SampleRequest& request,
+    fm::v1::SampleResponse* response) const {
+  absl::Status valid = ValidateOptions(request.options());
+  if (!valid.ok()) return valid;
+  if (request.inputs_size() == 0 ||
+      request.inputs_size() > limits_.max_inputs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("inputs has ", request.inputs_size(),
+                     " entries; it must be in [1, ", limits_.max_inputs, "]"));
+  }
+  auto resolved = Resolve(request.sampling());
+  if (!resolved.ok()) return resolved.status();
+  auto shadows = ResolveShadows(*profiles_, request.options());
+  if (!shadows.ok()) return shadows.status();
+  const uint64_t seed = request.has_seed() ? request.seed() : FreshSeed();
+  std::vector<float> logits;
+  for (int i = 0; i < request.inputs_size(); ++i) {
+    const fm::v1::SampleInput& input = request.inputs(i);
+    const std::string where = absl::StrCat("inputs[", i, "]");
+    absl::Status s = DecodeLogits(input.logits(), 0, &logits);
+    if (!s.ok()) return Annotate(s, where);
+    const int32_t vocab = input.logits().vocab_size();
+    if (input.sequence_index() < 0 || input.step() < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": sequence_index = ", input.sequence_index(),
+                       " and step = ", input.step(), " must be >= 0"));
+    }
+    s = CheckHistory(input.history(), vocab, where + ".history");
+    if (!s.ok()) return s;
+    SequenceState state =
+        NewSequenceState(*resolved, *shadows, input.history());
+    state.step = input.step();
+    s = SampleStep(state, logits, seed, input.sequence_index(),
+                   ToCoreOptions(request.options(), vocab),
+                   response->add_tokens());
+    if (!s.ok()) return Annotate(s, where);
+  }
+  response->set_seed(seed);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::Sample(
+    grpc::CallbackServerContext* ctx, const fm::v1::SampleRequest* request,
+    fm::v1::SampleResponse* response) {
+  return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
+    return DoSample(*request, response);
+  });
+}
+
+// One generation's sampler session: read -> sample on the executor ->
+// write -> read. One operation outstanding at a time.
+class SamplerServiceImpl::SessionReactor final
+    : public grpc::ServerBidiReactor<fm::v1::SamplerSessionRequest,
+                                     fm::v1::SamplerSessionResponse> {
+ public:
+  explicit SessionReactor(SamplerServiceImpl* service) : service_(service) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);
+      return;
+    }
+    if (!service_->executor_.Submit([this] { Step(); })) {
+      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "sampler: server busy: work queue is full"));
+    }
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                          "sampler: session stream broken"));
+      return;
+    }
+    StartRead(&request_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Step() {
+    response_.Clear();
+    absl::Status s;
+    if (request_.has_start()) {
+      if (started_) {
+        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "sampler: session already started"));
+        return;
+      }
+      s = Start(request_.start());
+      if (!s.ok()) {  // nothing to continue with
+        Finish(ToGrpcStatus(s));
+        return;
+      }
+    } else if (!started_) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "sampler: the first message must be `start`"));
+      return;
+    } else {
+      s = RunStep(request_.step());
+      if (!s.ok()) {
+        response_.clear_tokens();
+        response_.mutable_error()->set_code(static_cast<int>(s.code()));
+        response_.mutable_error()->set_message(std::string(s.message()));
+      }
+    }
+    StartWrite(&response_);
+  }
+
+  absl::Status Start(const fm::v1::SamplerSessionStart& start) {
+    absl::Status s = service_->ValidateOptions(start.options());
+    if (!s.ok()) return s;
+    if (start.vocab_size() <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "start.vocab_size = ", start.vocab_size(), " must be > 0"));
+    }
+    s = CheckHistory(start.prompt_ids(), start.vocab_size(),
+                     "start.prompt_ids");
+    if (!s.ok()) return s;
+    auto resolved = service_->Resolve(start.sampling());
+    if (!resolved.ok()) return resolved.status();
+    auto shadows = ResolveShadows(*service_->profiles_, start.options());
+    if (!shadows.ok()) return shadows.status();
+    resolved_ = *std::move(resolved);
+    shadows_ = *std::move(shadows);
+    seed_ = start.has_seed() ? start.seed() : FreshSeed();
+    options_ = ToCoreOptions(start.options(), start.vocab_size());
+    vocab_size_ = start.vocab_size();
+    prompt_.assign(start.prompt_ids().begin(), start.prompt_ids().end());
+    started_ = true;
+    response_.set_seed(seed_);
+    *response_.mutable_chain() = SpecToProto(resolved_.spec);
+    return absl::OkStatus();
+  }
+
+  absl::Status RunStep(const fm::v1::SamplerSessionStep& step) {
+    if (step.inputs_size() == 0 ||
+        step.inputs_size() > service_->limits_.max_inputs) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "step.inputs has ", step.inputs_size(),
+          " entries; it must be in [1, ", service_->limits_.max_inputs, "]"));
+    }
+    // Every input is checked before any sequence advances.
+    logits_.resize(step.inputs_size());
+    for (int i = 0; i < step.inputs_size(); ++i) {
+      const std::string where = absl::StrCat("step.inputs[", i, "]");
+      if (step.inputs(i).sequence_index() < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".sequence_index = ", step.inputs(i).sequence_index(),
+            " must be >= 0"));
+      }
+      absl::Status s =
+          DecodeLogits(step.inputs(i).logits(), vocab_size_, &logits_[i]);
+      if (!s.ok()) return Annotate(s, where);
+    }
+    for (int i = 0; i < step.inputs_size(); ++i) {
+      const int32_t seq = step.inputs(i).sequence_index();
+      auto it = sequences_.find(seq);
+      if (it == sequences_.end()) {
+        it = sequences_
+                 .emplace(seq, NewSequenceState(resolved_, shadows_, prompt_))
+                 .first;
+      }
+      absl::Status s = SampleStep(it->second, logits_[i], seed_, seq, options_,
+                                  response_.add_tokens());
+      if (!s.ok()) return Annotate(s, absl::StrCat("step.inputs[", i, "]"));
+    }
+    return absl::OkStatus();
+  }
+
+  SamplerServiceImpl* service_;
+  fm::v1::SamplerSessionRequest request_;
+  fm::v1::SamplerSessionResponse response_;
+  bool started_ = false;
+  ResolvedChain resolved_;
+  std::vector<std::shared_ptr<const Profile>> shadows_;
+  uint64_t seed_ = 0;
+  SampleOptions options_;
+  int32_t vocab_size_ = 0;
+  std::vector<int32_t> prompt_;
+  std::map<int32_t, SequenceState> sequences_;
+  std::vector<std::vector<float>> logits_;
+};
+
+grpc::ServerBidiReactor<fm::v1::SamplerSessionRequest,
+                        fm::v1::SamplerSessionResponse>*
+SamplerServiceImpl::Session(grpc::CallbackServerContext* ctx) {
+  return new SessionReactor(this);
+}
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::ListStages(
+    grpc::CallbackServerContext* ctx, const fm::v1::ListStagesRequest* request,
+    fm::v1::ListStagesResponse* response) {
+  return RunUnaryOnExecutor(ctx, executor_, [response] {
+    for (const StageInfo& stage : AllStages()) {
+      fm::v1::StageInfo* out = response->add_stages();
+      out->set_name(stage.name);
+      out->set_kind(std::string(StageKindName(stage.kind)));
+      out->set_description(stage.description);
+      for (const ParamInfo& param : stage.params) {
+        fm::v1::StageParam* p = out->add_params();
+        p->set_name(param.name);
+        p->set_type(std::string(ParamTypeName(param.type)));
+        p->set_range(param.RangeText());
+        p->set_default_json(ParamDefaultJson(param));
+        p->set_description(param.meaning);
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+namespace {
+
+void ProfileToProto(const Profile& profile, fm::v1::Profile* out) {
+  out->set_name(profile.name);
+  *out->mutable_chain() = SpecToProto(profile.spec);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::PutProfile(
+    grpc::CallbackServerContext* ctx, const fm::v1::PutProfileRequest* request,
+    fm::v1::Profile* response) {
+  return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
+    auto spec = SpecFromProto(request->profile().chain());
+    if (!spec.ok()) return spec.status();
+    absl::Status put = profiles_->Put(request->profile().name(), *spec);
+    if (!put.ok()) return put;
+    auto stored = profiles_->Get(request->profile().name());
+    if (!stored.ok()) return stored.status();
+    ProfileToProto(**stored, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::GetProfile(
+    grpc::CallbackServerContext* ctx, const fm::v1::GetProfileRequest* request,
+    fm::v1::Profile* response) {
+  return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
+    auto profile = profiles_->Get(request->name());
+    if (!profile.ok()) return profile.status();
+    ProfileToProto(**profile, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::ListProfiles(
+    grpc::CallbackServerContext* ctx,
+    const fm::v1::ListProfilesRequest* request,
+    fm::v1::ListProfilesResponse* response) {
+  return RunUnaryOnExecutor(ctx, executor_, [this, response] {
+    for (const auto& profile : profiles_->List()) {
+      ProfileToProto(*profile, response->add_profiles());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::DeleteProfile(
+    grpc::CallbackServerContext* ctx,
+    const fm::v1::DeleteProfileRequest* request,
+    fm::v1::DeleteProfileResponse* response) {
+  return RunUnaryOnExecutor(ctx, executor_, [this, request] {
+    return profiles_->Delete(request->name());
+  });
+}
+
+}  // namespace fm::sampler

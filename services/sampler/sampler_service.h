@@ -1,0 +1,83 @@
+// SamplerServiceImpl: fm.v1.SamplerService over the sampler core. Protos
+// are converted to chains, options and results here and nowhere else.
+#ifndef FM_SERVICES_SAMPLER_SAMPLER_SERVICE_H_
+#define FM_SERVICES_SAMPLER_SAMPLER_SERVICE_H_
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/executor.h"
+#include "fm/v1/sampler.grpc.pb.h"
+#include "services/sampler/profile_store.h"
+#include "services/sampler/sampler_chain.h"
+
+namespace fm::sampler {
+
+struct SamplerServiceLimits {
+  // Most alternatives a request may ask for (SampleOptions.top_logprobs).
+  int32_t max_top_logprobs = 20;
+  // Most inputs in one Sample call or session step.
+  int32_t max_inputs = 256;
+  // Most shadow profiles per request.
+  int32_t max_shadows = 8;
+};
+
+// A chain resolved from a request: inline or a profile's snapshot.
+struct ResolvedChain {
+  std::string name;  // profile name, or "inline"
+  ChainSpec spec;
+  std::shared_ptr<const SamplerChain> prototype;  // validated, no history
+};
+
+class SamplerServiceImpl final
+    : public fm::v1::SamplerService::CallbackService {
+ public:
+  // `profiles` must outlive the service. Work runs on `threads` workers.
+  SamplerServiceImpl(ProfileStore* profiles, SamplerServiceLimits limits,
+                     int threads);
+
+  grpc::ServerUnaryReactor* Sample(grpc::CallbackServerContext* ctx,
+                                   const fm::v1::SampleRequest* request,
+                                   fm::v1::SampleResponse* response) override;
+  grpc::ServerBidiReactor<fm::v1::SamplerSessionRequest,
+                          fm::v1::SamplerSessionResponse>*
+  Session(grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* ListStages(
+      grpc::CallbackServerContext* ctx,
+      const fm::v1::ListStagesRequest* request,
+      fm::v1::ListStagesResponse* response) override;
+  grpc::ServerUnaryReactor* PutProfile(grpc::CallbackServerContext* ctx,
+                                       const fm::v1::PutProfileRequest* request,
+                                       fm::v1::Profile* response) override;
+  grpc::ServerUnaryReactor* GetProfile(grpc::CallbackServerContext* ctx,
+                                       const fm::v1::GetProfileRequest* request,
+                                       fm::v1::Profile* response) override;
+  grpc::ServerUnaryReactor* ListProfiles(
+      grpc::CallbackServerContext* ctx,
+      const fm::v1::ListProfilesRequest* request,
+      fm::v1::ListProfilesResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteProfile(
+      grpc::CallbackServerContext* ctx,
+      const fm::v1::DeleteProfileRequest* request,
+      fm::v1::DeleteProfileResponse* response) override;
+
+ private:
+  class SessionReactor;
+
+  absl::StatusOr<ResolvedChain> Resolve(const fm::v1::SamplingSpec& spec) const;
+  absl::Status ValidateOptions(const fm::v1::SampleOptions& options) const;
+  absl::Status DoSample(const fm::v1::SampleRequest& request,
+                        fm::v1::SampleResponse* response) const;
+
+  ProfileStore* profiles_;
+  const SamplerServiceLimits limits_;
+  Executor executor_;
+};
+
+// A seed for requests that bring none: from the OS entropy source.
+uint64_t FreshSeed();
+
+}  // namespace fm::sampler
+
+#endif  // FM_SERVICES_SAMPLER_SAMPLER_SERVICE_H_

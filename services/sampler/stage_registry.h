@@ -1,0 +1,105 @@
+// The catalogue of sampler stages: name, kind, documented parameters (type,
+// range, default, meaning) and a factory that validates them at build time.
+#ifndef FM_SERVICES_SAMPLER_STAGE_REGISTRY_H_
+#define FM_SERVICES_SAMPLER_STAGE_REGISTRY_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/sampler/chain_spec.h"
+#include "services/sampler/sampler_stage.h"
+
+namespace fm::sampler {
+
+enum class StageKind { kFilter, kSelector };
+enum class ParamType { kFloat, kInt, kBool, kIdList, kIdBiasMap };
+
+// "filter" / "selector"; "float", "int", "bool", "id_list", "id_bias_map".
+absl::string_view StageKindName(StageKind kind);
+absl::string_view ParamTypeName(ParamType type);
+
+// Most ids an id list or bias map may hold.
+constexpr size_t kMaxIdListSize = 262144;
+
+struct ParamInfo {
+  std::string name;
+  ParamType type = ParamType::kFloat;
+  // Allowed range of the value (kFloat, kInt) or of each bias (kIdBiasMap,
+  // where -inf is also allowed and bans the token). Ids must be in
+  // [0, 2^31 - 1]. Unused for kBool.
+  double min = 0.0;
+  double max = 0.0;
+  bool min_exclusive = false;
+  bool max_exclusive = false;
+  ParamValue default_value;
+  std::string meaning;
+
+  // The range as text, e.g. "(0, 1]" or "[1, 1048576]".
+  std::string RangeText() const;
+};
+
+// A stage's parameters after validation, every one present (defaults
+// filled in) and of its declared type. Asking for an undeclared name is a
+// programming error and yields a zero / empty value.
+class StageParams {
+ public:
+  double Float(absl::string_view name) const;
+  int64_t Int(absl::string_view name) const;
+  bool Bool(absl::string_view name) const;
+  const IdList& Ids(absl::string_view name) const;
+  const IdBiasList& Biases(absl::string_view name) const;
+
+  void Set(const std::string& name, ParamValue value) {
+    values_[name] = std::move(value);
+  }
+
+ private:
+  const ParamValue* Find(absl::string_view name) const;
+  std::map<std::string, ParamValue, std::less<>> values_;
+};
+
+using StageFactory =
+    std::function<std::unique_ptr<SamplerStage>(const StageParams& params)>;
+
+struct StageInfo {
+  std::string name;
+  std::string description;
+  StageKind kind = StageKind::kFilter;
+  std::vector<ParamInfo> params;
+  // Builds the stage from validated parameters; never fails.
+  StageFactory factory;
+};
+
+// Every known stage, in a stable order. Built once; never null.
+const std::vector<StageInfo>& AllStages();
+
+// The stage called `name`, or nullptr.
+const StageInfo* FindStage(absl::string_view name);
+
+// Checks `spec` against its stage's declaration: NOT_FOUND for an unknown
+// stage; INVALID_ARGUMENT for an unknown parameter, a wrong type or a value
+// out of range, naming the stage, the parameter, the value and the range.
+absl::StatusOr<StageParams> ValidateStage(const StageSpec& spec);
+
+// ValidateStage, then the factory.
+absl::StatusOr<std::unique_ptr<SamplerStage>> BuildStage(const StageSpec& spec);
+
+// Helpers for stage files declaring their parameters.
+ParamInfo FloatParam(std::string name, double min, double max,
+                     double default_value, std::string meaning,
+                     bool min_exclusive = false, bool max_exclusive = false);
+ParamInfo IntParam(std::string name, int64_t min, int64_t max,
+                   int64_t default_value, std::string meaning);
+ParamInfo BoolParam(std::string name, bool default_value, std::string meaning);
+ParamInfo IdListParam(std::string name, std::string meaning);
+ParamInfo IdBiasMapParam(std::string name, double min_bias, double max_bias,
+                         std::string meaning);
+
+}  // namespace fm::sampler
+
+#endif  // FM_SERVICES_SAMPLER_STAGE_REGISTRY_H_

@@ -1,0 +1,107 @@
+// Writes small random-weight Llama models for the tests and the benchmark:
+// llama2.c legacy and v1 checkpoints, and GGUF v3 with F32/F16/Q8_0 tensors.
+#ifndef FM_TESTS_MODEL_TINY_MODEL_WRITER_H_
+#define FM_TESTS_MODEL_TINY_MODEL_WRITER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace fm::model::testing {
+
+struct TinyConfig {
+  int32_t dim = 64;
+  int32_t hidden_dim = 96;
+  int32_t n_layers = 2;
+  int32_t n_heads = 4;
+  int32_t n_kv_heads = 2;
+  int32_t vocab_size = 96;
+  int32_t seq_len = 48;
+  bool shared_classifier = true;
+  float rope_theta = 10000.0f;
+  float rms_eps = 1e-5f;
+};
+
+// All weights as llama2.c's legacy file lays them out, F32.
+struct TinyModel {
+  TinyConfig config;
+  std::vector<float> token_embedding;  // (vocab_size, dim)
+  std::vector<float> rms_att;          // (n_layers, dim)
+  std::vector<float> wq;               // (n_layers, dim, dim)
+  std::vector<float> wk;               // (n_layers, kv_dim, dim)
+  std::vector<float> wv;               // (n_layers, kv_dim, dim)
+  std::vector<float> wo;               // (n_layers, dim, dim)
+  std::vector<float> rms_ffn;          // (n_layers, dim)
+  std::vector<float> w1;               // (n_layers, hidden_dim, dim)
+  std::vector<float> w2;               // (n_layers, dim, hidden_dim)
+  std::vector<float> w3;               // (n_layers, hidden_dim, dim)
+  std::vector<float> rms_final;        // (dim)
+  std::vector<float> wcls;             // (vocab_size, dim); empty if shared
+
+  int32_t kv_dim() const {
+    return config.n_kv_heads * (config.dim / config.n_heads);
+  }
+  const std::vector<float>& classifier() const {
+    return config.shared_classifier ? token_embedding : wcls;
+  }
+};
+
+// Deterministic random weights (matrices ~U(-a, a) with a = 1/sqrt(cols),
+// norms ~1 +- 0.2) so that logits are well spread.
+TinyModel MakeRandomTinyModel(const TinyConfig& config, uint32_t seed);
+
+absl::Status WriteLlama2cLegacy(const TinyModel& m, const std::string& path);
+absl::Status WriteLlama2cV1(const TinyModel& m, const std::string& path);
+
+// ggml type numbers.
+enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ8_0 = 8 };
+
+// A GGUF v3 (or v2) file under construction.
+class GgufWriter {
+ public:
+  explicit GgufWriter(uint32_t version = 3) : version_(version) {}
+  void AddString(const std::string& key, const std::string& value);
+  void AddUint32(const std::string& key, uint32_t value);
+  void AddFloat32(const std::string& key, float value);
+  void AddStringArray(const std::string& key,
+                      const std::vector<std::string>& values);
+  // ne[0] is the innermost dimension; data is converted from F32 into
+  // `type` (Q8_0 needs ne[0] % 32 == 0).
+  void AddTensor(const std::string& name, std::vector<uint64_t> ne,
+                 GgmlType type, const float* data);
+  // Raw bytes, for hand-made malformed files.
+  void AddRawTensor(const std::string& name, std::vector<uint64_t> ne,
+                    uint32_t type, std::string bytes);
+  std::string Serialize() const;
+  absl::Status Write(const std::string& path) const;
+
+ private:
+  struct Tensor {
+    std::string name;
+    std::vector<uint64_t> ne;
+    uint32_t type;
+    std::string bytes;
+  };
+  uint32_t version_;
+  uint64_t n_kv_ = 0;
+  std::string kv_;  // serialised metadata
+  std::vector<Tensor> tensors_;
+};
+
+// The llama.* metadata and all tensors of `m`; matrices (and the embedding
+// and classifier) in `matrix_type` where their row length allows (Q8_0
+// needs a multiple of 32: others stay F32), norms always F32.
+GgufWriter MakeGguf(const TinyModel& m, GgmlType matrix_type,
+                    int32_t context_length = 0);
+absl::Status WriteGguf(const TinyModel& m, const std::string& path,
+                       GgmlType matrix_type);
+
+absl::Status WriteFile(const std::string& path, const std::string& bytes);
+// The whole file, or "" if it cannot be read.
+std::string ReadFileBytes(const std::string& path);
+
+}  // namespace fm::model::testing
+
+#endif  // FM_TESTS_MODEL_TINY_MODEL_WRITER_H_
