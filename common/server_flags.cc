@@ -39,6 +39,19 @@ ServerOptions ServerOptionsFromFlags(const std::string& default_listen) {
   return options;
 }
 
+int ServeUntilSignal(const std::string& default_listen, grpc::Service* service,
+                     const std::string& health_name) {
+  auto runner = ServerRunner::Start(ServerOptionsFromFlags(default_listen),
+                                    {service}, {health_name});
+  if (!runner.ok()) {
+    FM_LOG(ERROR) << runner.status();
+    return 1;
+  }
+  (*runner)->SetServing(true);
+  (*runner)->WaitForShutdownSignal();
+  return 0;
+}
+
 std::vector<char*> InitService(const char* component, const char* usage,
                                int argc, char** argv) {
   SetLogComponent(component);

@@ -13,6 +13,13 @@ namespace fm {
 // --listen is not given (each service has its own default port).
 ServerOptions ServerOptionsFromFlags(const std::string& default_listen);
 
+// Starts a server for `service` with the common flags (`default_listen`
+// unless --listen is given), reports SERVING at once (call it after the
+// service's resources are loaded), and blocks until SIGTERM/SIGINT, then
+// shuts down gracefully. Returns main()'s exit code.
+int ServeUntilSignal(const std::string& default_listen, grpc::Service* service,
+                     const std::string& health_name);
+
 // Parses argv with absl::ParseCommandLine, sets the log component, and
 // returns the positional arguments (argv[0] first).
 std::vector<char*> InitService(const char* component, const char* usage,

@@ -3,6 +3,7 @@
 #ifndef FM_SERVICES_FMCTL_FMCTL_H_
 #define FM_SERVICES_FMCTL_FMCTL_H_
 
+#include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -40,6 +41,10 @@ int Fail(const std::string& what, const grpc::Status& status);
 int Fail(const std::string& what, const absl::Status& status);
 // Prints the usage of one command to stderr and returns 2.
 int Usage(const char* command);
+
+// Prints `message` as indented JSON with proto field names, every field
+// shown.
+void PrintProtoJson(const google::protobuf::Message& message);
 
 // Reads TEXT: "-" means all of stdin.
 std::string TextArg(const std::string& arg);

@@ -1,8 +1,6 @@
 // `fmctl generate`, `fmctl score`, `fmctl routes` and the gateway form of
 // `fmctl info`: clients of fm-gateway (address from --gateway or
 // $FM_GATEWAY).
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdio>
 #include <map>
 #include <string>
@@ -251,13 +249,7 @@ int RunGatewayInfo() {
   fm::v1::GatewayInfo info;
   grpc::Status status = (*stub)->Info(ctx.get(), {}, &info);
   if (!status.ok()) return Fail("gateway", status);
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  google::protobuf::util::MessageToJsonString(info, &json, options);
-  std::fputs(json.c_str(), stdout);
+  PrintProtoJson(info);
   return 0;
 }
 

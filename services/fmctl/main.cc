@@ -1,4 +1,6 @@
 // fmctl entry point: global flags, then `fmctl [flags] COMMAND [args]`.
+#include <google/protobuf/util/json_util.h>
+
 #include <cstdio>
 #include <iostream>
 #include <iterator>
@@ -157,6 +159,16 @@ int RunInfo(const Args& args) {
                        (absl::GetFlag(FLAGS_model).empty() &&
                         std::getenv("FM_GATEWAY") != nullptr);
   return gateway ? RunGatewayInfo() : RunModelInfo(args);
+}
+
+void PrintProtoJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  google::protobuf::util::MessageToJsonString(message, &json, options);
+  std::fputs(json.c_str(), stdout);
 }
 
 std::string TextArg(const std::string& arg) {

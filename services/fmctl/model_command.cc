@@ -1,6 +1,4 @@
 // `fmctl info` and `fmctl forward`: clients of fm-model.
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdio>
 #include <string>
 
@@ -28,13 +26,7 @@ int RunModelInfo(const Args& args) {
   auto ctx = NewContext();
   grpc::Status status = stub->Info(ctx.get(), {}, &info);
   if (!status.ok()) return Fail("model", status);
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  google::protobuf::util::MessageToJsonString(info, &json, options);
-  std::fputs(json.c_str(), stdout);
+  PrintProtoJson(info);
   return 0;
 }
 

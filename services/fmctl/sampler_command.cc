@@ -1,7 +1,5 @@
 // `fmctl stages`, `fmctl profiles ...` and `fmctl sample`: clients of
 // fm-sampler.
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -31,14 +29,6 @@ absl::StatusOr<std::unique_ptr<fm::v1::SamplerService::Stub>> SamplerStub() {
   return fm::v1::SamplerService::NewStub(*channel);
 }
 
-void PrintJson(const google::protobuf::Message& message) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  google::protobuf::util::MessageToJsonString(message, &json, options);
-  std::fputs(json.c_str(), stdout);
-}
 
 }  // namespace
 

@@ -71,14 +71,6 @@ int main(int argc, char** argv) {
   options.model_sha256 = *sha256;
   fm::model::ModelServiceImpl service(model->get(), options);
 
-  auto runner = fm::ServerRunner::Start(
-      fm::ServerOptionsFromFlags("0.0.0.0:50052"), {&service},
-      {fm::v1::ModelService::service_full_name()});
-  if (!runner.ok()) {
-    FM_LOG(ERROR) << runner.status();
-    return 1;
-  }
-  (*runner)->SetServing(true);
-  (*runner)->WaitForShutdownSignal();
-  return 0;
+  return fm::ServeUntilSignal("0.0.0.0:50052", &service,
+                              fm::v1::ModelService::service_full_name());
 }

@@ -28,14 +28,6 @@ int main(int argc, char** argv) {
   limits.max_top_logprobs = absl::GetFlag(FLAGS_max_top_logprobs);
   fm::sampler::SamplerServiceImpl service(store->get(), limits,
                                           absl::GetFlag(FLAGS_threads));
-  auto runner = fm::ServerRunner::Start(
-      fm::ServerOptionsFromFlags("0.0.0.0:50053"), {&service},
-      {fm::v1::SamplerService::service_full_name()});
-  if (!runner.ok()) {
-    FM_LOG(ERROR) << runner.status();
-    return 1;
-  }
-  (*runner)->SetServing(true);
-  (*runner)->WaitForShutdownSignal();
-  return 0;
+  return fm::ServeUntilSignal("0.0.0.0:50053", &service,
+                              fm::v1::SamplerService::service_full_name());
 }

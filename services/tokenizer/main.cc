@@ -53,15 +53,6 @@ int main(int argc, char** argv) {
   fm::tokenizer::TokenizerServiceImpl service(&tok, identity, limits,
                                               absl::GetFlag(FLAGS_threads));
 
-  auto runner = fm::ServerRunner::Start(
-      fm::ServerOptionsFromFlags("0.0.0.0:50051"), {&service},
-      {fm::v1::TokenizerService::service_full_name()});
-  if (!runner.ok()) {
-    FM_LOG(ERROR) << runner.status();
-    return 1;
-  }
-  // The model is loaded before the server starts, so it is ready at once.
-  (*runner)->SetServing(true);
-  (*runner)->WaitForShutdownSignal();
-  return 0;
+  return fm::ServeUntilSignal("0.0.0.0:50051", &service,
+                              fm::v1::TokenizerService::service_full_name());
 }

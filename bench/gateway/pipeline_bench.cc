@@ -1,0 +1,159 @@
+// pipeline_bench: single-stream tokens/s through the whole pipeline
+// (fm-gateway -> fm-model + fm-sampler, greedy) next to the model's
+// in-process decode rate, on random-weight checkpoints of the stories15M
+// and stories110M shapes; then aggregate tokens/s for 1, 4, 8 and 16
+// concurrent streams. Needs FM_MODELS (for the 32,000-piece Llama 2
+// tokenizer) and the built binaries (FM_BIN_DIR, default build/bin).
+// Prints a Markdown table.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/channel_factory.h"
+#include "fm/v1/gateway.grpc.pb.h"
+#include "services/model/llama_model.h"
+#include "tests/model/tiny_model_writer.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_env.h"
+
+namespace {
+
+using fm::testing::ServiceProcess;
+
+struct Shape {
+  const char* name;
+  int dim, hidden_dim, n_layers, n_heads;
+};
+
+// Tokens/s of greedy single-stream decode, in process.
+double InProcessRate(const std::string& path, int threads, int tokens) {
+  auto model = fm::model::LlamaModel::Load(path, threads);
+  if (!model.ok()) {
+    std::fprintf(stderr, "load: %s\n", model.status().ToString().c_str());
+    std::exit(1);
+  }
+  auto seq = (*model)->NewSequence(0);
+  std::vector<int32_t> prompt = {1, 9038, 2501, 263, 931};
+  auto logits = (*model)->Forward(seq.get(), prompt);
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < tokens; ++i) {
+    const int32_t next = static_cast<int32_t>(
+        std::max_element(logits->begin(), logits->end()) - logits->begin());
+    logits = (*model)->Forward(seq.get(), {next});
+  }
+  return tokens / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+struct StreamResult {
+  int tokens = 0;
+  absl::Time first, last;
+  bool ok = false;
+};
+
+StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens) {
+  fm::v1::GenerateRequest r;
+  r.set_text("Once upon a time");
+  r.set_max_tokens(tokens);
+  r.set_ignore_eos(true);
+  r.set_no_cache(true);
+  r.mutable_shorthand()->set_temperature(0);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(fm::DeadlineAfter(absl::Minutes(5)));
+  auto reader = stub->Generate(&ctx, r);
+  StreamResult result;
+  fm::v1::GenerateResponse m;
+  while (reader->Read(&m)) {
+    const absl::Time now = absl::Now();
+    if (result.tokens == 0) result.first = now;
+    result.last = now;
+    result.tokens += m.token_ids_size();
+  }
+  grpc::Status status = reader->Finish();
+  result.ok = status.ok();
+  if (!status.ok()) std::fprintf(stderr, "generate: %s\n", status.error_message().c_str());
+  return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) quick |= std::strcmp(argv[i], "--quick") == 0;
+  const std::string tokenizer = fm::testing::ModelFile("llama2-tokenizer.model");
+  if (tokenizer.empty()) {
+    std::fprintf(stderr, "pipeline_bench needs FM_MODELS with llama2-tokenizer.model\n");
+    return 2;
+  }
+  const int threads = 1;
+  std::vector<Shape> shapes = {{"stories15M", 288, 768, 6, 6},
+                               {"stories110M", 768, 2048, 12, 12}};
+  std::printf("| model | in-process tok/s | pipeline tok/s | pipeline / in-process | "
+              "1 stream | 4 streams | 8 streams | 16 streams |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const Shape& shape : shapes) {
+    fm::model::testing::TinyConfig config;
+    config.dim = shape.dim;
+    config.hidden_dim = shape.hidden_dim;
+    config.n_layers = shape.n_layers;
+    config.n_heads = shape.n_heads;
+    config.n_kv_heads = shape.n_heads;
+    config.vocab_size = 32000;
+    config.seq_len = 512;
+    const std::string path = fm::testing::MakeTempDir() + "/model.bin";
+    auto weights = fm::model::testing::MakeRandomTinyModel(config, 1);
+    if (!fm::model::testing::WriteLlama2cLegacy(weights, path).ok()) return 1;
+    const int tokens = quick ? 64 : (shape.dim > 500 ? 128 : 256);
+    const double local = InProcessRate(path, threads, tokens);
+
+    ServiceProcess tok("fm-tokenizer", {"--tokenizer_model=" + tokenizer});
+    ServiceProcess model("fm-model", {"--model=" + path,
+                                      "--threads=" + std::to_string(threads)});
+    ServiceProcess sampler("fm-sampler", {});
+    if (!tok.WaitForServing() || !model.WaitForServing(60000) ||
+        !sampler.WaitForServing()) {
+      std::fprintf(stderr, "services did not start\n%s", model.log().c_str());
+      return 1;
+    }
+    ServiceProcess gateway("fm-gateway",
+                           {"--tokenizer=" + tok.address(),
+                            "--model=" + model.address(),
+                            "--sampler=" + sampler.address(),
+                            "--health_period=100ms"});
+    if (!gateway.WaitForServing(20000)) {
+      std::fprintf(stderr, "gateway did not start\n%s", gateway.log().c_str());
+      return 1;
+    }
+    auto channel = fm::MakeChannel(gateway.address());
+    auto stub = fm::v1::GatewayService::NewStub(*channel);
+    OneStream(stub.get(), 8);  // warm up connections
+    StreamResult single = OneStream(stub.get(), tokens);
+    const double pipeline =
+        (single.tokens - 1) / absl::ToDoubleSeconds(single.last - single.first);
+
+    std::vector<double> aggregate;
+    for (int streams : {1, 4, 8, 16}) {
+      std::vector<StreamResult> results(streams);
+      std::vector<std::thread> workers;
+      const int per_stream = quick ? 32 : 64;
+      const absl::Time start = absl::Now();
+      for (int s = 0; s < streams; ++s) {
+        workers.emplace_back([&, s] { results[s] = OneStream(stub.get(), per_stream); });
+      }
+      for (auto& w : workers) w.join();
+      const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+      int total = 0;
+      for (const auto& r : results) total += r.tokens;
+      aggregate.push_back(total / seconds);
+    }
+    std::printf("| %s | %.1f | %.1f | %.0f%% | %.1f | %.1f | %.1f | %.1f |\n",
+                shape.name, local, pipeline, 100.0 * pipeline / local,
+                aggregate[0], aggregate[1], aggregate[2], aggregate[3]);
+    std::fflush(stdout);
+  }
+  return 0;
+}
