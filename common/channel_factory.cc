@@ -180,6 +180,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
                   absl::ToInt64Milliseconds(options.keepalive_timeout)));
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Logits are 128 KiB per position: a 64 KiB initial HTTP/2 stream window
+  // would make every such message wait for a WINDOW_UPDATE round trip.
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 8 << 20);
   // Reconnect quickly after a restart of the peer.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);

@@ -13,6 +13,9 @@
 namespace fm {
 namespace {
 
+constexpr float kMaxFinite = std::numeric_limits<float>::max();
+constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+
 absl::Status CheckValue(float v, int64_t index) {
   // -inf is a legitimate logit (a banned token); NaN and +inf are not.
   if (std::isnan(v) || (std::isinf(v) && v > 0)) {
@@ -93,7 +96,8 @@ absl::Status DecodeLogits(const fm::v1::Logits& in, int32_t expected_vocab,
         return absl::InvalidArgumentError(absl::StrCat(
             "logits.f32 has ", values.size(), " values; vocab_size is ", n));
       }
-      out->assign(values.begin(), values.end());
+      out->resize(n);
+      std::memcpy(out->data(), values.data(), sizeof(float) * n);
       break;
     }
     case fm::v1::Logits::kF16: {
@@ -137,9 +141,16 @@ absl::Status DecodeLogits(const fm::v1::Logits& in, int32_t expected_vocab,
       return absl::InvalidArgumentError(
           "logits carry no data (set f32, f16 or top)");
   }
-  for (int32_t i = 0; i < n; ++i) {
-    absl::Status ok = CheckValue((*out)[i], i);
-    if (!ok.ok()) return ok;
+  // One branch-free pass the compiler vectorises; the slow path only runs
+  // to name the offending index.
+  const float* v = out->data();
+  int bad = 0;
+  for (int32_t i = 0; i < n; ++i) bad |= !(v[i] <= kMaxFinite) & (v[i] != kMinusInf);
+  if (bad) {
+    for (int32_t i = 0; i < n; ++i) {
+      absl::Status ok = CheckValue(v[i], i);
+      if (!ok.ok()) return ok;
+    }
   }
   return absl::OkStatus();
 }

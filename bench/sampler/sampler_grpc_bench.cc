@@ -45,7 +45,7 @@ int main() {
   constexpr int kCalls = 300;
   std::printf("| vocab | unary Sample µs (median) | session step µs (median) |\n");
   std::printf("|---:|---:|---:|\n");
-  for (int vocab : {32000, 128256}) {
+  for (int vocab : {1000, 32000, 128256}) {
     const fm::v1::Logits logits = RandomLogits(vocab, 7);
     std::vector<double> unary;
     for (int i = 0; i < kCalls; ++i) {
@@ -59,7 +59,11 @@ int main() {
       grpc::ClientContext ctx;
       ctx.set_deadline(fm::DeadlineAfter(absl::Seconds(10)));
       const absl::Time t0 = absl::Now();
-      if (!stub->Sample(&ctx, r, &out).ok()) return 1;
+      grpc::Status st = stub->Sample(&ctx, r, &out);
+      if (!st.ok()) {
+        std::fprintf(stderr, "Sample: %s\n", st.error_message().c_str());
+        return 1;
+      }
       unary.push_back(absl::ToDoubleMicroseconds(absl::Now() - t0));
     }
     grpc::ClientContext ctx;

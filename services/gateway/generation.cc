@@ -95,6 +95,7 @@ class Generation {
   uint64_t seed_ = 0;
   bool cacheable_ = false;
   bool want_details_ = false;
+  fm::v1::LogitsFormat logits_format_;  // what the model sends each step
   std::vector<GenerateResponse> recorded_;
 };
 
@@ -316,6 +317,7 @@ absl::Status Generation::Generate() {
   fm::v1::AppendOp* append = prefill.add_ops()->mutable_append();
   append->set_sequence_id(0);
   append->mutable_token_ids()->Assign(prompt_.begin(), prompt_.end());
+  *prefill.mutable_logits_format() = logits_format_;
   FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled, model.Call(prefill));
 
   std::vector<std::unique_ptr<Sequence>> seqs;
@@ -375,6 +377,7 @@ absl::Status Generation::Generate() {
     if (appends.empty()) break;  // every sequence has finished
     for (auto& op : appends) *next.add_ops() = std::move(op);
     for (auto& op : drops) *next.add_ops() = std::move(op);
+    *next.mutable_logits_format() = logits_format_;
     FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse forwarded, model.Call(next));
     int r = 0;
     for (Sequence* seq : sampled_seqs) {
@@ -414,6 +417,13 @@ absl::Status Generation::Run() {
   FM_RETURN_IF_ERROR(ResolveChain());
   want_details_ = request_.logprobs() || request_.top_logprobs() > 0 ||
                   request_.trace() || request_.shadow_profiles_size() > 0;
+  const bool raw_logprobs =
+      (request_.logprobs() || request_.top_logprobs() > 0) &&
+      request_.logprobs_mode() != fm::v1::LOGPROBS_MODE_PROCESSED;
+  const int32_t head = SufficientTopK(
+      spec_.chain(), raw_logprobs || request_.trace() ||
+                         request_.shadow_profiles_size() > 0);
+  logits_format_.set_top_k(std::min(head, facts_->model.vocab_size()));
 
   const bool deterministic =
       request_.has_seed() || ChainIsDeterministic(spec_.chain());

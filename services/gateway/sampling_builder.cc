@@ -98,4 +98,21 @@ bool ChainIsDeterministic(const fm::v1::SamplerChain& chain) {
   return true;
 }
 
+int32_t SufficientTopK(const fm::v1::SamplerChain& chain,
+                       bool needs_full_distribution) {
+  if (needs_full_distribution || chain.stages_size() == 0) return 0;
+  const fm::v1::StageSpec& first = chain.stages(0);
+  if (chain.stages_size() == 1 && first.stage() == "greedy") return 1;
+  if (first.stage() != "top_k") return 0;
+  const auto& fields = first.params().fields();
+  auto k = fields.find("k");
+  if (k == fields.end() || !k->second.has_number_value()) return 0;
+  const double value = k->second.number_value();
+  // k = 0 means "off" (every token stays): send everything.
+  if (!(value >= 1) || value > (1 << 20) || value != std::floor(value)) {
+    return 0;
+  }
+  return static_cast<int32_t>(value);
+}
+
 }  // namespace fm::gateway

@@ -17,20 +17,25 @@
 namespace fm::sampler {
 namespace {
 
-// Index of the first NaN or infinite entry, or -1. The first pass is a
-// branch-free reduction the compiler vectorises.
-int64_t FirstNonFinite(absl::Span<const float> logits) {
+// Index of the first NaN or +inf entry, or -1. -inf is allowed: it is how
+// a banned token, or one left out of a top-K transfer, is written. The
+// first pass is a branch-free reduction the compiler vectorises.
+int64_t FirstInvalid(absl::Span<const float> logits) {
   const float* v = logits.data();
   const size_t n = logits.size();
   uint32_t bad = 0;
   for (size_t i = 0; i < n; ++i) {
     uint32_t bits;
     std::memcpy(&bits, &v[i], sizeof(bits));
-    bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    // Exponent all ones, and not exactly -inf (0xff800000).
+    bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u &&
+                                 bits != 0xff800000u);
   }
   if (bad == 0) return -1;
   for (size_t i = 0; i < n; ++i) {
-    if (!std::isfinite(v[i])) return static_cast<int64_t>(i);
+    if (std::isnan(v[i]) || v[i] == std::numeric_limits<float>::infinity()) {
+      return static_cast<int64_t>(i);
+    }
   }
   return -1;
 }
@@ -129,10 +134,10 @@ absl::StatusOr<SampleResult> SamplerChain::Sample(
     return absl::InvalidArgumentError(
         absl::StrCat("top_n = ", options.top_n, " must be >= 0"));
   }
-  if (const int64_t bad = FirstNonFinite(logits); bad >= 0) {
+  if (const int64_t bad = FirstInvalid(logits); bad >= 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("logits[", bad, "] = ", logits[bad],
-                     " is not finite (NaN and Inf are rejected)"));
+                     " is invalid (NaN and +inf are rejected; -inf bans)"));
   }
   if (stages_.empty() || !stages_.back()->IsSelector()) {
     return absl::FailedPreconditionError(

@@ -169,6 +169,28 @@ TEST_CASE("a seeded generation repeats, also across restarts",
   CHECK(after.Text() == first.Text());
 }
 
+TEST_CASE("sending only the logits head changes nothing",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  // top_k first: the gateway asks the model for the top 40 logits only.
+  GenerateRequest head;
+  head.set_text("Once upon a time");
+  head.set_max_tokens(80);
+  head.set_seed(42);
+  head.set_no_cache(true);
+  head.mutable_shorthand()->set_temperature(1.2f);
+  head.mutable_shorthand()->set_top_k(40);
+  // Raw logprobs need the full vector: the same request goes dense.
+  GenerateRequest dense = head;
+  dense.set_logprobs(true);
+  auto a = p.Generate(head);
+  auto b = p.Generate(dense);
+  REQUIRE(a.status.ok());
+  REQUIRE(b.status.ok());
+  CHECK(a.Text() == b.Text());
+}
+
 TEST_CASE("stop strings cut exactly, also across tokens",
           "[gateway][models]") {
   Pipeline p;

@@ -152,3 +152,30 @@ TEST_CASE("the response cache is a bounded LRU", "[cache]") {
 
 }  // namespace
 }  // namespace fm::gateway
+
+namespace fm::gateway {
+namespace {
+
+TEST_CASE("SufficientTopK sends only the head a chain can use", "[sampling]") {
+  auto chain = [](const char* json) {
+    auto c = ChainFromJson(json);
+    REQUIRE(c.ok());
+    return *c;
+  };
+  CHECK(SufficientTopK(chain(R"([{"stage":"greedy"}])"), false) == 1);
+  CHECK(SufficientTopK(
+            chain(R"([{"stage":"top_k","k":40},{"stage":"dist"}])"), false) ==
+        40);
+  // Penalties (or anything) before top_k need every logit.
+  CHECK(SufficientTopK(chain(R"([{"stage":"repetition_penalty","penalty":1.1},{"stage":"top_k","k":40},{"stage":"dist"}])"),
+                       false) == 0);
+  CHECK(SufficientTopK(chain(R"([{"stage":"top_p","p":0.9},{"stage":"dist"}])"),
+                       false) == 0);
+  CHECK(SufficientTopK(chain(R"([{"stage":"top_k","k":0},{"stage":"dist"}])"),
+                       false) == 0);
+  // Raw logprobs, traces and shadows need the whole distribution.
+  CHECK(SufficientTopK(chain(R"([{"stage":"greedy"}])"), true) == 0);
+}
+
+}  // namespace
+}  // namespace fm::gateway

@@ -141,9 +141,19 @@ TEST_CASE("Sample rejects bad logits and naming the index") {
   logits[7] = std::numeric_limits<float>::infinity();
   r = chain->Sample(logits, ctx);
   CHECK(absl::StrContains(r.status().message(), "logits[7]"));
+  // -inf is a banned token (or one left out of a top-K transfer), not an
+  // error; the banned token is never drawn.
   logits[7] = -std::numeric_limits<float>::infinity();
-  r = chain->Sample(logits, ctx);
-  CHECK(absl::StrContains(r.status().message(), "logits[7]"));
+  for (uint64_t step = 0; step < 50; ++step) {
+    SamplingContext c{Rng(1, 0, step)};
+    r = chain->Sample(logits, c);
+    REQUIRE(r.ok());
+    CHECK(r->token != 7);
+  }
+  // Every token banned: a clear error.
+  std::vector<float> all_banned(10, -std::numeric_limits<float>::infinity());
+  r = chain->Sample(all_banned, ctx);
+  CHECK(r.status().code() == absl::StatusCode::kInvalidArgument);
   logits[7] = 0.0f;
 
   SampleOptions options;
