@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <numeric>
 
 #include "absl/strings/str_cat.h"
 #include "common/half.h"
@@ -48,19 +47,33 @@ void EncodeLogits(absl::Span<const float> logits,
   out->set_vocab_size(n);
   if (format.top_k() > 0) {
     const int k = std::min(format.top_k(), n);
-    std::vector<int32_t> ids(n);
-    std::iota(ids.begin(), ids.end(), 0);
-    auto higher = [&](int32_t a, int32_t b) {
-      return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+    // A bounded min-heap of the best k seen so far: one pass over the
+    // vector, and only values above the current k-th best touch the heap.
+    // Higher logit first; on equal logits the lower id wins.
+    using Entry = std::pair<float, int32_t>;
+    auto better = [](const Entry& a, const Entry& b) {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
     };
-    std::nth_element(ids.begin(), ids.begin() + k, ids.end(), higher);
-    std::sort(ids.begin(), ids.begin() + k, higher);
+    std::vector<Entry> heap;
+    heap.reserve(k);
+    for (int32_t i = 0; i < n; ++i) {
+      const Entry e{logits[i], i};
+      if (static_cast<int>(heap.size()) < k) {
+        heap.push_back(e);
+        std::push_heap(heap.begin(), heap.end(), better);
+      } else if (better(e, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), better);
+        heap.back() = e;
+        std::push_heap(heap.begin(), heap.end(), better);
+      }
+    }
+    std::sort_heap(heap.begin(), heap.end(), better);
     fm::v1::SparseLogits* top = out->mutable_top();
     top->mutable_ids()->Resize(k, 0);
     top->mutable_values()->Resize(k, 0.0f);
     for (int i = 0; i < k; ++i) {
-      top->set_ids(i, ids[i]);
-      top->set_values(i, logits[ids[i]]);
+      top->set_ids(i, heap[i].second);
+      top->set_values(i, heap[i].first);
     }
     return;
   }
