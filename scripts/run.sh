@@ -37,4 +37,5 @@ for _ in $(seq 100); do
 done
 echo "fmserve: tokenizer $tok, model $model, sampler $sampler, gateway $gateway"
 echo "---"
+printf '%s' "$prompt"  # the stream continues the prompt
 build/bin/fmctl --gateway="$gateway" generate --max-tokens 256 "$@" "$prompt"
