@@ -17,10 +17,10 @@ ABSL_FLAG(std::string, tokenizer, "127.0.0.1:50051",
 ABSL_FLAG(std::string, model, "127.0.0.1:50052",
           "fm-model address (HOST:PORT[,...]). A session stays on one "
           "backend for its whole life.");
-ABSL_FLAG(std::vector<std::string>, sampler, {"127.0.0.1:50053"},
-          "Sampler routes: ADDR for the default route, NAME=ADDR for a named "
-          "one; comma-separate several (use the flag again for each route "
-          "that lists several addresses).");
+ABSL_FLAG(std::string, sampler, "127.0.0.1:50053",
+          "A sampler route: ADDR[,ADDR...] for the default route, "
+          "NAME=ADDR[,ADDR...] for a named one. Repeat the flag for more "
+          "routes.");
 ABSL_FLAG(int, max_concurrent, 16,
           "Generations running at once; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_prompt_tokens, 4096, "Largest prompt, in tokens.");
@@ -35,22 +35,26 @@ ABSL_FLAG(absl::Duration, health_period, absl::Seconds(1),
 
 int main(int argc, char** argv) {
   fm::ServerRunner::BlockShutdownSignals();
-  fm::InitService("fm-gateway",
-                  "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR",
-                  argc, argv);
-  fm::gateway::RouteTable routes{fm::ChannelOptions()};
-  // absl splits a vector flag on commas: regroup "NAME=a,b" lists so that a
-  // route may list several addresses.
-  std::vector<std::string> specs;
-  for (const std::string& part : absl::GetFlag(FLAGS_sampler)) {
-    if (!specs.empty() && part.find('=') == std::string::npos &&
-        specs.back().find('=') != std::string::npos) {
-      specs.back() += "," + part;
+  // --sampler may be repeated (absl keeps only the last occurrence of a
+  // flag), so collect every occurrence before absl parses the rest.
+  std::vector<std::string> sampler_flags;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--sampler=", 0) == 0) {
+      sampler_flags.push_back(arg.substr(10));
+    } else if (arg == "--sampler" && i + 1 < argc) {
+      sampler_flags.push_back(argv[++i]);
     } else {
-      specs.push_back(part);
+      args.push_back(argv[i]);
     }
   }
-  for (const std::string& spec : specs) {
+  fm::InitService("fm-gateway",
+                  "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR...",
+                  static_cast<int>(args.size()), args.data());
+  if (sampler_flags.empty()) sampler_flags.push_back(absl::GetFlag(FLAGS_sampler));
+  fm::gateway::RouteTable routes{fm::ChannelOptions()};
+  for (const std::string& spec : sampler_flags) {
     absl::Status added = routes.AddFlag(spec);
     if (!added.ok()) {
       FM_LOG(ERROR) << "--sampler=" << spec << ": " << added;

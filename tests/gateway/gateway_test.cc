@@ -55,13 +55,13 @@ struct Pipeline {
         "fm-sampler", std::vector<std::string>{"--profiles=" + profiles});
     if (!sampler->WaitForServing()) FAIL("fm-sampler: " << sampler->log());
   }
-  void StartGateway() {
-    gateway = std::make_unique<ServiceProcess>(
-        "fm-gateway",
-        std::vector<std::string>{"--tokenizer=" + tokenizer->address(),
-                                 "--model=" + model->address(),
-                                 "--sampler=" + sampler->address(),
-                                 "--health_period=100ms"});
+  void StartGateway(std::vector<std::string> extra = {}) {
+    std::vector<std::string> flags = {"--tokenizer=" + tokenizer->address(),
+                                      "--model=" + model->address(),
+                                      "--sampler=" + sampler->address(),
+                                      "--health_period=100ms"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    gateway = std::make_unique<ServiceProcess>("fm-gateway", flags);
     INFO(gateway->log());
     REQUIRE(gateway->WaitForServing(15000));
     auto channel = MakeChannel(gateway->address());
@@ -383,6 +383,40 @@ TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
   auto ok = p.Generate(Greedy("Once", 5));
   INFO(ok.status.error_message());
   CHECK(ok.status.ok());
+}
+
+TEST_CASE("named sampler routes, at start and at runtime",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  // A second sampler deployment, named at start with a repeated --sampler.
+  ServiceProcess other("fm-sampler", {});
+  REQUIRE(other.WaitForServing());
+  p.gateway.reset();
+  p.StartGateway({"--sampler=other=" + other.address()});
+  const std::string gw = "--gateway=" + p.gateway->address();
+  CommandResult list = RunCommand({"fmctl", gw, "routes"});
+  CHECK_THAT(list.out, Catch::Contains("default\t" + p.sampler->address()));
+  CHECK_THAT(list.out, Catch::Contains("other\t" + other.address()));
+
+  GenerateRequest r = Greedy("Once upon a time", 20);
+  r.set_no_cache(true);
+  auto via_default = p.Generate(r);
+  r.set_sampler_route("other");
+  auto via_other = p.Generate(r);
+  REQUIRE(via_other.status.ok());
+  CHECK(via_other.Text() == via_default.Text());
+
+  // Added and removed at runtime, without a restart.
+  CHECK(RunCommand({"fmctl", gw, "routes", "set", "fast", other.address()})
+            .exit_code == 0);
+  r.set_sampler_route("fast");
+  CHECK(p.Generate(r).status.ok());
+  CHECK(RunCommand({"fmctl", gw, "routes", "delete", "fast"}).exit_code == 0);
+  CHECK(p.Generate(r).status.error_code() == grpc::StatusCode::NOT_FOUND);
+  CommandResult bad = RunCommand({"fmctl", gw, "routes", "delete", "default"});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("FAILED_PRECONDITION"));
 }
 
 TEST_CASE("Score ranks continuations by logprob", "[gateway][models]") {
