@@ -30,6 +30,12 @@ ABSL_FLAG(int, cache_entries, 1024,
           "Deterministic responses kept in the exact response cache (0: off).");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(10),
           "Deadline for downstream calls when the client set none.");
+ABSL_FLAG(std::string, downstream_tls_ca, "",
+          "PEM CA that verifies the downstream services (enables TLS to them).");
+ABSL_FLAG(std::string, downstream_tls_cert, "",
+          "PEM client certificate for downstream mTLS.");
+ABSL_FLAG(std::string, downstream_tls_key, "",
+          "PEM key of --downstream_tls_cert.");
 ABSL_FLAG(absl::Duration, health_period, absl::Seconds(1),
           "How often downstream health is polled.");
 
@@ -53,7 +59,11 @@ int main(int argc, char** argv) {
                   "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR...",
                   static_cast<int>(args.size()), args.data());
   if (sampler_flags.empty()) sampler_flags.push_back(absl::GetFlag(FLAGS_sampler));
-  fm::gateway::RouteTable routes{fm::ChannelOptions()};
+  fm::ChannelOptions downstream;
+  downstream.tls_ca = absl::GetFlag(FLAGS_downstream_tls_ca);
+  downstream.tls_cert = absl::GetFlag(FLAGS_downstream_tls_cert);
+  downstream.tls_key = absl::GetFlag(FLAGS_downstream_tls_key);
+  fm::gateway::RouteTable routes{downstream};
   for (const std::string& spec : sampler_flags) {
     absl::Status added = routes.AddFlag(spec);
     if (!added.ok()) {
@@ -67,7 +77,7 @@ int main(int argc, char** argv) {
   }
   auto backends = fm::gateway::Backends::Create(
       absl::GetFlag(FLAGS_tokenizer), absl::GetFlag(FLAGS_model), &routes,
-      fm::ChannelOptions());
+      downstream);
   if (!backends.ok()) {
     FM_LOG(ERROR) << backends.status();
     return 2;

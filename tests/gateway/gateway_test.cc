@@ -374,6 +374,16 @@ TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
     CHECK_THAT(status.error_message(), Catch::Contains("sampler"));
     CHECK(seconds < 1.0);
   }
+  // The gateway reports NOT_SERVING while a downstream service is down.
+  bool not_serving = false;
+  for (int i = 0; i < 50 && !not_serving; ++i) {  // bounded: 5 s
+    not_serving = RunCommand({"fmctl", "health",
+                              "--target=" + p.gateway->address(),
+                              "--timeout=1s"})
+                      .exit_code != 0;
+    if (!not_serving) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  CHECK(not_serving);
   // After a restart on a new port, routed there at runtime, requests work.
   p.StartSampler();
   CommandResult set = RunCommand({"fmctl", "--gateway=" + p.gateway->address(),
@@ -383,6 +393,7 @@ TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
   auto ok = p.Generate(Greedy("Once", 5));
   INFO(ok.status.error_message());
   CHECK(ok.status.ok());
+  CHECK(p.gateway->WaitForServing(5000));  // and SERVING again
 }
 
 TEST_CASE("named sampler routes, at start and at runtime",
