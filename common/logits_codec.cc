@@ -97,6 +97,10 @@ absl::Status DecodeLogits(const fm::v1::Logits& in, int32_t expected_vocab,
     return absl::InvalidArgumentError(
         absl::StrCat("logits.vocab_size = ", n, " must be > 0"));
   }
+  if (n > kMaxLogitsVocab) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "logits.vocab_size = ", n, " exceeds the limit ", kMaxLogitsVocab));
+  }
   if (expected_vocab > 0 && n != expected_vocab) {
     return absl::InvalidArgumentError(
         absl::StrCat("logits.vocab_size = ", n, " differs from the expected ",

@@ -12,6 +12,9 @@
 
 namespace fm {
 
+// Largest vocabulary a logits message may declare (Llama 3 has 128,256).
+inline constexpr int32_t kMaxLogitsVocab = 1 << 22;
+
 // Validates a requested format against the vocabulary size: INVALID_ARGUMENT
 // for an unknown dtype or top_k outside [0, vocab_size].
 absl::Status ValidateLogitsFormat(const fm::v1::LogitsFormat& format,
@@ -24,7 +27,7 @@ void EncodeLogits(absl::Span<const float> logits,
 
 // Unpacks into a dense vector of `expected_vocab` entries (top-K: absent
 // ids are -infinity). INVALID_ARGUMENT when vocab_size differs from
-// `expected_vocab` (if > 0), the payload is missing or has the wrong
+// `expected_vocab` (if > 0) or exceeds kMaxLogitsVocab, the payload is missing or has the wrong
 // length, an id is out of range or repeated, or a value is NaN/+inf
 // (naming the index).
 absl::Status DecodeLogits(const fm::v1::Logits& in, int32_t expected_vocab,

@@ -52,7 +52,9 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
   return b;
 }
 
-Backends::~Backends() {
+Backends::~Backends() { StopWatcher(); }
+
+void Backends::StopWatcher() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;

@@ -51,6 +51,9 @@ class Backends {
   // through `on_health` (called on changes only).
   void StartWatcher(absl::Duration period, std::function<void(bool)> on_health);
 
+  // Stops and joins the watcher; no on_health call happens after it.
+  void StopWatcher();
+
   // True when the last poll found all three SERVING.
   bool healthy() const;
 

@@ -40,8 +40,11 @@ class Exchange {
       return FromGrpcStatus(status, service_);
     }
     if (response.has_error()) {
-      return absl::Status(static_cast<absl::StatusCode>(response.error().code()),
-                          absl::StrCat(service_, ": ", response.error().message()));
+      const int code = response.error().code();
+      return absl::Status(
+          code > 0 && code <= 16 ? static_cast<absl::StatusCode>(code)
+                                 : absl::StatusCode::kUnknown,
+          absl::StrCat(service_, ": ", response.error().message()));
     }
     return response;
   }

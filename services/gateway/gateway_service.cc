@@ -59,6 +59,12 @@ class GatewayServiceImpl::GenerateReactor final
 
   bool Write(fm::v1::GenerateResponse response) override {
     absl::MutexLock lock(&mu_);
+    // Backpressure: a client that stops reading stalls its own worker
+    // (until its deadline or cancellation) instead of growing the queue.
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return broken_ || queue_.size() < kMaxQueued;
+    };
+    mu_.Await(absl::Condition(&room));
     if (broken_) return false;
     queue_.push_back(std::move(response));
     if (!writing_) {
@@ -94,11 +100,21 @@ class GatewayServiceImpl::GenerateReactor final
       FM_LOG(DEBUG) << "Generate: " << status;
     }
     service_->Release();
-    absl::MutexLock lock(&mu_);
-    done_ = true;
-    final_status_ = ToGrpcStatus(status);
-    if (!writing_) Finish(final_status_);
+    bool finish_now;
+    grpc::Status final_status = ToGrpcStatus(status);
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      final_status_ = final_status;
+      finish_now = !writing_;
+    }
+    // Outside the lock: Finish may lead to OnDone (delete this) on another
+    // thread at once. No write can start after done_, so this is the only
+    // Finish when finish_now is true.
+    if (finish_now) Finish(final_status);
   }
+
+  static constexpr size_t kMaxQueued = 256;
 
   GatewayServiceImpl* service_;
   grpc::CallbackServerContext* ctx_;

@@ -319,6 +319,9 @@ absl::Status Generation::Generate() {
   append->mutable_token_ids()->Assign(prompt_.begin(), prompt_.end());
   *prefill.mutable_logits_format() = logits_format_;
   FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled, model.Call(prefill));
+  if (prefilled.results_size() != 1 || prefilled.results(0).logits_size() != 1) {
+    return absl::InternalError("model: malformed prefill response");
+  }
 
   std::vector<std::unique_ptr<Sequence>> seqs;
   std::vector<std::string> stops(request_.stop().begin(), request_.stop().end());
@@ -382,7 +385,8 @@ absl::Status Generation::Generate() {
     int r = 0;
     for (Sequence* seq : sampled_seqs) {
       if (!seq->live) continue;
-      if (r >= forwarded.results_size()) {
+      if (r >= forwarded.results_size() ||
+          forwarded.results(r).logits_size() != 1) {
         return absl::InternalError("model: fewer results than appends");
       }
       seq->logits = std::move(*forwarded.mutable_results(r++)->mutable_logits(0));

@@ -102,5 +102,7 @@ int main(int argc, char** argv) {
   (*backends)->StartWatcher(absl::GetFlag(FLAGS_health_period),
                             [server](bool up) { server->SetServing(up); });
   server->WaitForShutdownSignal();
+  // The watcher reports health through the runner: stop it first.
+  (*backends)->StopWatcher();
   return 0;
 }

@@ -19,6 +19,8 @@ namespace {
 constexpr int kMaxContinuations = 64;
 // Continuations scored per forward pass (forks of the prompt).
 constexpr int kChunk = 8;
+// Logits one chunk may ask for (the model refuses more than 48 MiB).
+constexpr int64_t kMaxChunkLogitsBytes = 40 << 20;
 
 absl::StatusOr<std::vector<int32_t>> Encode(
     const Backends& backends, const GenerationLimits& limits,
@@ -143,15 +145,36 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
   a->set_sequence_id(0);
   a->mutable_token_ids()->Assign(prompt.begin(), prompt.end());
   FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse first, call(prefill));
+  if (first.results_size() != 1 || first.results(0).logits_size() != 1) {
+    return absl::InternalError("model: malformed prefill response");
+  }
   std::vector<float> prompt_logits;
-  FM_RETURN_IF_ERROR(DecodeLogits(first.results(0).logits(0), 0, &prompt_logits));
+  FM_RETURN_IF_ERROR(DecodeLogits(first.results(0).logits(0),
+                                  facts->model.vocab_size(), &prompt_logits));
 
-  // Continuations in chunks of kChunk forks of the prompt (each chunk is
-  // one batched forward pass), dropped again after, so a session never
-  // holds more than kChunk + 1 sequences.
+  // Continuations in chunks of at most kChunk forks of the prompt (each
+  // chunk is one batched forward pass), dropped again after, so a session
+  // never holds more than kChunk + 1 sequences, and each chunk's logits
+  // stay within one response.
+  const int64_t vocab = facts->model.vocab_size();
+  const int64_t max_positions = std::max<int64_t>(1, kMaxChunkLogitsBytes / (vocab * 4));
+  for (int i = 0; i < n; ++i) {
+    if (static_cast<int64_t>(conts[i].size()) > max_positions) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "continuations[", i, "] has ", conts[i].size(),
+          " tokens; at most ", max_positions, " can be scored at vocabulary ",
+          vocab));
+    }
+  }
   std::vector<float> logits;
-  for (int begin = 0; begin < n; begin += kChunk) {
-    const int end = std::min(n, begin + kChunk);
+  for (int begin = 0, end = 0; begin < n; begin = end) {
+    int64_t positions = 0;
+    for (end = begin; end < n && end - begin < kChunk &&
+                      positions + static_cast<int64_t>(conts[end].size()) <=
+                          max_positions;
+         ++end) {
+      positions += static_cast<int64_t>(conts[end].size());
+    }
     fm::v1::SessionRequest score;
     for (int i = begin; i < end; ++i) {
       auto* f = score.add_ops()->mutable_fork();
@@ -166,6 +189,9 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
       score.add_ops()->mutable_drop()->set_sequence_id(i - begin + 1);
     }
     FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse scored, call(score));
+    if (scored.results_size() != end - begin) {
+      return absl::InternalError("model: wrong number of results");
+    }
     for (int i = begin; i < end; ++i) {
       fm::v1::ContinuationScore* out = response->add_scores();
       out->set_text(request.continuations(i));
@@ -174,10 +200,13 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
         // Token j is predicted by the position before it.
         if (j == 0) {
           logits = prompt_logits;
+        } else if (static_cast<int>(j - 1) >=
+                   scored.results(i - begin).logits_size()) {
+          return absl::InternalError("model: fewer logits than positions");
         } else {
           FM_RETURN_IF_ERROR(DecodeLogits(
-              scored.results(i - begin).logits(static_cast<int>(j - 1)), 0,
-              &logits));
+              scored.results(i - begin).logits(static_cast<int>(j - 1)),
+              facts->model.vocab_size(), &logits));
         }
         fm::v1::TokenScore* t = out->add_tokens();
         t->set_id(conts[i][j]);

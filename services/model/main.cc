@@ -62,6 +62,13 @@ int main(int argc, char** argv) {
                     << ": matrix products will be 2-4x slower";
   }
 
+  if (absl::GetFlag(FLAGS_idle_timeout) <= absl::ZeroDuration() ||
+      absl::GetFlag(FLAGS_max_sessions) < 1 ||
+      absl::GetFlag(FLAGS_max_sequences) < 1) {
+    FM_LOG(ERROR) << "--idle_timeout, --max_sessions and --max_sequences "
+                     "must be positive";
+    return 2;
+  }
   fm::model::ModelServiceOptions options;
   options.max_sessions = absl::GetFlag(FLAGS_max_sessions);
   options.max_sequences = absl::GetFlag(FLAGS_max_sequences);

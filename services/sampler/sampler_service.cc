@@ -231,6 +231,11 @@ absl::Status SamplerServiceImpl::DoSample(
   for (int i = 0; i < request.inputs_size(); ++i) {
     const fm::v1::SampleInput& input = request.inputs(i);
     const std::string where = absl::StrCat("inputs[", i, "]");
+    if (input.logits().vocab_size() > limits_.max_vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ".logits.vocab_size = ", input.logits().vocab_size(),
+          " exceeds the limit ", limits_.max_vocab_size));
+    }
     absl::Status s = DecodeLogits(input.logits(), 0, &logits);
     if (!s.ok()) return Annotate(s, where);
     const int32_t vocab = input.logits().vocab_size();
@@ -306,12 +311,9 @@ class SamplerServiceImpl::SessionReactor final
 
   int64_t StepEntries() const {
     if (!request_.has_step()) return 0;
-    int64_t entries = 0;
-    for (const auto& in : request_.step().inputs()) {
-      entries += in.logits().has_top() ? in.logits().top().ids_size()
-                                       : in.logits().vocab_size();
-    }
-    return entries;
+    // Every input is expanded to the whole vocabulary before sampling.
+    return static_cast<int64_t>(request_.step().inputs_size()) *
+           std::max(vocab_size_, 1);
   }
 
   void Step() {
@@ -346,9 +348,11 @@ class SamplerServiceImpl::SessionReactor final
   absl::Status Start(const fm::v1::SamplerSessionStart& start) {
     absl::Status s = service_->ValidateOptions(start.options());
     if (!s.ok()) return s;
-    if (start.vocab_size() <= 0) {
+    if (start.vocab_size() <= 0 ||
+        start.vocab_size() > service_->limits_.max_vocab_size) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "start.vocab_size = ", start.vocab_size(), " must be > 0"));
+          "start.vocab_size = ", start.vocab_size(), " is outside [1, ",
+          service_->limits_.max_vocab_size, "]"));
     }
     s = CheckHistory(start.prompt_ids(), start.vocab_size(),
                      "start.prompt_ids");
@@ -384,6 +388,13 @@ class SamplerServiceImpl::SessionReactor final
         return absl::InvalidArgumentError(absl::StrCat(
             where, ".sequence_index = ", step.inputs(i).sequence_index(),
             " must be >= 0"));
+      }
+      if (sequences_.count(step.inputs(i).sequence_index()) == 0 &&
+          static_cast<int32_t>(sequences_.size()) + i >=
+              service_->limits_.max_sequences) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            where, ": the session already samples ", sequences_.size(),
+            " sequences (max ", service_->limits_.max_sequences, ")"));
       }
       absl::Status s =
           DecodeLogits(step.inputs(i).logits(), vocab_size_, &logits_[i]);

@@ -21,6 +21,10 @@ struct SamplerServiceLimits {
   int32_t max_inputs = 256;
   // Most shadow profiles per request.
   int32_t max_shadows = 8;
+  // Largest vocabulary a session or a Sample input may declare.
+  int32_t max_vocab_size = 1 << 20;
+  // Most sequences one session may sample.
+  int32_t max_sequences = 256;
 };
 
 // A chain resolved from a request: inline or a profile's snapshot.

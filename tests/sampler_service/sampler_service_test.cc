@@ -198,6 +198,14 @@ TEST_CASE("bad input gets a clear status and the service keeps serving",
   expect(history, grpc::StatusCode::INVALID_ARGUMENT, "history[0] = 6");
   SampleRequest empty = Request(kDist, {}, 1, 1);
   expect(empty, grpc::StatusCode::INVALID_ARGUMENT, "vocab_size");
+  // A 20-byte request declaring a huge vocabulary must not allocate it.
+  SampleRequest huge = Request(kDist, kLogits, 1, 1);
+  fm::v1::Logits* sparse = huge.mutable_inputs(0)->mutable_logits();
+  sparse->Clear();
+  sparse->set_vocab_size(2147483647);
+  sparse->mutable_top()->add_ids(0);
+  sparse->mutable_top()->add_values(1.0f);
+  expect(huge, grpc::StatusCode::INVALID_ARGUMENT, "exceeds the limit");
   SampleRequest too_many = Request(kDist, kLogits, 1, 1);
   too_many.mutable_options()->set_top_logprobs(21);
   expect(too_many, grpc::StatusCode::INVALID_ARGUMENT, "top_logprobs");
@@ -246,6 +254,18 @@ TEST_CASE("a session keeps history, seed and chain, with in-band errors",
   REQUIRE(stream->Read(&err));
   REQUIRE(err.has_error());
   CHECK_THAT(err.error().message(), Catch::Contains("vocabulary size 6"));
+
+  // A session step on more sequences than allowed is refused in-band.
+  fm::v1::SamplerSessionRequest wide;
+  for (int i = 0; i < 300; ++i) {
+    auto* in = wide.mutable_step()->add_inputs();
+    in->set_sequence_index(1000 + i);
+    *in->mutable_logits() = MakeLogits(kLogits);
+  }
+  REQUIRE(stream->Write(wide));
+  fm::v1::SamplerSessionResponse refused;
+  REQUIRE(stream->Read(&refused));
+  CHECK(refused.has_error());
 
   fm::v1::SamplerSessionRequest good;
   *good.mutable_step()->add_inputs()->mutable_logits() = MakeLogits(kLogits);
