@@ -10,12 +10,16 @@
 #include <catch2/catch.hpp>
 
 #include "absl/strings/str_split.h"
+#include "common/chain_proto_json.h"
 #include "common/channel_factory.h"
 #include "common/utf8.h"
 #include "fm/v1/gateway.grpc.pb.h"
 #include "fm/v1/model.grpc.pb.h"
+#include "services/tokenizer/sentencepiece_tokenizer.h"
+#include "tests/model/tiny_model_writer.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
+#include "tests/tokenizer/tiny_tokenizer.h"
 
 namespace fm::testing {
 namespace {
@@ -32,11 +36,40 @@ const char kKnownText[] =
     "didn't know what to do. She said, \"I'm sorry, Lily. I didn't know what "
     "to do.\"\nLily didn't want to help her mom, so she";
 
+// A hermetic model for the tiny tokenizer the tests train: random weights
+// with the tokenizer's vocabulary, so generation produces arbitrary byte
+// pieces (split UTF-8 characters) without any downloaded file.
+struct HermeticModels {
+  std::string tokenizer, model;
+};
+
+HermeticModels MakeHermeticModels() {
+  HermeticModels m;
+  m.tokenizer = TinyTokenizerModel();
+  auto tok = fm::tokenizer::SentencePieceTokenizer::Load(m.tokenizer);
+  REQUIRE(tok.ok());
+  fm::model::testing::TinyConfig config;
+  config.vocab_size = (*tok)->vocab_size();
+  config.seq_len = 128;
+  m.model = MakeTempDir() + "/random.bin";
+  REQUIRE(fm::model::testing::WriteLlama2cLegacy(
+              fm::model::testing::MakeRandomTinyModel(config, 3), m.model)
+              .ok());
+  return m;
+}
+
 struct Pipeline {
-  explicit Pipeline(std::vector<std::string> model_flags = {})
+  explicit Pipeline(std::vector<std::string> model_flags = {},
+                    bool hermetic = false)
       : profiles(MakeTempDir() + "/profiles.json") {
-    tokenizer_model = ModelFile("tok512.model");
-    model_file = ModelFile("stories260K.bin");
+    if (hermetic) {
+      HermeticModels m = MakeHermeticModels();
+      tokenizer_model = m.tokenizer;
+      model_file = m.model;
+    } else {
+      tokenizer_model = ModelFile("tok512.model");
+      model_file = ModelFile("stories260K.bin");
+    }
     if (tokenizer_model.empty() || model_file.empty()) return;
     tokenizer = std::make_unique<ServiceProcess>(
         "fm-tokenizer",
@@ -428,6 +461,72 @@ TEST_CASE("named sampler routes, at start and at runtime",
   CommandResult bad = RunCommand({"fmctl", gw, "routes", "delete", "default"});
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("FAILED_PRECONDITION"));
+}
+
+TEST_CASE("split UTF-8 characters stream intact (hermetic, no model files)",
+          "[gateway]") {
+  Pipeline p({}, /*hermetic=*/true);
+  REQUIRE(p.available());
+  auto tok = fm::tokenizer::SentencePieceTokenizer::Load(p.tokenizer_model);
+  REQUIRE(tok.ok());
+  // Constrain the random model to byte pieces and a few words (the allow
+  // stage): the stream is then full of characters split across tokens.
+  std::string allowed;
+  for (int32_t id = 0; id < (*tok)->vocab_size(); ++id) {
+    const auto type = (*tok)->entry(id).type;
+    if (type == fm::tokenizer::PieceType::kByte ||
+        (type == fm::tokenizer::PieceType::kNormal && id % 7 == 0)) {
+      allowed += (allowed.empty() ? "" : ",") + std::to_string(id);
+    }
+  }
+  GenerateRequest r;
+  r.set_text("h\xC3\xA9llo");
+  r.set_max_tokens(60);
+  r.set_n(3);
+  r.set_seed(11);
+  r.set_ignore_eos(true);
+  auto chain = ChainFromJson("[{\"stage\":\"allow\",\"ids\":[" + allowed +
+                             "]},{\"stage\":\"temperature\",\"temperature\":"
+                             "50},{\"stage\":\"dist\"}]");
+  REQUIRE(chain.ok());
+  *r.mutable_sampling()->mutable_chain() = *chain;
+  auto res = p.Generate(r);
+  INFO(res.status.error_message());
+  REQUIRE(res.status.ok());
+  // The prompt's ids, to decode prompt + generated ids in one go.
+  fm::v1::EncodeRequest enc;
+  enc.set_text(r.text());
+  enc.set_add_bos(true);
+  fm::v1::EncodeResponse prompt_ids;
+  grpc::ClientContext c1;
+  c1.set_deadline(DeadlineAfter(absl::Seconds(5)));
+  REQUIRE(p.stub->Tokenize(&c1, enc, &prompt_ids).ok());
+  int byte_pieces = 0;
+  for (int seq = 0; seq < 3; ++seq) {
+    fm::v1::DecodeRequest dec;
+    *dec.mutable_ids() = prompt_ids.ids();
+    for (const auto& m : res.messages) {
+      if (m.sequence_index() != seq) continue;
+      CHECK(ValidateUtf8(m.text(), "delta").ok());  // never half a character
+      dec.mutable_ids()->MergeFrom(m.token_ids());
+      for (int32_t id : m.token_ids()) {
+        byte_pieces +=
+            (*tok)->entry(id).type == fm::tokenizer::PieceType::kByte;
+      }
+    }
+    fm::v1::DecodeResponse whole;
+    grpc::ClientContext c2;
+    c2.set_deadline(DeadlineAfter(absl::Seconds(5)));
+    REQUIRE(p.stub->Detokenize(&c2, dec, &whole).ok());
+    CHECK(whole.text() == r.text() + res.Text(seq));
+    CHECK(res.Last(seq)->finish_reason() == fm::v1::FINISH_REASON_LENGTH);
+  }
+  std::string ids;
+  for (const auto& m : res.messages) {
+    for (int32_t id : m.token_ids()) ids += std::to_string(id) + " ";
+  }
+  INFO("generated: " << ids);
+  CHECK(byte_pieces > 10);  // the stream really carried split characters
 }
 
 TEST_CASE("Score ranks continuations by logprob", "[gateway][models]") {
