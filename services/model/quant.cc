@@ -27,53 +27,6 @@ inline float BitsFloat(uint32_t u) {
 
 }  // namespace
 
-float F16ToF32(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      exp = 113;
-      while ((mant & 0x400u) == 0) {
-        mant <<= 1;
-        --exp;
-      }
-      mant &= 0x3ffu;
-      bits = sign | (exp << 23) | (mant << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  }
-  return BitsFloat(bits);
-}
-
-// Round-to-nearest-even float -> half (after FP16 by M. Dukhan).
-uint16_t F32ToF16(float f) {
-  const float scale_to_inf = BitsFloat(0x77800000u);   // 2^112
-  const float scale_to_zero = BitsFloat(0x08800000u);  // 2^-110
-  float base = (std::fabs(f) * scale_to_inf) * scale_to_zero;
-  const uint32_t w = FloatBits(f);
-  const uint32_t shl1_w = w + w;
-  const uint32_t sign = w & 0x80000000u;
-  uint32_t bias = shl1_w & 0xff000000u;
-  if (bias < 0x71000000u) bias = 0x71000000u;
-  base = BitsFloat((bias >> 1) + 0x07800000u) + base;
-  const uint32_t bits = FloatBits(base);
-  const uint32_t exp_bits = (bits >> 13) & 0x00007c00u;
-  const uint32_t mantissa_bits = bits & 0x00000fffu;
-  const uint32_t nonsign = exp_bits + mantissa_bits;
-  return static_cast<uint16_t>((sign >> 16) |
-                               (shl1_w > 0xff000000u ? 0x7e00u : nonsign));
-}
-
-void F16ToF32Row(const uint16_t* in, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = F16ToF32(in[i]);
-}
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
   const int64_t nb = n / kQ8BlockSize;

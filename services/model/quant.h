@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+
+#include "common/half.h"
 #include <vector>
 
 namespace fm::model {
@@ -38,10 +40,8 @@ struct Q8Activations {
   void QuantizeRow(int64_t i, const float* x);
 };
 
-float F16ToF32(uint16_t h);
-uint16_t F32ToF16(float f);  // round to nearest even
-
-void F16ToF32Row(const uint16_t* in, float* out, int64_t n);
+// IEEE half <-> float: fm::F16ToF32, fm::F32ToF16 and fm::F16ToF32Row
+// (common/half.h), shared with the logits codec.
 
 // Quantizes n floats (n % 32 == 0) into n / 32 blocks, as ggml's
 // quantize_row_q8_0_ref: d = amax / 127, q = round(x / d).
