@@ -12,20 +12,6 @@
 #include <cstring>
 
 namespace fm::model {
-namespace {
-
-inline uint32_t FloatBits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-inline float BitsFloat(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
-}  // namespace
 
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
