@@ -1,5 +1,5 @@
-// Half-precision conversion and the Q8_0 kernels: portable scalar, AVX2 and
-// AVX-512 VNNI versions chosen at run time, so the binary runs anywhere.
+// The Q8_0 quantizers and kernels: portable scalar, AVX2 and AVX-512 VNNI
+// versions chosen at run time, so the binary runs anywhere.
 #include "services/model/quant.h"
 
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own
@@ -12,7 +12,6 @@
 #include <cstring>
 
 namespace fm::model {
-
 
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
   const int64_t nb = n / kQ8BlockSize;
