@@ -16,6 +16,7 @@
 #include "common/status_util.h"
 #include "common/utf8.h"
 #include "services/gateway/exchange.h"
+#include "services/gateway/prompt.h"
 #include "services/gateway/sampling_builder.h"
 #include "services/gateway/stop_matcher.h"
 #include "services/tokenizer/incremental_decoder.h"
@@ -143,33 +144,11 @@ absl::Status Generation::ValidateRequest() const {
 }
 
 absl::StatusOr<std::vector<int32_t>> Generation::Tokenize() const {
-  const bool add_bos = !request_.has_add_bos() || request_.add_bos();
-  const int32_t bos = facts_->vocab->special_ids().bos;
-  std::vector<int32_t> ids;
-  if (request_.prompt_case() == GenerateRequest::kIds) {
-    if (add_bos && bos >= 0) ids.push_back(bos);
-    ids.insert(ids.end(), request_.ids().ids().begin(),
-               request_.ids().ids().end());
-    FM_RETURN_IF_ERROR(tokenizer::ValidateIds(
-        absl::MakeConstSpan(ids).subspan(add_bos && bos >= 0 ? 1 : 0),
-        facts_->vocab->vocab_size(), "prompt ids"));
-  } else if (!request_.text().empty()) {
-    fm::v1::EncodeRequest encode;
-    encode.set_text(request_.text());
-    encode.set_add_bos(add_bos);
-    fm::v1::EncodeResponse encoded;
-    auto ctx = DownstreamContext(server_ctx_, limits_.default_timeout);
-    grpc::Status s = backends_.tokenizer()->Encode(ctx.get(), encode, &encoded);
-    if (!s.ok()) return FromGrpcStatus(s, "tokenizer");
-    ids.assign(encoded.ids().begin(), encoded.ids().end());
-  } else if (add_bos && bos >= 0) {
-    ids.push_back(bos);  // an empty prompt generates from BOS alone
-  }
-  if (ids.empty()) {
-    return absl::InvalidArgumentError(
-        "the prompt is empty and add_bos is false: nothing to condition on");
-  }
-  return ids;
+  return PromptIds(
+      backends_, *facts_, server_ctx_, limits_.default_timeout,
+      request_.prompt_case() == GenerateRequest::kIds ? &request_.ids()
+                                                      : nullptr,
+      request_.text(), !request_.has_add_bos() || request_.add_bos());
 }
 
 absl::Status Generation::ResolveChain() {

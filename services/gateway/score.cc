@@ -12,6 +12,7 @@
 #include "common/status_util.h"
 #include "common/utf8.h"
 #include "services/gateway/exchange.h"
+#include "services/gateway/prompt.h"
 
 namespace fm::gateway {
 namespace {
@@ -21,20 +22,6 @@ constexpr int kMaxContinuations = 64;
 constexpr int kChunk = 8;
 // Logits one chunk may ask for (the model refuses more than 48 MiB).
 constexpr int64_t kMaxChunkLogitsBytes = 40 << 20;
-
-absl::StatusOr<std::vector<int32_t>> Encode(
-    const Backends& backends, const GenerationLimits& limits,
-    const grpc::CallbackServerContext& server_ctx, const std::string& text,
-    bool add_bos) {
-  fm::v1::EncodeRequest request;
-  request.set_text(text);
-  request.set_add_bos(add_bos);
-  fm::v1::EncodeResponse response;
-  auto ctx = DownstreamContext(server_ctx, limits.default_timeout);
-  grpc::Status s = backends.tokenizer()->Encode(ctx.get(), request, &response);
-  if (!s.ok()) return FromGrpcStatus(s, "tokenizer");
-  return std::vector<int32_t>(response.ids().begin(), response.ids().end());
-}
 
 // log-softmax of `logits` at `id`, and the top `k` (id, logprob) pairs.
 float LogProb(const std::vector<float>& logits, int32_t id, int k,
@@ -81,25 +68,18 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
                      " is outside [0, ", limits.max_top_logprobs, "]"));
   }
   const bool add_bos = !request.has_add_bos() || request.add_bos();
-  const int32_t bos = facts->vocab->special_ids().bos;
-  std::vector<int32_t> prompt;
-  std::string prompt_text;
-  if (request.prompt_case() == fm::v1::ScoreRequest::kIds) {
-    if (add_bos && bos >= 0) prompt.push_back(bos);
-    prompt.insert(prompt.end(), request.ids().ids().begin(),
-                  request.ids().ids().end());
-    FM_RETURN_IF_ERROR(tokenizer::ValidateIds(
-        prompt, facts->vocab->vocab_size(), "prompt ids"));
-    FM_ASSIGN_OR_RETURN(prompt_text, facts->vocab->Decode(prompt));
-  } else {
+  const bool ids_given = request.prompt_case() == fm::v1::ScoreRequest::kIds;
+  if (!ids_given) {
     FM_RETURN_IF_ERROR(ValidateUtf8(request.text(), "prompt text"));
-    prompt_text = request.text();
-    FM_ASSIGN_OR_RETURN(prompt,
-                        Encode(backends, limits, server_ctx, prompt_text, add_bos));
   }
-  if (prompt.empty()) {
-    return absl::InvalidArgumentError(
-        "the prompt is empty and add_bos is false: nothing to condition on");
+  FM_ASSIGN_OR_RETURN(
+      std::vector<int32_t> prompt,
+      PromptIds(backends, *facts, server_ctx, limits.default_timeout,
+                ids_given ? &request.ids() : nullptr, request.text(), add_bos));
+  // The prompt as text, to encode prompt + continuation in one piece.
+  std::string prompt_text = request.text();
+  if (ids_given) {
+    FM_ASSIGN_OR_RETURN(prompt_text, facts->vocab->Decode(prompt));
   }
   // Continuation ids: the tokens the prompt+continuation text adds after
   // the prompt's own, so that the split is the one the model would see.
@@ -112,14 +92,15 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
     }
     FM_RETURN_IF_ERROR(ValidateUtf8(text, absl::StrCat("continuations[", i, "]")));
     FM_ASSIGN_OR_RETURN(std::vector<int32_t> full,
-                        Encode(backends, limits, server_ctx,
-                               prompt_text + text, add_bos));
+                        EncodeText(backends, server_ctx, limits.default_timeout,
+                                   prompt_text + text, add_bos));
     if (full.size() > prompt.size() &&
         std::equal(prompt.begin(), prompt.end(), full.begin())) {
       conts[i].assign(full.begin() + prompt.size(), full.end());
     } else {  // the boundary merged into one token: score the text alone
       FM_ASSIGN_OR_RETURN(conts[i],
-                          Encode(backends, limits, server_ctx, text, false));
+                          EncodeText(backends, server_ctx,
+                                     limits.default_timeout, text, false));
     }
     if (conts[i].empty()) {
       return absl::InvalidArgumentError(
@@ -137,14 +118,11 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
   ModelExchange model(DownstreamContext(server_ctx, limits.default_timeout),
                       "model");
   model.Open(backends.model()->Session(model.ctx()));
-  auto call = [&model](const fm::v1::SessionRequest& req) {
-    return model.Call(req);
-  };
   fm::v1::SessionRequest prefill;
   auto* a = prefill.add_ops()->mutable_append();
   a->set_sequence_id(0);
   a->mutable_token_ids()->Assign(prompt.begin(), prompt.end());
-  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse first, call(prefill));
+  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse first, model.Call(prefill));
   if (first.results_size() != 1 || first.results(0).logits_size() != 1) {
     return absl::InternalError("model: malformed prefill response");
   }
@@ -188,7 +166,7 @@ absl::Status RunScore(const Backends& backends, const GenerationLimits& limits,
     for (int i = begin; i < end; ++i) {
       score.add_ops()->mutable_drop()->set_sequence_id(i - begin + 1);
     }
-    FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse scored, call(score));
+    FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse scored, model.Call(score));
     if (scored.results_size() != end - begin) {
       return absl::InternalError("model: wrong number of results");
     }
