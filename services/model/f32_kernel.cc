@@ -1,5 +1,6 @@
-// The batched F32 dot-product kernel: tiles of 4 weight rows x 2 input rows
-// in AVX2 registers, one accumulator per (row, input) pair.
+// The batched F32 dot-product kernel (tiles of 1 weight row x 1-3 inputs or
+// 4 x 4, AVX-512 or AVX2, one accumulator per (row, input) pair) and the
+// small vector ops of attention.
 #include "services/model/f32_kernel.h"
 
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own
@@ -8,6 +9,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+
+#include <cstdint>
 
 namespace fm::model {
 namespace {
@@ -35,6 +38,28 @@ void MatMulScalar(const float* w, const float* x, int64_t n, int64_t rows,
   }
 }
 
+// Every SIMD dot product below is summed the same way: one vector
+// accumulator over the vector-width blocks of columns in order, then its
+// lanes, then the scalar tail. All tiles use this order, so a row's result
+// does not depend on the tile (hence on the batch) it is computed in.
+//
+// Tile shapes, measured here on 42M-shape matrices read from a file mapping
+// (one thread, against a plain streaming sum of the same bytes in the same
+// run; this host's bandwidth moves 20-40% from second to second, so only
+// such paired ratios are comparable):
+// - up to 3 inputs: one weight row at a time, a single sequential stream,
+//   reads at 93-107% of the sum for one input and ~100% for two; tiles of
+//   2-4 rows with one input read at 60-90%.
+// - 4 or more inputs (compute-bound): 4 rows x 4 inputs, 16 accumulators,
+//   one load per FMA instead of 1.25-2: 83% of the sum at 8 inputs, against
+//   51-62% for one-row tiles or two accumulators per dot product (which
+//   spill registers at useful tile sizes).
+// Every tile prefetches the rows two tiles ahead: at 4+ inputs the loop is
+// too slow for the hardware prefetcher to keep enough lines in flight (73%
+// -> 83% at 8 inputs, 83% -> 113% at 4); for one input it costs nothing.
+// Inputs must not alias `out`; 64-byte aligned inputs are fastest (a
+// misaligned 64-byte load splits two cache lines).
+
 __attribute__((target("avx2,fma"))) inline float Reduce(__m256 v) {
   // ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), as DotScalar.
   const __m128 lo = _mm256_castps256_ps128(v);
@@ -45,42 +70,56 @@ __attribute__((target("avx2,fma"))) inline float Reduce(__m256 v) {
   return _mm_cvtss_f32(s1);
 }
 
-// RB weight rows x NB input rows; cols_vec = cols rounded down to 8.
-// `pf` points at the weight rows of the next tile: they are prefetched
-// while this one is computed (measured here: a 4-row matvec streams at
-// ~12 GB/s without it and ~22 GB/s with it, close to a plain sum).
-template <int RB, int NB>
-__attribute__((target("avx2,fma"))) inline void Tile(
-    const float* w, const float* x, int64_t rows, int64_t cols,
-    int64_t cols_vec, int64_t r0, int64_t i0, const float* pf, float* out) {
-  __m256 acc[RB][NB];
+// Prefetches the line at byte `offset` of each of RB rows two tiles ahead.
+template <int RB>
+inline void PrefetchAhead(const float* const* rows, int64_t cols, int64_t c) {
+#pragma GCC unroll 4
   for (int a = 0; a < RB; ++a) {
+    _mm_prefetch(reinterpret_cast<const char*>(rows[a] + 2 * RB * cols + c),
+                 _MM_HINT_T0);
+  }
+}
+
+// AVX2: weight rows r0 .. r0 + RB - 1 times inputs i0 .. i0 + NB - 1.
+template <int RB, int NB>
+__attribute__((target("avx2,fma"))) inline void Tile(const float* w,
+                                                     const float* x,
+                                                     int64_t rows, int64_t cols,
+                                                     int64_t r0, int64_t i0,
+                                                     float* out) {
+  __m256 acc[RB][NB];
+#pragma GCC unroll 4
+  for (int a = 0; a < RB; ++a) {
+#pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) acc[a][b] = _mm256_setzero_ps();
   }
   const float* wr[RB];
+#pragma GCC unroll 4
   for (int a = 0; a < RB; ++a) wr[a] = w + (r0 + a) * cols;
   const float* xi[NB];
+#pragma GCC unroll 4
   for (int b = 0; b < NB; ++b) xi[b] = x + (i0 + b) * cols;
-  for (int64_t c = 0; c < cols_vec; c += 8) {
-    if ((c & 15) == 0) {
-      for (int a = 0; a < RB; ++a) {
-        _mm_prefetch(reinterpret_cast<const char*>(pf + a * cols + c),
-                     _MM_HINT_T0);
-      }
-    }
+  int64_t c = 0;
+  for (; c + 8 <= cols; c += 8) {
+    if (c % 16 == 0) PrefetchAhead<RB>(wr, cols, c);
     __m256 wv[RB];
+#pragma GCC unroll 4
     for (int a = 0; a < RB; ++a) wv[a] = _mm256_loadu_ps(wr[a] + c);
+#pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) {
       const __m256 xv = _mm256_loadu_ps(xi[b] + c);
+#pragma GCC unroll 4
       for (int a = 0; a < RB; ++a) {
         acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
       }
     }
   }
+#pragma GCC unroll 4
   for (int a = 0; a < RB; ++a) {
+#pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) {
       float sum = Reduce(acc[a][b]);
-      for (int64_t c = cols_vec; c < cols; ++c) sum += wr[a][c] * xi[b][c];
+      for (int64_t t = c; t < cols; ++t) sum += wr[a][t] * xi[b][t];
       out[(i0 + b) * rows + r0 + a] = sum;
     }
   }
@@ -89,20 +128,19 @@ __attribute__((target("avx2,fma"))) inline void Tile(
 __attribute__((target("avx2,fma"))) void MatMulAvx2(
     const float* w, const float* x, int64_t n, int64_t rows, int64_t cols,
     int64_t row_begin, int64_t row_end, float* out) {
-  const int64_t cols_vec = cols / 8 * 8;
   int64_t r = row_begin;
-  for (; r + 4 <= row_end; r += 4) {
-    const float* pf = w + (r + 8 <= row_end ? r + 4 : r) * cols;
-    int64_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-      Tile<4, 2>(w, x, rows, cols, cols_vec, r, i, pf, out);
+  if (n >= 4) {
+    for (; r + 4 <= row_end; r += 4) {
+      int64_t i = 0;
+      for (; i + 2 <= n; i += 2) Tile<4, 2>(w, x, rows, cols, r, i, out);
+      if (i < n) Tile<4, 1>(w, x, rows, cols, r, i, out);
     }
-    if (i < n) Tile<4, 1>(w, x, rows, cols, cols_vec, r, i, pf, out);
   }
   for (; r < row_end; ++r) {
-    for (int64_t i = 0; i < n; ++i) {
-      Tile<1, 1>(w, x, rows, cols, cols_vec, r, i, w + r * cols, out);
-    }
+    int64_t i = 0;
+    for (; i + 3 <= n; i += 3) Tile<1, 3>(w, x, rows, cols, r, i, out);
+    for (; i + 2 <= n; i += 2) Tile<1, 2>(w, x, rows, cols, r, i, out);
+    if (i < n) Tile<1, 1>(w, x, rows, cols, r, i, out);
   }
 }
 
@@ -118,64 +156,207 @@ __attribute__((target("avx512f"))) inline float Reduce512(__m512 v) {
   return _mm_cvtss_f32(s1);
 }
 
-// The AVX-512 version: 32 registers allow 4 x 4 tiles of 16-lane
-// accumulators (16 independent FMA chains), twice the AVX2 tile's work.
-template <int RB, int NB>
+// AVX-512 reads weight rows with aligned loads only. A row that starts
+// `shift` floats past a 64-byte boundary (legacy llama2.c files put every
+// tensor 28 bytes off: their header is 28 bytes) is rebuilt block by block
+// from two aligned loads with one two-source permute, which gives exactly
+// the floats an unaligned load would. Measured here (42M-shape matrices,
+// one thread): unaligned weight loads, which split cache lines, stream at
+// ~70% of a plain sum; the permuted aligned loads at 91-99%. The first
+// aligned load starts in the row's first cache line and the last one ends
+// in its last, so no load touches memory outside the row's cache lines.
+enum class RowLoad {
+  kAligned,    // rows start on 64-byte boundaries
+  kShifted,    // all rows start `shift` floats past one
+  kUnaligned,  // rows differ (rows of a length that is not a multiple of
+               // 16 floats, as in tiny models): plain unaligned loads
+};
+
+struct RowShift {
+  int shift = 0;  // floats between the aligned base and the row start
+  __m512i idx;    // selects lanes shift .. shift + 15 of (carry, next)
+};
+
+// Block c of the row whose (shift-adjusted) start is `base`. kShifted
+// carries the aligned block that straddles this one and the next.
+template <RowLoad kLoad>
+__attribute__((target("avx512f"))) inline __m512 LoadBlock(const float* base,
+                                                           int64_t c,
+                                                           const RowShift& rs,
+                                                           __m512* carry) {
+  if (kLoad == RowLoad::kAligned) return _mm512_load_ps(base + c);
+  if (kLoad == RowLoad::kUnaligned) return _mm512_loadu_ps(base + c);
+  const __m512 next = _mm512_load_ps(base + c + 16);
+  const __m512 v = _mm512_permutex2var_ps(*carry, rs.idx, next);
+  *carry = next;
+  return v;
+}
+
+// AVX-512: weight rows r0 .. r0 + RB - 1 times inputs i0 .. i0 + NB - 1.
+template <int RB, int NB, RowLoad kLoad>
 __attribute__((target("avx512f"))) inline void Tile512(
     const float* w, const float* x, int64_t rows, int64_t cols,
-    int64_t cols_vec, int64_t r0, int64_t i0, const float* pf, float* out) {
+    const RowShift& rs, int64_t r0, int64_t i0, float* out) {
   __m512 acc[RB][NB];
+#pragma GCC unroll 4
   for (int a = 0; a < RB; ++a) {
+#pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) acc[a][b] = _mm512_setzero_ps();
   }
-  const float* wr[RB];
-  for (int a = 0; a < RB; ++a) wr[a] = w + (r0 + a) * cols;
+  const float* wr[RB];    // the rows
+  const float* base[RB];  // where LoadBlock reads them from
+  __m512 carry[RB];
+#pragma GCC unroll 4
+  for (int a = 0; a < RB; ++a) {
+    wr[a] = w + (r0 + a) * cols;
+    base[a] = wr[a] - rs.shift;
+    carry[a] = kLoad == RowLoad::kShifted ? _mm512_load_ps(base[a])
+                                          : _mm512_setzero_ps();
+  }
   const float* xi[NB];
+#pragma GCC unroll 4
   for (int b = 0; b < NB; ++b) xi[b] = x + (i0 + b) * cols;
-  for (int64_t c = 0; c < cols_vec; c += 16) {
-    for (int a = 0; a < RB; ++a) {
-      _mm_prefetch(reinterpret_cast<const char*>(pf + a * cols + c),
-                   _MM_HINT_T0);
-    }
+  int64_t c = 0;
+  for (; c + 16 <= cols; c += 16) {
+    PrefetchAhead<RB>(base, cols, c);
     __m512 wv[RB];
-    for (int a = 0; a < RB; ++a) wv[a] = _mm512_loadu_ps(wr[a] + c);
+#pragma GCC unroll 4
+    for (int a = 0; a < RB; ++a) {
+      wv[a] = LoadBlock<kLoad>(base[a], c, rs, &carry[a]);
+    }
+#pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) {
       const __m512 xv = _mm512_loadu_ps(xi[b] + c);
+#pragma GCC unroll 4
       for (int a = 0; a < RB; ++a) {
         acc[a][b] = _mm512_fmadd_ps(wv[a], xv, acc[a][b]);
       }
     }
   }
+#pragma GCC unroll 4
   for (int a = 0; a < RB; ++a) {
+#pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) {
       float sum = Reduce512(acc[a][b]);
-      for (int64_t c = cols_vec; c < cols; ++c) sum += wr[a][c] * xi[b][c];
+      for (int64_t t = c; t < cols; ++t) sum += wr[a][t] * xi[b][t];
       out[(i0 + b) * rows + r0 + a] = sum;
     }
+  }
+}
+
+template <RowLoad kLoad>
+__attribute__((target("avx512f"))) void Rows512(
+    const float* w, const float* x, int64_t n, int64_t rows, int64_t cols,
+    const RowShift& rs, int64_t row_begin, int64_t row_end, float* out) {
+  int64_t r = row_begin;
+  if (n >= 4) {
+    for (; r + 4 <= row_end; r += 4) {
+      int64_t i = 0;
+      for (; i + 4 <= n; i += 4) {
+        Tile512<4, 4, kLoad>(w, x, rows, cols, rs, r, i, out);
+      }
+      for (; i + 2 <= n; i += 2) {
+        Tile512<4, 2, kLoad>(w, x, rows, cols, rs, r, i, out);
+      }
+      if (i < n) Tile512<4, 1, kLoad>(w, x, rows, cols, rs, r, i, out);
+    }
+  }
+  for (; r < row_end; ++r) {
+    int64_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+      Tile512<1, 3, kLoad>(w, x, rows, cols, rs, r, i, out);
+    }
+    for (; i + 2 <= n; i += 2) {
+      Tile512<1, 2, kLoad>(w, x, rows, cols, rs, r, i, out);
+    }
+    if (i < n) Tile512<1, 1, kLoad>(w, x, rows, cols, rs, r, i, out);
   }
 }
 
 __attribute__((target("avx512f"))) void MatMulAvx512(
     const float* w, const float* x, int64_t n, int64_t rows, int64_t cols,
     int64_t row_begin, int64_t row_end, float* out) {
-  const int64_t cols_vec = cols / 16 * 16;
-  int64_t r = row_begin;
-  for (; r + 4 <= row_end; r += 4) {
-    const float* pf = w + (r + 8 <= row_end ? r + 4 : r) * cols;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-      Tile512<4, 4>(w, x, rows, cols, cols_vec, r, i, pf, out);
-    }
-    for (; i + 2 <= n; i += 2) {
-      Tile512<4, 2>(w, x, rows, cols, cols_vec, r, i, pf, out);
-    }
-    if (i < n) Tile512<4, 1>(w, x, rows, cols, cols_vec, r, i, pf, out);
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(w);
+  RowShift rs;
+  rs.idx = _mm512_setzero_si512();
+  if (addr % sizeof(float) != 0 || cols % 16 != 0) {
+    Rows512<RowLoad::kUnaligned>(w, x, n, rows, cols, rs, row_begin, row_end,
+                                 out);
+    return;
   }
-  for (; r < row_end; ++r) {
-    for (int64_t i = 0; i < n; ++i) {
-      Tile512<1, 1>(w, x, rows, cols, cols_vec, r, i, w + r * cols, out);
-    }
+  rs.shift = static_cast<int>(addr % 64 / sizeof(float));
+  if (rs.shift == 0) {
+    Rows512<RowLoad::kAligned>(w, x, n, rows, cols, rs, row_begin, row_end,
+                               out);
+    return;
   }
+  rs.idx = _mm512_add_epi32(
+      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+      _mm512_set1_epi32(rs.shift));
+  Rows512<RowLoad::kShifted>(w, x, n, rows, cols, rs, row_begin, row_end, out);
+}
+
+// Attention's vector ops (head_size floats, typically 32..128).
+__attribute__((target("avx512f"))) float Dot512(const float* a, const float* b,
+                                                int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 =
+        _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16),
+                           _mm512_loadu_ps(b + i + 16), acc1);
+  }
+  if (i + 16 <= n) {
+    acc0 =
+        _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    i += 16;
+  }
+  float sum = Reduce512(_mm512_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+__attribute__((target("avx512f"))) void Axpy512(float alpha, const float* x,
+                                                float* y, int64_t n) {
+  const __m512 va = _mm512_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i),
+                                            _mm512_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+__attribute__((target("avx2,fma"))) float DotAvx2(const float* a,
+                                                  const float* b, int64_t n) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 =
+        _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8),
+                           _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  if (i + 8 <= n) {
+    acc0 =
+        _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    i += 8;
+  }
+  float sum = Reduce(_mm256_add_ps(acc0, acc1));
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+__attribute__((target("avx2,fma"))) void AxpyAvx2(float alpha, const float* x,
+                                                  float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i),
+                                            _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
 bool HasAvx512() {
@@ -201,6 +382,26 @@ void MatMulF32Rows(const float* w, const float* x, int64_t n, int64_t rows,
     MatMulAvx2(w, x, n, rows, cols, row_begin, row_end, out);
   } else {
     MatMulScalar(w, x, n, rows, cols, row_begin, row_end, out);
+  }
+}
+
+float DotF32(const float* a, const float* b, int64_t n) {
+  static const bool avx512 = HasAvx512();
+  static const bool avx2 = HasAvx2();
+  if (avx512) return Dot512(a, b, n);
+  if (avx2) return DotAvx2(a, b, n);
+  return DotScalar(a, b, n);
+}
+
+void AxpyF32(float alpha, const float* x, float* y, int64_t n) {
+  static const bool avx512 = HasAvx512();
+  static const bool avx2 = HasAvx2();
+  if (avx512) {
+    Axpy512(alpha, x, y, n);
+  } else if (avx2) {
+    AxpyAvx2(alpha, x, y, n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
   }
 }
 

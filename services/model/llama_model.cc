@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "services/model/blas_core.h"
+#include "services/model/f32_kernel.h"
 
 namespace fm::model {
 namespace {
@@ -335,18 +336,14 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
             // Attention scores for timesteps 0..pos.
             for (int32_t t = 0; t <= pos; ++t) {
               const float* kt = seq->key(l, t) + kv_off;
-              float score = 0.0f;
-              for (int64_t i = 0; i < head_size; ++i) score += qh[i] * kt[i];
-              att[t] = score * inv_sqrt_head;
+              att[t] = DotF32(qh, kt, head_size) * inv_sqrt_head;
             }
             Softmax(att, pos + 1);
             // Weighted sum of the values into xb.
             float* xbh = xb + r * dim + h * head_size;
             std::fill(xbh, xbh + head_size, 0.0f);
             for (int32_t t = 0; t <= pos; ++t) {
-              const float* vt = seq->value(l, t) + kv_off;
-              const float a = att[t];
-              for (int64_t i = 0; i < head_size; ++i) xbh[i] += a * vt[i];
+              AxpyF32(att[t], seq->value(l, t) + kv_off, xbh, head_size);
             }
           }
         });

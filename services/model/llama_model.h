@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "services/model/aligned_vector.h"
 #include "services/model/checkpoint.h"
 #include "services/model/kv_cache.h"
 #include "services/model/llama_config.h"
@@ -127,18 +128,18 @@ class LlamaModel {
   // Scratch (llama2.c's RunState) for up to rows_capacity_ rows per pass.
   int64_t rows_capacity_ = 0;
   int64_t out_capacity_ = 0;
-  std::vector<float> x_;         // (rows, dim) activation at the current time
-  std::vector<float> xb_;        // (rows, dim) same, inside a residual branch
-  std::vector<float> xb2_;       // (rows, dim) additional buffer
-  std::vector<float> hb_;        // (rows, hidden_dim) FFN buffer
-  std::vector<float> hb2_;       // (rows, hidden_dim) FFN buffer
-  std::vector<float> q_;         // (rows, n_heads * head_size) query
-  std::vector<float> k_;         // (rows, kv_dim) key
-  std::vector<float> v_;         // (rows, kv_dim) value
+  AlignedVector<float> x_;       // (rows, dim) activation at the current time
+  AlignedVector<float> xb_;      // (rows, dim) same, inside a residual branch
+  AlignedVector<float> xb2_;     // (rows, dim) additional buffer
+  AlignedVector<float> hb_;      // (rows, hidden_dim) FFN buffer
+  AlignedVector<float> hb2_;     // (rows, hidden_dim) FFN buffer
+  AlignedVector<float> q_;       // (rows, n_heads * head_size) query
+  AlignedVector<float> k_;       // (rows, kv_dim) key
+  AlignedVector<float> v_;       // (rows, kv_dim) value
   std::vector<float> rope_cos_;  // (rows, rope_dim / 2)
   std::vector<float> rope_sin_;  // (rows, rope_dim / 2)
   std::vector<float> att_;       // (threads, seq_len) attention scores
-  std::vector<float> xo_;        // (n_out, dim) final-norm rows with logits
+  AlignedVector<float> xo_;      // (n_out, dim) final-norm rows with logits
   std::vector<float> logits_;    // (n_out, vocab_size)
 };
 
