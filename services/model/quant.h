@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "common/half.h"
-#include <vector>
+#include "services/model/aligned_vector.h"
 
 namespace fm::model {
 
@@ -27,11 +27,13 @@ static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
 struct Q8Activations {
   int64_t n = 0;
   int64_t cols = 0;        // a multiple of 32
-  std::vector<int8_t> qs;  // (n, cols)
-  std::vector<float> d;    // (n, cols / 32) block scales
+  // 64-byte aligned, so the AVX-512 kernel's 64-byte loads of a block pair
+  // never split cache lines.
+  AlignedVector<int8_t> qs;  // (n, cols)
+  AlignedVector<float> d;    // (n, cols / 32) block scales
   // (n, ceil(cols / 64), 16): the scales of block pairs (2b, 2b + 1), each
   // repeated 8 times, i.e. one 16-lane vector per pair (AVX-512 kernel).
-  std::vector<float> d_pairs;
+  AlignedVector<float> d_pairs;
 
   // Sizes the buffers for n rows of `cols` (cols % 32 == 0).
   void Resize(int64_t n_rows, int64_t n_cols);
