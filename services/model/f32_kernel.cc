@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace fm::model {
@@ -296,67 +297,98 @@ __attribute__((target("avx512f"))) void MatMulAvx512(
   Rows512<RowLoad::kShifted>(w, x, n, rows, cols, rs, row_begin, row_end, out);
 }
 
-// Attention's vector ops (head_size floats, typically 32..128).
-__attribute__((target("avx512f"))) float Dot512(const float* a, const float* b,
-                                                int64_t n) {
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 =
-        _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16),
-                           _mm512_loadu_ps(b + i + 16), acc1);
+// Attention (head_size floats per position, typically 32..128). Scores:
+// four positions at a time for independent FMA chains, one accumulator per
+// position over 16-float blocks. Mix: up to 64 output floats in registers
+// while the positions stream by.
+__attribute__((target("avx512f"))) void Scores512(const float* q,
+                                                  const float* keys,
+                                                  int64_t stride, int64_t n_pos,
+                                                  int64_t head_size,
+                                                  float scale, float* scores) {
+  const int64_t vec = head_size / 16 * 16;
+  auto tail = [&](const float* k, float sum) {
+    for (int64_t i = vec; i < head_size; ++i) sum += q[i] * k[i];
+    return sum * scale;
+  };
+  int64_t t = 0;
+  for (; t + 4 <= n_pos; t += 4) {
+    const float* k[4];
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      k[j] = keys + (t + j) * stride;
+      acc[j] = _mm512_setzero_ps();
+    }
+    for (int64_t i = 0; i < vec; i += 16) {
+      const __m512 qv = _mm512_loadu_ps(q + i);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        acc[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[j] + i), acc[j]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) scores[t + j] = tail(k[j], Reduce512(acc[j]));
   }
-  if (i + 16 <= n) {
-    acc0 =
-        _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
-    i += 16;
+  for (; t < n_pos; ++t) {
+    const float* k = keys + t * stride;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < vec; i += 16) {
+      acc =
+          _mm512_fmadd_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i), acc);
+    }
+    scores[t] = tail(k, Reduce512(acc));
   }
-  float sum = Reduce512(_mm512_add_ps(acc0, acc1));
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
 }
 
-__attribute__((target("avx512f"))) void Axpy512(float alpha, const float* x,
-                                                float* y, int64_t n) {
-  const __m512 va = _mm512_set1_ps(alpha);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i),
-                                            _mm512_loadu_ps(y + i)));
+__attribute__((target("avx512f"))) void Mix512(const float* weights,
+                                               const float* values,
+                                               int64_t stride, int64_t n_pos,
+                                               int64_t head_size, float* out) {
+  const int64_t vec = head_size / 16 * 16;
+  for (int64_t c = 0; c < vec; c += 64) {
+    const int nv = static_cast<int>(std::min<int64_t>(4, (vec - c) / 16));
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t t = 0; t < n_pos; ++t) {
+      const __m512 wt = _mm512_set1_ps(weights[t]);
+      const float* v = values + t * stride + c;
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        if (j < nv) {
+          acc[j] = _mm512_fmadd_ps(wt, _mm512_loadu_ps(v + 16 * j), acc[j]);
+        }
+      }
+    }
+    for (int j = 0; j < nv; ++j) _mm512_storeu_ps(out + c + 16 * j, acc[j]);
   }
-  for (; i < n; ++i) y[i] += alpha * x[i];
+  for (int64_t i = vec; i < head_size; ++i) {
+    float sum = 0.0f;
+    for (int64_t t = 0; t < n_pos; ++t)
+      sum += weights[t] * values[t * stride + i];
+    out[i] = sum;
+  }
 }
 
-__attribute__((target("avx2,fma"))) float DotAvx2(const float* a,
-                                                  const float* b, int64_t n) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    acc0 =
-        _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8),
-                           _mm256_loadu_ps(b + i + 8), acc1);
+// Without AVX-512 (llama2.c's loops; GCC vectorizes the mix).
+void ScoresScalar(const float* q, const float* keys, int64_t stride,
+                  int64_t n_pos, int64_t head_size, float scale,
+                  float* scores) {
+  for (int64_t t = 0; t < n_pos; ++t) {
+    const float* k = keys + t * stride;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < head_size; ++i) sum += q[i] * k[i];
+    scores[t] = sum * scale;
   }
-  if (i + 8 <= n) {
-    acc0 =
-        _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-    i += 8;
-  }
-  float sum = Reduce(_mm256_add_ps(acc0, acc1));
-  for (; i < n; ++i) sum += a[i] * b[i];
-  return sum;
 }
 
-__attribute__((target("avx2,fma"))) void AxpyAvx2(float alpha, const float* x,
-                                                  float* y, int64_t n) {
-  const __m256 va = _mm256_set1_ps(alpha);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i),
-                                            _mm256_loadu_ps(y + i)));
+void MixScalar(const float* weights, const float* values, int64_t stride,
+               int64_t n_pos, int64_t head_size, float* out) {
+  std::fill(out, out + head_size, 0.0f);
+  for (int64_t t = 0; t < n_pos; ++t) {
+    const float* v = values + t * stride;
+    for (int64_t i = 0; i < head_size; ++i) out[i] += weights[t] * v[i];
   }
-  for (; i < n; ++i) y[i] += alpha * x[i];
 }
 
 bool HasAvx512() {
@@ -385,23 +417,24 @@ void MatMulF32Rows(const float* w, const float* x, int64_t n, int64_t rows,
   }
 }
 
-float DotF32(const float* a, const float* b, int64_t n) {
+void AttentionScores(const float* q, const float* keys, int64_t stride,
+                     int64_t n_pos, int64_t head_size, float scale,
+                     float* scores) {
   static const bool avx512 = HasAvx512();
-  static const bool avx2 = HasAvx2();
-  if (avx512) return Dot512(a, b, n);
-  if (avx2) return DotAvx2(a, b, n);
-  return DotScalar(a, b, n);
+  if (avx512) {
+    Scores512(q, keys, stride, n_pos, head_size, scale, scores);
+  } else {
+    ScoresScalar(q, keys, stride, n_pos, head_size, scale, scores);
+  }
 }
 
-void AxpyF32(float alpha, const float* x, float* y, int64_t n) {
+void AttentionMix(const float* weights, const float* values, int64_t stride,
+                  int64_t n_pos, int64_t head_size, float* out) {
   static const bool avx512 = HasAvx512();
-  static const bool avx2 = HasAvx2();
   if (avx512) {
-    Axpy512(alpha, x, y, n);
-  } else if (avx2) {
-    AxpyAvx2(alpha, x, y, n);
+    Mix512(weights, values, stride, n_pos, head_size, out);
   } else {
-    for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+    MixScalar(weights, values, stride, n_pos, head_size, out);
   }
 }
 

@@ -18,12 +18,15 @@ void MatMulF32Rows(const float* w, const float* x, int64_t n, int64_t rows,
                    int64_t cols, int64_t row_begin, int64_t row_end,
                    float* out);
 
-// dot(a, b) over n floats, for attention scores (q . k per position).
-float DotF32(const float* a, const float* b, int64_t n);
-
-// y[i] += alpha * x[i] for i in [0, n), for attention's weighted sum of
-// values.
-void AxpyF32(float alpha, const float* x, float* y, int64_t n);
+// Attention over one head: the rows are positions 0 .. n_pos - 1 of a
+// key or value cache with `stride` floats between positions.
+// scores[t] = scale * dot(q, keys + t * stride), head_size floats each.
+void AttentionScores(const float* q, const float* keys, int64_t stride,
+                     int64_t n_pos, int64_t head_size, float scale,
+                     float* scores);
+// out[i] = sum over t of weights[t] * values[t * stride + i], i < head_size.
+void AttentionMix(const float* weights, const float* values, int64_t stride,
+                  int64_t n_pos, int64_t head_size, float* out);
 
 }  // namespace fm::model
 

@@ -334,17 +334,12 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
             const float* qh = q + r * q_dim + h * head_size;
             const int64_t kv_off = (h / kv_mul) * head_size;
             // Attention scores for timesteps 0..pos.
-            for (int32_t t = 0; t <= pos; ++t) {
-              const float* kt = seq->key(l, t) + kv_off;
-              att[t] = DotF32(qh, kt, head_size) * inv_sqrt_head;
-            }
+            AttentionScores(qh, seq->key(l, 0) + kv_off, kv_dim, pos + 1,
+                            head_size, inv_sqrt_head, att);
             Softmax(att, pos + 1);
             // Weighted sum of the values into xb.
-            float* xbh = xb + r * dim + h * head_size;
-            std::fill(xbh, xbh + head_size, 0.0f);
-            for (int32_t t = 0; t <= pos; ++t) {
-              AxpyF32(att[t], seq->value(l, t) + kv_off, xbh, head_size);
-            }
+            AttentionMix(att, seq->value(l, 0) + kv_off, kv_dim, pos + 1,
+                         head_size, xb + r * dim + h * head_size);
           }
         });
 

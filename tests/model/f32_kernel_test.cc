@@ -1,7 +1,7 @@
 // The batched F32 kernel against a double-precision dot product, at every
 // alignment of the weights (the AVX-512 path rebuilds shifted rows from
-// aligned loads) and every batch size up to kMaxKernelRows; and the
-// attention vector ops.
+// aligned loads) and every batch size up to kMaxKernelRows; and attention's
+// scores and weighted sum.
 #include "services/model/f32_kernel.h"
 
 #include <catch2/catch.hpp>
@@ -63,23 +63,36 @@ TEST_CASE("F32 kernel matches a double dot product at every alignment",
   }
 }
 
-TEST_CASE("attention dot and axpy match scalar arithmetic",
+TEST_CASE("attention scores and mix match double arithmetic",
           "[model][f32_kernel]") {
   std::mt19937 rng(12);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (int64_t n : {1, 7, 16, 31, 32, 48, 64, 100, 128}) {
-    std::vector<float> a(n), b(n), y(n), y_ref(n);
-    for (float& v : a) v = dist(rng);
-    for (float& v : b) v = dist(rng);
-    for (float& v : y) v = dist(rng);
-    const double ref = DotRef(a.data(), b.data(), n);
-    CHECK(std::fabs(DotF32(a.data(), b.data(), n) - ref) <=
-          1e-5 * (1.0 + std::fabs(ref)));
-    const float alpha = 0.375f;
-    for (int64_t i = 0; i < n; ++i) y_ref[i] = y[i] + alpha * b[i];
-    AxpyF32(alpha, b.data(), y.data(), n);
-    for (int64_t i = 0; i < n; ++i) {
-      CHECK(std::fabs(y[i] - y_ref[i]) <= 1e-6f * (1.0f + std::fabs(y_ref[i])));
+  for (int64_t head_size : {8, 48, 64, 72, 128, 136}) {
+    for (int64_t n_pos : {1, 2, 3, 4, 5, 9, 33}) {
+      const int64_t stride = head_size * 3 + 5;  // heads interleaved
+      std::vector<float> q(head_size), cache(n_pos * stride), w(n_pos);
+      for (float& v : q) v = dist(rng);
+      for (float& v : cache) v = dist(rng);
+      for (float& v : w) v = dist(rng);
+      INFO("head_size " << head_size << " n_pos " << n_pos);
+      std::vector<float> scores(n_pos);
+      AttentionScores(q.data(), cache.data(), stride, n_pos, head_size, 0.125f,
+                      scores.data());
+      for (int64_t t = 0; t < n_pos; ++t) {
+        const double ref =
+            0.125 * DotRef(q.data(), cache.data() + t * stride, head_size);
+        CHECK(std::fabs(scores[t] - ref) <= 1e-5 * (1.0 + std::fabs(ref)));
+      }
+      std::vector<float> out(head_size, NAN);
+      AttentionMix(w.data(), cache.data(), stride, n_pos, head_size,
+                   out.data());
+      for (int64_t i = 0; i < head_size; ++i) {
+        double ref = 0.0;
+        for (int64_t t = 0; t < n_pos; ++t) {
+          ref += static_cast<double>(w[t]) * cache[t * stride + i];
+        }
+        CHECK(std::fabs(out[i] - ref) <= 1e-5 * (1.0 + std::fabs(ref)));
+      }
     }
   }
 }

@@ -3,6 +3,7 @@
 #include "services/model/quant.h"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -94,6 +95,46 @@ TEST_CASE("Q8_0 quantization and the matmul kernel", "[model][quant]") {
                 1e-5 * (1.0 + std::fabs(want)));
         }
       }
+    }
+  }
+}
+
+TEST_CASE("activation quantization: fp16-rounded scale, lround quants",
+          "[model][quant]") {
+  // The documented rule, computed here independently of the SIMD code.
+  auto expect_block = [](const float* xb, int8_t* q) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float dq = F16ToF32(F32ToF16(amax / 127.0f));
+    const float id = dq != 0.0f ? 1.0f / dq : 0.0f;
+    for (int j = 0; j < 32; ++j) {
+      q[j] = static_cast<int8_t>(std::lround(xb[j] * id));
+    }
+    return dq;
+  };
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  constexpr int64_t kCols = 32 * 7;
+  std::vector<float> x(kCols);
+  for (int trial = 0; trial < 200; ++trial) {
+    for (float& v : x) v = dist(rng);
+    if (trial == 0) std::fill(x.begin(), x.end(), 0.0f);
+    if (trial == 1) {
+      // amax 127 gives scale 1: exact ties at +-k.5 must round away from 0.
+      for (int64_t j = 0; j < kCols; ++j) {
+        x[j] = (j % 2 ? -0.5f : 0.5f) + static_cast<float>(j % 64) - 32.0f;
+      }
+      for (int64_t b = 0; b < kCols / 32; ++b) x[b * 32] = 127.0f;
+    }
+    Q8Activations xq;
+    xq.Resize(1, kCols);
+    xq.QuantizeRow(0, x.data());
+    for (int64_t b = 0; b < kCols / 32; ++b) {
+      int8_t want[32];
+      const float d = expect_block(x.data() + b * 32, want);
+      INFO("trial " << trial << " block " << b);
+      REQUIRE(xq.d[b] == d);
+      for (int j = 0; j < 32; ++j) REQUIRE(xq.qs[b * 32 + j] == want[j]);
     }
   }
 }
