@@ -68,20 +68,28 @@ absl::Status EnsureOpenBlasCore(int argc, char** argv) {
   const std::string force = BlasCoreToForce(std::getenv("OPENBLAS_CORETYPE"),
                                             core, PreferredBlasCore());
   if (force.empty()) return absl::OkStatus();
-  if (argc < 1 || argv == nullptr) {
+  if (argc < 1) {
     return absl::InvalidArgumentError("EnsureOpenBlasCore: no argv");
   }
-  ::setenv("OPENBLAS_CORETYPE", force.c_str(), 1);
+  const absl::Status st = ReexecWithBlasCore(force, argv);
+  return absl::InternalError(absl::StrCat("OpenBLAS chose the generic core ",
+                                          core, "; ", st.message()));
+}
+
+absl::Status ReexecWithBlasCore(absl::string_view core, char** argv) {
+  if (argv == nullptr || argv[0] == nullptr) {
+    return absl::InvalidArgumentError("ReexecWithBlasCore: no argv");
+  }
+  const std::string value(core);
+  ::setenv("OPENBLAS_CORETYPE", value.c_str(), 1);
   ::setenv("FM_BLAS_REEXEC", "1", 1);
   ::execv("/proc/self/exe", argv);
   const int err = errno;
   ::unsetenv("OPENBLAS_CORETYPE");
   ::unsetenv("FM_BLAS_REEXEC");
   return absl::InternalError(
-      absl::StrCat("OpenBLAS chose the generic core ", core,
-                   "; re-exec with "
-                   "OPENBLAS_CORETYPE=",
-                   force, " failed: ", std::strerror(err)));
+      absl::StrCat("re-exec with OPENBLAS_CORETYPE=", value,
+                   " failed: ", std::strerror(err)));
 }
 
 }  // namespace fm::model

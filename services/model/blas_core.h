@@ -38,6 +38,11 @@ std::string BlasCoreToForce(const char* env_coretype,
 // it and runs on, slower).
 absl::Status EnsureOpenBlasCore(int argc, char** argv);
 
+// The re-exec itself: sets OPENBLAS_CORETYPE=core and FM_BLAS_REEXEC=1 and
+// executes /proc/self/exe with argv (null-terminated). Returns only on
+// failure, with both variables restored to unset.
+absl::Status ReexecWithBlasCore(absl::string_view core, char** argv);
+
 }  // namespace fm::model
 
 #endif  // FM_SERVICES_MODEL_BLAS_CORE_H_

@@ -101,6 +101,49 @@ TEST_CASE("forward matches the scalar llama2.c reference", "[model][forward]") {
   }
 }
 
+TEST_CASE("partial RoPE and another freq_base match the reference",
+          "[model][forward]") {
+  // GGUF's llama.rope.dimension_count below head_size: only the first
+  // rope_dim dimensions of each head rotate, with theta^(-i / rope_dim).
+  TinyConfig c;
+  c.dim = 128;
+  c.n_heads = 4;  // head_size 32
+  c.n_kv_heads = 2;
+  c.hidden_dim = 160;
+  c.rope_theta = 500000.0f;
+  for (int rope_dim : {32, 16, 2}) {
+    c.rope_dim = rope_dim;
+    INFO("rope_dim " << rope_dim);
+    const TinyModel m = MakeRandomTinyModel(c, 21);
+    const std::string path = TempPath("partial_rope.gguf");
+    REQUIRE(WriteGguf(m, path, GgmlType::kF32).ok());
+    auto model = LoadOrDie(path, 2);
+    REQUIRE(model->info().rope_dim == rope_dim);
+    ReferenceTransformer ref(m);
+    const auto tokens = Tokens(c.seq_len, c.vocab_size, 3);
+    const auto got = StepByStep(*model, tokens);
+    double worst = 0.0;
+    for (size_t pos = 0; pos < tokens.size(); ++pos) {
+      const auto want = ref.Forward(tokens[pos], static_cast<int>(pos));
+      worst = std::max(worst, MaxRelErr(got[pos], want));
+    }
+    INFO("max relative error " << worst);
+    CHECK(worst <= kReferenceTolerance);
+  }
+  // A partial rotation really changes the logits (the test can fail).
+  c.rope_dim = 16;
+  const TinyModel partial = MakeRandomTinyModel(c, 21);
+  c.rope_dim = 0;
+  const TinyModel full = MakeRandomTinyModel(c, 21);
+  ReferenceTransformer ref_partial(partial), ref_full(full);
+  std::vector<float> a, b;
+  for (int pos = 0; pos < 4; ++pos) {
+    a = ref_partial.Forward(5 + pos, pos);
+    b = ref_full.Forward(5 + pos, pos);
+  }
+  CHECK(MaxRelErr(a, b) > 1e-3);
+}
+
 TEST_CASE("prefill then decode equals token at a time", "[model][forward]") {
   const TinyModel m = MakeRandomTinyModel(TinyConfig{}, 21);
   for (GgmlType type : {GgmlType::kF32, GgmlType::kQ8_0}) {

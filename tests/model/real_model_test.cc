@@ -157,7 +157,7 @@ TinyModel ToTinyModel(const Checkpoint& ckpt) {
   m.config =
       TinyConfig{c.dim,        c.hidden_dim, c.n_layers, c.n_heads,
                  c.n_kv_heads, c.vocab_size, c.seq_len,  w.shared_classifier,
-                 c.rope_theta, c.rms_eps};
+                 c.rope_theta, c.rms_eps,    c.rope_dim};
   auto append = [](std::vector<float>* v, const Tensor& t) {
     REQUIRE(t.dtype == DType::kF32);
     v->insert(v->end(), t.f32(), t.f32() + t.elements());

@@ -79,10 +79,14 @@ std::vector<float> ReferenceTransformer::Forward(int token, int pos) {
     matmul(k, xb_.data(), m_.wk.data() + l * dim * kv_dim, dim, kv_dim);
     matmul(v, xb_.data(), m_.wv.data() + l * dim * kv_dim, dim, kv_dim);
 
+    // RoPE on the first rope_dim dimensions of every head (llama.cpp's
+    // n_rot), all of them in llama2.c.
+    const int rope_dim = p.rope_dim > 0 ? p.rope_dim : head_size;
     for (int i = 0; i < dim; i += 2) {
       const int head_dim = i % head_size;
+      if (head_dim >= rope_dim) continue;
       const float freq =
-          1.0f / powf(p.rope_theta, head_dim / static_cast<float>(head_size));
+          1.0f / powf(p.rope_theta, head_dim / static_cast<float>(rope_dim));
       const float val = pos * freq;
       const float fcr = cosf(val);
       const float fci = sinf(val);

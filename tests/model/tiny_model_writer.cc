@@ -78,6 +78,11 @@ std::string ReadFileBytes(const std::string& path) {
 
 absl::Status WriteLlama2cLegacy(const TinyModel& m, const std::string& path) {
   const TinyConfig& c = m.config;
+  if ((c.rope_dim != 0 && c.rope_dim != c.dim / c.n_heads) ||
+      c.rope_theta != 10000.0f) {
+    return absl::InvalidArgumentError(
+        "llama2.c files cannot store rope_dim or rope_theta: write GGUF");
+  }
   std::string out;
   Put<int32_t>(&out, c.dim);
   Put<int32_t>(&out, c.hidden_dim);
@@ -99,6 +104,11 @@ absl::Status WriteLlama2cLegacy(const TinyModel& m, const std::string& path) {
 
 absl::Status WriteLlama2cV1(const TinyModel& m, const std::string& path) {
   const TinyConfig& c = m.config;
+  if ((c.rope_dim != 0 && c.rope_dim != c.dim / c.n_heads) ||
+      c.rope_theta != 10000.0f) {
+    return absl::InvalidArgumentError(
+        "llama2.c files cannot store rope_dim or rope_theta: write GGUF");
+  }
   std::string out;
   Put<uint32_t>(&out, 0x616b3432);
   Put<int32_t>(&out, 1);
@@ -222,7 +232,8 @@ GgufWriter MakeGguf(const TinyModel& m, GgmlType matrix_type,
   w.AddUint32("llama.block_count", c.n_layers);
   w.AddUint32("llama.attention.head_count", c.n_heads);
   w.AddUint32("llama.attention.head_count_kv", c.n_kv_heads);
-  w.AddUint32("llama.rope.dimension_count", c.dim / c.n_heads);
+  w.AddUint32("llama.rope.dimension_count",
+              c.rope_dim > 0 ? c.rope_dim : c.dim / c.n_heads);
   w.AddFloat32("llama.rope.freq_base", c.rope_theta);
   w.AddFloat32("llama.attention.layer_norm_rms_epsilon", c.rms_eps);
   const uint64_t dim = c.dim, hidden = c.hidden_dim, kv_dim = m.kv_dim();

@@ -22,6 +22,9 @@ struct TinyConfig {
   bool shared_classifier = true;
   float rope_theta = 10000.0f;
   float rms_eps = 1e-5f;
+  // Dimensions of each head that RoPE rotates; 0 means all (head_size).
+  // Only GGUF can store another value (llama.rope.dimension_count).
+  int32_t rope_dim = 0;
 };
 
 // All weights as llama2.c's legacy file lays them out, F32.
