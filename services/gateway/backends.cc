@@ -24,13 +24,18 @@ bool Serving(const std::shared_ptr<grpc::Channel>& channel) {
 
 tokenizer::PieceType FromProto(fm::v1::PieceType type) {
   switch (type) {
-    case fm::v1::PIECE_TYPE_UNKNOWN: return tokenizer::PieceType::kUnknown;
-    case fm::v1::PIECE_TYPE_CONTROL: return tokenizer::PieceType::kControl;
+    case fm::v1::PIECE_TYPE_UNKNOWN:
+      return tokenizer::PieceType::kUnknown;
+    case fm::v1::PIECE_TYPE_CONTROL:
+      return tokenizer::PieceType::kControl;
     case fm::v1::PIECE_TYPE_USER_DEFINED:
       return tokenizer::PieceType::kUserDefined;
-    case fm::v1::PIECE_TYPE_BYTE: return tokenizer::PieceType::kByte;
-    case fm::v1::PIECE_TYPE_UNUSED: return tokenizer::PieceType::kUnused;
-    default: return tokenizer::PieceType::kNormal;
+    case fm::v1::PIECE_TYPE_BYTE:
+      return tokenizer::PieceType::kByte;
+    case fm::v1::PIECE_TYPE_UNUSED:
+      return tokenizer::PieceType::kUnused;
+    default:
+      return tokenizer::PieceType::kNormal;
   }
 }
 
@@ -72,6 +77,10 @@ absl::StatusOr<std::shared_ptr<const PipelineFacts>> Backends::Facts() const {
   return facts_;
 }
 
+bool Backends::WaitForModel(absl::Time deadline) const {
+  return model_channel_->WaitForConnected(absl::ToChronoTime(deadline));
+}
+
 bool Backends::healthy() const {
   absl::MutexLock lock(&mu_);
   return healthy_;
@@ -105,20 +114,19 @@ absl::Status Backends::LoadFacts() {
   grpc::Status s = tokenizer_->GetVocab(&ctx, {}, &vocab);
   if (!s.ok()) return FromGrpcStatus(s, "tokenizer");
   if (facts->tokenizer.vocab_size() != facts->model.vocab_size()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tokenizer vocabulary (", facts->tokenizer.vocab_size(),
-        ") and model vocabulary (", facts->model.vocab_size(),
-        ") differ: wrong tokenizer for this model?"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("tokenizer vocabulary (", facts->tokenizer.vocab_size(),
+                     ") and model vocabulary (", facts->model.vocab_size(),
+                     ") differ: wrong tokenizer for this model?"));
   }
   std::vector<tokenizer::VocabEntry> entries;
   entries.reserve(vocab.entries_size());
   for (const fm::v1::VocabEntry& e : vocab.entries()) {
     entries.push_back({e.piece(), e.score(), FromProto(e.type()), e.text()});
   }
-  tokenizer::SpecialIds special{vocab.special().bos_id(),
-                                vocab.special().eos_id(),
-                                vocab.special().unk_id(),
-                                vocab.special().pad_id()};
+  tokenizer::SpecialIds special{
+      vocab.special().bos_id(), vocab.special().eos_id(),
+      vocab.special().unk_id(), vocab.special().pad_id()};
   facts->vocab = std::make_shared<tokenizer::VocabDetokenizer>(
       std::move(entries), special);
   FM_LOG(INFO) << "pipeline: tokenizer " << facts->tokenizer.model_sha256()
@@ -157,13 +165,15 @@ void Backends::WatchLoop(absl::Duration period,
       healthy_ = up;
     }
     if (first || up != reported) {
-      FM_LOG(INFO) << "downstream services " << (up ? "SERVING" : "not all SERVING");
+      FM_LOG(INFO) << "downstream services "
+                   << (up ? "SERVING" : "not all SERVING");
       on_health(up);
       reported = up;
       first = false;
     }
     absl::MutexLock lock(&mu_);
-    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    auto stop = [this]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     if (mu_.AwaitWithTimeout(absl::Condition(&stop), period)) return;
   }
 }

@@ -40,6 +40,9 @@ class Backends {
 
   fm::v1::TokenizerService::Stub* tokenizer() const { return tokenizer_.get(); }
   fm::v1::ModelService::Stub* model() const { return model_.get(); }
+  // Waits until the model channel is connected (it tries to connect), or
+  // `deadline`; true when connected.
+  bool WaitForModel(absl::Time deadline) const;
   RouteTable* routes() const { return routes_; }
 
   // UNAVAILABLE until the tokenizer's vocabulary and the model's info have

@@ -12,10 +12,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/file_digest.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 #include "common/status_util.h"
 #include "common/utf8.h"
 #include "services/gateway/exchange.h"
+#include "services/gateway/model_mirror.h"
 #include "services/gateway/prompt.h"
 #include "services/gateway/sampling_builder.h"
 #include "services/gateway/stop_matcher.h"
@@ -78,6 +80,15 @@ class Generation {
   void FinishSequence(Sequence& seq, fm::v1::FinishReason reason,
                       GenerateResponse* out);
   bool Emit(GenerateResponse response);
+  // Opens a model session (a new one after a loss).
+  void OpenModel();
+  // One request on the model session; a lost session is rebuilt and the
+  // request answered from the rebuilt sequences.
+  absl::StatusOr<fm::v1::SessionResponse> CallModel(
+      const fm::v1::SessionRequest& request);
+  bool SessionLost(const absl::Status& status) const;
+  absl::StatusOr<fm::v1::SessionResponse> ResumeModel(
+      const fm::v1::SessionRequest& failed);
 
   const Backends& backends_;
   ResponseCache* cache_;
@@ -98,6 +109,9 @@ class Generation {
   bool want_details_ = false;
   fm::v1::LogitsFormat logits_format_;  // what the model sends each step
   std::vector<GenerateResponse> recorded_;
+  std::unique_ptr<ModelExchange> model_;
+  ModelMirror mirror_;  // the model session's sequences, for a rebuild
+  int32_t model_resumes_ = 0;
 };
 
 absl::Status Generation::ValidateRequest() const {
@@ -125,10 +139,11 @@ absl::Status Generation::ValidateRequest() const {
   }
   for (int i = 0; i < r.stop_size(); ++i) {
     const std::string& stop = r.stop(i);
-    if (stop.empty() || static_cast<int32_t>(stop.size()) > limits_.max_stop_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "stop[", i, "] has ", stop.size(), " bytes; it must have 1 to ",
-          limits_.max_stop_bytes));
+    if (stop.empty() ||
+        static_cast<int32_t>(stop.size()) > limits_.max_stop_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stop[", i, "] has ", stop.size(),
+                       " bytes; it must have 1 to ", limits_.max_stop_bytes));
     }
     FM_RETURN_IF_ERROR(ValidateUtf8(stop, absl::StrCat("stop[", i, "]")));
   }
@@ -230,8 +245,8 @@ GenerateResponse Generation::HandleToken(Sequence& seq,
   const bool end_of_text = token == special.eos || token == special.bos;
   fm::v1::FinishReason reason = fm::v1::FINISH_REASON_UNSPECIFIED;
   std::string text;
-  if (may_stop && std::find(stop_ids.begin(), stop_ids.end(), token) !=
-                      stop_ids.end()) {
+  if (may_stop &&
+      std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) {
     reason = fm::v1::FINISH_REASON_STOP;
     out.set_stop_token_id(token);
   } else if (may_stop && end_of_text && !request_.ignore_eos()) {
@@ -267,10 +282,73 @@ GenerateResponse Generation::HandleToken(Sequence& seq,
   return out;
 }
 
+void Generation::OpenModel() {
+  model_ = std::make_unique<ModelExchange>(
+      DownstreamContext(server_ctx_, limits_.default_timeout), "model");
+  model_->Open(backends_.model()->Session(model_->ctx()));
+}
+
+// The stream to the model broke (UNAVAILABLE), or the model ended it
+// without the client having cancelled (a model shutting down cancels its
+// sessions). Deadlines, cancellation by the client and in-band errors
+// (bad input, context overflow) are not losses.
+bool Generation::SessionLost(const absl::Status& status) const {
+  if (server_ctx_.IsCancelled()) return false;
+  return absl::IsUnavailable(status) || absl::IsCancelled(status);
+}
+
+absl::StatusOr<fm::v1::SessionResponse> Generation::CallModel(
+    const fm::v1::SessionRequest& request) {
+  mirror_.Apply(request);
+  absl::StatusOr<fm::v1::SessionResponse> response = model_->Call(request);
+  while (!response.ok() && SessionLost(response.status()) &&
+         model_resumes_ < limits_.max_model_resumes) {
+    ++model_resumes_;
+    FM_LOG(WARNING) << "model session lost (" << response.status()
+                    << "); rebuilding it, attempt " << model_resumes_ << " of "
+                    << limits_.max_model_resumes;
+    absl::Time wait_until = absl::Now() + limits_.model_resume_timeout;
+    if (server_ctx_.deadline() !=
+        std::chrono::system_clock::time_point::max()) {
+      wait_until =
+          std::min(wait_until, absl::FromChrono(server_ctx_.deadline()));
+    }
+    if (!backends_.WaitForModel(wait_until)) {
+      return absl::UnavailableError(absl::StrCat(
+          "model: the session was lost and no model replica accepted a "
+          "connection within ",
+          absl::FormatDuration(limits_.model_resume_timeout),
+          " (--model_resume_timeout): ", response.status().message()));
+    }
+    response = ResumeModel(request);
+  }
+  return response;
+}
+
+absl::StatusOr<fm::v1::SessionResponse> Generation::ResumeModel(
+    const fm::v1::SessionRequest& failed) {
+  // The same model, or the continuation would silently change meaning.
+  fm::v1::ModelInfo info;
+  auto info_ctx = DownstreamContext(server_ctx_, limits_.model_resume_timeout);
+  const grpc::Status got = backends_.model()->Info(info_ctx.get(), {}, &info);
+  if (!got.ok()) return FromGrpcStatus(got, "model");
+  if (info.model_sha256() != facts_->model.model_sha256()) {
+    return absl::AbortedError(absl::StrCat(
+        "model: the session was lost and the model service came back with "
+        "another model (sha256 ",
+        info.model_sha256().substr(0, 12), ", was ",
+        facts_->model.model_sha256().substr(0, 12), "); retry the request"));
+  }
+  OpenModel();
+  FM_ASSIGN_OR_RETURN(ModelMirror::Rebuild rebuild,
+                      mirror_.MakeRebuild(logits_format_));
+  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse rebuilt,
+                      model_->Call(rebuild.request));
+  return ModelMirror::AnswerFromRebuild(failed, rebuild, rebuilt);
+}
+
 absl::Status Generation::Generate() {
-  ModelExchange model(DownstreamContext(server_ctx_, limits_.default_timeout),
-                      "model");
-  model.Open(backends_.model()->Session(model.ctx()));
+  OpenModel();
   SamplerExchange sampler(
       DownstreamContext(server_ctx_, limits_.default_timeout), "sampler");
   sampler.Open(route_->stub->Session(sampler.ctx()));
@@ -297,13 +375,15 @@ absl::Status Generation::Generate() {
   append->set_sequence_id(0);
   append->mutable_token_ids()->Assign(prompt_.begin(), prompt_.end());
   *prefill.mutable_logits_format() = logits_format_;
-  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled, model.Call(prefill));
-  if (prefilled.results_size() != 1 || prefilled.results(0).logits_size() != 1) {
+  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled, CallModel(prefill));
+  if (prefilled.results_size() != 1 ||
+      prefilled.results(0).logits_size() != 1) {
     return absl::InternalError("model: malformed prefill response");
   }
 
   std::vector<std::unique_ptr<Sequence>> seqs;
-  std::vector<std::string> stops(request_.stop().begin(), request_.stop().end());
+  std::vector<std::string> stops(request_.stop().begin(),
+                                 request_.stop().end());
   for (int32_t i = 0; i < n_; ++i) {
     seqs.push_back(std::make_unique<Sequence>(i, facts_->vocab.get(), stops,
                                               request_.include_stop_str()));
@@ -327,9 +407,9 @@ absl::Status Generation::Generate() {
     FM_ASSIGN_OR_RETURN(fm::v1::SamplerSessionResponse picked,
                         sampler.Call(sample));
     if (picked.tokens_size() != static_cast<int>(sampled_seqs.size())) {
-      return absl::InternalError(absl::StrCat(
-          "sampler: answered ", picked.tokens_size(), " tokens for ",
-          sampled_seqs.size(), " sequences"));
+      return absl::InternalError(
+          absl::StrCat("sampler: answered ", picked.tokens_size(),
+                       " tokens for ", sampled_seqs.size(), " sequences"));
     }
     fm::v1::SessionRequest next;
     std::vector<fm::v1::SequenceOp> appends, drops;
@@ -360,7 +440,7 @@ absl::Status Generation::Generate() {
     for (auto& op : appends) *next.add_ops() = std::move(op);
     for (auto& op : drops) *next.add_ops() = std::move(op);
     *next.mutable_logits_format() = logits_format_;
-    FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse forwarded, model.Call(next));
+    FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse forwarded, CallModel(next));
     int r = 0;
     for (Sequence* seq : sampled_seqs) {
       if (!seq->live) continue;
@@ -368,10 +448,11 @@ absl::Status Generation::Generate() {
           forwarded.results(r).logits_size() != 1) {
         return absl::InternalError("model: fewer results than appends");
       }
-      seq->logits = std::move(*forwarded.mutable_results(r++)->mutable_logits(0));
+      seq->logits =
+          std::move(*forwarded.mutable_results(r++)->mutable_logits(0));
     }
   }
-  model.Close();
+  model_->Close();
   sampler.Close();
   return absl::OkStatus();
 }
@@ -379,7 +460,8 @@ absl::Status Generation::Generate() {
 absl::Status Generation::Run() {
   FM_RETURN_IF_ERROR(ValidateRequest());
   FM_ASSIGN_OR_RETURN(facts_, backends_.Facts());
-  FM_ASSIGN_OR_RETURN(route_, backends_.routes()->Find(request_.sampler_route()));
+  FM_ASSIGN_OR_RETURN(route_,
+                      backends_.routes()->Find(request_.sampler_route()));
   n_ = request_.n() == 0 ? 1 : request_.n();
   max_tokens_ = request_.max_tokens() == 0 ? limits_.default_max_tokens
                                            : request_.max_tokens();
@@ -403,9 +485,9 @@ absl::Status Generation::Run() {
   const bool raw_logprobs =
       (request_.logprobs() || request_.top_logprobs() > 0) &&
       request_.logprobs_mode() != fm::v1::LOGPROBS_MODE_PROCESSED;
-  const int32_t head = SufficientTopK(
-      spec_.chain(), raw_logprobs || request_.trace() ||
-                         request_.shadow_profiles_size() > 0);
+  const int32_t head =
+      SufficientTopK(spec_.chain(), raw_logprobs || request_.trace() ||
+                                        request_.shadow_profiles_size() > 0);
   logits_format_.set_top_k(std::min(head, facts_->model.vocab_size()));
 
   const bool deterministic =

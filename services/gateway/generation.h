@@ -28,6 +28,12 @@ struct GenerationLimits {
   int32_t max_top_logprobs = 20;
   // Deadline for downstream calls when the client set none.
   absl::Duration default_timeout = absl::Minutes(10);
+  // A model session lost mid-generation (the model service restarted or
+  // the connection broke) is rebuilt on a new session this many times per
+  // request, each time waiting at most model_resume_timeout for a model
+  // replica to accept connections; 0 turns resuming off.
+  int32_t max_model_resumes = 3;
+  absl::Duration model_resume_timeout = absl::Seconds(10);
 };
 
 // Receives the streamed messages (the Generate reactor).
@@ -42,6 +48,10 @@ class ResponseSink {
 // Returns OK after the last message of every sequence was written, or the
 // status that ended the generation (INVALID_ARGUMENT for bad input, the
 // downstream status with the service named, CANCELLED, DEADLINE_EXCEEDED).
+// A lost model session is rebuilt by re-prefilling the prompt and every
+// token generated so far on a new session (see GenerationLimits), and the
+// stream continues without a gap or a repeat; with the same seed the text
+// is the one an uninterrupted run gives.
 absl::Status RunGeneration(const Backends& backends, ResponseCache* cache,
                            const GenerationLimits& limits,
                            const grpc::CallbackServerContext& server_ctx,

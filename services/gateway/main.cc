@@ -25,13 +25,23 @@ ABSL_FLAG(int, max_concurrent, 16,
           "Generations running at once; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_prompt_tokens, 4096, "Largest prompt, in tokens.");
 ABSL_FLAG(int, max_tokens_limit, 4096, "Largest max_tokens a request may ask.");
-ABSL_FLAG(int, default_max_tokens, 256, "max_tokens when a request gives none.");
+ABSL_FLAG(int, default_max_tokens, 256,
+          "max_tokens when a request gives none.");
 ABSL_FLAG(int, cache_entries, 1024,
           "Deterministic responses kept in the exact response cache (0: off).");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(10),
           "Deadline for downstream calls when the client set none.");
-ABSL_FLAG(std::string, downstream_tls_ca, "",
-          "PEM CA that verifies the downstream services (enables TLS to them).");
+ABSL_FLAG(int, model_resume_attempts, 3,
+          "Times per request a model session lost mid-generation (model "
+          "restarted, connection broken) is rebuilt on a new session by "
+          "re-prefilling prompt and generated tokens (0: end the request "
+          "UNAVAILABLE instead).");
+ABSL_FLAG(absl::Duration, model_resume_timeout, absl::Seconds(10),
+          "How long one resume waits for a model replica to accept a "
+          "connection.");
+ABSL_FLAG(
+    std::string, downstream_tls_ca, "",
+    "PEM CA that verifies the downstream services (enables TLS to them).");
 ABSL_FLAG(std::string, downstream_tls_cert, "",
           "PEM client certificate for downstream mTLS.");
 ABSL_FLAG(std::string, downstream_tls_key, "",
@@ -55,10 +65,12 @@ int main(int argc, char** argv) {
       args.push_back(argv[i]);
     }
   }
-  fm::InitService("fm-gateway",
-                  "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR...",
-                  static_cast<int>(args.size()), args.data());
-  if (sampler_flags.empty()) sampler_flags.push_back(absl::GetFlag(FLAGS_sampler));
+  fm::InitService(
+      "fm-gateway",
+      "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR...",
+      static_cast<int>(args.size()), args.data());
+  if (sampler_flags.empty())
+    sampler_flags.push_back(absl::GetFlag(FLAGS_sampler));
   fm::ChannelOptions downstream;
   downstream.tls_ca = absl::GetFlag(FLAGS_downstream_tls_ca);
   downstream.tls_cert = absl::GetFlag(FLAGS_downstream_tls_cert);
@@ -75,9 +87,9 @@ int main(int argc, char** argv) {
     FM_LOG(ERROR) << "--sampler needs a default route (an ADDR without NAME=)";
     return 2;
   }
-  auto backends = fm::gateway::Backends::Create(
-      absl::GetFlag(FLAGS_tokenizer), absl::GetFlag(FLAGS_model), &routes,
-      downstream);
+  auto backends = fm::gateway::Backends::Create(absl::GetFlag(FLAGS_tokenizer),
+                                                absl::GetFlag(FLAGS_model),
+                                                &routes, downstream);
   if (!backends.ok()) {
     FM_LOG(ERROR) << backends.status();
     return 2;
@@ -89,6 +101,9 @@ int main(int argc, char** argv) {
   options.limits.max_tokens_limit = absl::GetFlag(FLAGS_max_tokens_limit);
   options.limits.default_max_tokens = absl::GetFlag(FLAGS_default_max_tokens);
   options.limits.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  options.limits.max_model_resumes = absl::GetFlag(FLAGS_model_resume_attempts);
+  options.limits.model_resume_timeout =
+      absl::GetFlag(FLAGS_model_resume_timeout);
   fm::gateway::GatewayServiceImpl service(backends->get(), options);
 
   auto runner = fm::ServerRunner::Start(

@@ -2,12 +2,11 @@
 // ports, with stories260K and tok512 (skipped without FM_MODELS).
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "absl/strings/str_split.h"
 #include "common/chain_proto_json.h"
@@ -75,6 +74,7 @@ struct Pipeline {
         "fm-tokenizer",
         std::vector<std::string>{"--tokenizer_model=" + tokenizer_model});
     model_flags.push_back("--model=" + model_file);
+    this->model_flags = model_flags;
     model = std::make_unique<ServiceProcess>("fm-model", model_flags);
     StartSampler();
     REQUIRE(tokenizer->WaitForServing());
@@ -86,15 +86,22 @@ struct Pipeline {
   // port 0: any free port; else restart on that port.
   void StartSampler(int port = 0) {
     std::vector<std::string> flags = {"--profiles=" + profiles};
-    if (port != 0) flags.push_back("--listen=127.0.0.1:" + std::to_string(port));
+    if (port != 0)
+      flags.push_back("--listen=127.0.0.1:" + std::to_string(port));
     sampler = std::make_unique<ServiceProcess>("fm-sampler", flags);
     if (!sampler->WaitForServing()) FAIL("fm-sampler: " << sampler->log());
   }
+  // A new fm-model on the same port (after the old one was killed).
+  void RestartModel(int port) {
+    std::vector<std::string> flags = model_flags;
+    flags.push_back("--listen=127.0.0.1:" + std::to_string(port));
+    model = std::make_unique<ServiceProcess>("fm-model", flags);
+    if (!model->WaitForServing()) FAIL("fm-model: " << model->log());
+  }
   void StartGateway(std::vector<std::string> extra = {}) {
-    std::vector<std::string> flags = {"--tokenizer=" + tokenizer->address(),
-                                      "--model=" + model->address(),
-                                      "--sampler=" + sampler->address(),
-                                      "--health_period=100ms"};
+    std::vector<std::string> flags = {
+        "--tokenizer=" + tokenizer->address(), "--model=" + model->address(),
+        "--sampler=" + sampler->address(), "--health_period=100ms"};
     flags.insert(flags.end(), extra.begin(), extra.end());
     gateway = std::make_unique<ServiceProcess>("fm-gateway", flags);
     INFO(gateway->log());
@@ -147,14 +154,15 @@ struct Pipeline {
 
   std::string profiles;
   std::string tokenizer_model, model_file;
+  std::vector<std::string> model_flags;
   std::unique_ptr<ServiceProcess> tokenizer, model, sampler, gateway;
   std::unique_ptr<fm::v1::GatewayService::Stub> stub;
 };
 
-#define REQUIRE_PIPELINE(p)                                            \
-  if (!(p).available()) {                                              \
+#define REQUIRE_PIPELINE(p)                                                \
+  if (!(p).available()) {                                                  \
     ReportSkip("stories260K.bin / tok512.model not found: set FM_MODELS"); \
-    return;                                                            \
+    return;                                                                \
   }
 
 GenerateRequest Greedy(const std::string& prompt, int max_tokens) {
@@ -169,9 +177,9 @@ TEST_CASE("fmctl generate greedy from BOS prints the known story",
           "[gateway][models]") {
   Pipeline p;
   REQUIRE_PIPELINE(p);
-  CommandResult r = RunCommand({"fmctl", "--gateway=" + p.gateway->address(),
-                                "generate", "--temperature", "0",
-                                "--max-tokens", "200", ""});
+  CommandResult r =
+      RunCommand({"fmctl", "--gateway=" + p.gateway->address(), "generate",
+                  "--temperature", "0", "--max-tokens", "200", ""});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out == std::string(kKnownText) + "\n");
@@ -204,8 +212,7 @@ TEST_CASE("a seeded generation repeats, also across restarts",
   CHECK(after.Text() == first.Text());
 }
 
-TEST_CASE("sending only the logits head changes nothing",
-          "[gateway][models]") {
+TEST_CASE("sending only the logits head changes nothing", "[gateway][models]") {
   Pipeline p;
   REQUIRE_PIPELINE(p);
   // top_k first: the gateway asks the model for the top 40 logits only.
@@ -226,8 +233,7 @@ TEST_CASE("sending only the logits head changes nothing",
   CHECK(a.Text() == b.Text());
 }
 
-TEST_CASE("stop strings cut exactly, also across tokens",
-          "[gateway][models]") {
+TEST_CASE("stop strings cut exactly, also across tokens", "[gateway][models]") {
   Pipeline p;
   REQUIRE_PIPELINE(p);
   const std::string full = kKnownText;
@@ -245,7 +251,8 @@ TEST_CASE("stop strings cut exactly, also across tokens",
   r.set_include_stop_str(true);
   r.set_no_cache(true);
   CHECK(p.Generate(r).Text() ==
-        full.substr(0, full.find("named Lily") + std::string("named Lily").size()));
+        full.substr(
+            0, full.find("named Lily") + std::string("named Lily").size()));
 
   // "named Bob" never completes: the held-back "named " is released.
   GenerateRequest miss = Greedy("", 200);
@@ -402,9 +409,9 @@ TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
     while (reader->Read(&m)) {
     }
     grpc::Status status = reader->Finish();
-    const double seconds = std::chrono::duration<double>(
-                               std::chrono::steady_clock::now() - killed)
-                               .count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - killed)
+            .count();
     CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);
     CHECK_THAT(status.error_message(), Catch::Contains("sampler"));
     CHECK(seconds < 1.0);
@@ -412,11 +419,12 @@ TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
   // The gateway reports NOT_SERVING while a downstream service is down.
   bool not_serving = false;
   for (int i = 0; i < 50 && !not_serving; ++i) {  // bounded: 5 s
-    not_serving = RunCommand({"fmctl", "health",
-                              "--target=" + p.gateway->address(),
-                              "--timeout=1s"})
-                      .exit_code != 0;
-    if (!not_serving) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    not_serving =
+        RunCommand({"fmctl", "health", "--target=" + p.gateway->address(),
+                    "--timeout=1s"})
+            .exit_code != 0;
+    if (!not_serving)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   CHECK(not_serving);
   // After the sampler restarts at the same address, requests succeed again
@@ -427,6 +435,87 @@ TEST_CASE("cancel, deadline, and a sampler that dies mid-stream",
   auto ok = p.Generate(Greedy("Once", 5));
   INFO(ok.status.error_message());
   CHECK(ok.status.ok());
+}
+
+TEST_CASE("the model restarts mid-stream: the stream resumes token for token",
+          "[gateway][models]") {
+  Pipeline p({"--debug_step_delay=20ms"});
+  REQUIRE_PIPELINE(p);
+  GenerateRequest r;
+  r.set_text("Once upon a time");
+  r.set_max_tokens(40);
+  r.set_n(2);  // the rebuild forks the shared prompt again
+  r.mutable_shorthand()->set_temperature(1.0f);
+  r.set_seed(77);
+  r.set_ignore_eos(true);
+  r.set_no_cache(true);
+  const auto baseline = p.Generate(r);
+  REQUIRE(baseline.status.ok());
+
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(60)));
+  auto reader = p.stub->Generate(&ctx, r);
+  Pipeline::Result resumed;
+  GenerateResponse m;
+  for (int i = 0; i < 6; ++i) {  // 3 tokens of each sequence
+    REQUIRE(reader->Read(&m));
+    resumed.messages.push_back(m);
+  }
+  const int port = p.model->port();
+  p.model->Signal(SIGKILL);
+  p.RestartModel(port);
+  while (reader->Read(&m)) resumed.messages.push_back(m);
+  resumed.status = reader->Finish();
+  INFO(resumed.status.error_message() << "\n" << p.gateway->log());
+  REQUIRE(resumed.status.ok());
+  for (int seq = 0; seq < 2; ++seq) {
+    // Nothing missing, nothing repeated: the same tokens and text as the
+    // uninterrupted run with that seed.
+    std::vector<int32_t> want, got;
+    for (const auto& msg : baseline.messages) {
+      if (msg.sequence_index() == seq) {
+        want.insert(want.end(), msg.token_ids().begin(), msg.token_ids().end());
+      }
+    }
+    for (const auto& msg : resumed.messages) {
+      if (msg.sequence_index() == seq) {
+        got.insert(got.end(), msg.token_ids().begin(), msg.token_ids().end());
+      }
+    }
+    CHECK(got == want);
+    CHECK(resumed.Text(seq) == baseline.Text(seq));
+    REQUIRE(resumed.Last(seq) != nullptr);
+    CHECK(resumed.Last(seq)->finish_reason() == fm::v1::FINISH_REASON_LENGTH);
+  }
+  CHECK_THAT(p.gateway->log(), Catch::Contains("model session lost"));
+}
+
+TEST_CASE("a model that does not come back ends the stream UNAVAILABLE",
+          "[gateway][models]") {
+  Pipeline p({"--debug_step_delay=20ms"});
+  REQUIRE_PIPELINE(p);
+  p.gateway.reset();
+  p.StartGateway({"--model_resume_timeout=1s"});
+  GenerateRequest slow = Greedy("Once upon a time", 300);
+  slow.set_ignore_eos(true);
+  slow.set_no_cache(true);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(30)));
+  auto reader = p.stub->Generate(&ctx, slow);
+  GenerateResponse m;
+  for (int i = 0; i < 3; ++i) REQUIRE(reader->Read(&m));
+  const auto killed = std::chrono::steady_clock::now();
+  p.model->Signal(SIGKILL);
+  while (reader->Read(&m)) {
+  }
+  const grpc::Status status = reader->Finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed)
+          .count();
+  CHECK(status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK_THAT(status.error_message(), Catch::Contains("model"));
+  // 1 s waiting for a replica, and a margin.
+  CHECK(seconds < 4.0);
 }
 
 TEST_CASE("named sampler routes, at start and at runtime",
