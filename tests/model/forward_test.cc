@@ -64,6 +64,20 @@ std::vector<std::vector<float>> StepByStep(LlamaModel& model,
   return out;
 }
 
+// The worst relative error, over all positions, of decoding `tokens` one at
+// a time against the scalar reference.
+double WorstErrorVsReference(LlamaModel& model, const TinyModel& m,
+                             const std::vector<int32_t>& tokens) {
+  ReferenceTransformer ref(m);
+  const auto got = StepByStep(model, tokens);
+  double worst = 0.0;
+  for (size_t pos = 0; pos < tokens.size(); ++pos) {
+    const auto want = ref.Forward(tokens[pos], static_cast<int>(pos));
+    worst = std::max(worst, MaxRelErr(got[pos], want));
+  }
+  return worst;
+}
+
 TEST_CASE("forward matches the scalar llama2.c reference", "[model][forward]") {
   struct Case {
     const char* name;
@@ -87,14 +101,8 @@ TEST_CASE("forward matches the scalar llama2.c reference", "[model][forward]") {
       const std::string path = TempPath(std::string(k.name) + ".bin");
       REQUIRE(WriteLlama2cLegacy(m, path).ok());
       auto model = LoadOrDie(path, threads);
-      ReferenceTransformer ref(m);
-      const auto tokens = Tokens(k.c.seq_len, k.c.vocab_size, 1);
-      const auto got = StepByStep(*model, tokens);
-      double worst = 0.0;
-      for (size_t pos = 0; pos < tokens.size(); ++pos) {
-        const auto want = ref.Forward(tokens[pos], static_cast<int>(pos));
-        worst = std::max(worst, MaxRelErr(got[pos], want));
-      }
+      const double worst = WorstErrorVsReference(
+          *model, m, Tokens(k.c.seq_len, k.c.vocab_size, 1));
       INFO("max relative error " << worst);
       CHECK(worst <= kReferenceTolerance);
     }
@@ -119,14 +127,8 @@ TEST_CASE("partial RoPE and another freq_base match the reference",
     REQUIRE(WriteGguf(m, path, GgmlType::kF32).ok());
     auto model = LoadOrDie(path, 2);
     REQUIRE(model->info().rope_dim == rope_dim);
-    ReferenceTransformer ref(m);
-    const auto tokens = Tokens(c.seq_len, c.vocab_size, 3);
-    const auto got = StepByStep(*model, tokens);
-    double worst = 0.0;
-    for (size_t pos = 0; pos < tokens.size(); ++pos) {
-      const auto want = ref.Forward(tokens[pos], static_cast<int>(pos));
-      worst = std::max(worst, MaxRelErr(got[pos], want));
-    }
+    const double worst =
+        WorstErrorVsReference(*model, m, Tokens(c.seq_len, c.vocab_size, 3));
     INFO("max relative error " << worst);
     CHECK(worst <= kReferenceTolerance);
   }
