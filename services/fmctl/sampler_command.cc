@@ -41,8 +41,14 @@ int RunStages(const Args& args) {
   grpc::Status status = (*stub)->ListStages(ctx.get(), {}, &response);
   if (!status.ok()) return Fail("sampler", status);
   for (const fm::v1::StageInfo& stage : response.stages()) {
-    std::printf("%s (%s): %s\n", stage.name().c_str(), stage.kind().c_str(),
-                stage.description().c_str());
+    std::string traits;
+    if (stage.draws_random()) traits += ", draws random numbers";
+    if (!stage.keeps_top_param().empty()) {
+      traits += ", keeps the top " + stage.keeps_top_param() + " logits";
+    }
+    if (stage.selects_top()) traits += ", selects the top logit";
+    std::printf("%s (%s%s): %s\n", stage.name().c_str(), stage.kind().c_str(),
+                traits.c_str(), stage.description().c_str());
     for (const fm::v1::StageParam& p : stage.params()) {
       std::printf("    %s: %s in %s, default %s. %s\n", p.name().c_str(),
                   p.type().c_str(), p.range().c_str(),

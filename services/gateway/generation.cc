@@ -485,13 +485,23 @@ absl::Status Generation::Run() {
   const bool raw_logprobs =
       (request_.logprobs() || request_.top_logprobs() > 0) &&
       request_.logprobs_mode() != fm::v1::LOGPROBS_MODE_PROCESSED;
+  // The sampler's own declarations of its stages (random or not, which
+  // logits they need); without them, the safe choice: dense logits, and no
+  // caching unless the request has a seed.
+  auto catalog_ctx = DownstreamContext(server_ctx_, limits_.default_timeout);
+  const std::shared_ptr<const StageCatalog> catalog =
+      route_->Catalog(spec_.chain(), catalog_ctx.get());
+  const bool needs_full_distribution =
+      raw_logprobs || request_.trace() || request_.shadow_profiles_size() > 0;
   const int32_t head =
-      SufficientTopK(spec_.chain(), raw_logprobs || request_.trace() ||
-                                        request_.shadow_profiles_size() > 0);
+      catalog == nullptr
+          ? 0
+          : catalog->SufficientTopK(spec_.chain(), needs_full_distribution);
   logits_format_.set_top_k(std::min(head, facts_->model.vocab_size()));
 
   const bool deterministic =
-      request_.has_seed() || ChainIsDeterministic(spec_.chain());
+      request_.has_seed() ||
+      (catalog != nullptr && catalog->ChainIsDeterministic(spec_.chain()));
   std::string key;
   if (deterministic && cache_ != nullptr) {
     key = CacheKey();

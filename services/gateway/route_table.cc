@@ -22,6 +22,26 @@ absl::Status ValidateName(const std::string& name) {
 
 }  // namespace
 
+std::shared_ptr<const StageCatalog> SamplerRoute::Catalog(
+    const fm::v1::SamplerChain& chain, grpc::ClientContext* ctx) const {
+  std::shared_ptr<const StageCatalog> known;
+  {
+    absl::MutexLock lock(&catalog_mu_);
+    known = catalog_;
+  }
+  bool complete = known != nullptr;
+  for (int i = 0; complete && i < chain.stages_size(); ++i) {
+    complete = known->Knows(chain.stages(i).stage());
+  }
+  if (complete) return known;
+  fm::v1::ListStagesResponse stages;
+  if (!stub->ListStages(ctx, {}, &stages).ok()) return known;
+  auto fetched = std::make_shared<const StageCatalog>(stages);
+  absl::MutexLock lock(&catalog_mu_);
+  catalog_ = fetched;
+  return fetched;
+}
+
 absl::Status RouteTable::AddFlag(const std::string& flag) {
   const size_t eq = flag.find('=');
   if (eq == std::string::npos) return Set("default", flag);
@@ -34,8 +54,9 @@ absl::Status RouteTable::Set(const std::string& name,
   if (!valid.ok()) return valid;
   auto channel = MakeChannel(target, channel_options_);
   if (!channel.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "route ", name, " target '", target, "': ", channel.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("route ", name, " target '", target,
+                     "': ", channel.status().message()));
   }
   auto route = std::make_shared<SamplerRoute>();
   route->name = name;
@@ -54,8 +75,8 @@ absl::Status RouteTable::Delete(const std::string& name) {
   }
   absl::MutexLock lock(&mu_);
   if (routes_.erase(name) == 0) {
-    return absl::NotFoundError(absl::StrCat("no sampler route named '",
-                                            name.substr(0, 80), "'"));
+    return absl::NotFoundError(
+        absl::StrCat("no sampler route named '", name.substr(0, 80), "'"));
   }
   return absl::OkStatus();
 }

@@ -14,14 +14,29 @@
 #include "absl/synchronization/mutex.h"
 #include "common/channel_factory.h"
 #include "fm/v1/sampler.grpc.pb.h"
+#include "services/gateway/stage_catalog.h"
 
 namespace fm::gateway {
 
-struct SamplerRoute {
+class SamplerRoute {
+ public:
   std::string name;
   std::string target;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<fm::v1::SamplerService::Stub> stub;
+
+  // The stage catalog of this deployment: fetched with ListStages (on
+  // `ctx`) on first use, and again when `chain` names a stage it does not
+  // list (the samplers behind the route may have been upgraded). nullptr
+  // when the sampler could not be asked; callers then treat every stage
+  // the safe way. Thread-safe.
+  std::shared_ptr<const StageCatalog> Catalog(const fm::v1::SamplerChain& chain,
+                                              grpc::ClientContext* ctx) const;
+
+ private:
+  mutable absl::Mutex catalog_mu_;
+  mutable std::shared_ptr<const StageCatalog> catalog_
+      ABSL_GUARDED_BY(catalog_mu_);
 };
 
 // Thread-safe.

@@ -33,9 +33,8 @@ absl::Status CheckRange(const char* field, double v, double lo, double hi,
 
 absl::StatusOr<fm::v1::SamplingSpec> BuildSamplingSpec(
     const fm::v1::GenerateRequest& request) {
-  if (request.has_sampling() &&
-      request.sampling().source_case() !=
-          fm::v1::SamplingSpec::SOURCE_NOT_SET) {
+  if (request.has_sampling() && request.sampling().source_case() !=
+                                    fm::v1::SamplingSpec::SOURCE_NOT_SET) {
     return request.sampling();
   }
   fm::v1::SamplingSpec spec;
@@ -56,20 +55,26 @@ absl::StatusOr<fm::v1::SamplingSpec> BuildSamplingSpec(
   const double frequency =
       s.has_frequency_penalty() ? s.frequency_penalty() : 0;
   absl::Status st;
-  if (!(st = CheckRange("temperature", temperature, 0, 2, false, "[0, 2]")).ok() ||
+  if (!(st = CheckRange("temperature", temperature, 0, 2, false, "[0, 2]"))
+           .ok() ||
       !(st = CheckRange("top_p", top_p, 0, 1, true, "(0, 1]")).ok() ||
       !(st = CheckRange("min_p", min_p, 0, 1, false, "[0, 1]")).ok() ||
-      !(st = CheckRange("repetition_penalty", rep, 0, 10, true, "(0, 10]")).ok() ||
-      !(st = CheckRange("presence_penalty", presence, -2, 2, false, "[-2, 2]")).ok() ||
-      !(st = CheckRange("frequency_penalty", frequency, -2, 2, false, "[-2, 2]")).ok()) {
+      !(st = CheckRange("repetition_penalty", rep, 0, 10, true, "(0, 10]"))
+           .ok() ||
+      !(st = CheckRange("presence_penalty", presence, -2, 2, false, "[-2, 2]"))
+           .ok() ||
+      !(st =
+            CheckRange("frequency_penalty", frequency, -2, 2, false, "[-2, 2]"))
+           .ok()) {
     return st;
   }
   if (top_k < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shorthand.top_k = ", top_k, " must be >= 0 (0 = off)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("shorthand.top_k = ", top_k, " must be >= 0 (0 = off)"));
   }
   fm::v1::SamplerChain* chain = spec.mutable_chain();
-  if (rep != 1.0) SetParam(AddStage(chain, "repetition_penalty"), "penalty", rep);
+  if (rep != 1.0)
+    SetParam(AddStage(chain, "repetition_penalty"), "penalty", rep);
   if (presence != 0) {
     SetParam(AddStage(chain, "presence_penalty"), "penalty", presence);
   }
@@ -86,33 +91,6 @@ absl::StatusOr<fm::v1::SamplingSpec> BuildSamplingSpec(
   SetParam(AddStage(chain, "temperature"), "temperature", temperature);
   AddStage(chain, "dist");
   return spec;
-}
-
-bool ChainIsDeterministic(const fm::v1::SamplerChain& chain) {
-  for (const fm::v1::StageSpec& stage : chain.stages()) {
-    if (stage.stage() == "dist" || stage.stage() == "xtc" ||
-        stage.stage() == "mirostat_v2") {
-      return false;
-    }
-  }
-  return true;
-}
-
-int32_t SufficientTopK(const fm::v1::SamplerChain& chain,
-                       bool needs_full_distribution) {
-  if (needs_full_distribution || chain.stages_size() == 0) return 0;
-  const fm::v1::StageSpec& first = chain.stages(0);
-  if (chain.stages_size() == 1 && first.stage() == "greedy") return 1;
-  if (first.stage() != "top_k") return 0;
-  const auto& fields = first.params().fields();
-  auto k = fields.find("k");
-  if (k == fields.end() || !k->second.has_number_value()) return 0;
-  const double value = k->second.number_value();
-  // k = 0 means "off" (every token stays): send everything.
-  if (!(value >= 1) || value > (1 << 20) || value != std::floor(value)) {
-    return 0;
-  }
-  return static_cast<int32_t>(value);
 }
 
 }  // namespace fm::gateway

@@ -16,20 +16,6 @@ namespace fm::gateway {
 absl::StatusOr<fm::v1::SamplingSpec> BuildSamplingSpec(
     const fm::v1::GenerateRequest& request);
 
-// Whether a chain draws no random numbers (its outcome depends only on the
-// logits and history), so a request using it is deterministic without a
-// seed.
-bool ChainIsDeterministic(const fm::v1::SamplerChain& chain);
-
-// How many of the highest logits the model must send for `chain` to draw
-// exactly what it would draw from the whole vector: 1 for a lone greedy
-// selector, k when the chain starts with top_k, else 0 (send everything).
-// `needs_full_distribution` (raw logprobs, traces, shadows) forces 0.
-// On this machine's loopback a dense 32,000-entry vector costs ~0.5 ms per
-// hop; the head of 40 costs almost nothing.
-int32_t SufficientTopK(const fm::v1::SamplerChain& chain,
-                       bool needs_full_distribution);
-
 }  // namespace fm::gateway
 
 #endif  // FM_SERVICES_GATEWAY_SAMPLING_BUILDER_H_

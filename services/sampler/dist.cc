@@ -59,13 +59,16 @@ class DistStage final : public SamplerStage {
 }  // namespace
 
 StageInfo DistStageInfo() {
-  return {"dist",
-          "Selector: draws one candidate with probability softmax(logit), "
-          "seeded by (seed, sequence, step) so the same key gives the same "
-          "token anywhere.",
-          StageKind::kSelector,
-          {},
-          [](const StageParams&) { return std::make_unique<DistStage>(); }};
+  StageInfo info{
+      "dist",
+      "Selector: draws one candidate with probability softmax(logit), "
+      "seeded by (seed, sequence, step) so the same key gives the same "
+      "token anywhere.",
+      StageKind::kSelector,
+      {},
+      [](const StageParams&) { return std::make_unique<DistStage>(); }};
+  info.draws_random = true;
+  return info;
 }
 
 }  // namespace fm::sampler

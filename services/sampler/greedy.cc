@@ -52,12 +52,15 @@ class GreedyStage final : public SamplerStage {
 }  // namespace
 
 StageInfo GreedyStageInfo() {
-  return {"greedy",
-          "Selector: the candidate with the highest logit (ties: lowest id). "
-          "Deterministic; ignores the seed.",
-          StageKind::kSelector,
-          {},
-          [](const StageParams&) { return std::make_unique<GreedyStage>(); }};
+  StageInfo info{
+      "greedy",
+      "Selector: the candidate with the highest logit (ties: lowest id). "
+      "Deterministic; ignores the seed.",
+      StageKind::kSelector,
+      {},
+      [](const StageParams&) { return std::make_unique<GreedyStage>(); }};
+  info.selects_top = true;
+  return info;
 }
 
 }  // namespace fm::sampler

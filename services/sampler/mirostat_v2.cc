@@ -57,17 +57,20 @@ class MirostatV2Stage final : public SamplerStage {
 }  // namespace
 
 StageInfo MirostatV2StageInfo() {
-  return {"mirostat_v2",
-          "Selector: keeps tokens with surprise (-log2 p) <= mu, draws one, "
-          "then mu -= eta * (surprise - tau). mu starts at 2 * tau and lives "
-          "only as long as the session (not rebuilt from a history).",
-          StageKind::kSelector,
-          {FloatParam("tau", 0.0, 100.0, 5.0, "target surprise in bits"),
-           FloatParam("eta", 0.0, 1.0, 0.1, "learning rate of mu")},
-          [](const StageParams& p) {
-            return std::make_unique<MirostatV2Stage>(p.Float("tau"),
-                                                     p.Float("eta"));
-          }};
+  StageInfo info{
+      "mirostat_v2",
+      "Selector: keeps tokens with surprise (-log2 p) <= mu, draws one, "
+      "then mu -= eta * (surprise - tau). mu starts at 2 * tau and lives "
+      "only as long as the session (not rebuilt from a history).",
+      StageKind::kSelector,
+      {FloatParam("tau", 0.0, 100.0, 5.0, "target surprise in bits"),
+       FloatParam("eta", 0.0, 1.0, 0.1, "learning rate of mu")},
+      [](const StageParams& p) {
+        return std::make_unique<MirostatV2Stage>(p.Float("tau"),
+                                                 p.Float("eta"));
+      }};
+  info.draws_random = true;
+  return info;
 }
 
 }  // namespace fm::sampler

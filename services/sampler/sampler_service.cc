@@ -444,6 +444,9 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::ListStages(
       out->set_name(stage.name);
       out->set_kind(std::string(StageKindName(stage.kind)));
       out->set_description(stage.description);
+      out->set_draws_random(stage.draws_random);
+      out->set_keeps_top_param(stage.keeps_top_param);
+      out->set_selects_top(stage.selects_top);
       for (const ParamInfo& param : stage.params) {
         fm::v1::StageParam* p = out->add_params();
         p->set_name(param.name);

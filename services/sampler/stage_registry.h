@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -67,12 +68,38 @@ using StageFactory =
     std::function<std::unique_ptr<SamplerStage>(const StageParams& params)>;
 
 struct StageInfo {
+  StageInfo() = default;
+  // The declaration every stage file makes; the traits below default to
+  // "none" and are set by the stages that have them.
+  StageInfo(std::string name, std::string description, StageKind kind,
+            std::vector<ParamInfo> params, StageFactory factory)
+      : name(std::move(name)),
+        description(std::move(description)),
+        kind(kind),
+        params(std::move(params)),
+        factory(std::move(factory)) {}
+
   std::string name;
   std::string description;
   StageKind kind = StageKind::kFilter;
   std::vector<ParamInfo> params;
   // Builds the stage from validated parameters; never fails.
   StageFactory factory;
+  // What a client may rely on without knowing the stage (ListStages reports
+  // them; the gateway uses them instead of a list of stage names, so a new
+  // stage declares its own):
+  // The stage uses the request's random stream: its output depends on the
+  // seed, so a chain with it is not reproducible (nor cacheable) without
+  // one. A test checks every stage that does not declare it against two
+  // seeds.
+  bool draws_random = false;
+  // When set, the stage keeps only the N highest-logit candidates, N being
+  // this (integer) parameter, 0 meaning off: as the first stage of a chain
+  // the sampler needs only the top N logits, not the whole vocabulary.
+  std::string keeps_top_param;
+  // The stage picks the highest-logit candidate: a chain made of it alone
+  // needs only the top logit.
+  bool selects_top = false;
 };
 
 // Every known stage, in a stable order. Built once; never null.

@@ -47,15 +47,18 @@ class TopKStage final : public SamplerStage {
 }  // namespace
 
 StageInfo TopKStageInfo() {
-  return {"top_k",
-          "Filter: keeps the k most likely candidates (sorted, most likely "
-          "first).",
-          StageKind::kFilter,
-          {IntParam("k", 0, 1 << 24, 40,
-                    "number of candidates kept; 0 = all (off)")},
-          [](const StageParams& p) {
-            return std::make_unique<TopKStage>(p.Int("k"));
-          }};
+  StageInfo info{
+      "top_k",
+      "Filter: keeps the k most likely candidates (sorted, most likely "
+      "first).",
+      StageKind::kFilter,
+      {IntParam("k", 0, 1 << 24, 40,
+                "number of candidates kept; 0 = all (off)")},
+      [](const StageParams& p) {
+        return std::make_unique<TopKStage>(p.Int("k"));
+      }};
+  info.keeps_top_param = "k";
+  return info;
 }
 
 }  // namespace fm::sampler

@@ -57,23 +57,25 @@ class XtcStage final : public SamplerStage {
 }  // namespace
 
 StageInfo XtcStageInfo() {
-  return {"xtc",
-          "Filter (Exclude Top Choices): with probability `probability`, "
-          "removes all tokens with probability >= threshold except the least "
-          "likely of them (only when at least two qualify).",
-          StageKind::kFilter,
-          {FloatParam("probability", 0.0, 1.0, 0.5,
-                      "chance that the exclusion happens at a step"),
-           FloatParam("threshold", 0.0, 1.0, 0.1,
-                      "probability at or above which a token is a top choice",
-                      /*min_exclusive=*/true),
-           IntParam("min_keep", 1, 1 << 20, 1,
-                    "never keep fewer candidates than this")},
-          [](const StageParams& p) {
-            return std::make_unique<XtcStage>(p.Float("probability"),
-                                              p.Float("threshold"),
-                                              p.Int("min_keep"));
-          }};
+  StageInfo info{
+      "xtc",
+      "Filter (Exclude Top Choices): with probability `probability`, "
+      "removes all tokens with probability >= threshold except the least "
+      "likely of them (only when at least two qualify).",
+      StageKind::kFilter,
+      {FloatParam("probability", 0.0, 1.0, 0.5,
+                  "chance that the exclusion happens at a step"),
+       FloatParam("threshold", 0.0, 1.0, 0.1,
+                  "probability at or above which a token is a top choice",
+                  /*min_exclusive=*/true),
+       IntParam("min_keep", 1, 1 << 20, 1,
+                "never keep fewer candidates than this")},
+      [](const StageParams& p) {
+        return std::make_unique<XtcStage>(
+            p.Float("probability"), p.Float("threshold"), p.Int("min_keep"));
+      }};
+  info.draws_random = true;
+  return info;
 }
 
 }  // namespace fm::sampler

@@ -1,13 +1,13 @@
 // Gateway pieces in isolation: stop-string hold-back, shorthand -> chain,
 // and the response cache.
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "common/chain_proto_json.h"
 #include "services/gateway/response_cache.h"
 #include "services/gateway/sampling_builder.h"
+#include "services/gateway/stage_catalog.h"
 #include "services/gateway/stop_matcher.h"
 
 namespace fm::gateway {
@@ -81,14 +81,12 @@ TEST_CASE("shorthands build llama.cpp-ordered chains", "[sampling]") {
   CHECK(names == std::vector<std::string>{"repetition_penalty", "top_k",
                                           "top_p", "min_p", "temperature",
                                           "dist"});
-  CHECK_FALSE(ChainIsDeterministic(spec->chain()));
 
   r.mutable_shorthand()->set_temperature(0);
   spec = BuildSamplingSpec(r);
   REQUIRE(spec.ok());
   CHECK(spec->chain().stages(spec->chain().stages_size() - 1).stage() ==
         "greedy");
-  CHECK(ChainIsDeterministic(spec->chain()));
 }
 
 TEST_CASE("out-of-range shorthands name the field and range", "[sampling]") {
@@ -138,7 +136,7 @@ TEST_CASE("the response cache is a bounded LRU", "[cache]") {
   cache.Put("a", one("A"));
   cache.Put("b", one("B"));
   REQUIRE(cache.Get("a") != nullptr);  // a is now the most recent
-  cache.Put("c", one("C"));           // evicts b
+  cache.Put("c", one("C"));            // evicts b
   CHECK(cache.Get("b") == nullptr);
   REQUIRE(cache.Get("a") != nullptr);
   CHECK((*cache.Get("c"))[0].text() == "C");
@@ -156,25 +154,68 @@ TEST_CASE("the response cache is a bounded LRU", "[cache]") {
 namespace fm::gateway {
 namespace {
 
-TEST_CASE("SufficientTopK sends only the head a chain can use", "[sampling]") {
-  auto chain = [](const char* json) {
-    auto c = ChainFromJson(json);
-    REQUIRE(c.ok());
-    return *c;
+// A catalog as a sampler declares it in ListStages.
+StageCatalog TestCatalog() {
+  fm::v1::ListStagesResponse stages;
+  auto add = [&](const char* name) {
+    fm::v1::StageInfo* s = stages.add_stages();
+    s->set_name(name);
+    return s;
   };
-  CHECK(SufficientTopK(chain(R"([{"stage":"greedy"}])"), false) == 1);
-  CHECK(SufficientTopK(
-            chain(R"([{"stage":"top_k","k":40},{"stage":"dist"}])"), false) ==
+  add("greedy")->set_selects_top(true);
+  add("top_k")->set_keeps_top_param("k");
+  add("dist")->set_draws_random(true);
+  add("xtc")->set_draws_random(true);
+  for (const char* name : {"top_p", "temperature", "repetition_penalty"}) {
+    add(name);
+  }
+  return StageCatalog(stages);
+}
+
+fm::v1::SamplerChain Chain(const char* json) {
+  auto c = ChainFromJson(json);
+  REQUIRE(c.ok());
+  return *c;
+}
+
+TEST_CASE("determinism comes from the sampler's declarations", "[sampling]") {
+  const StageCatalog catalog = TestCatalog();
+  CHECK(catalog.ChainIsDeterministic(
+      Chain(R"([{"stage":"top_k","k":5},{"stage":"greedy"}])")));
+  CHECK_FALSE(catalog.ChainIsDeterministic(
+      Chain(R"([{"stage":"top_k","k":5},{"stage":"dist"}])")));
+  CHECK_FALSE(catalog.ChainIsDeterministic(
+      Chain(R"([{"stage":"xtc"},{"stage":"greedy"}])")));
+  // A stage the sampler did not list is treated as random.
+  CHECK_FALSE(catalog.ChainIsDeterministic(
+      Chain(R"([{"stage":"new_stage"},{"stage":"greedy"}])")));
+}
+
+TEST_CASE("SufficientTopK sends only the head a chain can use", "[sampling]") {
+  const StageCatalog catalog = TestCatalog();
+  CHECK(catalog.SufficientTopK(Chain(R"([{"stage":"greedy"}])"), false) == 1);
+  CHECK(catalog.SufficientTopK(
+            Chain(R"([{"stage":"top_k","k":40},{"stage":"dist"}])"), false) ==
         40);
   // Penalties (or anything) before top_k need every logit.
-  CHECK(SufficientTopK(chain(R"([{"stage":"repetition_penalty","penalty":1.1},{"stage":"top_k","k":40},{"stage":"dist"}])"),
-                       false) == 0);
-  CHECK(SufficientTopK(chain(R"([{"stage":"top_p","p":0.9},{"stage":"dist"}])"),
-                       false) == 0);
-  CHECK(SufficientTopK(chain(R"([{"stage":"top_k","k":0},{"stage":"dist"}])"),
-                       false) == 0);
+  CHECK(catalog.SufficientTopK(
+            Chain(R"([{"stage":"repetition_penalty","penalty":1.1},)"
+                  R"({"stage":"top_k","k":40},{"stage":"dist"}])"),
+            false) == 0);
+  CHECK(catalog.SufficientTopK(
+            Chain(R"([{"stage":"top_p","p":0.9},{"stage":"dist"}])"), false) ==
+        0);
+  CHECK(catalog.SufficientTopK(
+            Chain(R"([{"stage":"top_k","k":0},{"stage":"dist"}])"), false) ==
+        0);
+  // top_k's default k is the sampler's business: send everything.
+  CHECK(catalog.SufficientTopK(Chain(R"([{"stage":"top_k"},{"stage":"dist"}])"),
+                               false) == 0);
+  CHECK(catalog.SufficientTopK(
+            Chain(R"([{"stage":"new_stage"},{"stage":"greedy"}])"), false) ==
+        0);
   // Raw logprobs, traces and shadows need the whole distribution.
-  CHECK(SufficientTopK(chain(R"([{"stage":"greedy"}])"), true) == 0);
+  CHECK(catalog.SufficientTopK(Chain(R"([{"stage":"greedy"}])"), true) == 0);
 }
 
 }  // namespace

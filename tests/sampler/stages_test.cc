@@ -559,5 +559,119 @@ TEST_CASE("ScaleLogits equals ScaleLogit and never makes inf or NaN") {
   CHECK(banned[0] == kNegInf);
 }
 
+// The traits every stage declares (ListStages reports them, the gateway
+// relies on them) checked against what the stage does.
+
+// Pseudo-random logits, with ties, over a small vocabulary.
+std::vector<float> TraitLogits(int trial) {
+  std::vector<float> logits(48);
+  uint32_t s = 977u * static_cast<uint32_t>(trial) + 1;
+  for (float& v : logits) {
+    s = s * 1664525u + 1013904223u;
+    v = static_cast<float>((s >> 12) % 64) / 8.0f - 4.0f;
+  }
+  return logits;
+}
+
+// The candidates (ids and logits, in order) and the selected id after one
+// stage, with its random stream keyed by `seed`.
+struct Outcome {
+  std::vector<std::pair<TokenId, float>> kept;
+  TokenId selected = -1;
+  bool operator==(const Outcome& o) const {
+    return kept == o.kept && selected == o.selected;
+  }
+};
+
+Outcome RunWithSeed(const StageSpec& spec, TokenCandidates candidates,
+                    uint64_t seed) {
+  auto stage = MakeStage(spec);
+  SamplingContext ctx{Rng(seed, 0, 0)};
+  stage->Apply(candidates, ctx);
+  Outcome out;
+  for (const TokenData& d : candidates.data)
+    out.kept.push_back({d.id, d.logit});
+  if (candidates.selected >= 0) {
+    out.selected = candidates.data[candidates.selected].id;
+  }
+  return out;
+}
+
+TEST_CASE("stages that do not declare draws_random ignore the seed") {
+  // A random stage that forgot to declare it would make the gateway cache
+  // (and replay) one random draw for every later request.
+  for (const StageInfo& info : AllStages()) {
+    if (info.draws_random) continue;
+    for (int trial = 0; trial < 40; ++trial) {
+      INFO("stage " << info.name << " trial " << trial);
+      const TokenCandidates c = FromLogits(TraitLogits(trial));
+      const Outcome a = RunWithSeed({info.name, {}}, c, 1);
+      for (uint64_t seed : {2u, 99u, 123456u}) {
+        REQUIRE(RunWithSeed({info.name, {}}, c, seed) == a);
+      }
+    }
+  }
+}
+
+TEST_CASE("the declared random stages do use the seed") {
+  const std::map<std::string, std::map<std::string, ParamValue>> active = {
+      {"dist", {}},
+      {"xtc", {{"probability", 0.5}, {"threshold", 0.01}}},
+      {"mirostat_v2", {}},
+  };
+  for (const StageInfo& info : AllStages()) {
+    if (!info.draws_random) continue;
+    INFO("stage " << info.name);
+    REQUIRE(active.count(info.name) == 1);  // list new random stages here
+    bool differs = false;
+    for (int trial = 0; trial < 40 && !differs; ++trial) {
+      const TokenCandidates c = FromLogits(TraitLogits(trial));
+      const StageSpec spec{info.name, active.at(info.name)};
+      differs = !(RunWithSeed(spec, c, 1) == RunWithSeed(spec, c, 2));
+    }
+    CHECK(differs);
+  }
+}
+
+TEST_CASE("keeps_top_param and selects_top hold on the top logits alone") {
+  for (const StageInfo& info : AllStages()) {
+    if (info.keeps_top_param.empty() && !info.selects_top) continue;
+    for (int64_t n : {1, 3, 10}) {
+      for (int trial = 0; trial < 20; ++trial) {
+        INFO("stage " << info.name << " n " << n << " trial " << trial);
+        StageSpec spec{info.name, {}};
+        size_t head = 1;
+        if (!info.keeps_top_param.empty()) {
+          spec.params[info.keeps_top_param] = n;
+          head = static_cast<size_t>(n);
+        }
+        const std::vector<float> logits = TraitLogits(trial);
+        // Only the `head` highest logits, as the gateway sends them (ties
+        // broken towards the lower id, as the model's top-K does).
+        std::vector<TokenId> order(logits.size());
+        for (size_t i = 0; i < order.size(); ++i)
+          order[i] = static_cast<TokenId>(i);
+        std::stable_sort(order.begin(), order.end(), [&](TokenId a, TokenId b) {
+          return logits[a] > logits[b];
+        });
+        TokenCandidates top;
+        for (size_t i = 0; i < head; ++i) {
+          top.data.push_back({order[i], logits[order[i]], 0.0f});
+        }
+        Outcome full = RunWithSeed(spec, FromLogits(logits), 1);
+        Outcome part = RunWithSeed(spec, top, 1);
+        auto by_id = [](std::vector<std::pair<TokenId, float>> v) {
+          std::sort(v.begin(), v.end());
+          return v;
+        };
+        CHECK(part.selected == full.selected);
+        if (!info.keeps_top_param.empty()) {
+          CHECK(by_id(part.kept) == by_id(full.kept));
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fm::sampler

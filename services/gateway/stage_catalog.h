@@ -1,0 +1,45 @@
+// StageCatalog: what the gateway needs to know about the stages of one
+// sampler deployment (from its ListStages), so that decisions such as "this
+// request is reproducible, cache it" or "send only the top 40 logits" come
+// from the sampler's own declarations rather than from stage names the
+// gateway happens to know. A stage it does not know is treated the safe way
+// (random; needs every logit).
+#ifndef FM_SERVICES_GATEWAY_STAGE_CATALOG_H_
+#define FM_SERVICES_GATEWAY_STAGE_CATALOG_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "fm/v1/sampler.pb.h"
+
+namespace fm::gateway {
+
+class StageCatalog {
+ public:
+  explicit StageCatalog(const fm::v1::ListStagesResponse& stages);
+
+  bool Knows(const std::string& stage) const;
+
+  // Whether a chain draws no random numbers (its outcome depends only on
+  // the logits and history), so a request using it is deterministic
+  // without a seed. False when any stage is unknown.
+  bool ChainIsDeterministic(const fm::v1::SamplerChain& chain) const;
+
+  // How many of the highest logits the model must send for `chain` to draw
+  // exactly what it would draw from the whole vector: 1 for a chain of one
+  // stage that selects the top logit (greedy); N when the first stage keeps
+  // only the top N (top_k); else 0 (send everything).
+  // `needs_full_distribution` (raw logprobs, traces, shadows) forces 0.
+  // On this machine's loopback a dense 32,000-entry vector costs ~0.5 ms per
+  // hop; the head of 40 costs almost nothing.
+  int32_t SufficientTopK(const fm::v1::SamplerChain& chain,
+                         bool needs_full_distribution) const;
+
+ private:
+  std::map<std::string, fm::v1::StageInfo> stages_;
+};
+
+}  // namespace fm::gateway
+
+#endif  // FM_SERVICES_GATEWAY_STAGE_CATALOG_H_
