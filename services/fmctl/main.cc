@@ -11,11 +11,13 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/bearer_auth.h"
 #include "common/channel_factory.h"
 #include "common/status_util.h"
 #include "services/fmctl/fmctl.h"
 
-ABSL_FLAG(std::string, tokenizer, "", "fm-tokenizer address (HOST:PORT[,...]).");
+ABSL_FLAG(std::string, tokenizer, "",
+          "fm-tokenizer address (HOST:PORT[,...]).");
 ABSL_FLAG(std::string, model, "", "fm-model address (HOST:PORT[,...]).");
 ABSL_FLAG(std::string, sampler, "", "fm-sampler address (HOST:PORT[,...]).");
 ABSL_FLAG(std::string, target, "", "Address for `health`.");
@@ -25,7 +27,10 @@ ABSL_FLAG(std::string, chain, "", "Sampler chain as JSON.");
 ABSL_FLAG(std::string, profile, "", "Sampler profile name.");
 ABSL_FLAG(int64_t, seed, -1, "RNG seed (>= 0).");
 ABSL_FLAG(int, count, 1, "`sample`: number of draws.");
-ABSL_FLAG(std::string, gateway, "", "fm-gateway address (default $FM_GATEWAY).");
+ABSL_FLAG(std::string, gateway, "",
+          "fm-gateway address (default $FM_GATEWAY).");
+ABSL_FLAG(std::string, token, "",
+          "Bearer token sent with every call (default $FM_TOKEN).");
 ABSL_FLAG(double, temperature, -1, "`generate`: temperature in [0, 2].");
 ABSL_FLAG(int, top_k, -1, "`generate`: top-k (0 = off).");
 ABSL_FLAG(double, top_p, -1, "`generate`: top-p in (0, 1].");
@@ -75,13 +80,11 @@ const std::vector<Command>& Commands() {
        "[--n N] [--profile NAME | --chain JSON] [--logprobs] [--json] "
        "[--sampler-route NAME] PROMPT|-",
        RunGenerateCommand},
-      {"score", "fmctl --gateway=ADDR score PROMPT CONTINUATION...",
-       RunScore},
+      {"score", "fmctl --gateway=ADDR score PROMPT CONTINUATION...", RunScore},
       {"routes",
        "fmctl --gateway=ADDR routes [list | set NAME ADDR | delete NAME]",
        RunRoutes},
-      {"info", "fmctl --model=ADDR info | fmctl --gateway=ADDR info",
-       RunInfo},
+      {"info", "fmctl --model=ADDR info | fmctl --gateway=ADDR info", RunInfo},
       {"forward", "fmctl --model=ADDR forward --ids \"1 403 407\" [--top K]",
        RunForward},
       {"stages", "fmctl --sampler=ADDR stages", RunStages},
@@ -123,6 +126,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelFor(
 std::unique_ptr<grpc::ClientContext> NewContext() {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(DeadlineAfter(absl::GetFlag(FLAGS_timeout)));
+  std::string token = absl::GetFlag(FLAGS_token);
+  if (token.empty() && std::getenv("FM_TOKEN") != nullptr) {
+    token = std::getenv("FM_TOKEN");
+  }
+  AddBearerToken(ctx.get(), token);
   return ctx;
 }
 

@@ -12,6 +12,17 @@
 #include "services/gateway/score.h"
 
 namespace fm::gateway {
+namespace {
+
+// Ends a unary call that was refused before any work.
+grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx,
+                                 const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+}  // namespace
 
 GatewayServiceImpl::GatewayServiceImpl(Backends* backends,
                                        GatewayOptions options)
@@ -30,10 +41,9 @@ bool GatewayServiceImpl::Admit() {
 }
 
 absl::Status GatewayServiceImpl::Busy() const {
-  return absl::ResourceExhaustedError(
-      absl::StrCat("gateway busy: ", options_.max_concurrent,
-                   " generations running (max ", options_.max_concurrent,
-                   ", --max_concurrent)"));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "gateway busy: ", options_.max_concurrent, " generations running (max ",
+      options_.max_concurrent, ", --max_concurrent)"));
 }
 
 // Streams one generation. The worker pushes messages with Write(); at most
@@ -47,6 +57,11 @@ class GatewayServiceImpl::GenerateReactor final
   GenerateReactor(GatewayServiceImpl* service, grpc::CallbackServerContext* ctx,
                   const fm::v1::GenerateRequest* request)
       : service_(service), ctx_(ctx), request_(request) {
+    if (absl::Status s = service_->Authorize(*ctx, BearerAuth::Access::kUser);
+        !s.ok()) {
+      Finish(ToGrpcStatus(s));
+      return;
+    }
     if (!service_->Admit()) {
       Finish(ToGrpcStatus(service_->Busy()));
       return;
@@ -93,9 +108,9 @@ class GatewayServiceImpl::GenerateReactor final
 
  private:
   void Work() {
-    absl::Status status = RunGeneration(*service_->backends_, &service_->cache_,
-                                        service_->options_.limits, *ctx_,
-                                        *request_, this);
+    absl::Status status =
+        RunGeneration(*service_->backends_, &service_->cache_,
+                      service_->options_.limits, *ctx_, *request_, this);
     if (!status.ok()) {
       FM_LOG(DEBUG) << "Generate: " << status;
     }
@@ -137,10 +152,13 @@ GatewayServiceImpl::Generate(grpc::CallbackServerContext* ctx,
 grpc::ServerUnaryReactor* GatewayServiceImpl::Score(
     grpc::CallbackServerContext* ctx, const fm::v1::ScoreRequest* request,
     fm::v1::ScoreResponse* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kUser); !s.ok()) {
+    return Refuse(ctx, s);
+  }
   return RunUnaryOnExecutor(ctx, workers_, [this, ctx, request, response] {
     if (!Admit()) return Busy();
-    absl::Status s = RunScore(*backends_, options_.limits, *ctx, *request,
-                              response);
+    absl::Status s =
+        RunScore(*backends_, options_.limits, *ctx, *request, response);
     Release();
     return s;
   });
@@ -149,6 +167,9 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Score(
 grpc::ServerUnaryReactor* GatewayServiceImpl::Tokenize(
     grpc::CallbackServerContext* ctx, const fm::v1::EncodeRequest* request,
     fm::v1::EncodeResponse* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kUser); !s.ok()) {
+    return Refuse(ctx, s);
+  }
   return RunUnaryOnExecutor(ctx, light_, [this, ctx, request, response] {
     auto down = DownstreamContext(*ctx, options_.limits.default_timeout);
     return FromGrpcStatus(
@@ -160,6 +181,9 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Tokenize(
 grpc::ServerUnaryReactor* GatewayServiceImpl::Detokenize(
     grpc::CallbackServerContext* ctx, const fm::v1::DecodeRequest* request,
     fm::v1::DecodeResponse* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kUser); !s.ok()) {
+    return Refuse(ctx, s);
+  }
   return RunUnaryOnExecutor(ctx, light_, [this, ctx, request, response] {
     auto down = DownstreamContext(*ctx, options_.limits.default_timeout);
     return FromGrpcStatus(
@@ -171,6 +195,9 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Detokenize(
 grpc::ServerUnaryReactor* GatewayServiceImpl::Info(
     grpc::CallbackServerContext* ctx, const fm::v1::GatewayInfoRequest* request,
     fm::v1::GatewayInfo* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kUser); !s.ok()) {
+    return Refuse(ctx, s);
+  }
   return RunUnaryOnExecutor(ctx, light_, [this, ctx, response] {
     auto down = DownstreamContext(*ctx, options_.limits.default_timeout);
     grpc::Status s = backends_->tokenizer()->Info(
@@ -195,6 +222,9 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Info(
 grpc::ServerUnaryReactor* GatewayServiceImpl::ListRoutes(
     grpc::CallbackServerContext* ctx, const fm::v1::ListRoutesRequest* request,
     fm::v1::ListRoutesResponse* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kUser); !s.ok()) {
+    return Refuse(ctx, s);
+  }
   for (const auto& route : backends_->routes()->List()) {
     fm::v1::Route* r = response->add_routes();
     r->set_name(route->name);
@@ -208,6 +238,9 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::ListRoutes(
 grpc::ServerUnaryReactor* GatewayServiceImpl::SetRoute(
     grpc::CallbackServerContext* ctx, const fm::v1::SetRouteRequest* request,
     fm::v1::Route* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kAdmin); !s.ok()) {
+    return Refuse(ctx, s);
+  }
   // Resolving names in the target may block: run it on a worker.
   return RunUnaryOnExecutor(ctx, light_, [this, request, response] {
     absl::Status s = backends_->routes()->Set(request->route().name(),
@@ -220,6 +253,9 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::SetRoute(
 grpc::ServerUnaryReactor* GatewayServiceImpl::DeleteRoute(
     grpc::CallbackServerContext* ctx, const fm::v1::DeleteRouteRequest* request,
     fm::v1::DeleteRouteResponse* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kAdmin); !s.ok()) {
+    return Refuse(ctx, s);
+  }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(backends_->routes()->Delete(request->name())));
   return reactor;

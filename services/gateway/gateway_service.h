@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/bearer_auth.h"
 #include "common/executor.h"
 #include "fm/v1/gateway.grpc.pb.h"
 #include "services/gateway/backends.h"
@@ -21,6 +22,9 @@ struct GatewayOptions {
   // RESOURCE_EXHAUSTED. Each occupies one worker thread.
   int32_t max_concurrent = 16;
   size_t cache_entries = 1024;
+  // Bearer tokens for the API (off by default); SetRoute and DeleteRoute
+  // need an admin token.
+  BearerAuth auth;
 };
 
 class GatewayServiceImpl final
@@ -38,14 +42,15 @@ class GatewayServiceImpl final
   grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* ctx,
                                      const fm::v1::EncodeRequest* request,
                                      fm::v1::EncodeResponse* response) override;
-  grpc::ServerUnaryReactor* Detokenize(grpc::CallbackServerContext* ctx,
-                                       const fm::v1::DecodeRequest* request,
-                                       fm::v1::DecodeResponse* response) override;
+  grpc::ServerUnaryReactor* Detokenize(
+      grpc::CallbackServerContext* ctx, const fm::v1::DecodeRequest* request,
+      fm::v1::DecodeResponse* response) override;
   grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* ctx,
                                  const fm::v1::GatewayInfoRequest* request,
                                  fm::v1::GatewayInfo* response) override;
   grpc::ServerUnaryReactor* ListRoutes(
-      grpc::CallbackServerContext* ctx, const fm::v1::ListRoutesRequest* request,
+      grpc::CallbackServerContext* ctx,
+      const fm::v1::ListRoutesRequest* request,
       fm::v1::ListRoutesResponse* response) override;
   grpc::ServerUnaryReactor* SetRoute(grpc::CallbackServerContext* ctx,
                                      const fm::v1::SetRouteRequest* request,
@@ -62,6 +67,12 @@ class GatewayServiceImpl final
   bool Admit();
   void Release() { --active_; }
   absl::Status Busy() const;
+  // OK, or the reason to refuse the call (UNAUTHENTICATED,
+  // PERMISSION_DENIED).
+  absl::Status Authorize(const grpc::CallbackServerContext& ctx,
+                         BearerAuth::Access access) const {
+    return options_.auth.Check(ctx, access);
+  }
 
   Backends* backends_;
   const GatewayOptions options_;

@@ -5,6 +5,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "common/bearer_auth.h"
 #include "common/log.h"
 #include "common/server_flags.h"
 #include "common/server_runner.h"
@@ -39,6 +40,12 @@ ABSL_FLAG(int, model_resume_attempts, 3,
 ABSL_FLAG(absl::Duration, model_resume_timeout, absl::Seconds(10),
           "How long one resume waits for a model replica to accept a "
           "connection.");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "Bearer tokens (one per line) that may call the API; unset (and "
+          "no --admin_tokens_file): no authentication. Health stays public.");
+ABSL_FLAG(std::string, admin_tokens_file, "",
+          "Bearer tokens that may also change routes (SetRoute, "
+          "DeleteRoute).");
 ABSL_FLAG(
     std::string, downstream_tls_ca, "",
     "PEM CA that verifies the downstream services (enables TLS to them).");
@@ -104,6 +111,15 @@ int main(int argc, char** argv) {
   options.limits.max_model_resumes = absl::GetFlag(FLAGS_model_resume_attempts);
   options.limits.model_resume_timeout =
       absl::GetFlag(FLAGS_model_resume_timeout);
+  auto auth = fm::BearerAuth::Load(absl::GetFlag(FLAGS_auth_tokens_file),
+                                   absl::GetFlag(FLAGS_admin_tokens_file));
+  if (!auth.ok()) {
+    FM_LOG(ERROR) << auth.status();
+    return 2;
+  }
+  options.auth = *std::move(auth);
+  FM_LOG(INFO) << "authentication: "
+               << (options.auth.enabled() ? "bearer tokens" : "off");
   fm::gateway::GatewayServiceImpl service(backends->get(), options);
 
   auto runner = fm::ServerRunner::Start(

@@ -4,11 +4,13 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "common/bearer_auth.h"
 #include "common/chain_proto_json.h"
 #include "common/channel_factory.h"
 #include "common/utf8.h"
@@ -550,6 +552,91 @@ TEST_CASE("named sampler routes, at start and at runtime",
   CommandResult bad = RunCommand({"fmctl", gw, "routes", "delete", "default"});
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("FAILED_PRECONDITION"));
+}
+
+TEST_CASE("bearer tokens guard the API, admin tokens the routes (hermetic)",
+          "[gateway]") {
+  Pipeline p({}, /*hermetic=*/true);
+  REQUIRE(p.available());
+  const std::string dir = MakeTempDir();
+  const std::string user = "user-token-0123456789";
+  const std::string admin = "admin-token-9876543210";
+  std::ofstream(dir + "/users") << "# API users\n" << user << "\n";
+  std::ofstream(dir + "/admins") << admin << "\n";
+  p.gateway.reset();
+  p.StartGateway({"--auth_tokens_file=" + dir + "/users",
+                  "--admin_tokens_file=" + dir + "/admins"});
+
+  auto info = [&](const std::string& token) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    AddBearerToken(&ctx, token);
+    fm::v1::GatewayInfo out;
+    return p.stub->Info(&ctx, {}, &out);
+  };
+  grpc::Status none = info("");
+  CHECK(none.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK_THAT(none.error_message(), Catch::Contains("missing bearer token"));
+  grpc::Status wrong = info("not-a-valid-token-at-all");
+  CHECK(wrong.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK_THAT(wrong.error_message(), Catch::Contains("bad bearer token"));
+  CHECK_THAT(wrong.error_message(), !Catch::Contains("not-a-valid"));
+  CHECK(info(user).ok());
+  CHECK(info(admin).ok());  // an admin token is also a user token
+
+  {  // streaming calls too
+    GenerateRequest r = Greedy("", 4);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    auto reader = p.stub->Generate(&ctx, r);
+    GenerateResponse m;
+    CHECK_FALSE(reader->Read(&m));
+    CHECK(reader->Finish().error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    AddBearerToken(&ctx, user);
+    auto reader = p.stub->Generate(&ctx, Greedy("", 4));
+    GenerateResponse m;
+    while (reader->Read(&m)) {
+    }
+    CHECK(reader->Finish().ok());
+  }
+
+  auto set_route = [&](const std::string& token) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    AddBearerToken(&ctx, token);
+    fm::v1::SetRouteRequest request;
+    request.mutable_route()->set_name("canary");
+    request.mutable_route()->set_target(p.sampler->address());
+    fm::v1::Route out;
+    return p.stub->SetRoute(&ctx, request, &out);
+  };
+  grpc::Status denied = set_route(user);
+  CHECK(denied.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK_THAT(denied.error_message(), Catch::Contains("admin token"));
+  CHECK(set_route(admin).ok());
+
+  // fmctl sends --token (or $FM_TOKEN); health needs none.
+  const std::string gw = "--gateway=" + p.gateway->address();
+  CHECK(RunCommand({"fmctl", gw, "info"}).exit_code != 0);
+  CHECK(RunCommand({"fmctl", gw, "--token=" + user, "info"}).exit_code == 0);
+  CHECK(RunCommand({"fmctl", "health", "--target=" + p.gateway->address(),
+                    "--timeout=5s"})
+            .exit_code == 0);
+
+  // A malformed tokens file stops the gateway at start, naming the line.
+  std::ofstream(dir + "/bad") << "# short\nshort\n";
+  CommandResult bad = RunCommand(
+      {"fm-gateway", "--listen=127.0.0.1:0",
+       "--tokenizer=" + p.tokenizer->address(), "--model=" + p.model->address(),
+       "--sampler=" + p.sampler->address(),
+       "--auth_tokens_file=" + dir + "/bad"},
+      "", 10000);
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("bad line 2"));
 }
 
 TEST_CASE("split UTF-8 characters stream intact (hermetic, no model files)",
