@@ -1,0 +1,166 @@
+// The four real binaries on free loopback ports, for the gateway's
+// end-to-end and load tests: with stories260K and tok512 (skipped without
+// FM_MODELS), or hermetic (a tokenizer the test trains and a random model).
+#ifndef FM_TESTS_GATEWAY_PIPELINE_H_
+#define FM_TESTS_GATEWAY_PIPELINE_H_
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/channel_factory.h"
+#include "fm/v1/gateway.grpc.pb.h"
+#include "fm/v1/model.grpc.pb.h"
+#include "services/tokenizer/sentencepiece_tokenizer.h"
+#include "tests/model/tiny_model_writer.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_env.h"
+#include "tests/tokenizer/tiny_tokenizer.h"
+
+namespace fm::testing {
+
+// A hermetic model for the tiny tokenizer the tests train: random weights
+// with the tokenizer's vocabulary, so generation produces arbitrary byte
+// pieces (split UTF-8 characters) without any downloaded file.
+struct HermeticModels {
+  std::string tokenizer, model;
+};
+
+inline HermeticModels MakeHermeticModels() {
+  HermeticModels m;
+  m.tokenizer = TinyTokenizerModel();
+  auto tok = fm::tokenizer::SentencePieceTokenizer::Load(m.tokenizer);
+  REQUIRE(tok.ok());
+  fm::model::testing::TinyConfig config;
+  config.vocab_size = (*tok)->vocab_size();
+  config.seq_len = 128;
+  m.model = MakeTempDir() + "/random.bin";
+  REQUIRE(fm::model::testing::WriteLlama2cLegacy(
+              fm::model::testing::MakeRandomTinyModel(config, 3), m.model)
+              .ok());
+  return m;
+}
+
+struct Pipeline {
+  explicit Pipeline(std::vector<std::string> model_flags = {},
+                    bool hermetic = false)
+      : profiles(MakeTempDir() + "/profiles.json") {
+    if (hermetic) {
+      HermeticModels m = MakeHermeticModels();
+      tokenizer_model = m.tokenizer;
+      model_file = m.model;
+    } else {
+      tokenizer_model = ModelFile("tok512.model");
+      model_file = ModelFile("stories260K.bin");
+    }
+    if (tokenizer_model.empty() || model_file.empty()) return;
+    tokenizer = std::make_unique<ServiceProcess>(
+        "fm-tokenizer",
+        std::vector<std::string>{"--tokenizer_model=" + tokenizer_model});
+    model_flags.push_back("--model=" + model_file);
+    this->model_flags = model_flags;
+    model = std::make_unique<ServiceProcess>("fm-model", model_flags);
+    StartSampler();
+    REQUIRE(tokenizer->WaitForServing());
+    REQUIRE(model->WaitForServing());
+    StartGateway();
+  }
+  bool available() const { return tokenizer != nullptr; }
+
+  // port 0: any free port; else restart on that port.
+  void StartSampler(int port = 0) {
+    std::vector<std::string> flags = {"--profiles=" + profiles};
+    if (port != 0)
+      flags.push_back("--listen=127.0.0.1:" + std::to_string(port));
+    sampler = std::make_unique<ServiceProcess>("fm-sampler", flags);
+    if (!sampler->WaitForServing()) FAIL("fm-sampler: " << sampler->log());
+  }
+  // A new fm-model on the same port (after the old one was killed).
+  void RestartModel(int port) {
+    std::vector<std::string> flags = model_flags;
+    flags.push_back("--listen=127.0.0.1:" + std::to_string(port));
+    model = std::make_unique<ServiceProcess>("fm-model", flags);
+    if (!model->WaitForServing()) FAIL("fm-model: " << model->log());
+  }
+  void StartGateway(std::vector<std::string> extra = {}) {
+    std::vector<std::string> flags = {
+        "--tokenizer=" + tokenizer->address(), "--model=" + model->address(),
+        "--sampler=" + sampler->address(), "--health_period=100ms"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    gateway = std::make_unique<ServiceProcess>("fm-gateway", flags);
+    INFO(gateway->log());
+    REQUIRE(gateway->WaitForServing(15000));
+    auto channel = MakeChannel(gateway->address());
+    REQUIRE(channel.ok());
+    stub = fm::v1::GatewayService::NewStub(*channel);
+  }
+
+  struct Result {
+    grpc::Status status;
+    std::vector<fm::v1::GenerateResponse> messages;
+    std::string Text(int seq = 0) const {
+      std::string text;
+      for (const auto& m : messages) {
+        if (m.sequence_index() == seq) text += m.text();
+      }
+      return text;
+    }
+    const fm::v1::GenerateResponse* Last(int seq = 0) const {
+      const fm::v1::GenerateResponse* last = nullptr;
+      for (const auto& m : messages) {
+        if (m.sequence_index() == seq) last = &m;
+      }
+      return last;
+    }
+  };
+
+  Result Generate(const fm::v1::GenerateRequest& request,
+                  absl::Duration timeout = absl::Seconds(60)) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(timeout));
+    auto reader = stub->Generate(&ctx, request);
+    Result result;
+    fm::v1::GenerateResponse m;
+    while (reader->Read(&m)) result.messages.push_back(m);
+    result.status = reader->Finish();
+    return result;
+  }
+
+  fm::v1::ModelInfo ModelInfo() {
+    auto channel = MakeChannel(model->address());
+    auto stub = fm::v1::ModelService::NewStub(*channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(5)));
+    fm::v1::ModelInfo info;
+    stub->Info(&ctx, {}, &info);
+    return info;
+  }
+
+  std::string profiles;
+  std::string tokenizer_model, model_file;
+  std::vector<std::string> model_flags;
+  std::unique_ptr<ServiceProcess> tokenizer, model, sampler, gateway;
+  std::unique_ptr<fm::v1::GatewayService::Stub> stub;
+};
+
+#define REQUIRE_PIPELINE(p)                                                \
+  if (!(p).available()) {                                                  \
+    ReportSkip("stories260K.bin / tok512.model not found: set FM_MODELS"); \
+    return;                                                                \
+  }
+
+inline fm::v1::GenerateRequest Greedy(const std::string& prompt,
+                                      int max_tokens) {
+  using fm::v1::GenerateRequest;
+  GenerateRequest r;
+  r.set_text(prompt);
+  r.set_max_tokens(max_tokens);
+  r.mutable_shorthand()->set_temperature(0);
+  return r;
+}
+
+}  // namespace fm::testing
+
+#endif  // FM_TESTS_GATEWAY_PIPELINE_H_
