@@ -46,6 +46,9 @@ struct Sequence {
   int32_t index;
   bool live = true;
   int32_t generated = 0;
+  // Every token sampled for this sequence, to continue it in a new
+  // sampler session.
+  std::vector<int32_t> sampled;
   absl::Time first_token;
   tokenizer::IncrementalDecoder decoder;
   StopMatcher stops;
@@ -89,6 +92,16 @@ class Generation {
   bool SessionLost(const absl::Status& status) const;
   absl::StatusOr<fm::v1::SessionResponse> ResumeModel(
       const fm::v1::SessionRequest& failed);
+  // The latest moment a resume may wait until for a dependency.
+  absl::Time ResumeDeadline() const;
+  // Opens the sampler session with `sampler_start_`.
+  absl::StatusOr<fm::v1::SamplerSessionResponse> OpenSampler();
+  // One step on the sampler session; a lost session is replaced by a new
+  // one that continues every sequence of `step` from its sampled tokens,
+  // when the chain's stages keep no state beyond the history.
+  absl::StatusOr<fm::v1::SamplerSessionResponse> CallSampler(
+      const fm::v1::SamplerSessionRequest& step,
+      const std::vector<Sequence*>& seqs);
 
   const Backends& backends_;
   ResponseCache* cache_;
@@ -109,9 +122,13 @@ class Generation {
   bool want_details_ = false;
   fm::v1::LogitsFormat logits_format_;  // what the model sends each step
   std::vector<GenerateResponse> recorded_;
+  std::shared_ptr<const StageCatalog> catalog_;  // null: unknown
   std::unique_ptr<ModelExchange> model_;
   ModelMirror mirror_;  // the model session's sequences, for a rebuild
   int32_t model_resumes_ = 0;
+  std::unique_ptr<SamplerExchange> sampler_;
+  fm::v1::SamplerSessionRequest sampler_start_;
+  int32_t sampler_resumes_ = 0;
 };
 
 absl::Status Generation::ValidateRequest() const {
@@ -302,23 +319,17 @@ absl::StatusOr<fm::v1::SessionResponse> Generation::CallModel(
   mirror_.Apply(request);
   absl::StatusOr<fm::v1::SessionResponse> response = model_->Call(request);
   while (!response.ok() && SessionLost(response.status()) &&
-         model_resumes_ < limits_.max_model_resumes) {
+         model_resumes_ < limits_.max_resumes) {
     ++model_resumes_;
     FM_LOG(WARNING) << "model session lost (" << response.status()
                     << "); rebuilding it, attempt " << model_resumes_ << " of "
-                    << limits_.max_model_resumes;
-    absl::Time wait_until = absl::Now() + limits_.model_resume_timeout;
-    if (server_ctx_.deadline() !=
-        std::chrono::system_clock::time_point::max()) {
-      wait_until =
-          std::min(wait_until, absl::FromChrono(server_ctx_.deadline()));
-    }
-    if (!backends_.WaitForModel(wait_until)) {
+                    << limits_.max_resumes;
+    if (!backends_.WaitForModel(ResumeDeadline())) {
       return absl::UnavailableError(absl::StrCat(
           "model: the session was lost and no model replica accepted a "
           "connection within ",
-          absl::FormatDuration(limits_.model_resume_timeout),
-          " (--model_resume_timeout): ", response.status().message()));
+          absl::FormatDuration(limits_.resume_timeout),
+          " (--resume_timeout): ", response.status().message()));
     }
     response = ResumeModel(request);
   }
@@ -329,7 +340,7 @@ absl::StatusOr<fm::v1::SessionResponse> Generation::ResumeModel(
     const fm::v1::SessionRequest& failed) {
   // The same model, or the continuation would silently change meaning.
   fm::v1::ModelInfo info;
-  auto info_ctx = DownstreamContext(server_ctx_, limits_.model_resume_timeout);
+  auto info_ctx = DownstreamContext(server_ctx_, limits_.resume_timeout);
   const grpc::Status got = backends_.model()->Info(info_ctx.get(), {}, &info);
   if (!got.ok()) return FromGrpcStatus(got, "model");
   if (info.model_sha256() != facts_->model.model_sha256()) {
@@ -347,16 +358,65 @@ absl::StatusOr<fm::v1::SessionResponse> Generation::ResumeModel(
   return ModelMirror::AnswerFromRebuild(failed, rebuild, rebuilt);
 }
 
+absl::Time Generation::ResumeDeadline() const {
+  absl::Time until = absl::Now() + limits_.resume_timeout;
+  if (server_ctx_.deadline() != std::chrono::system_clock::time_point::max()) {
+    until = std::min(until, absl::FromChrono(server_ctx_.deadline()));
+  }
+  return until;
+}
+
+absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::OpenSampler() {
+  sampler_ = std::make_unique<SamplerExchange>(
+      DownstreamContext(server_ctx_, limits_.default_timeout), "sampler");
+  sampler_->Open(route_->stub->Session(sampler_->ctx()));
+  return sampler_->Call(sampler_start_);
+}
+
+absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::CallSampler(
+    const fm::v1::SamplerSessionRequest& step,
+    const std::vector<Sequence*>& seqs) {
+  absl::StatusOr<fm::v1::SamplerSessionResponse> response =
+      sampler_->Call(step);
+  while (!response.ok() && SessionLost(response.status()) &&
+         sampler_resumes_ < limits_.max_resumes && catalog_ != nullptr &&
+         catalog_->ChainCanResume(spec_.chain())) {
+    ++sampler_resumes_;
+    FM_LOG(WARNING) << "sampler session lost (" << response.status()
+                    << "); continuing in a new one, attempt "
+                    << sampler_resumes_ << " of " << limits_.max_resumes;
+    if (!route_->channel->WaitForConnected(
+            absl::ToChronoTime(ResumeDeadline()))) {
+      return absl::UnavailableError(absl::StrCat(
+          "sampler: the session was lost and no replica of route '",
+          route_->name, "' accepted a connection within ",
+          absl::FormatDuration(limits_.resume_timeout),
+          " (--resume_timeout): ", response.status().message()));
+    }
+    // The same seed: draws are keyed by (seed, sequence, step).
+    sampler_start_.mutable_start()->set_seed(seed_);
+    absl::StatusOr<fm::v1::SamplerSessionResponse> started = OpenSampler();
+    if (!started.ok()) {
+      response = started.status();
+      continue;
+    }
+    fm::v1::SamplerSessionRequest resumed = step;
+    for (size_t k = 0; k < seqs.size(); ++k) {
+      resumed.mutable_step()
+          ->mutable_inputs(static_cast<int>(k))
+          ->mutable_resume_generated_ids()
+          ->Assign(seqs[k]->sampled.begin(), seqs[k]->sampled.end());
+    }
+    response = sampler_->Call(resumed);
+  }
+  return response;
+}
+
 absl::Status Generation::Generate() {
   OpenModel();
-  SamplerExchange sampler(
-      DownstreamContext(server_ctx_, limits_.default_timeout), "sampler");
-  sampler.Open(route_->stub->Session(sampler.ctx()));
-
-  // Open the sampler session: chain, seed, what to report, the prompt as
+  // The sampler session: chain, seed, what to report, the prompt as
   // history for penalties.
-  fm::v1::SamplerSessionRequest start;
-  fm::v1::SamplerSessionStart* s = start.mutable_start();
+  fm::v1::SamplerSessionStart* s = sampler_start_.mutable_start();
   *s->mutable_sampling() = spec_;
   if (request_.has_seed()) s->set_seed(request_.seed());
   s->mutable_options()->set_top_logprobs(request_.top_logprobs());
@@ -365,8 +425,7 @@ absl::Status Generation::Generate() {
   *s->mutable_options()->mutable_shadow_profiles() = request_.shadow_profiles();
   s->set_vocab_size(facts_->vocab->vocab_size());
   s->mutable_prompt_ids()->Assign(prompt_.begin(), prompt_.end());
-  FM_ASSIGN_OR_RETURN(fm::v1::SamplerSessionResponse started,
-                      sampler.Call(start));
+  FM_ASSIGN_OR_RETURN(fm::v1::SamplerSessionResponse started, OpenSampler());
   seed_ = started.seed();
 
   // Prefill the prompt once, in sequence 0.
@@ -405,7 +464,7 @@ absl::Status Generation::Generate() {
       sampled_seqs.push_back(seq.get());
     }
     FM_ASSIGN_OR_RETURN(fm::v1::SamplerSessionResponse picked,
-                        sampler.Call(sample));
+                        CallSampler(sample, sampled_seqs));
     if (picked.tokens_size() != static_cast<int>(sampled_seqs.size())) {
       return absl::InternalError(
           absl::StrCat("sampler: answered ", picked.tokens_size(),
@@ -416,6 +475,7 @@ absl::Status Generation::Generate() {
     for (size_t k = 0; k < sampled_seqs.size(); ++k) {
       Sequence& seq = *sampled_seqs[k];
       const int32_t token = picked.tokens(static_cast<int>(k)).id();
+      seq.sampled.push_back(token);
       if (!Emit(HandleToken(seq, picked.tokens(static_cast<int>(k))))) {
         return absl::CancelledError("the client went away");
       }
@@ -453,7 +513,7 @@ absl::Status Generation::Generate() {
     }
   }
   model_->Close();
-  sampler.Close();
+  sampler_->Close();
   return absl::OkStatus();
 }
 
@@ -489,8 +549,8 @@ absl::Status Generation::Run() {
   // logits they need); without them, the safe choice: dense logits, and no
   // caching unless the request has a seed.
   auto catalog_ctx = DownstreamContext(server_ctx_, limits_.default_timeout);
-  const std::shared_ptr<const StageCatalog> catalog =
-      route_->Catalog(spec_.chain(), catalog_ctx.get());
+  catalog_ = route_->Catalog(spec_.chain(), catalog_ctx.get());
+  const std::shared_ptr<const StageCatalog>& catalog = catalog_;
   const bool needs_full_distribution =
       raw_logprobs || request_.trace() || request_.shadow_profiles_size() > 0;
   const int32_t head =

@@ -28,12 +28,12 @@ struct GenerationLimits {
   int32_t max_top_logprobs = 20;
   // Deadline for downstream calls when the client set none.
   absl::Duration default_timeout = absl::Minutes(10);
-  // A model session lost mid-generation (the model service restarted or
-  // the connection broke) is rebuilt on a new session this many times per
-  // request, each time waiting at most model_resume_timeout for a model
+  // A model or sampler session lost mid-generation (the service
+  // restarted, or the connection broke) is replaced this many times per
+  // request and dependency, each time waiting at most resume_timeout for a
   // replica to accept connections; 0 turns resuming off.
-  int32_t max_model_resumes = 3;
-  absl::Duration model_resume_timeout = absl::Seconds(10);
+  int32_t max_resumes = 3;
+  absl::Duration resume_timeout = absl::Seconds(10);
 };
 
 // Receives the streamed messages (the Generate reactor).
@@ -49,9 +49,10 @@ class ResponseSink {
 // status that ended the generation (INVALID_ARGUMENT for bad input, the
 // downstream status with the service named, CANCELLED, DEADLINE_EXCEEDED).
 // A lost model session is rebuilt by re-prefilling the prompt and every
-// token generated so far on a new session (see GenerationLimits), and the
-// stream continues without a gap or a repeat; with the same seed the text
-// is the one an uninterrupted run gives.
+// token generated so far on a new session, and a lost sampler session is
+// continued in a new one from each sequence's sampled tokens (see
+// GenerationLimits); the stream goes on without a gap or a repeat, and with
+// the same seed the text is the one an uninterrupted run gives.
 absl::Status RunGeneration(const Backends& backends, ResponseCache* cache,
                            const GenerationLimits& limits,
                            const grpc::CallbackServerContext& server_ctx,

@@ -32,14 +32,14 @@ ABSL_FLAG(int, cache_entries, 1024,
           "Deterministic responses kept in the exact response cache (0: off).");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Minutes(10),
           "Deadline for downstream calls when the client set none.");
-ABSL_FLAG(int, model_resume_attempts, 3,
-          "Times per request a model session lost mid-generation (model "
-          "restarted, connection broken) is rebuilt on a new session by "
-          "re-prefilling prompt and generated tokens (0: end the request "
-          "UNAVAILABLE instead).");
-ABSL_FLAG(absl::Duration, model_resume_timeout, absl::Seconds(10),
-          "How long one resume waits for a model replica to accept a "
-          "connection.");
+ABSL_FLAG(int, resume_attempts, 3,
+          "Times per request and dependency a model or sampler session lost "
+          "mid-generation (service restarted, connection broken) is "
+          "replaced: the model's by re-prefilling prompt and generated "
+          "tokens, the sampler's by continuing each sequence from its "
+          "tokens (0: end the request UNAVAILABLE instead).");
+ABSL_FLAG(absl::Duration, resume_timeout, absl::Seconds(10),
+          "How long one resume waits for a replica to accept a connection.");
 ABSL_FLAG(std::string, auth_tokens_file, "",
           "Bearer tokens (one per line) that may call the API; unset (and "
           "no --admin_tokens_file): no authentication. Health stays public.");
@@ -108,9 +108,8 @@ int main(int argc, char** argv) {
   options.limits.max_tokens_limit = absl::GetFlag(FLAGS_max_tokens_limit);
   options.limits.default_max_tokens = absl::GetFlag(FLAGS_default_max_tokens);
   options.limits.default_timeout = absl::GetFlag(FLAGS_default_timeout);
-  options.limits.max_model_resumes = absl::GetFlag(FLAGS_model_resume_attempts);
-  options.limits.model_resume_timeout =
-      absl::GetFlag(FLAGS_model_resume_timeout);
+  options.limits.max_resumes = absl::GetFlag(FLAGS_resume_attempts);
+  options.limits.resume_timeout = absl::GetFlag(FLAGS_resume_timeout);
   auto auth = fm::BearerAuth::Load(absl::GetFlag(FLAGS_auth_tokens_file),
                                    absl::GetFlag(FLAGS_admin_tokens_file));
   if (!auth.ok()) {

@@ -25,6 +25,16 @@ bool StageCatalog::ChainIsDeterministic(
   return true;
 }
 
+bool StageCatalog::ChainCanResume(const fm::v1::SamplerChain& chain) const {
+  for (const fm::v1::StageSpec& spec : chain.stages()) {
+    const auto stage = stages_.find(spec.stage());
+    if (stage == stages_.end() || stage->second.keeps_session_state()) {
+      return false;
+    }
+  }
+  return true;
+}
+
 int32_t StageCatalog::SufficientTopK(const fm::v1::SamplerChain& chain,
                                      bool needs_full_distribution) const {
   if (needs_full_distribution || chain.stages_size() == 0) return 0;

@@ -36,6 +36,11 @@ class StageCatalog {
   int32_t SufficientTopK(const fm::v1::SamplerChain& chain,
                          bool needs_full_distribution) const;
 
+  // Whether a sequence sampled with `chain` continues exactly in a new
+  // sampler session given its token history: no stage keeps other state
+  // (mirostat's mu). False when any stage is unknown.
+  bool ChainCanResume(const fm::v1::SamplerChain& chain) const;
+
  private:
   std::map<std::string, fm::v1::StageInfo> stages_;
 };

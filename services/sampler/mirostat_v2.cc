@@ -70,6 +70,7 @@ StageInfo MirostatV2StageInfo() {
                                                  p.Float("eta"));
       }};
   info.draws_random = true;
+  info.keeps_session_state = true;
   return info;
 }
 

@@ -401,12 +401,30 @@ class SamplerServiceImpl::SessionReactor final
       if (!s.ok()) return Annotate(s, where);
     }
     for (int i = 0; i < step.inputs_size(); ++i) {
-      const int32_t seq = step.inputs(i).sequence_index();
+      const fm::v1::SessionStepInput& input = step.inputs(i);
+      if (input.resume_generated_ids_size() == 0) continue;
+      const std::string where = absl::StrCat("step.inputs[", i, "]");
+      if (sequences_.count(input.sequence_index()) > 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, ".resume_generated_ids: sequence ", input.sequence_index(),
+            " already exists in this session"));
+      }
+      absl::Status s = CheckHistory(input.resume_generated_ids(), vocab_size_,
+                                    where + ".resume_generated_ids");
+      if (!s.ok()) return s;
+    }
+    for (int i = 0; i < step.inputs_size(); ++i) {
+      const fm::v1::SessionStepInput& input = step.inputs(i);
+      const int32_t seq = input.sequence_index();
       auto it = sequences_.find(seq);
       if (it == sequences_.end()) {
-        it = sequences_
-                 .emplace(seq, NewSequenceState(resolved_, shadows_, prompt_))
-                 .first;
+        // A new sequence: the prompt, then what another session sampled.
+        std::vector<int32_t> history = prompt_;
+        history.insert(history.end(), input.resume_generated_ids().begin(),
+                       input.resume_generated_ids().end());
+        SequenceState state = NewSequenceState(resolved_, shadows_, history);
+        state.step = input.resume_generated_ids_size();
+        it = sequences_.emplace(seq, std::move(state)).first;
       }
       absl::Status s = SampleStep(it->second, logits_[i], seed_, seq, options_,
                                   response_.add_tokens());
@@ -447,6 +465,7 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::ListStages(
       out->set_draws_random(stage.draws_random);
       out->set_keeps_top_param(stage.keeps_top_param);
       out->set_selects_top(stage.selects_top);
+      out->set_keeps_session_state(stage.keeps_session_state);
       for (const ParamInfo& param : stage.params) {
         fm::v1::StageParam* p = out->add_params();
         p->set_name(param.name);

@@ -100,6 +100,10 @@ struct StageInfo {
   // The stage picks the highest-logit candidate: a chain made of it alone
   // needs only the top logit.
   bool selects_top = false;
+  // The stage keeps state across steps that Accept()ing the token history
+  // does not rebuild (mirostat's mu), so a sequence resumed in a new
+  // session with its history does not continue exactly.
+  bool keeps_session_state = false;
 };
 
 // Every known stage, in a stable order. Built once; never null.

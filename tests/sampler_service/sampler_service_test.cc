@@ -3,13 +3,12 @@
 #include <signal.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "absl/strings/str_split.h"
 #include "common/chain_proto_json.h"
@@ -72,7 +71,8 @@ std::vector<int> Ids(const SampleResponse& r) {
 }
 
 const std::vector<float> kLogits = {1.0f, 3.0f, 2.0f, 0.5f, 2.5f, -1.0f};
-const char* kDist = R"([{"stage":"temperature","temperature":1.0},{"stage":"dist"}])";
+const char* kDist =
+    R"([{"stage":"temperature","temperature":1.0},{"stage":"dist"}])";
 
 TEST_CASE("ListStages describes every stage the issue names",
           "[sampler_service]") {
@@ -104,8 +104,9 @@ TEST_CASE("greedy picks the argmax and a seed makes draws repeatable",
           "[sampler_service]") {
   Server server;
   SampleResponse greedy;
-  REQUIRE(server.Sample(Request(R"([{"stage":"greedy"}])", kLogits, 3, 1),
-                        &greedy).ok());
+  REQUIRE(
+      server.Sample(Request(R"([{"stage":"greedy"}])", kLogits, 3, 1), &greedy)
+          .ok());
   CHECK(Ids(greedy) == std::vector<int>{1, 1, 1});
 
   SampleResponse a, b;
@@ -141,8 +142,8 @@ TEST_CASE("the same seed gives the same draws from two processes",
 TEST_CASE("logprobs raw and processed, top alternatives, trace, shadows",
           "[sampler_service]") {
   Server server;
-  SampleRequest r = Request(R"([{"stage":"top_k","k":2},{"stage":"greedy"}])",
-                            kLogits, 1, 1);
+  SampleRequest r =
+      Request(R"([{"stage":"top_k","k":2},{"stage":"greedy"}])", kLogits, 1, 1);
   r.mutable_options()->set_top_logprobs(3);
   r.mutable_options()->set_trace(true);
   r.mutable_options()->add_shadow_profiles("default");
@@ -185,9 +186,9 @@ TEST_CASE("bad input gets a clear status and the service keeps serving",
   expect(inf, grpc::StatusCode::INVALID_ARGUMENT, "logits[2]");
   expect(Request(R"([{"stage":"no_such"},{"stage":"dist"}])", kLogits, 1, 1),
          grpc::StatusCode::NOT_FOUND, "no_such");
-  expect(Request(R"([{"stage":"top_p","p":1.5},{"stage":"dist"}])", kLogits,
-                 1, 1),
-         grpc::StatusCode::INVALID_ARGUMENT, "top_p");
+  expect(
+      Request(R"([{"stage":"top_p","p":1.5},{"stage":"dist"}])", kLogits, 1, 1),
+      grpc::StatusCode::INVALID_ARGUMENT, "top_p");
   expect(Request(R"([{"stage":"top_k","k":3}])", kLogits, 1, 1),
          grpc::StatusCode::INVALID_ARGUMENT, "selector");
   SampleRequest profile = Request(kDist, kLogits, 1, 1);
@@ -277,6 +278,73 @@ TEST_CASE("a session keeps history, seed and chain, with in-band errors",
   CHECK(stream->Finish().ok());
 }
 
+TEST_CASE("a new session continues a sequence from its sampled tokens",
+          "[sampler_service]") {
+  Server server;
+  // Penalties (history) and a seeded draw (step): both must carry over.
+  auto chain = ChainFromJson(
+      R"([{"stage":"repetition_penalty","penalty":3.0,"last_n":64},)"
+      R"({"stage":"temperature","temperature":1.5},{"stage":"dist"}])");
+  REQUIRE(chain.ok());
+  auto open = [&](grpc::ClientContext* ctx) {
+    ctx->set_deadline(DeadlineAfter(absl::Seconds(10)));
+    auto stream = server.stub->Session(ctx);
+    fm::v1::SamplerSessionRequest start;
+    *start.mutable_start()->mutable_sampling()->mutable_chain() = *chain;
+    start.mutable_start()->set_seed(17);
+    start.mutable_start()->set_vocab_size(6);
+    start.mutable_start()->add_prompt_ids(1);
+    REQUIRE(stream->Write(start));
+    fm::v1::SamplerSessionResponse started;
+    REQUIRE(stream->Read(&started));
+    return stream;
+  };
+  auto step = [&](auto& stream, const std::vector<int32_t>& resume,
+                  fm::v1::SamplerSessionResponse* out) {
+    fm::v1::SamplerSessionRequest req;
+    auto* in = req.mutable_step()->add_inputs();
+    in->set_sequence_index(3);
+    *in->mutable_logits() = MakeLogits(kLogits);
+    in->mutable_resume_generated_ids()->Assign(resume.begin(), resume.end());
+    REQUIRE(stream->Write(req));
+    REQUIRE(stream->Read(out));
+  };
+  // The reference: 12 steps in one session.
+  std::vector<int32_t> picks;
+  {
+    grpc::ClientContext ctx;
+    auto stream = open(&ctx);
+    for (int i = 0; i < 12; ++i) {
+      fm::v1::SamplerSessionResponse r;
+      step(stream, {}, &r);
+      REQUIRE_FALSE(r.has_error());
+      picks.push_back(r.tokens(0).id());
+    }
+    stream->WritesDone();
+    CHECK(stream->Finish().ok());
+  }
+  // The same sequence continued in a new session after 7 of them.
+  grpc::ClientContext ctx;
+  auto stream = open(&ctx);
+  std::vector<int32_t> done(picks.begin(), picks.begin() + 7);
+  std::vector<int32_t> continued;
+  for (int i = 7; i < 12; ++i) {
+    fm::v1::SamplerSessionResponse r;
+    step(stream, i == 7 ? done : std::vector<int32_t>{}, &r);
+    REQUIRE_FALSE(r.has_error());
+    CHECK(r.tokens(0).step() == i);
+    continued.push_back(r.tokens(0).id());
+  }
+  CHECK(continued == std::vector<int32_t>(picks.begin() + 7, picks.end()));
+  // Only a sequence new to the session can be continued; ids are checked.
+  fm::v1::SamplerSessionResponse again;
+  step(stream, {2}, &again);
+  REQUIRE(again.has_error());
+  CHECK_THAT(again.error().message(), Catch::Contains("already exists"));
+  stream->WritesDone();
+  CHECK(stream->Finish().ok());
+}
+
 TEST_CASE("profiles persist across a restart", "[sampler_service]") {
   const std::string file = MakeTempDir() + "/profiles.json";
   const char* chain = R"([{"stage":"top_k","k":3},{"stage":"greedy"}])";
@@ -288,7 +356,8 @@ TEST_CASE("profiles persist across a restart", "[sampler_service]") {
     CommandResult list = RunCommand({"fmctl", flag, "profiles", "list"});
     CHECK_THAT(list.out, Catch::Contains("careful"));
     CHECK_THAT(list.out, Catch::Contains("default"));
-    CommandResult del = RunCommand({"fmctl", flag, "profiles", "delete", "default"});
+    CommandResult del =
+        RunCommand({"fmctl", flag, "profiles", "delete", "default"});
     CHECK(del.exit_code == 1);
     CHECK_THAT(del.err, Catch::Contains("FAILED_PRECONDITION"));
   }
@@ -297,8 +366,9 @@ TEST_CASE("profiles persist across a restart", "[sampler_service]") {
   CommandResult get = RunCommand({"fmctl", flag, "profiles", "get", "careful"});
   CHECK(get.exit_code == 0);
   CHECK_THAT(get.out, Catch::Contains("top_k"));
-  CHECK(RunCommand({"fmctl", flag, "profiles", "delete", "careful"}).exit_code ==
-        0);
+  CHECK(
+      RunCommand({"fmctl", flag, "profiles", "delete", "careful"}).exit_code ==
+      0);
   CHECK(RunCommand({"fmctl", flag, "profiles", "get", "careful"}).exit_code ==
         1);
 }
@@ -320,9 +390,9 @@ TEST_CASE("profile updates while sessions sample", "[sampler_service]") {
     }
   });
   for (int i = 0; i < 10; ++i) {
-    const std::string chain = "[{\"stage\":\"top_k\",\"k\":" +
-                              std::to_string(1 + i % 5) +
-                              "},{\"stage\":\"dist\"}]";
+    const std::string chain =
+        "[{\"stage\":\"top_k\",\"k\":" + std::to_string(1 + i % 5) +
+        "},{\"stage\":\"dist\"}]";
     CHECK(RunCommand({"fmctl", flag, "profiles", "put", "hot", chain})
               .exit_code == 0);
   }
@@ -341,22 +411,21 @@ TEST_CASE("fmctl sample prints K draws from a logits file",
               kLogits.size() * sizeof(float));
   }
   const std::string flag = "--sampler=" + server.process.address();
-  CommandResult a = RunCommand({"fmctl", flag, "sample", "--logits=" + path,
-                                std::string("--chain=") + kDist, "--seed=9",
-                                "--count=20"});
+  CommandResult a =
+      RunCommand({"fmctl", flag, "sample", "--logits=" + path,
+                  std::string("--chain=") + kDist, "--seed=9", "--count=20"});
   INFO(a.err);
   REQUIRE(a.exit_code == 0);
   std::vector<std::string> lines =
       absl::StrSplit(a.out, '\n', absl::SkipEmpty());
   CHECK(lines.size() == 20);
-  CommandResult b = RunCommand({"fmctl", flag, "sample", "--logits=" + path,
-                                std::string("--chain=") + kDist, "--seed=9",
-                                "--count=20"});
+  CommandResult b =
+      RunCommand({"fmctl", flag, "sample", "--logits=" + path,
+                  std::string("--chain=") + kDist, "--seed=9", "--count=20"});
   CHECK(a.out == b.out);
-  CommandResult greedy = RunCommand({"fmctl", flag, "sample",
-                                     "--logits=" + path,
-                                     "--chain=[{\"stage\":\"greedy\"}]",
-                                     "--seed=1", "--count=2"});
+  CommandResult greedy =
+      RunCommand({"fmctl", flag, "sample", "--logits=" + path,
+                  "--chain=[{\"stage\":\"greedy\"}]", "--seed=1", "--count=2"});
   CHECK(greedy.out == "1\n1\n");
 }
 
