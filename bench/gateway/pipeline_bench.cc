@@ -30,23 +30,25 @@ struct Shape {
   int dim, hidden_dim, n_layers, n_heads;
 };
 
-// Tokens/s of greedy single-stream decode, in process.
-double InProcessRate(const std::string& path, int threads, int tokens) {
-  auto model = fm::model::LlamaModel::Load(path, threads);
-  if (!model.ok()) {
-    std::fprintf(stderr, "load: %s\n", model.status().ToString().c_str());
-    std::exit(1);
-  }
-  auto seq = (*model)->NewSequence(0);
+// Tokens/s of greedy single-stream decode, in process, from a fresh
+// sequence.
+double InProcessRate(fm::model::LlamaModel& model, int tokens) {
+  auto seq = model.NewSequence(0);
   std::vector<int32_t> prompt = {1, 9038, 2501, 263, 931};
-  auto logits = (*model)->Forward(seq.get(), prompt);
+  auto logits = model.Forward(seq.get(), prompt);
   const absl::Time start = absl::Now();
   for (int i = 0; i < tokens; ++i) {
     const int32_t next = static_cast<int32_t>(
         std::max_element(logits->begin(), logits->end()) - logits->begin());
-    logits = (*model)->Forward(seq.get(), {next});
+    logits = model.Forward(seq.get(), {next});
   }
   return tokens / absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
 struct StreamResult {
@@ -75,7 +77,8 @@ StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens) {
   }
   grpc::Status status = reader->Finish();
   result.ok = status.ok();
-  if (!status.ok()) std::fprintf(stderr, "generate: %s\n", status.error_message().c_str());
+  if (!status.ok())
+    std::fprintf(stderr, "generate: %s\n", status.error_message().c_str());
   return result;
 }
 
@@ -84,16 +87,24 @@ StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens) {
 int main(int argc, char** argv) {
   bool quick = false;
   for (int i = 1; i < argc; ++i) quick |= std::strcmp(argv[i], "--quick") == 0;
-  const std::string tokenizer = fm::testing::ModelFile("llama2-tokenizer.model");
+  const std::string tokenizer =
+      fm::testing::ModelFile("llama2-tokenizer.model");
   if (tokenizer.empty()) {
-    std::fprintf(stderr, "pipeline_bench needs FM_MODELS with llama2-tokenizer.model\n");
+    std::fprintf(
+        stderr, "pipeline_bench needs FM_MODELS with llama2-tokenizer.model\n");
     return 2;
   }
   const int threads = 1;
   std::vector<Shape> shapes = {{"stories15M", 288, 768, 6, 6},
                                {"stories110M", 768, 2048, 12, 12}};
-  std::printf("| model | in-process tok/s | pipeline tok/s | pipeline / in-process | "
-              "1 stream | 4 streams | 8 streams | 16 streams |\n");
+  std::printf(
+      "In-process and pipeline single-stream windows alternate (%d pairs); "
+      "tok/s are medians, the ratio is the median of the pairs' "
+      "ratios.\n\n",
+      quick ? 3 : 7);
+  std::printf(
+      "| model | in-process tok/s | pipeline tok/s | pipeline / in-process | "
+      "1 stream | 4 streams | 8 streams | 16 streams |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const Shape& shape : shapes) {
     fm::model::testing::TinyConfig config;
@@ -108,7 +119,12 @@ int main(int argc, char** argv) {
     auto weights = fm::model::testing::MakeRandomTinyModel(config, 1);
     if (!fm::model::testing::WriteLlama2cLegacy(weights, path).ok()) return 1;
     const int tokens = quick ? 64 : (shape.dim > 500 ? 128 : 256);
-    const double local = InProcessRate(path, threads, tokens);
+    auto local_model = fm::model::LlamaModel::Load(path, threads);
+    if (!local_model.ok()) {
+      std::fprintf(stderr, "load: %s\n",
+                   local_model.status().ToString().c_str());
+      return 1;
+    }
 
     ServiceProcess tok("fm-tokenizer", {"--tokenizer_model=" + tokenizer});
     ServiceProcess model("fm-model", {"--model=" + path,
@@ -119,11 +135,10 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "services did not start\n%s", model.log().c_str());
       return 1;
     }
-    ServiceProcess gateway("fm-gateway",
-                           {"--tokenizer=" + tok.address(),
-                            "--model=" + model.address(),
-                            "--sampler=" + sampler.address(),
-                            "--health_period=100ms"});
+    ServiceProcess gateway(
+        "fm-gateway",
+        {"--tokenizer=" + tok.address(), "--model=" + model.address(),
+         "--sampler=" + sampler.address(), "--health_period=100ms"});
     if (!gateway.WaitForServing(20000)) {
       std::fprintf(stderr, "gateway did not start\n%s", gateway.log().c_str());
       return 1;
@@ -131,9 +146,19 @@ int main(int argc, char** argv) {
     auto channel = fm::MakeChannel(gateway.address());
     auto stub = fm::v1::GatewayService::NewStub(*channel);
     OneStream(stub.get(), 8);  // warm up connections
-    StreamResult single = OneStream(stub.get(), tokens);
-    const double pipeline =
-        (single.tokens - 1) / absl::ToDoubleSeconds(single.last - single.first);
+    // In-process and pipeline windows alternate, and each pair gives one
+    // ratio: this host's speed moves by tens of percent from one second to
+    // the next, so figures taken minutes apart are not comparable.
+    std::vector<double> locals, pipelines, ratios;
+    for (int round = 0; round < (quick ? 3 : 7); ++round) {
+      const double local = InProcessRate(**local_model, tokens);
+      StreamResult single = OneStream(stub.get(), tokens);
+      const double pipeline = (single.tokens - 1) /
+                              absl::ToDoubleSeconds(single.last - single.first);
+      locals.push_back(local);
+      pipelines.push_back(pipeline);
+      ratios.push_back(pipeline / local);
+    }
 
     std::vector<double> aggregate;
     for (int streams : {1, 4, 8, 16}) {
@@ -142,7 +167,8 @@ int main(int argc, char** argv) {
       const int per_stream = quick ? 32 : 64;
       const absl::Time start = absl::Now();
       for (int s = 0; s < streams; ++s) {
-        workers.emplace_back([&, s] { results[s] = OneStream(stub.get(), per_stream); });
+        workers.emplace_back(
+            [&, s] { results[s] = OneStream(stub.get(), per_stream); });
       }
       for (auto& w : workers) w.join();
       const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
@@ -151,8 +177,9 @@ int main(int argc, char** argv) {
       aggregate.push_back(total / seconds);
     }
     std::printf("| %s | %.1f | %.1f | %.0f%% | %.1f | %.1f | %.1f | %.1f |\n",
-                shape.name, local, pipeline, 100.0 * pipeline / local,
-                aggregate[0], aggregate[1], aggregate[2], aggregate[3]);
+                shape.name, Median(locals), Median(pipelines),
+                100.0 * Median(ratios), aggregate[0], aggregate[1],
+                aggregate[2], aggregate[3]);
     std::fflush(stdout);
   }
   return 0;

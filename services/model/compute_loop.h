@@ -64,6 +64,9 @@ class ComputeLoop {
   const absl::Duration step_delay_;
   absl::Mutex mu_;
   std::vector<SessionWork> queue_ ABSL_GUARDED_BY(mu_);
+  // Set by Submit; lets the loop spin briefly for the next request instead
+  // of sleeping (see Run).
+  std::atomic<bool> has_work_{false};
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int32_t> last_batch_sequences_{0};
   std::thread thread_;
