@@ -87,6 +87,10 @@ absl::Status BearerAuth::Check(const grpc::ServerContextBase& ctx,
                                Access access) const {
   if (!enabled()) return absl::OkStatus();
   const auto& metadata = ctx.client_metadata();
+  if (metadata.count("authorization") > 1) {
+    return absl::UnauthenticatedError(
+        "more than one authorization metadata entry");
+  }
   const auto found = metadata.find("authorization");
   if (found == metadata.end()) {
     return absl::UnauthenticatedError(

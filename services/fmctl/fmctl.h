@@ -35,6 +35,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelFor(
 
 // A client context carrying the --timeout deadline.
 std::unique_ptr<grpc::ClientContext> NewContext();
+// NewContext plus the bearer token (--token or $FM_TOKEN), which only the
+// gateway checks: it is not sent to the internal services.
+std::unique_ptr<grpc::ClientContext> NewGatewayContext();
 
 // Prints "fmctl: <what>: <status>" to stderr and returns 1.
 int Fail(const std::string& what, const grpc::Status& status);

@@ -3,9 +3,8 @@
 // $FM_GATEWAY).
 #include <cstdio>
 #include <map>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
@@ -52,11 +51,16 @@ absl::StatusOr<std::unique_ptr<fm::v1::GatewayService::Stub>> GatewayStub() {
 
 const char* FinishName(fm::v1::FinishReason reason) {
   switch (reason) {
-    case fm::v1::FINISH_REASON_STOP: return "stop";
-    case fm::v1::FINISH_REASON_EOS: return "eos";
-    case fm::v1::FINISH_REASON_LENGTH: return "length";
-    case fm::v1::FINISH_REASON_CANCELLED: return "cancelled";
-    default: return "";
+    case fm::v1::FINISH_REASON_STOP:
+      return "stop";
+    case fm::v1::FINISH_REASON_EOS:
+      return "eos";
+    case fm::v1::FINISH_REASON_LENGTH:
+      return "length";
+    case fm::v1::FINISH_REASON_CANCELLED:
+      return "cancelled";
+    default:
+      return "";
   }
 }
 
@@ -114,7 +118,8 @@ nlohmann::json ToJson(const fm::v1::GenerateResponse& m) {
       if (t.trace_size() > 0) {
         nlohmann::json trace = nlohmann::json::array();
         for (const auto& st : t.trace()) {
-          trace.push_back({{"stage", st.stage()}, {"candidates", st.candidates()}});
+          trace.push_back(
+              {{"stage", st.stage()}, {"candidates", st.candidates()}});
         }
         tj["trace"] = trace;
       }
@@ -129,10 +134,11 @@ nlohmann::json ToJson(const fm::v1::GenerateResponse& m) {
         m.stop_string().empty()) {
       j["stop_token_id"] = m.stop_token_id();
     }
-    j["usage"] = {{"prompt_tokens", m.usage().prompt_tokens()},
-                  {"completion_tokens", m.usage().completion_tokens()},
-                  {"time_to_first_token_ms", m.usage().time_to_first_token_ms()},
-                  {"tokens_per_second", m.usage().tokens_per_second()}};
+    j["usage"] = {
+        {"prompt_tokens", m.usage().prompt_tokens()},
+        {"completion_tokens", m.usage().completion_tokens()},
+        {"time_to_first_token_ms", m.usage().time_to_first_token_ms()},
+        {"tokens_per_second", m.usage().tokens_per_second()}};
   }
   j["seed"] = m.seed();
   if (m.cache_hit()) j["cache_hit"] = true;
@@ -180,7 +186,7 @@ int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
 
   auto stub = GatewayStub();
   if (!stub.ok()) return Fail("generate", stub.status());
-  auto ctx = NewContext();
+  auto ctx = NewGatewayContext();
   auto reader = (*stub)->Generate(ctx.get(), r);
   const bool json = absl::GetFlag(FLAGS_json);
   const bool several = r.n() > 1;
@@ -217,7 +223,7 @@ int RunScore(const Args& args) {
   r.set_top_logprobs(absl::GetFlag(FLAGS_top_logprobs));
   auto stub = GatewayStub();
   if (!stub.ok()) return Fail("score", stub.status());
-  auto ctx = NewContext();
+  auto ctx = NewGatewayContext();
   fm::v1::ScoreResponse response;
   grpc::Status status = (*stub)->Score(ctx.get(), r, &response);
   if (!status.ok()) return Fail("gateway", status);
@@ -229,7 +235,8 @@ int RunScore(const Args& args) {
   for (const auto& s : response.scores()) {
     nlohmann::json tokens = nlohmann::json::array();
     for (const auto& t : s.tokens()) {
-      tokens.push_back({{"id", t.id()}, {"text", t.text()}, {"logprob", t.logprob()}});
+      tokens.push_back(
+          {{"id", t.id()}, {"text", t.text()}, {"logprob", t.logprob()}});
     }
     out["scores"].push_back({{"text", s.text()},
                              {"sum_logprob", s.sum_logprob()},
@@ -245,7 +252,7 @@ int RunScore(const Args& args) {
 int RunGatewayInfo() {
   auto stub = GatewayStub();
   if (!stub.ok()) return Fail("info", stub.status());
-  auto ctx = NewContext();
+  auto ctx = NewGatewayContext();
   fm::v1::GatewayInfo info;
   grpc::Status status = (*stub)->Info(ctx.get(), {}, &info);
   if (!status.ok()) return Fail("gateway", status);
@@ -256,7 +263,7 @@ int RunGatewayInfo() {
 int RunRoutes(const Args& args) {
   auto stub = GatewayStub();
   if (!stub.ok()) return Fail("routes", stub.status());
-  auto ctx = NewContext();
+  auto ctx = NewGatewayContext();
   if (args.empty() || (args[0] == "list" && args.size() == 1)) {
     fm::v1::ListRoutesResponse response;
     grpc::Status status = (*stub)->ListRoutes(ctx.get(), {}, &response);

@@ -126,6 +126,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> ChannelFor(
 std::unique_ptr<grpc::ClientContext> NewContext() {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(DeadlineAfter(absl::GetFlag(FLAGS_timeout)));
+  return ctx;
+}
+
+std::unique_ptr<grpc::ClientContext> NewGatewayContext() {
+  auto ctx = NewContext();
   std::string token = absl::GetFlag(FLAGS_token);
   if (token.empty() && std::getenv("FM_TOKEN") != nullptr) {
     token = std::getenv("FM_TOKEN");

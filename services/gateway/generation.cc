@@ -378,9 +378,13 @@ absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::CallSampler(
     const std::vector<Sequence*>& seqs) {
   absl::StatusOr<fm::v1::SamplerSessionResponse> response =
       sampler_->Call(step);
+  // Shadow profiles' chains are not in the catalog check: they may keep
+  // state a new session would not have, so requests with them end instead.
+  const bool resumable = catalog_ != nullptr &&
+                         catalog_->ChainCanResume(spec_.chain()) &&
+                         request_.shadow_profiles_size() == 0;
   while (!response.ok() && SessionLost(response.status()) &&
-         sampler_resumes_ < limits_.max_resumes && catalog_ != nullptr &&
-         catalog_->ChainCanResume(spec_.chain())) {
+         sampler_resumes_ < limits_.max_resumes && resumable) {
     ++sampler_resumes_;
     FM_LOG(WARNING) << "sampler session lost (" << response.status()
                     << "); continuing in a new one, attempt "
@@ -548,7 +552,7 @@ absl::Status Generation::Run() {
   // The sampler's own declarations of its stages (random or not, which
   // logits they need); without them, the safe choice: dense logits, and no
   // caching unless the request has a seed.
-  auto catalog_ctx = DownstreamContext(server_ctx_, limits_.default_timeout);
+  auto catalog_ctx = DownstreamContext(server_ctx_, absl::Seconds(5));
   catalog_ = route_->Catalog(spec_.chain(), catalog_ctx.get());
   const std::shared_ptr<const StageCatalog>& catalog = catalog_;
   const bool needs_full_distribution =
@@ -579,7 +583,11 @@ absl::Status Generation::Run() {
     cacheable_ = true;
   }
   FM_RETURN_IF_ERROR(Generate());
-  if (cacheable_) cache_->Put(key, std::move(recorded_));
+  // A resumed generation's logits came partly from a re-prefill, whose
+  // rounding can differ from decoding: do not replay it to others.
+  if (cacheable_ && model_resumes_ == 0 && sampler_resumes_ == 0) {
+    cache_->Put(key, std::move(recorded_));
+  }
   return absl::OkStatus();
 }
 

@@ -78,16 +78,20 @@ absl::StatusOr<ModelMirror::Rebuild> ModelMirror::MakeRebuild(
     }
     return rebuild;
   }
+  // The shared prefix, every fork of it, then every sequence's own tokens:
+  // two forward passes (the model starts a new pass at a fork that follows
+  // an append), whatever the number of sequences.
   append(base, first.begin(), first.begin() + shared);
   for (const auto& [id, tokens] : sequences_) {
     if (id == base) continue;
     fm::v1::ForkOp* fork = rebuild.request.add_ops()->mutable_fork();
     fork->set_source_sequence_id(base);
     fork->set_new_sequence_id(id);
-    if (tokens.size() > shared) {
+    rebuild.result_of[id] = 0;  // until it has tokens of its own
+  }
+  for (const auto& [id, tokens] : sequences_) {
+    if (id != base && tokens.size() > shared) {
       append(id, tokens.begin() + shared, tokens.end());
-    } else {
-      rebuild.result_of[id] = 0;  // the shared prefix is all of it
     }
   }
   if (first.size() > shared) append(base, first.begin() + shared, first.end());

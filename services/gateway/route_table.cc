@@ -3,6 +3,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace fm::gateway {
 namespace {
@@ -24,22 +25,27 @@ absl::Status ValidateName(const std::string& name) {
 
 std::shared_ptr<const StageCatalog> SamplerRoute::Catalog(
     const fm::v1::SamplerChain& chain, grpc::ClientContext* ctx) const {
+  const absl::Time now = absl::Now();
   std::shared_ptr<const StageCatalog> known;
   {
     absl::MutexLock lock(&catalog_mu_);
     known = catalog_;
+    bool fresh = known != nullptr && now - catalog_fetched_ < kCatalogTtl;
+    for (int i = 0; fresh && i < chain.stages_size(); ++i) {
+      fresh = known->Knows(chain.stages(i).stage());
+    }
+    if (fresh || now - catalog_failed_ < kCatalogRetry) return known;
   }
-  bool complete = known != nullptr;
-  for (int i = 0; complete && i < chain.stages_size(); ++i) {
-    complete = known->Knows(chain.stages(i).stage());
-  }
-  if (complete) return known;
   fm::v1::ListStagesResponse stages;
-  if (!stub->ListStages(ctx, {}, &stages).ok()) return known;
-  auto fetched = std::make_shared<const StageCatalog>(stages);
+  const grpc::Status status = stub->ListStages(ctx, {}, &stages);
   absl::MutexLock lock(&catalog_mu_);
-  catalog_ = fetched;
-  return fetched;
+  if (!status.ok()) {
+    catalog_failed_ = absl::Now();
+    return catalog_;
+  }
+  catalog_ = std::make_shared<const StageCatalog>(stages);
+  catalog_fetched_ = absl::Now();
+  return catalog_;
 }
 
 absl::Status RouteTable::AddFlag(const std::string& flag) {

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/channel_factory.h"
 #include "fm/v1/sampler.grpc.pb.h"
 #include "services/gateway/stage_catalog.h"
@@ -26,10 +27,13 @@ class SamplerRoute {
   std::unique_ptr<fm::v1::SamplerService::Stub> stub;
 
   // The stage catalog of this deployment: fetched with ListStages (on
-  // `ctx`) on first use, and again when `chain` names a stage it does not
-  // list (the samplers behind the route may have been upgraded). nullptr
-  // when the sampler could not be asked; callers then treat every stage
+  // `ctx`) on first use, again when it is older than kCatalogTtl or `chain`
+  // names a stage it does not list (the samplers behind the route may have
+  // been upgraded), but not within kCatalogRetry of a failed fetch. nullptr
+  // when the sampler could not be asked yet; callers then treat every stage
   // the safe way. Thread-safe.
+  static constexpr absl::Duration kCatalogTtl = absl::Seconds(60);
+  static constexpr absl::Duration kCatalogRetry = absl::Seconds(5);
   std::shared_ptr<const StageCatalog> Catalog(const fm::v1::SamplerChain& chain,
                                               grpc::ClientContext* ctx) const;
 
@@ -37,6 +41,10 @@ class SamplerRoute {
   mutable absl::Mutex catalog_mu_;
   mutable std::shared_ptr<const StageCatalog> catalog_
       ABSL_GUARDED_BY(catalog_mu_);
+  mutable absl::Time catalog_fetched_ ABSL_GUARDED_BY(catalog_mu_) =
+      absl::InfinitePast();
+  mutable absl::Time catalog_failed_ ABSL_GUARDED_BY(catalog_mu_) =
+      absl::InfinitePast();
 };
 
 // Thread-safe.

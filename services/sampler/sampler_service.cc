@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -400,6 +401,14 @@ class SamplerServiceImpl::SessionReactor final
           DecodeLogits(step.inputs(i).logits(), vocab_size_, &logits_[i]);
       if (!s.ok()) return Annotate(s, where);
     }
+    std::set<int32_t> indices;
+    for (int i = 0; i < step.inputs_size(); ++i) {
+      if (!indices.insert(step.inputs(i).sequence_index()).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "step.inputs[", i, "].sequence_index = ",
+            step.inputs(i).sequence_index(), " appears twice in one step"));
+      }
+    }
     for (int i = 0; i < step.inputs_size(); ++i) {
       const fm::v1::SessionStepInput& input = step.inputs(i);
       if (input.resume_generated_ids_size() == 0) continue;
@@ -413,6 +422,9 @@ class SamplerServiceImpl::SessionReactor final
                                     where + ".resume_generated_ids");
       if (!s.ok()) return s;
     }
+    // Sequences this step creates; removed again if the step fails, so a
+    // retry of the same step finds the session as before.
+    std::vector<int32_t> created;
     for (int i = 0; i < step.inputs_size(); ++i) {
       const fm::v1::SessionStepInput& input = step.inputs(i);
       const int32_t seq = input.sequence_index();
@@ -425,10 +437,14 @@ class SamplerServiceImpl::SessionReactor final
         SequenceState state = NewSequenceState(resolved_, shadows_, history);
         state.step = input.resume_generated_ids_size();
         it = sequences_.emplace(seq, std::move(state)).first;
+        created.push_back(seq);
       }
       absl::Status s = SampleStep(it->second, logits_[i], seed_, seq, options_,
                                   response_.add_tokens());
-      if (!s.ok()) return Annotate(s, absl::StrCat("step.inputs[", i, "]"));
+      if (!s.ok()) {
+        for (int32_t id : created) sequences_.erase(id);
+        return Annotate(s, absl::StrCat("step.inputs[", i, "]"));
+      }
     }
     return absl::OkStatus();
   }

@@ -99,6 +99,26 @@ TEST_CASE(
   CHECK(answer->results(1).logits(0).vocab_size() == 101);  // after 11, 14
 }
 
+TEST_CASE("a rebuild forks every sequence before any own tokens",
+          "[gateway][mirror]") {
+  // Two forward passes whatever n is: shared prefix | forks | own tokens.
+  ModelMirror m;
+  m.Apply(Request({Append(0, {1, 2})}));
+  m.Apply(Request({Fork(0, 1), Fork(0, 2), Append(0, {3}), Append(1, {4}),
+                   Append(2, {5})}));
+  auto rebuild = m.MakeRebuild({});
+  REQUIRE(rebuild.ok());
+  const fm::v1::SessionRequest& r = rebuild->request;
+  REQUIRE(r.ops_size() == 6);
+  CHECK(r.ops(0).has_append());
+  CHECK(r.ops(1).has_fork());
+  CHECK(r.ops(2).has_fork());
+  for (int i = 3; i < 6; ++i) CHECK(r.ops(i).has_append());
+  CHECK(rebuild->result_of.at(0) == 3);
+  CHECK(rebuild->result_of.at(1) == 1);
+  CHECK(rebuild->result_of.at(2) == 2);
+}
+
 TEST_CASE("a lost prefill is rebuilt as the prefill itself",
           "[gateway][mirror]") {
   ModelMirror m;

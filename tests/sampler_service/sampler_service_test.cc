@@ -341,6 +341,18 @@ TEST_CASE("a new session continues a sequence from its sampled tokens",
   step(stream, {2}, &again);
   REQUIRE(again.has_error());
   CHECK_THAT(again.error().message(), Catch::Contains("already exists"));
+  // One index twice in a step is refused, and nothing is created.
+  fm::v1::SamplerSessionRequest twice;
+  for (int k = 0; k < 2; ++k) {
+    auto* in = twice.mutable_step()->add_inputs();
+    in->set_sequence_index(8);
+    *in->mutable_logits() = MakeLogits(kLogits);
+  }
+  REQUIRE(stream->Write(twice));
+  fm::v1::SamplerSessionResponse refused;
+  REQUIRE(stream->Read(&refused));
+  REQUIRE(refused.has_error());
+  CHECK_THAT(refused.error().message(), Catch::Contains("appears twice"));
   stream->WritesDone();
   CHECK(stream->Finish().ok());
 }
