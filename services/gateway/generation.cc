@@ -5,6 +5,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
 #include <utility>
@@ -128,6 +129,7 @@ class Generation {
   int32_t model_resumes_ = 0;
   std::unique_ptr<SamplerExchange> sampler_;
   fm::v1::SamplerSessionRequest sampler_start_;
+  fm::v1::SamplerChain sampler_chain_;  // as the first session resolved it
   int32_t sampler_resumes_ = 0;
 };
 
@@ -404,6 +406,14 @@ absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::CallSampler(
       response = started.status();
       continue;
     }
+    // The same chain as resolved by the first session, or the continuation
+    // would silently change meaning (a profile or sampler version changed).
+    if (!google::protobuf::util::MessageDifferencer::Equals(started->chain(),
+                                                            sampler_chain_)) {
+      return absl::AbortedError(
+          "sampler: the session was lost and the new one resolves the chain "
+          "differently; retry the request");
+    }
     fm::v1::SamplerSessionRequest resumed = step;
     for (size_t k = 0; k < seqs.size(); ++k) {
       resumed.mutable_step()
@@ -431,6 +441,7 @@ absl::Status Generation::Generate() {
   s->mutable_prompt_ids()->Assign(prompt_.begin(), prompt_.end());
   FM_ASSIGN_OR_RETURN(fm::v1::SamplerSessionResponse started, OpenSampler());
   seed_ = started.seed();
+  sampler_chain_ = started.chain();
 
   // Prefill the prompt once, in sequence 0.
   fm::v1::SessionRequest prefill;
