@@ -340,23 +340,20 @@ absl::StatusOr<fm::v1::SessionResponse> Generation::CallModel(
 
 absl::StatusOr<fm::v1::SessionResponse> Generation::ResumeModel(
     const fm::v1::SessionRequest& failed) {
-  // The same model, or the continuation would silently change meaning.
-  fm::v1::ModelInfo info;
-  auto info_ctx = DownstreamContext(server_ctx_, limits_.resume_timeout);
-  const grpc::Status got = backends_.model()->Info(info_ctx.get(), {}, &info);
-  if (!got.ok()) return FromGrpcStatus(got, "model");
-  if (info.model_sha256() != facts_->model.model_sha256()) {
-    return absl::AbortedError(absl::StrCat(
-        "model: the session was lost and the model service came back with "
-        "another model (sha256 ",
-        info.model_sha256().substr(0, 12), ", was ",
-        facts_->model.model_sha256().substr(0, 12), "); retry the request"));
-  }
   OpenModel();
   FM_ASSIGN_OR_RETURN(ModelMirror::Rebuild rebuild,
                       mirror_.MakeRebuild(logits_format_));
   FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse rebuilt,
                       model_->Call(rebuild.request));
+  // The same model (the replica that computed the rebuild says which), or
+  // the continuation would silently change meaning.
+  if (rebuilt.model_sha256() != facts_->model.model_sha256()) {
+    return absl::AbortedError(absl::StrCat(
+        "model: the session was lost and the replica that took it over "
+        "serves another model (sha256 ",
+        rebuilt.model_sha256().substr(0, 12), ", was ",
+        facts_->model.model_sha256().substr(0, 12), "); retry the request"));
+  }
   return ModelMirror::AnswerFromRebuild(failed, rebuild, rebuilt);
 }
 

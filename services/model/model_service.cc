@@ -23,8 +23,8 @@ class ModelServiceImpl::SessionReactor final
       Finish(grpc::Status(
           grpc::StatusCode::RESOURCE_EXHAUSTED,
           absl::StrCat("model: server busy: ", service_->options_.max_sessions,
-                       " sessions open (max ",
-                       service_->options_.max_sessions, ", --max_sessions)")));
+                       " sessions open (max ", service_->options_.max_sessions,
+                       ", --max_sessions)")));
       return;
     }
     cache_ = service_->model_->NewKvCache(service_->options_.max_sequences);
@@ -94,6 +94,10 @@ class ModelServiceImpl::SessionReactor final
     const int32_t now = cache_->num_sequences();
     service_->active_sequences_ += now - reported_sequences_;
     reported_sequences_ = now;
+    if (!identified_) {
+      response_.set_model_sha256(service_->options_.model_sha256);
+      identified_ = true;
+    }
     state_ = State::kWriting;
     StartWrite(&response_);
   }
@@ -114,6 +118,8 @@ class ModelServiceImpl::SessionReactor final
   absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kReading;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The first response carries the model's sha256.
+  bool identified_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_active_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -166,9 +172,8 @@ void ModelServiceImpl::ReapIdleSessions() {
   for (;;) {
     const absl::Duration period =
         std::min(absl::Seconds(1), options_.idle_timeout / 4);
-    auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stopping_;
-    };
+    auto stop = [this]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     if (mu_.AwaitWithTimeout(absl::Condition(&stop), period)) return;
     const absl::Time now = absl::Now();
     // Finish() completes asynchronously, so OnDone (which takes mu_ in

@@ -373,6 +373,35 @@ TEST_CASE("the model restarts mid-stream: the stream resumes token for token",
   CHECK_THAT(p.gateway->log(), Catch::Contains("model session lost"));
 }
 
+TEST_CASE("a model replaced by another file mid-stream ends it ABORTED",
+          "[gateway][models]") {
+  Pipeline p({"--debug_step_delay=20ms"});
+  REQUIRE_PIPELINE(p);
+  // The same weights in GGUF form: another file, another sha256.
+  const std::string gguf = ModelFile("stories260K.gguf");
+  if (gguf.empty()) {
+    ReportSkip("stories260K.gguf not found");
+    return;
+  }
+  GenerateRequest slow = Greedy("Once upon a time", 200);
+  slow.set_ignore_eos(true);
+  slow.set_no_cache(true);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(60)));
+  auto reader = p.stub->Generate(&ctx, slow);
+  GenerateResponse m;
+  for (int i = 0; i < 3; ++i) REQUIRE(reader->Read(&m));
+  const int port = p.model->port();
+  p.model->Signal(SIGKILL);
+  p.model_flags.back() = "--model=" + gguf;  // was --model=stories260K.bin
+  p.RestartModel(port);
+  while (reader->Read(&m)) {
+  }
+  const grpc::Status status = reader->Finish();
+  CHECK(status.error_code() == grpc::StatusCode::ABORTED);
+  CHECK_THAT(status.error_message(), Catch::Contains("another model"));
+}
+
 TEST_CASE(
     "the sampler restarts mid-stream: the stream continues token for "
     "token",

@@ -1,11 +1,10 @@
 // fm-model end to end: the real binary on a free loopback port, sessions
 // over gRPC compared with the in-process model, limits, errors, cleanup.
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "common/channel_factory.h"
 #include "common/half.h"
@@ -129,6 +128,10 @@ TEST_CASE("prefill then decode over gRPC equals the in-process model",
   SessionResponse decode = s.Call(Append(0, {23}));
   REQUIRE_FALSE(decode.has_error());
   CHECK(decode.results(0).length() == 5);
+  // The first response names the model file (as Info does), later ones not.
+  CHECK(prefill.model_sha256() == server.Info().model_sha256());
+  CHECK(prefill.model_sha256().size() == 64);
+  CHECK(decode.model_sha256().empty());
   CHECK(Dense(decode.results(0).logits(0)) == LocalLogits({1, 5, 9, 17, 23}));
 
   // all_logits: one vector per appended position.
@@ -207,7 +210,8 @@ TEST_CASE("bad requests get an in-band error and the session goes on",
   auto code_of = [](const SessionResponse& r) { return r.error().code(); };
   SessionResponse bad_id = s.Call(Append(0, {1, 96}));
   REQUIRE(bad_id.has_error());
-  CHECK(code_of(bad_id) == static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  CHECK(code_of(bad_id) ==
+        static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
   CHECK_THAT(bad_id.error().message(), Catch::Contains("96"));
   CHECK_THAT(bad_id.error().message(), Catch::Contains("vocabulary size"));
 
@@ -321,11 +325,11 @@ TEST_CASE("fmctl info and forward", "[model_service]") {
   INFO(fwd.err);
   REQUIRE(fwd.exit_code == 0);
   const std::vector<float> want = LocalLogits({1, 5, 9});
-  const int best = static_cast<int>(
-      std::max_element(want.begin(), want.end()) - want.begin());
-  CHECK_THAT(fwd.out,
-             Catch::StartsWith("{\"logits\":[{\"id\":" + std::to_string(best) +
-                               ","));
+  const int best = static_cast<int>(std::max_element(want.begin(), want.end()) -
+                                    want.begin());
+  CHECK_THAT(
+      fwd.out,
+      Catch::StartsWith("{\"logits\":[{\"id\":" + std::to_string(best) + ","));
   CommandResult bad = RunCommand({"fmctl", flag, "forward", "--ids", "1 500"});
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("500"));
