@@ -373,6 +373,26 @@ TEST_CASE("the model restarts mid-stream: the stream resumes token for token",
   CHECK_THAT(p.gateway->log(), Catch::Contains("model session lost"));
 }
 
+// Streams a slow greedy generation of `max_tokens`, runs `interrupt` after
+// three messages, drains the stream; its final status.
+grpc::Status InterruptedStream(Pipeline& p, int max_tokens,
+                               const std::function<void()>& interrupt) {
+  GenerateRequest slow = Greedy("Once upon a time", max_tokens);
+  slow.set_ignore_eos(true);
+  slow.set_no_cache(true);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(60)));
+  auto reader = p.stub->Generate(&ctx, slow);
+  GenerateResponse m;
+  for (int i = 0; i < 3; ++i) {
+    if (!reader->Read(&m)) return reader->Finish();
+  }
+  interrupt();
+  while (reader->Read(&m)) {
+  }
+  return reader->Finish();
+}
+
 TEST_CASE("a model replaced by another file mid-stream ends it ABORTED",
           "[gateway][models]") {
   Pipeline p({"--debug_step_delay=20ms"});
@@ -383,21 +403,12 @@ TEST_CASE("a model replaced by another file mid-stream ends it ABORTED",
     ReportSkip("stories260K.gguf not found");
     return;
   }
-  GenerateRequest slow = Greedy("Once upon a time", 200);
-  slow.set_ignore_eos(true);
-  slow.set_no_cache(true);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineAfter(absl::Seconds(60)));
-  auto reader = p.stub->Generate(&ctx, slow);
-  GenerateResponse m;
-  for (int i = 0; i < 3; ++i) REQUIRE(reader->Read(&m));
-  const int port = p.model->port();
-  p.model->Signal(SIGKILL);
-  p.model_flags.back() = "--model=" + gguf;  // was --model=stories260K.bin
-  p.RestartModel(port);
-  while (reader->Read(&m)) {
-  }
-  const grpc::Status status = reader->Finish();
+  const grpc::Status status = InterruptedStream(p, 200, [&] {
+    const int port = p.model->port();
+    p.model->Signal(SIGKILL);
+    p.model_flags.back() = "--model=" + gguf;  // was --model=stories260K.bin
+    p.RestartModel(port);
+  });
   CHECK(status.error_code() == grpc::StatusCode::ABORTED);
   CHECK_THAT(status.error_message(), Catch::Contains("another model"));
 }
@@ -444,19 +455,11 @@ TEST_CASE("a model that does not come back ends the stream UNAVAILABLE",
   REQUIRE_PIPELINE(p);
   p.gateway.reset();
   p.StartGateway({"--resume_timeout=1s"});
-  GenerateRequest slow = Greedy("Once upon a time", 300);
-  slow.set_ignore_eos(true);
-  slow.set_no_cache(true);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineAfter(absl::Seconds(30)));
-  auto reader = p.stub->Generate(&ctx, slow);
-  GenerateResponse m;
-  for (int i = 0; i < 3; ++i) REQUIRE(reader->Read(&m));
-  const auto killed = std::chrono::steady_clock::now();
-  p.model->Signal(SIGKILL);
-  while (reader->Read(&m)) {
-  }
-  const grpc::Status status = reader->Finish();
+  std::chrono::steady_clock::time_point killed;
+  const grpc::Status status = InterruptedStream(p, 300, [&] {
+    killed = std::chrono::steady_clock::now();
+    p.model->Signal(SIGKILL);
+  });
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - killed)
           .count();
