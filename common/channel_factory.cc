@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 
 namespace fm {
 namespace {
@@ -77,11 +77,10 @@ absl::Status Resolve(const HostPort& hp, std::vector<std::string>* v4,
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* result = nullptr;
-  const int rc =
-      getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &result);
+  const int rc = getaddrinfo(hp.host.c_str(), hp.port.c_str(), &hints, &result);
   if (rc != 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot resolve '", hp.host, "': ", gai_strerror(rc)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot resolve '", hp.host, "': ", gai_strerror(rc)));
   }
   for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
     char buf[INET6_ADDRSTRLEN];
@@ -173,11 +172,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   args.SetServiceConfigJSON(kServiceConfig);
   args.SetMaxReceiveMessageSize(options.max_message_bytes);
   args.SetMaxSendMessageSize(options.max_message_bytes);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
-              static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
-              static_cast<int>(
-                  absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  args.SetInt(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  args.SetInt(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // Logits are 128 KiB per position: a 64 KiB initial HTTP/2 stream window
@@ -194,6 +194,16 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
 
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout) {
   return absl::ToChronoTime(absl::Now() + timeout);
+}
+
+bool WaitForReconnect(grpc::Channel& channel, absl::Time deadline) {
+  if (channel.GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY) {
+    channel.WaitForStateChange(
+        GRPC_CHANNEL_READY,
+        absl::ToChronoTime(
+            std::min(deadline, absl::Now() + absl::Milliseconds(250))));
+  }
+  return channel.WaitForConnected(absl::ToChronoTime(deadline));
 }
 
 }  // namespace fm

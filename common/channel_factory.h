@@ -34,16 +34,23 @@ struct ChannelOptions {
 };
 
 // `target` is "HOST:PORT", or several separated by commas
-// ("10.0.0.1:50051,10.0.0.2:50051"), or any gRPC target URI ("dns:///svc:50051").
-// Several addresses, and DNS names resolving to several addresses, are
-// balanced round_robin. Names in a comma list are resolved once, here.
-// INVALID_ARGUMENT for an empty or malformed list; UNAVAILABLE when a name
-// does not resolve; NOT_FOUND for unreadable PEM files.
+// ("10.0.0.1:50051,10.0.0.2:50051"), or any gRPC target URI
+// ("dns:///svc:50051"). Several addresses, and DNS names resolving to several
+// addresses, are balanced round_robin. Names in a comma list are resolved once,
+// here. INVALID_ARGUMENT for an empty or malformed list; UNAVAILABLE when a
+// name does not resolve; NOT_FOUND for unreadable PEM files.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     absl::string_view target, const ChannelOptions& options = {});
 
 // A deadline `timeout` from now, in the form ClientContext::set_deadline takes.
 std::chrono::system_clock::time_point DeadlineAfter(absl::Duration timeout);
+
+// After a call on `channel` broke: waits (until `deadline`) for the channel
+// to be connected again. Right after a connection breaks the channel may
+// still report READY for a moment, and a stream opened then can stay silent
+// (seen with gRPC 1.51 here); so a READY channel first gets up to 250 ms to
+// notice the loss. True when connected.
+bool WaitForReconnect(grpc::Channel& channel, absl::Time deadline);
 
 }  // namespace fm
 

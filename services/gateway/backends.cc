@@ -78,7 +78,7 @@ absl::StatusOr<std::shared_ptr<const PipelineFacts>> Backends::Facts() const {
 }
 
 bool Backends::WaitForModel(absl::Time deadline) const {
-  return model_channel_->WaitForConnected(absl::ToChronoTime(deadline));
+  return WaitForReconnect(*model_channel_, deadline);
 }
 
 bool Backends::healthy() const {

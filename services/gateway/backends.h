@@ -40,8 +40,8 @@ class Backends {
 
   fm::v1::TokenizerService::Stub* tokenizer() const { return tokenizer_.get(); }
   fm::v1::ModelService::Stub* model() const { return model_.get(); }
-  // Waits until the model channel is connected (it tries to connect), or
-  // `deadline`; true when connected.
+  // After a model call broke: waits until the model channel is connected
+  // again (see WaitForReconnect), or `deadline`; true when connected.
   bool WaitForModel(absl::Time deadline) const;
   RouteTable* routes() const { return routes_; }
 

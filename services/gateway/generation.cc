@@ -8,9 +8,11 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/file_digest.h"
 #include "common/log.h"
@@ -55,6 +57,25 @@ struct Sequence {
   StopMatcher stops;
   fm::v1::Logits logits;  // for the next sampling step
 };
+
+// exchange.Call(request), cancelled if it has not answered within `limit`.
+// For the first calls on a replacement session: a stream opened while the
+// channel still reports the lost connection as READY can stay silent until
+// the request's deadline (seen here in about one restart in five); the
+// cancellation turns that into a lost session, which is retried.
+template <typename Ex, typename Req>
+auto CallWithin(Ex& exchange, const Req& request, absl::Duration limit)
+    -> decltype(exchange.Call(request)) {
+  absl::Notification answered;
+  grpc::ClientContext* ctx = exchange.ctx();
+  std::thread watchdog([&answered, ctx, limit] {
+    if (!answered.WaitForNotificationWithTimeout(limit)) ctx->TryCancel();
+  });
+  auto response = exchange.Call(request);
+  answered.Notify();
+  watchdog.join();
+  return response;
+}
 
 class Generation {
  public:
@@ -343,8 +364,9 @@ absl::StatusOr<fm::v1::SessionResponse> Generation::ResumeModel(
   OpenModel();
   FM_ASSIGN_OR_RETURN(ModelMirror::Rebuild rebuild,
                       mirror_.MakeRebuild(logits_format_));
-  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse rebuilt,
-                      model_->Call(rebuild.request));
+  FM_ASSIGN_OR_RETURN(
+      fm::v1::SessionResponse rebuilt,
+      CallWithin(*model_, rebuild.request, limits_.resume_timeout));
   // The same model (the replica that computed the rebuild says which), or
   // the continuation would silently change meaning.
   if (rebuilt.model_sha256() != facts_->model.model_sha256()) {
@@ -369,6 +391,9 @@ absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::OpenSampler() {
   sampler_ = std::make_unique<SamplerExchange>(
       DownstreamContext(server_ctx_, limits_.default_timeout), "sampler");
   sampler_->Open(route_->stub->Session(sampler_->ctx()));
+  if (sampler_resumes_ > 0) {
+    return CallWithin(*sampler_, sampler_start_, limits_.resume_timeout);
+  }
   return sampler_->Call(sampler_start_);
 }
 
@@ -388,8 +413,7 @@ absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::CallSampler(
     FM_LOG(WARNING) << "sampler session lost (" << response.status()
                     << "); continuing in a new one, attempt "
                     << sampler_resumes_ << " of " << limits_.max_resumes;
-    if (!route_->channel->WaitForConnected(
-            absl::ToChronoTime(ResumeDeadline()))) {
+    if (!WaitForReconnect(*route_->channel, ResumeDeadline())) {
       return absl::UnavailableError(absl::StrCat(
           "sampler: the session was lost and no replica of route '",
           route_->name, "' accepted a connection within ",
@@ -418,7 +442,7 @@ absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::CallSampler(
           ->mutable_resume_generated_ids()
           ->Assign(seqs[k]->sampled.begin(), seqs[k]->sampled.end());
     }
-    response = sampler_->Call(resumed);
+    response = CallWithin(*sampler_, resumed, limits_.resume_timeout);
   }
   return response;
 }

@@ -340,7 +340,7 @@ void CheckContinuesAfter(Pipeline& p, const GenerateRequest& r,
   interrupt();
   while (reader->Read(&m)) resumed.messages.push_back(m);
   resumed.status = reader->Finish();
-  INFO(resumed.status.error_message() << "\n" << p.gateway->log());
+  INFO(resumed.status.error_message() << "\n" << p.gateway->log() << "\nmodel:\n" << p.model->log());
   REQUIRE(resumed.status.ok());
   for (int seq = 0; seq < r.n(); ++seq) {
     std::vector<int32_t> want, got;

@@ -166,6 +166,19 @@ TEST_CASE("fork, truncate and drop over gRPC", "[model_service]") {
   REQUIRE_FALSE(redone.has_error());
   CHECK(Dense(redone.results(0).logits(0)) == LocalLogits({1, 5, 9, 40}));
 
+  // A request may end with a fork (a rebuilt session whose sequences are
+  // all equal to the shared prefix): answered, and the fork applied.
+  SessionRequest trailing = Append(2, {1, 5, 9});
+  auto* tf = trailing.add_ops()->mutable_fork();
+  tf->set_source_sequence_id(2);
+  tf->set_new_sequence_id(3);
+  SessionResponse tail = s.Call(trailing);
+  REQUIRE_FALSE(tail.has_error());
+  REQUIRE(tail.results_size() == 1);
+  SessionResponse from_fork = s.Call(Append(3, {17}));
+  REQUIRE_FALSE(from_fork.has_error());
+  CHECK(Dense(from_fork.results(0).logits(0)) == LocalLogits({1, 5, 9, 17}));
+
   SessionRequest drop;
   drop.add_ops()->mutable_drop()->set_sequence_id(1);
   CHECK_FALSE(s.Call(drop).has_error());
