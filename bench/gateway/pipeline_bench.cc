@@ -14,6 +14,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/median.h"
 #include "common/channel_factory.h"
 #include "fm/v1/gateway.grpc.pb.h"
 #include "services/model/llama_model.h"
@@ -43,12 +44,6 @@ double InProcessRate(fm::model::LlamaModel& model, int tokens) {
     logits = model.Forward(seq.get(), {next});
   }
   return tokens / absl::ToDoubleSeconds(absl::Now() - start);
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
 struct StreamResult {
@@ -177,9 +172,9 @@ int main(int argc, char** argv) {
       aggregate.push_back(total / seconds);
     }
     std::printf("| %s | %.1f | %.1f | %.0f%% | %.1f | %.1f | %.1f | %.1f |\n",
-                shape.name, Median(locals), Median(pipelines),
-                100.0 * Median(ratios), aggregate[0], aggregate[1],
-                aggregate[2], aggregate[3]);
+                shape.name, fm::bench::Median(locals),
+                fm::bench::Median(pipelines), 100.0 * fm::bench::Median(ratios),
+                aggregate[0], aggregate[1], aggregate[2], aggregate[3]);
     std::fflush(stdout);
   }
   return 0;

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "bench/median.h"
 #include "services/model/blas_core.h"
 #include "services/model/f32_kernel.h"
 #include "services/model/llama_model.h"
@@ -239,12 +240,6 @@ double BatchedDecode(LlamaModel& model, int n_seq, int steps, int prompt) {
   return best;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : 0.5 * (v[m - 1] + v[m]);
-}
-
 // Single-stream decode scored against bandwidth sampled right before each
 // window: this host's memory bandwidth moves by 20-40% within seconds
 // (other tenants), so a bound measured minutes or even seconds away from
@@ -269,10 +264,10 @@ PairedDecode DecodeAgainstBandwidth(LlamaModel& model, int threads, int windows,
     ratios.push_back(t * bytes / bw);
   }
   PairedDecode r;
-  r.decode_tps = Median(tps);
+  r.decode_tps = fm::bench::Median(tps);
   r.best_tps = *std::max_element(tps.begin(), tps.end());
-  r.bw = Median(bws);
-  r.ratio = Median(ratios);
+  r.bw = fm::bench::Median(bws);
+  r.ratio = fm::bench::Median(ratios);
   return r;
 }
 

@@ -49,9 +49,6 @@ struct Sequence {
   int32_t index;
   bool live = true;
   int32_t generated = 0;
-  // Every token sampled for this sequence, to continue it in a new
-  // sampler session.
-  std::vector<int32_t> sampled;
   absl::Time first_token;
   tokenizer::IncrementalDecoder decoder;
   StopMatcher stops;
@@ -435,12 +432,21 @@ absl::StatusOr<fm::v1::SamplerSessionResponse> Generation::CallSampler(
           "sampler: the session was lost and the new one resolves the chain "
           "differently; retry the request");
     }
+    // Each sequence's tokens so far are in the model mirror after the
+    // prompt (every sampled token of a live sequence was appended; a
+    // sequence about to be forked on its first step has none yet).
     fm::v1::SamplerSessionRequest resumed = step;
     for (size_t k = 0; k < seqs.size(); ++k) {
+      const auto tokens = mirror_.sequences().find(seqs[k]->index);
+      if (tokens == mirror_.sequences().end() ||
+          tokens->second.size() < prompt_.size()) {
+        continue;
+      }
       resumed.mutable_step()
           ->mutable_inputs(static_cast<int>(k))
           ->mutable_resume_generated_ids()
-          ->Assign(seqs[k]->sampled.begin(), seqs[k]->sampled.end());
+          ->Assign(tokens->second.begin() + prompt_.size(),
+                   tokens->second.end());
     }
     response = CallWithin(*sampler_, resumed, limits_.resume_timeout);
   }
@@ -511,7 +517,6 @@ absl::Status Generation::Generate() {
     for (size_t k = 0; k < sampled_seqs.size(); ++k) {
       Sequence& seq = *sampled_seqs[k];
       const int32_t token = picked.tokens(static_cast<int>(k)).id();
-      seq.sampled.push_back(token);
       if (!Emit(HandleToken(seq, picked.tokens(static_cast<int>(k))))) {
         return absl::CancelledError("the client went away");
       }
@@ -586,18 +591,17 @@ absl::Status Generation::Run() {
   // caching unless the request has a seed.
   auto catalog_ctx = DownstreamContext(server_ctx_, absl::Seconds(5));
   catalog_ = route_->Catalog(spec_.chain(), catalog_ctx.get());
-  const std::shared_ptr<const StageCatalog>& catalog = catalog_;
   const bool needs_full_distribution =
       raw_logprobs || request_.trace() || request_.shadow_profiles_size() > 0;
   const int32_t head =
-      catalog == nullptr
+      catalog_ == nullptr
           ? 0
-          : catalog->SufficientTopK(spec_.chain(), needs_full_distribution);
+          : catalog_->SufficientTopK(spec_.chain(), needs_full_distribution);
   logits_format_.set_top_k(std::min(head, facts_->model.vocab_size()));
 
   const bool deterministic =
       request_.has_seed() ||
-      (catalog != nullptr && catalog->ChainIsDeterministic(spec_.chain()));
+      (catalog_ != nullptr && catalog_->ChainIsDeterministic(spec_.chain()));
   std::string key;
   if (deterministic && cache_ != nullptr) {
     key = CacheKey();

@@ -16,23 +16,27 @@ bool StageCatalog::Knows(const std::string& stage) const {
   return stages_.count(stage) > 0;
 }
 
-bool StageCatalog::ChainIsDeterministic(
-    const fm::v1::SamplerChain& chain) const {
+bool StageCatalog::AllStages(
+    const fm::v1::SamplerChain& chain,
+    const std::function<bool(const fm::v1::StageInfo&)>& holds) const {
   for (const fm::v1::StageSpec& spec : chain.stages()) {
     const auto stage = stages_.find(spec.stage());
-    if (stage == stages_.end() || stage->second.draws_random()) return false;
+    if (stage == stages_.end() || !holds(stage->second)) return false;
   }
   return true;
 }
 
+bool StageCatalog::ChainIsDeterministic(
+    const fm::v1::SamplerChain& chain) const {
+  return AllStages(chain, [](const fm::v1::StageInfo& stage) {
+    return !stage.draws_random();
+  });
+}
+
 bool StageCatalog::ChainCanResume(const fm::v1::SamplerChain& chain) const {
-  for (const fm::v1::StageSpec& spec : chain.stages()) {
-    const auto stage = stages_.find(spec.stage());
-    if (stage == stages_.end() || stage->second.keeps_session_state()) {
-      return false;
-    }
-  }
-  return true;
+  return AllStages(chain, [](const fm::v1::StageInfo& stage) {
+    return !stage.keeps_session_state();
+  });
 }
 
 int32_t StageCatalog::SufficientTopK(const fm::v1::SamplerChain& chain,

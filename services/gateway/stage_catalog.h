@@ -8,6 +8,7 @@
 #define FM_SERVICES_GATEWAY_STAGE_CATALOG_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -42,6 +43,11 @@ class StageCatalog {
   bool ChainCanResume(const fm::v1::SamplerChain& chain) const;
 
  private:
+  // True when every stage of `chain` is known and `holds` for it.
+  bool AllStages(
+      const fm::v1::SamplerChain& chain,
+      const std::function<bool(const fm::v1::StageInfo&)>& holds) const;
+
   std::map<std::string, fm::v1::StageInfo> stages_;
 };
 

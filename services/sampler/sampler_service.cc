@@ -403,14 +403,12 @@ class SamplerServiceImpl::SessionReactor final
     }
     std::set<int32_t> indices;
     for (int i = 0; i < step.inputs_size(); ++i) {
-      if (!indices.insert(step.inputs(i).sequence_index()).second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "step.inputs[", i, "].sequence_index = ",
-            step.inputs(i).sequence_index(), " appears twice in one step"));
-      }
-    }
-    for (int i = 0; i < step.inputs_size(); ++i) {
       const fm::v1::SessionStepInput& input = step.inputs(i);
+      if (!indices.insert(input.sequence_index()).second) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "step.inputs[", i, "].sequence_index = ", input.sequence_index(),
+            " appears twice in one step"));
+      }
       if (input.resume_generated_ids_size() == 0) continue;
       const std::string where = absl::StrCat("step.inputs[", i, "]");
       if (sequences_.count(input.sequence_index()) > 0) {
