@@ -49,6 +49,18 @@ int Usage(const char* command);
 // shown.
 void PrintProtoJson(const google::protobuf::Message& message);
 
+// Calls `Info` on `stub` with `ctx` and prints the answer as JSON;
+// `service` names the peer in an error. Returns main()'s exit code.
+template <typename Stub, typename InfoMessage>
+int PrintInfo(Stub& stub, std::unique_ptr<grpc::ClientContext> ctx,
+              const char* service) {
+  InfoMessage info;
+  grpc::Status status = stub.Info(ctx.get(), {}, &info);
+  if (!status.ok()) return Fail(service, status);
+  PrintProtoJson(info);
+  return 0;
+}
+
 // Reads TEXT: "-" means all of stdin.
 std::string TextArg(const std::string& arg);
 
@@ -56,7 +68,9 @@ std::string TextArg(const std::string& arg);
 int RunTokenize(const Args& args);
 int RunDetokenize(const Args& args);
 int RunHealth(const Args& args);
-int RunModelInfo(const Args& args);
+int RunModelInfo();
+int RunSamplerInfo();
+int RunTokenizerInfo();
 int RunForward(const Args& args);
 int RunStages(const Args& args);
 int RunProfiles(const Args& args);

@@ -252,12 +252,8 @@ int RunScore(const Args& args) {
 int RunGatewayInfo() {
   auto stub = GatewayStub();
   if (!stub.ok()) return Fail("info", stub.status());
-  auto ctx = NewGatewayContext();
-  fm::v1::GatewayInfo info;
-  grpc::Status status = (*stub)->Info(ctx.get(), {}, &info);
-  if (!status.ok()) return Fail("gateway", status);
-  PrintProtoJson(info);
-  return 0;
+  return PrintInfo<fm::v1::GatewayService::Stub, fm::v1::GatewayInfo>(
+      **stub, NewGatewayContext(), "gateway");
 }
 
 int RunRoutes(const Args& args) {

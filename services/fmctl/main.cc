@@ -84,7 +84,10 @@ const std::vector<Command>& Commands() {
       {"routes",
        "fmctl --gateway=ADDR routes [list | set NAME ADDR | delete NAME]",
        RunRoutes},
-      {"info", "fmctl --model=ADDR info | fmctl --gateway=ADDR info", RunInfo},
+      {"info",
+       "fmctl (--gateway=ADDR | --model=ADDR | --sampler=ADDR | "
+       "--tokenizer=ADDR) info",
+       RunInfo},
       {"forward", "fmctl --model=ADDR forward --ids \"1 403 407\" [--top K]",
        RunForward},
       {"stages", "fmctl --sampler=ADDR stages", RunStages},
@@ -168,10 +171,27 @@ int RunGenerateCommand(const Args& args) {
 
 int RunInfo(const Args& args) {
   if (!args.empty()) return Usage("info");
-  const bool gateway = !absl::GetFlag(FLAGS_gateway).empty() ||
-                       (absl::GetFlag(FLAGS_model).empty() &&
-                        std::getenv("FM_GATEWAY") != nullptr);
-  return gateway ? RunGatewayInfo() : RunModelInfo(args);
+  // The service whose address flag is given; else the first of FM_GATEWAY,
+  // FM_MODEL, FM_SAMPLER, FM_TOKENIZER that is set; else the model (whose
+  // error names the missing flag).
+  struct Target {
+    std::string flag;
+    const char* env;
+    int (*run)();
+  };
+  const Target targets[] = {
+      {absl::GetFlag(FLAGS_gateway), "FM_GATEWAY", RunGatewayInfo},
+      {absl::GetFlag(FLAGS_model), "FM_MODEL", RunModelInfo},
+      {absl::GetFlag(FLAGS_sampler), "FM_SAMPLER", RunSamplerInfo},
+      {absl::GetFlag(FLAGS_tokenizer), "FM_TOKENIZER", RunTokenizerInfo},
+  };
+  for (const Target& t : targets) {
+    if (!t.flag.empty()) return t.run();
+  }
+  for (const Target& t : targets) {
+    if (std::getenv(t.env) != nullptr) return t.run();
+  }
+  return RunModelInfo();
 }
 
 void PrintProtoJson(const google::protobuf::Message& message) {

@@ -17,17 +17,12 @@ ABSL_DECLARE_FLAG(int, top);
 
 namespace fm::fmctl {
 
-int RunModelInfo(const Args& args) {
-  if (!args.empty()) return Usage("info");
+int RunModelInfo() {
   auto channel = ChannelFor("model", absl::GetFlag(FLAGS_model), "FM_MODEL");
   if (!channel.ok()) return Fail("info", channel.status());
   auto stub = fm::v1::ModelService::NewStub(*channel);
-  fm::v1::ModelInfo info;
-  auto ctx = NewContext();
-  grpc::Status status = stub->Info(ctx.get(), {}, &info);
-  if (!status.ok()) return Fail("model", status);
-  PrintProtoJson(info);
-  return 0;
+  return PrintInfo<fm::v1::ModelService::Stub, fm::v1::ModelInfo>(
+      *stub, NewContext(), "model");
 }
 
 int RunForward(const Args& args) {

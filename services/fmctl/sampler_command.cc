@@ -1,4 +1,5 @@
-// `fmctl stages`, `fmctl profiles ...` and `fmctl sample`: clients of
+// `fmctl stages`, `fmctl profiles ...`, `fmctl sample` and the sampler's
+// `fmctl info`: clients of
 // fm-sampler.
 #include <cstdio>
 #include <cstring>
@@ -31,6 +32,13 @@ absl::StatusOr<std::unique_ptr<fm::v1::SamplerService::Stub>> SamplerStub() {
 
 
 }  // namespace
+
+int RunSamplerInfo() {
+  auto stub = SamplerStub();
+  if (!stub.ok()) return Fail("info", stub.status());
+  return PrintInfo<fm::v1::SamplerService::Stub, fm::v1::SamplerInfo>(
+      **stub, NewContext(), "sampler");
+}
 
 int RunStages(const Args& args) {
   if (!args.empty()) return Usage("stages");

@@ -1,4 +1,5 @@
-// `fmctl tokenize` and `fmctl detokenize`: thin clients of fm-tokenizer.
+// `fmctl tokenize`, `fmctl detokenize` and the tokenizer's `fmctl info`:
+// thin clients of fm-tokenizer.
 #include <cstdio>
 #include <string>
 
@@ -15,6 +16,15 @@ ABSL_DECLARE_FLAG(bool, bos);
 ABSL_DECLARE_FLAG(bool, eos);
 
 namespace fm::fmctl {
+
+int RunTokenizerInfo() {
+  auto channel = ChannelFor("tokenizer", absl::GetFlag(FLAGS_tokenizer),
+                            "FM_TOKENIZER");
+  if (!channel.ok()) return Fail("info", channel.status());
+  auto stub = fm::v1::TokenizerService::NewStub(*channel);
+  return PrintInfo<fm::v1::TokenizerService::Stub, fm::v1::TokenizerInfo>(
+      *stub, NewContext(), "tokenizer");
+}
 
 int RunTokenize(const Args& args) {
   if (args.size() != 1) return Usage("tokenize");

@@ -262,8 +262,14 @@ absl::Status SamplerServiceImpl::DoSample(
 grpc::ServerUnaryReactor* SamplerServiceImpl::Sample(
     grpc::CallbackServerContext* ctx, const fm::v1::SampleRequest* request,
     fm::v1::SampleResponse* response) {
+  sample_calls_.fetch_add(1, std::memory_order_relaxed);
   return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
-    return DoSample(*request, response);
+    absl::Status s = DoSample(*request, response);
+    if (s.ok()) {
+      tokens_sampled_.fetch_add(response->tokens_size(),
+                                std::memory_order_relaxed);
+    }
+    return s;
   });
 }
 
@@ -274,6 +280,7 @@ class SamplerServiceImpl::SessionReactor final
                                      fm::v1::SamplerSessionResponse> {
  public:
   explicit SessionReactor(SamplerServiceImpl* service) : service_(service) {
+    service_->sessions_opened_.fetch_add(1, std::memory_order_relaxed);
     StartRead(&request_);
   }
 
@@ -304,7 +311,10 @@ class SamplerServiceImpl::SessionReactor final
     StartRead(&request_);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    service_->sessions_closed_.fetch_add(1, std::memory_order_relaxed);
+    delete this;
+  }
 
  private:
   // Logit entries a step may hold and still run in the reaction.
@@ -337,7 +347,10 @@ class SamplerServiceImpl::SessionReactor final
       return;
     } else {
       s = RunStep(request_.step());
-      if (!s.ok()) {
+      if (s.ok()) {
+        service_->tokens_sampled_.fetch_add(response_.tokens_size(),
+                                            std::memory_order_relaxed);
+      } else {
         response_.clear_tokens();
         response_.mutable_error()->set_code(static_cast<int>(s.code()));
         response_.mutable_error()->set_message(std::string(s.message()));
@@ -547,6 +560,25 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::DeleteProfile(
   return RunUnaryOnExecutor(ctx, executor_, [this, request] {
     return profiles_->Delete(request->name());
   });
+}
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::Info(
+    grpc::CallbackServerContext* ctx, const fm::v1::SamplerInfoRequest* request,
+    fm::v1::SamplerInfo* response) {
+  // Counters only: answered in the reaction, never queued behind sampling.
+  const int64_t opened = sessions_opened_.load(std::memory_order_relaxed);
+  const int64_t closed = sessions_closed_.load(std::memory_order_relaxed);
+  response->set_sessions_opened(opened);
+  response->set_sessions_closed(closed);
+  response->set_active_sessions(static_cast<int32_t>(opened - closed));
+  response->set_sample_calls(sample_calls_.load(std::memory_order_relaxed));
+  response->set_tokens_sampled(tokens_sampled_.load(std::memory_order_relaxed));
+  response->set_profiles(static_cast<int32_t>(profiles_->List().size()));
+  response->set_stages(static_cast<int32_t>(AllStages().size()));
+  response->set_profiles_path(profiles_->path());
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 }  // namespace fm::sampler

@@ -3,6 +3,7 @@
 #ifndef FM_SERVICES_SAMPLER_SAMPLER_SERVICE_H_
 #define FM_SERVICES_SAMPLER_SAMPLER_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -65,6 +66,9 @@ class SamplerServiceImpl final
       grpc::CallbackServerContext* ctx,
       const fm::v1::DeleteProfileRequest* request,
       fm::v1::DeleteProfileResponse* response) override;
+  grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* ctx,
+                                 const fm::v1::SamplerInfoRequest* request,
+                                 fm::v1::SamplerInfo* response) override;
 
  private:
   class SessionReactor;
@@ -77,6 +81,11 @@ class SamplerServiceImpl final
   ProfileStore* profiles_;
   const SamplerServiceLimits limits_;
   Executor executor_;
+  // Lifetime counters reported by Info.
+  std::atomic<int64_t> sessions_opened_{0};
+  std::atomic<int64_t> sessions_closed_{0};
+  mutable std::atomic<int64_t> sample_calls_{0};
+  mutable std::atomic<int64_t> tokens_sampled_{0};
 };
 
 // A seed for requests that bring none: from the OS entropy source.

@@ -278,6 +278,70 @@ TEST_CASE("a session keeps history, seed and chain, with in-band errors",
   CHECK(stream->Finish().ok());
 }
 
+fm::v1::SamplerInfo Info(Server& server) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(5)));
+  fm::v1::SamplerInfo info;
+  REQUIRE(server.stub->Info(&ctx, {}, &info).ok());
+  return info;
+}
+
+TEST_CASE("Info counts sessions, Sample calls and sampled tokens",
+          "[sampler_service]") {
+  Server server;
+  fm::v1::SamplerInfo info = Info(server);
+  CHECK(info.sessions_opened() == 0);
+  CHECK(info.sample_calls() == 0);
+  CHECK(info.profiles() == 1);  // default
+  CHECK(info.stages() > 10);
+
+  SampleResponse response;
+  REQUIRE(server.Sample(Request(kDist, kLogits, 3, 7), &response).ok());
+  SampleResponse refused;
+  CHECK_FALSE(server.Sample(Request(kDist, {}, 1, 7), &refused).ok());
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    auto stream = server.stub->Session(&ctx);
+    fm::v1::SamplerSessionRequest start;
+    *start.mutable_start()->mutable_sampling()->mutable_chain() =
+        *ChainFromJson(kDist);
+    start.mutable_start()->set_vocab_size(6);
+    REQUIRE(stream->Write(start));
+    fm::v1::SamplerSessionResponse resp;
+    REQUIRE(stream->Read(&resp));
+    fm::v1::SamplerSessionRequest step;
+    for (int seq = 0; seq < 2; ++seq) {
+      auto* in = step.mutable_step()->add_inputs();
+      in->set_sequence_index(seq);
+      *in->mutable_logits() = MakeLogits(kLogits);
+    }
+    REQUIRE(stream->Write(step));
+    REQUIRE(stream->Read(&resp));
+    REQUIRE_FALSE(resp.has_error());
+    info = Info(server);
+    CHECK(info.active_sessions() == 1);
+    stream->WritesDone();
+    CHECK(stream->Finish().ok());
+  }
+  // The session's end is counted once its reactor is done.
+  for (int i = 0; i < 100 && Info(server).sessions_closed() < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  info = Info(server);
+  CHECK(info.sessions_opened() == 1);
+  CHECK(info.sessions_closed() == 1);
+  CHECK(info.active_sessions() == 0);
+  CHECK(info.sample_calls() == 2);    // the refused one too
+  CHECK(info.tokens_sampled() == 5);  // 3 by Sample, 2 in the session
+
+  // fmctl prints it.
+  CommandResult r = RunCommand(
+      {"fmctl", "--sampler=" + server.process.address(), "info"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("\"tokens_sampled\": \"5\""));
+}
+
 TEST_CASE("a new session continues a sequence from its sampled tokens",
           "[sampler_service]") {
   Server server;
