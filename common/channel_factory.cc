@@ -186,6 +186,11 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
   // Reconnect quickly after a restart of the peer.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // A DNS name is looked up again whenever a connection closes (a replica
+  // went away, or a server's --max_connection_age sent GOAWAY); the default
+  // 30 s floor between lookups would leave a replica that just came up
+  // without work for that long.
+  args.SetInt(GRPC_ARG_DNS_MIN_TIME_BETWEEN_RESOLUTIONS_MS, 1000);
   if (!options.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options.tls_server_name);
   }

@@ -22,6 +22,11 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
 ABSL_FLAG(int, max_message_bytes, 64 << 20,
           "Largest gRPC message accepted or sent, bytes.");
 ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Seconds(30),
+          "Close each client connection gracefully (GOAWAY) after this long; "
+          "open streams finish on it. Clients then reconnect and re-resolve "
+          "DNS names, which is how replicas added behind a name start to "
+          "receive work. 'inf' = never.");
 
 namespace fm {
 
@@ -36,6 +41,7 @@ ServerOptions ServerOptionsFromFlags(const std::string& default_listen) {
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.reflection = absl::GetFlag(FLAGS_reflection);
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   return options;
 }
 

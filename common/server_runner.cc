@@ -5,6 +5,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -90,6 +92,11 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
     std::vector<std::string> health_names) {
   auto creds = MakeCredentials(options);
   if (!creds.ok()) return creds.status();
+  if (options.max_connection_age < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_connection_age=", absl::FormatDuration(options.max_connection_age),
+        " must be at least 100ms (or inf for never)"));
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) {
@@ -113,6 +120,14 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   // See channel_factory.cc: large logits messages need a large window.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 8 << 20);
+  if (options.max_connection_age != absl::InfiniteDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(std::min<int64_t>(
+            absl::ToInt64Milliseconds(options.max_connection_age), INT32_MAX)));
+    // A generation is one long stream: it keeps its connection to the end.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, INT32_MAX);
+  }
   for (grpc::Service* service : services) builder.RegisterService(service);
 
   runner->server_ = builder.BuildAndStart();
@@ -123,6 +138,10 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
   }
   runner->service_names_ = std::move(health_names);
   runner->SetServing(false);
+  if (grpc::HealthCheckServiceInterface* health =
+          runner->server_->GetHealthCheckService()) {
+    health->SetServingStatus(kLivenessService, true);
+  }
   if (!options.port_file.empty()) {
     absl::Status written = WritePortFile(options.port_file, runner->port_);
     if (!written.ok()) return written;

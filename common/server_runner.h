@@ -33,7 +33,19 @@ struct ServerOptions {
   absl::Duration shutdown_grace = absl::Seconds(5);
   // Serve grpc.reflection.v1alpha.
   bool reflection = true;
+  // After this long a connection is sent GOAWAY (gRPC adds +-10% jitter):
+  // its open streams run to their end, new calls go to a new connection.
+  // That is what makes a client re-resolve a DNS name, so replicas added
+  // behind the name receive work (gRPC's DNS resolver looks again only when
+  // a connection changes). Infinite = never.
+  absl::Duration max_connection_age = absl::InfiniteDuration();
 };
+
+// The health service name that is SERVING for as long as the server runs,
+// whatever the readiness of its resources or dependencies: the target of
+// liveness probes, so that a gateway whose model is down is taken out of
+// rotation (readiness, "") but not restarted.
+inline constexpr char kLivenessService[] = "liveness";
 
 class ServerRunner {
  public:
@@ -58,7 +70,8 @@ class ServerRunner {
   int port() const { return port_; }
   grpc::Server* server() { return server_.get(); }
 
-  // Sets the health status of "" and of every registered service.
+  // Sets the health status of "" and of every registered service
+  // (readiness). kLivenessService stays SERVING until Shutdown().
   void SetServing(bool serving);
 
   // Waits for SIGTERM or SIGINT (see BlockShutdownSignals), then Shutdown().
