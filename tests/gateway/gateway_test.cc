@@ -20,6 +20,7 @@
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "tests/gateway/pipeline.h"
 #include "tests/model/tiny_model_writer.h"
+#include "tests/support/known_text.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
 #include "tests/tokenizer/tiny_tokenizer.h"
@@ -30,14 +31,7 @@ namespace {
 using fm::v1::GenerateRequest;
 using fm::v1::GenerateResponse;
 
-const char kKnownText[] =
-    "Once upon a time, there was a little girl named Lily. She loved to play "
-    "outside in the park. One day, she saw a big, red ball. She wanted to "
-    "play with it, but it was too high.\nLily's mom said, \"Lily, let's go "
-    "to the park.\" Lily was sad and didn't know what to do. She said, \"I "
-    "want to play with your ball, but I can't find it.\"\nLily was sad and "
-    "didn't know what to do. She said, \"I'm sorry, Lily. I didn't know what "
-    "to do.\"\nLily didn't want to help her mom, so she";
+constexpr const char* kKnownText = kStories260KGreedyText;
 
 TEST_CASE("fmctl generate greedy from BOS prints the known story",
           "[gateway][models]") {

@@ -15,6 +15,7 @@
 #include "fm/v1/model.grpc.pb.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "tests/model/tiny_model_writer.h"
+#include "tests/support/gateway_client.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
 #include "tests/tokenizer/tiny_tokenizer.h"
@@ -97,35 +98,11 @@ struct Pipeline {
     stub = fm::v1::GatewayService::NewStub(*channel);
   }
 
-  struct Result {
-    grpc::Status status;
-    std::vector<fm::v1::GenerateResponse> messages;
-    std::string Text(int seq = 0) const {
-      std::string text;
-      for (const auto& m : messages) {
-        if (m.sequence_index() == seq) text += m.text();
-      }
-      return text;
-    }
-    const fm::v1::GenerateResponse* Last(int seq = 0) const {
-      const fm::v1::GenerateResponse* last = nullptr;
-      for (const auto& m : messages) {
-        if (m.sequence_index() == seq) last = &m;
-      }
-      return last;
-    }
-  };
+  using Result = GenerateResult;
 
   Result Generate(const fm::v1::GenerateRequest& request,
                   absl::Duration timeout = absl::Seconds(60)) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineAfter(timeout));
-    auto reader = stub->Generate(&ctx, request);
-    Result result;
-    fm::v1::GenerateResponse m;
-    while (reader->Read(&m)) result.messages.push_back(m);
-    result.status = reader->Finish();
-    return result;
+    return RunGenerate(*stub, request, timeout);
   }
 
   fm::v1::ModelInfo ModelInfo() {
@@ -150,16 +127,6 @@ struct Pipeline {
     ReportSkip("stories260K.bin / tok512.model not found: set FM_MODELS"); \
     return;                                                                \
   }
-
-inline fm::v1::GenerateRequest Greedy(const std::string& prompt,
-                                      int max_tokens) {
-  using fm::v1::GenerateRequest;
-  GenerateRequest r;
-  r.set_text(prompt);
-  r.set_max_tokens(max_tokens);
-  r.mutable_shorthand()->set_temperature(0);
-  return r;
-}
 
 }  // namespace fm::testing
 

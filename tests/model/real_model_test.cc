@@ -13,22 +13,14 @@
 #include "services/model/mapped_file.h"
 #include "tests/model/model_test_util.h"
 #include "tests/model/tiny_model_writer.h"
+#include "tests/support/known_text.h"
 #include "tests/support/test_env.h"
 
 namespace fm::model::testing {
 namespace {
 
 // llama2.c run.c, ./run stories260K.bin -z tok512.bin -t 0.0 -n 200.
-constexpr char kExpectedText[] =
-    "Once upon a time, there was a little girl named Lily. She loved to play "
-    "outside in the park. One day, she saw a big, red ball. She wanted to "
-    "play with it, but it was too high.\n"
-    "Lily's mom said, \"Lily, let's go to the park.\" Lily was sad and didn't "
-    "know what to do. She said, \"I want to play with your ball, but I can't "
-    "find it.\"\n"
-    "Lily was sad and didn't know what to do. She said, \"I'm sorry, Lily. I "
-    "didn't know what to do.\"\n"
-    "Lily didn't want to help her mom, so she";
+constexpr const char* kExpectedText = ::fm::testing::kStories260KGreedyText;
 
 constexpr int32_t kBos = 1;
 constexpr int32_t kEos = 2;

@@ -1,9 +1,12 @@
 // fork/exec helpers with bounded waits for integration tests.
 #include "tests/support/subprocess.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,15 +58,9 @@ int WaitWithTimeout(pid_t pid, int timeout_ms) {
 
 }  // namespace
 
-ServiceProcess::ServiceProcess(const std::string& binary,
-                               std::vector<std::string> args) {
-  const std::string dir = MakeTempDir();
-  port_file_ = dir + "/port";
-  log_file_ = dir + "/log";
-  std::vector<std::string> argv = {ResolveBinary(binary),
-                                   "--listen=127.0.0.1:0",
-                                   "--port_file=" + port_file_};
-  argv.insert(argv.end(), args.begin(), args.end());
+ChildProcess::ChildProcess(std::vector<std::string> argv) {
+  log_file_ = MakeTempDir() + "/log";
+  argv[0] = ResolveBinary(argv[0]);
   pid_ = ::fork();
   if (pid_ == 0) {
     // Die with the test: a crashed or killed test leaves no server behind.
@@ -85,9 +82,51 @@ ServiceProcess::ServiceProcess(const std::string& binary,
   }
 }
 
-ServiceProcess::~ServiceProcess() {
+ChildProcess::~ChildProcess() {
   if (pid_ > 0 && exit_status_ == -1) Signal(SIGTERM);
 }
+
+int ChildProcess::Signal(int sig) {
+  if (pid_ <= 0 || exit_status_ != -1) return exit_status_;
+  ::kill(pid_, sig);
+  if (sig != SIGTERM && sig != SIGKILL) return -1;
+  int status = WaitWithTimeout(pid_, 5000);
+  if (status == -1) {
+    ::kill(pid_, SIGKILL);
+    status = WaitWithTimeout(pid_, 5000);
+  }
+  exit_status_ = status;
+  return status;
+}
+
+int ChildProcess::WaitExit(int timeout_ms) {
+  if (exit_status_ != -1) return exit_status_;
+  exit_status_ = WaitWithTimeout(pid_, timeout_ms);
+  return exit_status_;
+}
+
+bool ChildProcess::Running() {
+  if (exit_status_ != -1 || pid_ <= 0) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    exit_status_ = status;
+    return false;
+  }
+  return true;
+}
+
+std::string ChildProcess::log() const { return ReadAll(log_file_); }
+
+ServiceProcess::ServiceProcess(const std::string& binary,
+                               std::vector<std::string> args) {
+  port_file_ = MakeTempDir() + "/port";
+  std::vector<std::string> argv = {binary, "--listen=127.0.0.1:0",
+                                   "--port_file=" + port_file_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  process_ = std::make_unique<ChildProcess>(std::move(argv));
+}
+
+ServiceProcess::~ServiceProcess() = default;
 
 bool ServiceProcess::WaitForPort(int timeout_ms) {
   const auto deadline =
@@ -99,11 +138,7 @@ bool ServiceProcess::WaitForPort(int timeout_ms) {
       port_ = port;
       return true;
     }
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_status_ = status;
-      return false;
-    }
+    if (!process_->Running()) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -135,26 +170,6 @@ std::string ServiceProcess::address() const {
   return "127.0.0.1:" + std::to_string(port_);
 }
 
-int ServiceProcess::Signal(int sig) {
-  if (pid_ <= 0 || exit_status_ != -1) return exit_status_;
-  ::kill(pid_, sig);
-  if (sig != SIGTERM && sig != SIGKILL) return -1;
-  int status = WaitWithTimeout(pid_, 5000);
-  if (status == -1) {
-    ::kill(pid_, SIGKILL);
-    status = WaitWithTimeout(pid_, 5000);
-  }
-  exit_status_ = status;
-  return status;
-}
-
-int ServiceProcess::WaitExit(int timeout_ms) {
-  if (exit_status_ != -1) return exit_status_;
-  exit_status_ = WaitWithTimeout(pid_, timeout_ms);
-  return exit_status_;
-}
-
-std::string ServiceProcess::log() const { return ReadAll(log_file_); }
 
 CommandResult RunCommand(const std::vector<std::string>& argv_in,
                          const std::string& input, int timeout_ms) {
@@ -170,6 +185,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv_in,
   argv[0] = ResolveBinary(argv[0]);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    // Its own process group, so a time-out ends whatever it started too.
+    ::setpgid(0, 0);
     const int in = ::open(in_file.c_str(), O_RDONLY);
     const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -182,6 +199,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv_in,
   }
   int status = WaitWithTimeout(pid, timeout_ms);
   if (status == -1) {
+    ::kill(-pid, SIGKILL);
     ::kill(pid, SIGKILL);
     WaitWithTimeout(pid, 5000);
   } else if (WIFEXITED(status)) {
@@ -190,6 +208,26 @@ CommandResult RunCommand(const std::vector<std::string>& argv_in,
   result.out = ReadAll(out_file);
   result.err = ReadAll(err_file);
   return result;
+}
+
+CommandResult RunShell(const std::string& script, int timeout_ms) {
+  return RunCommand({"/bin/bash", "-c", script}, "", timeout_ms);
+}
+
+int FreeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
 }
 
 }  // namespace fm::testing

@@ -10,6 +10,12 @@
 #include <mutex>
 #include <vector>
 
+// Set by tests/CMakeLists.txt; programs that compile this file on their
+// own (the benchmarks) fall back to the working directory.
+#ifndef FM_SOURCE_DIR_DEFAULT
+#define FM_SOURCE_DIR_DEFAULT "."
+#endif
+
 namespace fm::testing {
 namespace {
 
@@ -48,6 +54,11 @@ std::string ModelFile(const std::string& name) {
 std::string BinDir() {
   const char* dir = std::getenv("FM_BIN_DIR");
   return dir != nullptr ? dir : "build/bin";
+}
+
+std::string SourceDir() {
+  const char* dir = std::getenv("FM_SOURCE_DIR");
+  return dir != nullptr ? dir : FM_SOURCE_DIR_DEFAULT;
 }
 
 std::string MakeTempDir() {

@@ -16,6 +16,10 @@ std::string ModelFile(const std::string& name);
 // Directory of the built service binaries (FM_BIN_DIR, set by CTest).
 std::string BinDir();
 
+// The repository's root (FM_SOURCE_DIR, else the tree the tests were
+// built from), for tests that use its files (docker-compose.yml, deploy/).
+std::string SourceDir();
+
 // A fresh temporary directory, removed at process exit.
 std::string MakeTempDir();
 
