@@ -9,6 +9,9 @@
 ABSL_FLAG(std::string, profiles, "",
           "JSON file holding the sampling profiles; created when missing. "
           "Empty: profiles live in memory only.");
+ABSL_FLAG(absl::Duration, profiles_refresh, absl::Seconds(1),
+          "How often --profiles is checked for changes written by other "
+          "replicas sharing the file; 'inf' = never.");
 ABSL_FLAG(int, threads, 2, "Worker threads for sampling.");
 ABSL_FLAG(int, max_top_logprobs, 20, "Most alternatives per token.");
 
@@ -24,6 +27,23 @@ int main(int argc, char** argv) {
   }
   FM_LOG(INFO) << "profiles: " << (*store)->List().size() << " in "
                << ((*store)->path().empty() ? "memory" : (*store)->path());
+  const absl::Duration refresh = absl::GetFlag(FLAGS_profiles_refresh);
+  if (refresh <= absl::ZeroDuration()) {
+    FM_LOG(ERROR) << "--profiles_refresh=" << absl::FormatDuration(refresh)
+                  << " must be > 0 (or inf for never)";
+    return 2;
+  }
+  if (refresh != absl::InfiniteDuration()) {
+    fm::sampler::ProfileStore* profiles = store->get();
+    profiles->StartWatching(refresh, [profiles](const absl::Status& s) {
+      if (s.ok()) {
+        FM_LOG(INFO) << "profiles reloaded from " << profiles->path() << ": "
+                     << profiles->List().size();
+      } else {
+        FM_LOG(ERROR) << "profiles not reloaded: " << s;
+      }
+    });
+  }
   fm::sampler::SamplerServiceLimits limits;
   limits.max_top_logprobs = absl::GetFlag(FLAGS_max_top_logprobs);
   fm::sampler::SamplerServiceImpl service(store->get(), limits,

@@ -1,8 +1,11 @@
 // ProfileStore: named chains in memory behind an absl::Mutex, mirrored to a
-// JSON file written atomically; see profile_store.h.
+// JSON file written atomically under a file lock, reloaded when another
+// writer changed it; see profile_store.h.
 #include "services/sampler/profile_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "services/sampler/chain_json.h"
 
 namespace fm::sampler {
@@ -40,14 +44,21 @@ absl::Status CheckName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-// NOT_FOUND when the file does not exist.
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
+// NOT_FOUND when the file does not exist. `st` describes exactly the
+// version read (it may be replaced by a rename meanwhile).
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     struct stat* st) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
       return absl::NotFoundError(absl::StrCat("no file ", path));
     }
     return ErrnoError("cannot open", path);
+  }
+  if (::fstat(fd, st) != 0) {
+    absl::Status s = ErrnoError("cannot stat", path);
+    ::close(fd);
+    return s;
   }
   std::string data;
   char buf[65536];
@@ -117,6 +128,41 @@ absl::Status WriteFileAtomically(const std::string& path,
   return absl::OkStatus();
 }
 
+// An exclusive flock on PATH.lock for the life of the object: the writers
+// of one profile file, in any process, take turns.
+class FileLock {
+ public:
+  // Tries for up to 5 s: a writer holds it for one file write.
+  static absl::StatusOr<std::unique_ptr<FileLock>> Acquire(
+      const std::string& path) {
+    const std::string lock_path = absl::StrCat(path, ".lock");
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoError("cannot open", lock_path);
+    const absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK && errno != EINTR) {
+        absl::Status s = ErrnoError("cannot lock", lock_path);
+        ::close(fd);
+        return s;
+      }
+      if (absl::Now() > give_up) {
+        ::close(fd);
+        return absl::UnavailableError(absl::StrCat(
+            lock_path, " is held by another writer for over 5 s"));
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    return std::unique_ptr<FileLock>(new FileLock(fd));
+  }
+  ~FileLock() { ::close(fd_); }  // releases the lock
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Profile>> MakeProfile(
@@ -131,60 +177,92 @@ absl::StatusOr<std::shared_ptr<const Profile>> MakeProfile(
   return std::shared_ptr<const Profile>(std::move(profile));
 }
 
+ProfileStore::FileStamp ProfileStore::StampOf(const struct stat& st) {
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+          static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+              st.st_mtim.tv_nsec};
+}
+
+absl::Status ProfileStore::Load(ProfileMap* profiles, FileStamp* stamp) const {
+  struct stat st;
+  absl::StatusOr<std::string> text = ReadFile(path_, &st);
+  if (!text.ok()) return text.status();
+  *stamp = StampOf(st);
+  Json root;
+  try {
+    root = Json::parse(*text);
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat("profiles file ", path_,
+                                            " is not valid JSON: ", e.what()));
+  }
+  auto list = root.is_object() ? root.find("profiles") : root.end();
+  if (list == root.end() || !list->is_object()) {
+    return absl::DataLossError(
+        absl::StrCat("profiles file ", path_, " lacks a \"profiles\" object"));
+  }
+  profiles->clear();
+  for (auto it = list->begin(); it != list->end(); ++it) {
+    absl::Status status = CheckName(it.key());
+    absl::StatusOr<ChainSpec> spec = ChainSpecFromJson(it.value());
+    if (status.ok()) status = spec.status();
+    absl::StatusOr<std::shared_ptr<const Profile>> profile =
+        status.ok() ? MakeProfile(it.key(), *spec)
+                    : absl::StatusOr<std::shared_ptr<const Profile>>(status);
+    if (!profile.ok()) {
+      return absl::DataLossError(absl::StrCat("profiles file ", path_,
+                                              ": profile '", it.key(),
+                                              "': ", profile.status().message()));
+    }
+    (*profiles)[it.key()] = *std::move(profile);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<ProfileStore>> ProfileStore::Open(
     std::string path) {
   std::unique_ptr<ProfileStore> store(new ProfileStore(std::move(path)));
-  ProfileMap profiles;
   bool write_back = false;
   if (!store->path_.empty()) {
-    absl::StatusOr<std::string> text = ReadFile(store->path_);
-    if (absl::IsNotFound(text.status())) {
+    ProfileMap profiles;
+    FileStamp stamp;
+    absl::Status loaded = store->Load(&profiles, &stamp);
+    if (absl::IsNotFound(loaded)) {
       write_back = true;
-    } else if (!text.ok()) {
-      return text.status();
-    } else {
-      Json root;
-      try {
-        root = Json::parse(*text);
-      } catch (const std::exception& e) {
-        return absl::DataLossError(absl::StrCat(
-            "profiles file ", store->path_, " is not valid JSON: ", e.what()));
-      }
-      auto list = root.is_object() ? root.find("profiles") : root.end();
-      if (list == root.end() || !list->is_object()) {
-        return absl::DataLossError(absl::StrCat(
-            "profiles file ", store->path_, " lacks a \"profiles\" object"));
-      }
-      for (auto it = list->begin(); it != list->end(); ++it) {
-        absl::Status status = CheckName(it.key());
-        absl::StatusOr<ChainSpec> spec = ChainSpecFromJson(it.value());
-        if (status.ok()) status = spec.status();
-        absl::StatusOr<std::shared_ptr<const Profile>> profile =
-            status.ok()
-                ? MakeProfile(it.key(), *spec)
-                : absl::StatusOr<std::shared_ptr<const Profile>>(status);
-        if (!profile.ok()) {
-          return absl::DataLossError(
-              absl::StrCat("profiles file ", store->path_, ": profile '",
-                           it.key(), "': ", profile.status().message()));
-        }
-        profiles[it.key()] = *std::move(profile);
-      }
+    } else if (!loaded.ok()) {
+      return loaded;
     }
+    absl::MutexLock lock(&store->mu_);
+    store->profiles_ = std::move(profiles);
+    store->stamp_ = stamp;
   }
-  if (profiles.find(std::string(kDefaultProfile)) == profiles.end()) {
-    absl::StatusOr<std::shared_ptr<const Profile>> def =
-        MakeProfile(std::string(kDefaultProfile), DefaultChainSpec());
-    if (!def.ok()) return def.status();
-    profiles[std::string(kDefaultProfile)] = *std::move(def);
-    write_back = true;
+  {
+    absl::MutexLock lock(&store->mu_);
+    write_back |= store->profiles_.count(std::string(kDefaultProfile)) == 0;
   }
-  absl::MutexLock lock(&store->mu_);
-  if (write_back && !store->path_.empty()) {
-    if (absl::Status s = store->Persist(profiles); !s.ok()) return s;
+  if (write_back) {
+    // Under the file lock: a replica sharing the file may be starting too.
+    absl::Status s = store->Update([](ProfileMap& profiles) {
+      if (profiles.count(std::string(kDefaultProfile)) > 0) {
+        return absl::OkStatus();
+      }
+      absl::StatusOr<std::shared_ptr<const Profile>> def =
+          MakeProfile(std::string(kDefaultProfile), DefaultChainSpec());
+      if (!def.ok()) return def.status();
+      profiles[std::string(kDefaultProfile)] = *std::move(def);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
   }
-  store->profiles_ = std::move(profiles);
   return store;
+}
+
+ProfileStore::~ProfileStore() {
+  {
+    absl::MutexLock lock(&watch_mu_);
+    stopping_ = true;
+  }
+  if (watcher_.joinable()) watcher_.join();
 }
 
 absl::StatusOr<std::shared_ptr<const Profile>> ProfileStore::Get(
@@ -212,20 +290,16 @@ absl::Status ProfileStore::Put(absl::string_view name, const ChainSpec& spec) {
   absl::StatusOr<std::shared_ptr<const Profile>> profile =
       MakeProfile(std::string(name), spec);
   if (!profile.ok()) return profile.status();
-  absl::MutexLock lock(&mu_);
-  ProfileMap next = profiles_;
-  if (next.find(std::string(name)) == next.end() &&
-      next.size() >= kMaxProfiles) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("cannot add profile '", name,
-                     "': the store holds the maximum of ", kMaxProfiles));
-  }
-  next[std::string(name)] = *std::move(profile);
-  if (!path_.empty()) {
-    if (absl::Status s = Persist(next); !s.ok()) return s;
-  }
-  profiles_ = std::move(next);
-  return absl::OkStatus();
+  return Update([&](ProfileMap& profiles) {
+    if (profiles.find(std::string(name)) == profiles.end() &&
+        profiles.size() >= kMaxProfiles) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot add profile '", name,
+                       "': the store holds the maximum of ", kMaxProfiles));
+    }
+    profiles[std::string(name)] = *profile;
+    return absl::OkStatus();
+  });
 }
 
 absl::Status ProfileStore::Delete(absl::string_view name) {
@@ -233,27 +307,111 @@ absl::Status ProfileStore::Delete(absl::string_view name) {
     return absl::FailedPreconditionError(
         "the 'default' profile cannot be deleted; replace it with put");
   }
+  return Update([&](ProfileMap& profiles) {
+    if (profiles.erase(std::string(name)) == 0) {
+      return absl::NotFoundError(
+          absl::StrCat("unknown sampler profile '", name.substr(0, 80), "'"));
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status ProfileStore::Update(
+    const std::function<absl::Status(ProfileMap&)>& change) {
+  if (path_.empty()) {
+    absl::MutexLock lock(&mu_);
+    ProfileMap next = profiles_;
+    if (absl::Status s = change(next); !s.ok()) return s;
+    profiles_ = std::move(next);
+    return absl::OkStatus();
+  }
+  // Writers take turns, in this process and in others sharing the file;
+  // readers (Get) are not held up meanwhile.
+  absl::StatusOr<std::unique_ptr<FileLock>> file_lock = FileLock::Acquire(path_);
+  if (!file_lock.ok()) return file_lock.status();
+  ProfileMap next;
+  FileStamp known;
+  {
+    absl::MutexLock lock(&mu_);
+    next = profiles_;
+    known = stamp_;
+  }
+  // Start from the file as the other writers left it.
+  FileStamp stamp;
+  ProfileMap on_file;
+  absl::Status loaded = Load(&on_file, &stamp);
+  if (loaded.ok()) {
+    if (!(stamp == known)) next = std::move(on_file);
+  } else if (!absl::IsNotFound(loaded)) {
+    return absl::DataLossError(
+        absl::StrCat(loaded.message(), " (not overwritten: fix or remove it)"));
+  }
+  if (absl::Status s = change(next); !s.ok()) return s;
+  absl::StatusOr<FileStamp> written = Persist(next);
+  if (!written.ok()) return written.status();
   absl::MutexLock lock(&mu_);
-  ProfileMap next = profiles_;
-  if (next.erase(std::string(name)) == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("unknown sampler profile '", name.substr(0, 80), "'"));
-  }
-  if (!path_.empty()) {
-    if (absl::Status s = Persist(next); !s.ok()) return s;
-  }
   profiles_ = std::move(next);
+  stamp_ = *written;
   return absl::OkStatus();
 }
 
-absl::Status ProfileStore::Persist(const ProfileMap& profiles) const {
+absl::StatusOr<bool> ProfileStore::Refresh() {
+  if (path_.empty()) return false;
+  FileStamp known;
+  {
+    absl::MutexLock lock(&mu_);
+    known = stamp_;
+  }
+  struct stat st;
+  if (::stat(path_.c_str(), &st) == 0 && StampOf(st) == known) return false;
+  // Parsed outside the lock: Get keeps answering meanwhile.
+  ProfileMap profiles;
+  FileStamp stamp;
+  absl::Status loaded = Load(&profiles, &stamp);
+  if (absl::IsNotFound(loaded)) return false;  // removed: keep what we have
+  if (!loaded.ok()) return loaded;
+  absl::MutexLock lock(&mu_);
+  // A write of this store's own came in between: it is newer.
+  if (!(stamp_ == known)) return false;
+  if (profiles.count(std::string(kDefaultProfile)) == 0) {
+    profiles[std::string(kDefaultProfile)] =
+        profiles_.at(std::string(kDefaultProfile));
+  }
+  profiles_ = std::move(profiles);
+  stamp_ = stamp;
+  return true;
+}
+
+void ProfileStore::StartWatching(
+    absl::Duration period, std::function<void(const absl::Status&)> on_reload) {
+  if (path_.empty() || watcher_.joinable()) return;
+  watcher_ = std::thread([this, period, on_reload = std::move(on_reload)] {
+    absl::MutexLock lock(&watch_mu_);
+    while (!watch_mu_.AwaitWithTimeout(absl::Condition(&stopping_), period)) {
+      watch_mu_.Unlock();
+      absl::StatusOr<bool> reloaded = Refresh();
+      if (on_reload && (!reloaded.ok() || *reloaded)) {
+        on_reload(reloaded.status());
+      }
+      watch_mu_.Lock();
+    }
+  });
+}
+
+absl::StatusOr<ProfileStore::FileStamp> ProfileStore::Persist(
+    const ProfileMap& profiles) const {
   Json list = Json::object();
   for (const auto& [name, profile] : profiles) {
     list[name] = ChainSpecToJson(profile->spec);
   }
   Json root = {{"version", 1}, {"profiles", std::move(list)}};
-  return WriteFileAtomically(
+  absl::Status written = WriteFileAtomically(
       path_, root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+  if (!written.ok()) return written;
+  // The stamp of this very write: the watcher does not reload it.
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0) return ErrnoError("cannot stat", path_);
+  return StampOf(st);
 }
 
 }  // namespace fm::sampler

@@ -3,9 +3,12 @@
 #ifndef FM_SERVICES_SAMPLER_PROFILE_STORE_H_
 #define FM_SERVICES_SAMPLER_PROFILE_STORE_H_
 
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -13,8 +16,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "services/sampler/chain_spec.h"
 #include "services/sampler/sampler_chain.h"
+
+struct stat;
 
 namespace fm::sampler {
 
@@ -36,6 +42,13 @@ struct Profile {
 // (temp file, fsync, rename, fsync of the directory) before it returns;
 // a failed write leaves both the file and the store unchanged.
 //
+// Several replicas may share one file (docker-compose's volume of a scaled
+// sampler, a ReadWriteMany volume): a change is a read-modify-write of the
+// file under an exclusive lock (flock on PATH.lock), so no replica's change
+// overwrites another's, and Refresh() - every --profiles_refresh through
+// StartWatching() - loads what the others wrote. A profile put through any
+// replica thus reaches all of them.
+//
 // File format: {"version": 1, "profiles": {"NAME": CHAIN_JSON, ...}}.
 class ProfileStore {
  public:
@@ -43,6 +56,7 @@ class ProfileStore {
   // An empty path keeps profiles in memory only. DATA_LOSS (naming the path
   // and the profile) when the file is corrupt or holds an invalid chain.
   static absl::StatusOr<std::unique_ptr<ProfileStore>> Open(std::string path);
+  ~ProfileStore();
 
   // NOT_FOUND for an unknown name.
   absl::StatusOr<std::shared_ptr<const Profile>> Get(
@@ -51,24 +65,58 @@ class ProfileStore {
   std::vector<std::shared_ptr<const Profile>> List() const;
   // Creates or replaces; the chain is validated first (BuildChain errors).
   // INVALID_ARGUMENT for a bad name (1-64 of [A-Za-z0-9_.-]),
-  // RESOURCE_EXHAUSTED past kMaxProfiles, INTERNAL if the file write fails.
+  // RESOURCE_EXHAUSTED past kMaxProfiles, INTERNAL if the file write fails,
+  // DATA_LOSS if another writer left the file corrupt (it is not
+  // overwritten), UNAVAILABLE if another writer holds the lock for 5 s.
   absl::Status Put(absl::string_view name, const ChainSpec& spec);
   // NOT_FOUND for an unknown name; FAILED_PRECONDITION for `default`
-  // (replace it with Put instead).
+  // (replace it with Put instead). File errors as for Put.
   absl::Status Delete(absl::string_view name);
+
+  // Loads the file again when it changed since this store last read or
+  // wrote it (device, inode, size, modification time). True when it did;
+  // DATA_LOSS (the profiles stay as they were) for a corrupt file.
+  absl::StatusOr<bool> Refresh();
+  // Runs Refresh() every `period` on a thread of its own until the store
+  // is destroyed, passing each reload or failure to `on_reload` (on that
+  // thread). At most once; nothing for an in-memory store.
+  void StartWatching(absl::Duration period,
+                     std::function<void(const absl::Status&)> on_reload);
 
   const std::string& path() const { return path_; }
 
  private:
   using ProfileMap = std::map<std::string, std::shared_ptr<const Profile>>;
+  // Identity of one version of the file.
+  struct FileStamp {
+    uint64_t device = 0, inode = 0;
+    int64_t size = -1, mtime_ns = 0;
+    bool operator==(const FileStamp& o) const {
+      return device == o.device && inode == o.inode && size == o.size &&
+             mtime_ns == o.mtime_ns;
+    }
+  };
 
   explicit ProfileStore(std::string path) : path_(std::move(path)) {}
-  absl::Status Persist(const ProfileMap& profiles) const
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static FileStamp StampOf(const struct stat& st);
+  // The file's profiles and the stamp of exactly the version read;
+  // NOT_FOUND when there is no file.
+  absl::Status Load(ProfileMap* profiles, FileStamp* stamp) const;
+  // Applies `change` to the profiles as the file holds them now (under the
+  // file lock), writes the result and adopts it.
+  absl::Status Update(const std::function<absl::Status(ProfileMap&)>& change)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes `profiles` to the file; the stamp of what was written.
+  absl::StatusOr<FileStamp> Persist(const ProfileMap& profiles) const;
 
   const std::string path_;
   mutable absl::Mutex mu_;
   ProfileMap profiles_ ABSL_GUARDED_BY(mu_);
+  FileStamp stamp_ ABSL_GUARDED_BY(mu_);  // of the version profiles_ holds
+
+  absl::Mutex watch_mu_;
+  bool stopping_ ABSL_GUARDED_BY(watch_mu_) = false;
+  std::thread watcher_;
 };
 
 // A validated snapshot of `spec` under `name` (BuildChain errors).

@@ -85,13 +85,37 @@ bool AllGrew(const std::map<std::string, int64_t>& before,
   return !now.empty();
 }
 
-// Puts profile NAME = CHAIN on one sampler container, through its own fmctl.
+// `fmctl ARGS` inside a sampler container, against its own fm-sampler.
+CommandResult SamplerCommand(const std::string& container,
+                             const std::string& args) {
+  return ComposeProject::Docker("exec " + container +
+                                " fmctl --timeout=5s --sampler=localhost:50053 " +
+                                args);
+}
+
+// Puts profile NAME = CHAIN on one sampler container.
 bool PutProfile(const std::string& container, const std::string& name,
                 const std::string& chain) {
-  CommandResult r = ComposeProject::Docker(
-      "exec " + container + " fmctl --timeout=5s --sampler=localhost:50053 " +
-      "profiles put " + name + " " + ShellQuote(chain));
-  return r.exit_code == 0;
+  return SamplerCommand(container,
+                        "profiles put " + name + " " + ShellQuote(chain))
+             .exit_code == 0;
+}
+
+// The chain of profile NAME as one sampler container serves it ("" when
+// it has none).
+std::string GetProfile(const std::string& container, const std::string& name) {
+  CommandResult r = SamplerCommand(container, "profiles get " + name);
+  return r.exit_code == 0 ? r.out : "";
+}
+
+// Waits (up to 10 s) until `container` serves profile NAME as `chain`.
+bool WaitForProfile(const std::string& container, const std::string& name,
+                    const std::string& chain) {
+  for (int i = 0; i < 40; ++i) {
+    if (!chain.empty() && GetProfile(container, name) == chain) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return false;
 }
 
 std::string Inspect(const std::string& container, const std::string& format) {
@@ -216,12 +240,13 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   CHECK(Inspect(gateway_id, "{{.State.StartedAt}}") == gateway_started);
   CHECK(Inspect(gateway_id, "{{.RestartCount}}") == "0");
 
-  // Swap the strategy at runtime: a profile put on every sampler replica,
-  // then replaced; requests follow it at once, nothing restarts.
+  // Swap the strategy at runtime, nothing restarts: a profile put through
+  // one sampler replica reaches the other (they share the profile volume),
+  // then it is replaced; requests follow it.
   const std::vector<std::string> samplers = project.Containers("sampler");
-  for (const std::string& id : samplers) {
-    REQUIRE(PutProfile(id, "story", R"([{"stage":"greedy"}])"));
-  }
+  REQUIRE(samplers.size() == 2);
+  REQUIRE(PutProfile(samplers[0], "story", R"([{"stage":"greedy"}])"));
+  CHECK(WaitForProfile(samplers[1], "story", GetProfile(samplers[0], "story")));
   GenerateResult greedy_story =
       RunGenerate(*stub, WithProfile("story", 30), absl::Seconds(30));
   INFO(greedy_story.status.error_message());
@@ -231,9 +256,8 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   const std::string banned_chain =
       R"([{"stage":"ban","ids":[)" + std::to_string(first_greedy_id) +
       R"(]},{"stage":"greedy"}])";
-  for (const std::string& id : samplers) {
-    REQUIRE(PutProfile(id, "story", banned_chain));
-  }
+  REQUIRE(PutProfile(samplers[1], "story", banned_chain));
+  CHECK(WaitForProfile(samplers[0], "story", GetProfile(samplers[1], "story")));
   std::vector<std::string> swapped;
   for (int i = 0; i < 4; ++i) {  // round_robin: both replicas answer
     fm::v1::GenerateRequest r = WithProfile("story", 30);
@@ -255,6 +279,8 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   REQUIRE(project.WaitHealthy("sampler-b", 1, kMinute));
   const std::string sampler_b = project.Containers("sampler-b").at(0);
   REQUIRE(PutProfile(sampler_b, "only-b", R"([{"stage":"greedy"}])"));
+  // Its own volume: the default samplers do not see it.
+  CHECK(GetProfile(samplers[0], "only-b").empty());
   CommandResult route = RunCommand(
       {"fmctl", "--gateway=" + project.gateway_address(), "routes", "set", "b",
        "dns:///sampler-b:50053"});

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -154,6 +156,92 @@ TEST_CASE("a failed write leaves the in-memory store unchanged") {
   CHECK((*store)->Get("lost").status().code() == absl::StatusCode::kNotFound);
   CHECK((*store)->Delete("kept").code() == absl::StatusCode::kInternal);
   CHECK((*store)->Get("kept").ok());
+}
+
+TEST_CASE("stores sharing a file see each other's changes and lose none") {
+  const std::string path = testing::MakeTempDir() + "/shared.json";
+  auto a = ProfileStore::Open(path);
+  auto b = ProfileStore::Open(path);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE((*a)->Put("from_a", Creative()).ok());
+  // b has not looked yet; its own write starts from the file, keeping a's.
+  REQUIRE((*b)->Put("from_b", {{"greedy", {}}}).ok());
+  CHECK((*b)->Get("from_a").ok());
+  auto refreshed = (*a)->Refresh();
+  REQUIRE(refreshed.ok());
+  CHECK(*refreshed);
+  CHECK((*a)->Get("from_b").ok());
+  refreshed = (*a)->Refresh();
+  REQUIRE(refreshed.ok());
+  CHECK_FALSE(*refreshed);  // nothing new, nothing reloaded
+  REQUIRE((*a)->Delete("from_b").ok());
+  REQUIRE((*b)->Refresh().ok());
+  CHECK((*b)->Get("from_b").status().code() == absl::StatusCode::kNotFound);
+  auto c = ProfileStore::Open(path);
+  REQUIRE(c.ok());
+  CHECK((*c)->List().size() == 2);  // default, from_a
+}
+
+TEST_CASE("two stores writing one file at once keep every profile") {
+  const std::string path = testing::MakeTempDir() + "/shared.json";
+  auto a = ProfileStore::Open(path);
+  auto b = ProfileStore::Open(path);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  constexpr int kEach = 20;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> writers;
+  for (ProfileStore* store : {a->get(), b->get()}) {
+    writers.emplace_back([store, &failures, prefix = store == a->get() ? "a" : "b"] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!store->Put(absl::StrCat(prefix, i), Creative()).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  CHECK(failures == 0);
+  auto c = ProfileStore::Open(path);
+  REQUIRE(c.ok());
+  CHECK((*c)->List().size() == 2 * kEach + 1);
+}
+
+TEST_CASE("the watcher reloads what another store wrote") {
+  const std::string path = testing::MakeTempDir() + "/shared.json";
+  auto a = ProfileStore::Open(path);
+  auto b = ProfileStore::Open(path);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  std::atomic<int> reloads{0}, failures{0};
+  (*b)->StartWatching(absl::Milliseconds(20), [&](const absl::Status& s) {
+    ++(s.ok() ? reloads : failures);
+  });
+  REQUIRE((*a)->Put("watched", Creative()).ok());
+  for (int i = 0; i < 500 && !(*b)->Get("watched").ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK((*b)->Get("watched").ok());
+  CHECK(reloads >= 1);
+  CHECK(failures == 0);
+}
+
+TEST_CASE("a corrupt shared file is neither adopted nor overwritten") {
+  const std::string path = testing::MakeTempDir() + "/shared.json";
+  auto a = ProfileStore::Open(path);
+  REQUIRE(a.ok());
+  REQUIRE((*a)->Put("kept", Creative()).ok());
+  {
+    std::ofstream out(path + ".new");
+    out << "{not json";
+  }
+  REQUIRE(std::rename((path + ".new").c_str(), path.c_str()) == 0);
+  auto refreshed = (*a)->Refresh();
+  CHECK(refreshed.status().code() == absl::StatusCode::kDataLoss);
+  CHECK((*a)->Get("kept").ok());
+  const absl::Status put = (*a)->Put("more", Creative());
+  CHECK(put.code() == absl::StatusCode::kDataLoss);
+  CHECK(absl::StrContains(put.message(), "not overwritten"));
+  CHECK(ReadAll(path) == "{not json");
 }
 
 TEST_CASE("in-memory store (empty path)") {
