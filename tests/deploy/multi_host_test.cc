@@ -2,7 +2,8 @@
 // of its own (a network namespace), two fm-model and two fm-sampler
 // replicas behind one gateway. Generations spread over the replicas; a
 // replica that is killed, or whose link is cut (a silent partition), ends
-// or moves only the generations it served, within the keepalive bound;
+// or moves only the generations it served, within the keepalive bound
+// (for the model and for the sampler stage);
 // new generations keep succeeding; a replica that returns takes work
 // again. Clients run on the gateway's host (fmctl in its namespace).
 #include <algorithm>
@@ -102,9 +103,9 @@ class MultiHost {
     if (!err.empty()) return err;
     tokenizer_ = Spawn(kTokenizer, {"fm-tokenizer",
                                     "--tokenizer_model=" + models + "/tok512.model"});
-    for (int i = 0; i < 2; ++i) StartModel(i);
     for (int i = 0; i < 2; ++i) {
-      samplers_[i] = Spawn(kSamplers[i], {"fm-sampler"});
+      StartReplica("model", i);
+      StartReplica("sampler", i);
     }
     for (const Replica* r : AllReplicas()) {
       if (!WaitHealthy(r->host, r->address)) return r->host + " is not serving";
@@ -122,10 +123,19 @@ class MultiHost {
     return "";
   }
 
-  void StartModel(int i) {
-    models_[i] = Spawn(kModels[i],
-                       {"fm-model", "--model=" + SourceDir() + "/models/stories260K.bin",
-                        "--threads=1", "--debug_step_delay=20ms"});
+  // (Re)starts replica `i` of `service` ("model" or "sampler") on its
+  // address.
+  void StartReplica(const std::string& service, int i) {
+    if (service == "model") {
+      models_[i] = Spawn(kModels[i],
+                         {"fm-model", "--model=" + SourceDir() + "/models/stories260K.bin",
+                          "--threads=1", "--debug_step_delay=20ms"});
+    } else {
+      samplers_[i] = Spawn(kSamplers[i], {"fm-sampler"});
+    }
+  }
+  ChildProcess& replica(const std::string& service, int i) {
+    return service == "model" ? *models_[i] : *samplers_[i];
   }
   bool WaitHealthy(const std::string& host, const std::string& address) {
     for (int i = 0; i < 100; ++i) {
@@ -167,7 +177,6 @@ class MultiHost {
   }
 
   NetnsLab& lab() { return lab_; }
-  ChildProcess& model(int i) { return *models_[i]; }
 
  private:
   std::unique_ptr<ChildProcess> Spawn(const Replica& r,
@@ -294,6 +303,27 @@ void CheckStreams(std::vector<Stream>& streams, int faulted,
   }
 }
 
+// Kills replica 0 of `service` (SIGKILL) while it serves a stream: the
+// streams behave as CheckStreams demands, new generations succeed, and the
+// replica, started again on its address, takes work again.
+void CheckKill(MultiHost& hosts, const char* service) {
+  const Replica& victim =
+      (std::string(service) == "model" ? kModels : kSamplers)[0];
+  std::vector<Stream> streams = StartOnBoth(hosts, service);
+  const Clock::time_point fault = Clock::now();
+  hosts.replica(service, 0).Signal(SIGKILL);
+  CheckStreams(streams, 0, fault);
+  for (int i = 0; i < 3; ++i) CHECK(hosts.Short());
+  hosts.StartReplica(service, 0);
+  REQUIRE(hosts.WaitHealthy(victim.host, victim.address));
+  bool served = false;
+  for (int i = 0; i < 20 && !served; ++i) {
+    REQUIRE(hosts.Short());
+    served = hosts.InfoField(victim, service, "sessions_opened") > 0;
+  }
+  CHECK(served);
+}
+
 // Cuts the link of replica 0 of `service` while it serves a stream, then
 // restores it: the streams behave as CheckStreams demands, new generations
 // succeed meanwhile, and the replica takes work again afterwards.
@@ -340,24 +370,8 @@ TEST_CASE("multi-host: replicas on hosts of their own, killed and "
     CHECK(hosts.SamplerSessions(i) > 0);
   }
 
-  SECTION("a killed model replica") {
-    std::vector<Stream> t = StartOnBoth(hosts, "model");
-    const int victim = 0;
-    const Clock::time_point fault = Clock::now();
-    hosts.model(victim).Signal(SIGKILL);
-    CheckStreams(t, victim, fault);
-    for (int i = 0; i < 3; ++i) CHECK(hosts.Short());
-    // It comes back on the same address and takes work again.
-    hosts.StartModel(victim);
-    REQUIRE(hosts.WaitHealthy(kModels[victim].host, kModels[victim].address));
-    bool served = false;
-    for (int i = 0; i < 20 && !served; ++i) {
-      REQUIRE(hosts.Short());
-      served = hosts.ModelSessions(victim) > 0;
-    }
-    CHECK(served);
-  }
-
+  SECTION("a killed model replica") { CheckKill(hosts, "model"); }
+  SECTION("a killed sampler replica") { CheckKill(hosts, "sampler"); }
   SECTION("a partitioned model replica") { CheckPartition(hosts, "model"); }
   SECTION("a partitioned sampler replica") { CheckPartition(hosts, "sampler"); }
 }
