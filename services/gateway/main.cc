@@ -53,6 +53,13 @@ ABSL_FLAG(std::string, downstream_tls_cert, "",
           "PEM client certificate for downstream mTLS.");
 ABSL_FLAG(std::string, downstream_tls_key, "",
           "PEM key of --downstream_tls_cert.");
+ABSL_FLAG(absl::Duration, downstream_keepalive, absl::Seconds(1),
+          "Ping a downstream connection after this much silence: with "
+          "--downstream_keepalive_timeout, how soon a frozen or partitioned "
+          "replica is noticed (and its generations resumed elsewhere).");
+ABSL_FLAG(absl::Duration, downstream_keepalive_timeout, absl::Seconds(1),
+          "A downstream connection whose ping is not answered within this "
+          "long is closed.");
 ABSL_FLAG(absl::Duration, health_period, absl::Seconds(1),
           "How often downstream health is polled.");
 
@@ -82,6 +89,18 @@ int main(int argc, char** argv) {
   downstream.tls_ca = absl::GetFlag(FLAGS_downstream_tls_ca);
   downstream.tls_cert = absl::GetFlag(FLAGS_downstream_tls_cert);
   downstream.tls_key = absl::GetFlag(FLAGS_downstream_tls_key);
+  downstream.keepalive_time = absl::GetFlag(FLAGS_downstream_keepalive);
+  downstream.keepalive_timeout =
+      absl::GetFlag(FLAGS_downstream_keepalive_timeout);
+  for (const absl::Duration d :
+       {downstream.keepalive_time, downstream.keepalive_timeout}) {
+    if (d < absl::Milliseconds(500) || d > absl::Hours(24)) {
+      FM_LOG(ERROR) << "--downstream_keepalive and "
+                       "--downstream_keepalive_timeout must be in [500ms, 24h]"
+                    << " (got " << absl::FormatDuration(d) << ")";
+      return 2;
+    }
+  }
   fm::gateway::RouteTable routes{downstream};
   for (const std::string& spec : sampler_flags) {
     absl::Status added = routes.AddFlag(spec);

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,21 +43,14 @@ absl::Status CheckName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-// NOT_FOUND when the file does not exist. `st` describes exactly the
-// version read (it may be replaced by a rename meanwhile).
-absl::StatusOr<std::string> ReadFile(const std::string& path,
-                                     struct stat* st) {
+// NOT_FOUND when the file does not exist.
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
       return absl::NotFoundError(absl::StrCat("no file ", path));
     }
     return ErrnoError("cannot open", path);
-  }
-  if (::fstat(fd, st) != 0) {
-    absl::Status s = ErrnoError("cannot stat", path);
-    ::close(fd);
-    return s;
   }
   std::string data;
   char buf[65536];
@@ -177,18 +169,10 @@ absl::StatusOr<std::shared_ptr<const Profile>> MakeProfile(
   return std::shared_ptr<const Profile>(std::move(profile));
 }
 
-ProfileStore::FileStamp ProfileStore::StampOf(const struct stat& st) {
-  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
-          static_cast<int64_t>(st.st_size),
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-              st.st_mtim.tv_nsec};
-}
-
-absl::Status ProfileStore::Load(ProfileMap* profiles, FileStamp* stamp) const {
-  struct stat st;
-  absl::StatusOr<std::string> text = ReadFile(path_, &st);
+absl::Status ProfileStore::Load(std::string* content, ProfileMap* profiles,
+                                bool* added_default) const {
+  absl::StatusOr<std::string> text = ReadFile(path_);
   if (!text.ok()) return text.status();
-  *stamp = StampOf(st);
   Json root;
   try {
     root = Json::parse(*text);
@@ -201,7 +185,7 @@ absl::Status ProfileStore::Load(ProfileMap* profiles, FileStamp* stamp) const {
     return absl::DataLossError(
         absl::StrCat("profiles file ", path_, " lacks a \"profiles\" object"));
   }
-  profiles->clear();
+  ProfileMap loaded;
   for (auto it = list->begin(); it != list->end(); ++it) {
     absl::Status status = CheckName(it.key());
     absl::StatusOr<ChainSpec> spec = ChainSpecFromJson(it.value());
@@ -214,46 +198,58 @@ absl::Status ProfileStore::Load(ProfileMap* profiles, FileStamp* stamp) const {
                                               ": profile '", it.key(),
                                               "': ", profile.status().message()));
     }
-    (*profiles)[it.key()] = *std::move(profile);
+    loaded[it.key()] = *std::move(profile);
   }
+  const bool add_default = loaded.count(std::string(kDefaultProfile)) == 0;
+  if (add_default) {
+    absl::StatusOr<std::shared_ptr<const Profile>> def =
+        MakeProfile(std::string(kDefaultProfile), DefaultChainSpec());
+    if (!def.ok()) return def.status();
+    loaded[std::string(kDefaultProfile)] = *std::move(def);
+  }
+  if (added_default != nullptr) *added_default = add_default;
+  *content = *std::move(text);
+  *profiles = std::move(loaded);
   return absl::OkStatus();
+}
+
+std::string ProfileStore::Serialize(const ProfileMap& profiles) {
+  Json list = Json::object();
+  for (const auto& [name, profile] : profiles) {
+    list[name] = ChainSpecToJson(profile->spec);
+  }
+  Json root = {{"version", 1}, {"profiles", std::move(list)}};
+  return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 absl::StatusOr<std::unique_ptr<ProfileStore>> ProfileStore::Open(
     std::string path) {
   std::unique_ptr<ProfileStore> store(new ProfileStore(std::move(path)));
-  bool write_back = false;
-  if (!store->path_.empty()) {
-    ProfileMap profiles;
-    FileStamp stamp;
-    absl::Status loaded = store->Load(&profiles, &stamp);
-    if (absl::IsNotFound(loaded)) {
-      write_back = true;
-    } else if (!loaded.ok()) {
-      return loaded;
-    }
+  if (store->path_.empty()) {
+    absl::StatusOr<std::shared_ptr<const Profile>> def =
+        MakeProfile(std::string(kDefaultProfile), DefaultChainSpec());
+    if (!def.ok()) return def.status();
+    absl::MutexLock lock(&store->mu_);
+    store->profiles_[std::string(kDefaultProfile)] = *std::move(def);
+    return store;
+  }
+  std::string content;
+  ProfileMap profiles;
+  bool added_default = false;
+  absl::Status loaded = store->Load(&content, &profiles, &added_default);
+  if (loaded.ok() && !added_default) {  // nothing to write: it may be read-only
     absl::MutexLock lock(&store->mu_);
     store->profiles_ = std::move(profiles);
-    store->stamp_ = stamp;
+    store->content_ = std::move(content);
+    return store;
   }
-  {
-    absl::MutexLock lock(&store->mu_);
-    write_back |= store->profiles_.count(std::string(kDefaultProfile)) == 0;
-  }
-  if (write_back) {
-    // Under the file lock: a replica sharing the file may be starting too.
-    absl::Status s = store->Update([](ProfileMap& profiles) {
-      if (profiles.count(std::string(kDefaultProfile)) > 0) {
-        return absl::OkStatus();
-      }
-      absl::StatusOr<std::shared_ptr<const Profile>> def =
-          MakeProfile(std::string(kDefaultProfile), DefaultChainSpec());
-      if (!def.ok()) return def.status();
-      profiles[std::string(kDefaultProfile)] = *std::move(def);
-      return absl::OkStatus();
-    });
-    if (!s.ok()) return s;
-  }
+  if (!loaded.ok() && !absl::IsNotFound(loaded)) return loaded;
+  // A missing file is created, a file without `default` gets it, through
+  // Update: under the file lock, as a replica sharing the file may be
+  // starting too.
+  absl::Status written =
+      store->Update([](ProfileMap&) { return absl::OkStatus(); });
+  if (!written.ok()) return written;
   return store;
 }
 
@@ -329,56 +325,59 @@ absl::Status ProfileStore::Update(
   // readers (Get) are not held up meanwhile.
   absl::StatusOr<std::unique_ptr<FileLock>> file_lock = FileLock::Acquire(path_);
   if (!file_lock.ok()) return file_lock.status();
+  // Start from the file as the other writers left it (this store's own
+  // profiles when there is no file).
+  std::string on_file;
   ProfileMap next;
-  FileStamp known;
-  {
+  absl::Status loaded = Load(&on_file, &next);
+  if (absl::IsNotFound(loaded)) {
     absl::MutexLock lock(&mu_);
     next = profiles_;
-    known = stamp_;
-  }
-  // Start from the file as the other writers left it.
-  FileStamp stamp;
-  ProfileMap on_file;
-  absl::Status loaded = Load(&on_file, &stamp);
-  if (loaded.ok()) {
-    if (!(stamp == known)) next = std::move(on_file);
-  } else if (!absl::IsNotFound(loaded)) {
+    if (next.empty()) {
+      absl::StatusOr<std::shared_ptr<const Profile>> def =
+          MakeProfile(std::string(kDefaultProfile), DefaultChainSpec());
+      if (!def.ok()) return def.status();
+      next[std::string(kDefaultProfile)] = *std::move(def);
+    }
+  } else if (!loaded.ok()) {
     return absl::DataLossError(
         absl::StrCat(loaded.message(), " (not overwritten: fix or remove it)"));
   }
   if (absl::Status s = change(next); !s.ok()) return s;
-  absl::StatusOr<FileStamp> written = Persist(next);
-  if (!written.ok()) return written.status();
+  std::string content = Serialize(next);
+  if (content != on_file) {
+    if (absl::Status s = WriteFileAtomically(path_, content); !s.ok()) return s;
+  }
   absl::MutexLock lock(&mu_);
   profiles_ = std::move(next);
-  stamp_ = *written;
+  content_ = std::move(content);
   return absl::OkStatus();
 }
 
 absl::StatusOr<bool> ProfileStore::Refresh() {
   if (path_.empty()) return false;
-  FileStamp known;
+  std::string known;
   {
     absl::MutexLock lock(&mu_);
-    known = stamp_;
+    known = content_;
   }
-  struct stat st;
-  if (::stat(path_.c_str(), &st) == 0 && StampOf(st) == known) return false;
-  // Parsed outside the lock: Get keeps answering meanwhile.
+  // Read and parsed outside the lock: Get keeps answering meanwhile. The
+  // file is small; comparing content (not inode or mtime, which a rename
+  // or a coarse clock can leave unchanged) never misses a change.
+  absl::StatusOr<std::string> text = ReadFile(path_);
+  if (absl::IsNotFound(text.status())) return false;  // keep what we have
+  if (!text.ok()) return text.status();
+  if (*text == known) return false;
+  std::string content;
   ProfileMap profiles;
-  FileStamp stamp;
-  absl::Status loaded = Load(&profiles, &stamp);
-  if (absl::IsNotFound(loaded)) return false;  // removed: keep what we have
-  if (!loaded.ok()) return loaded;
-  absl::MutexLock lock(&mu_);
-  // A write of this store's own came in between: it is newer.
-  if (!(stamp_ == known)) return false;
-  if (profiles.count(std::string(kDefaultProfile)) == 0) {
-    profiles[std::string(kDefaultProfile)] =
-        profiles_.at(std::string(kDefaultProfile));
+  if (absl::Status s = Load(&content, &profiles); !s.ok()) {
+    return absl::IsNotFound(s) ? absl::StatusOr<bool>(false) : s;
   }
+  absl::MutexLock lock(&mu_);
+  // A write of this store's own came in between: it is as new.
+  if (content_ != known) return false;
   profiles_ = std::move(profiles);
-  stamp_ = stamp;
+  content_ = std::move(content);
   return true;
 }
 
@@ -386,32 +385,21 @@ void ProfileStore::StartWatching(
     absl::Duration period, std::function<void(const absl::Status&)> on_reload) {
   if (path_.empty() || watcher_.joinable()) return;
   watcher_ = std::thread([this, period, on_reload = std::move(on_reload)] {
+    std::string last_failure;  // a corrupt file is reported once
     absl::MutexLock lock(&watch_mu_);
     while (!watch_mu_.AwaitWithTimeout(absl::Condition(&stopping_), period)) {
       watch_mu_.Unlock();
       absl::StatusOr<bool> reloaded = Refresh();
-      if (on_reload && (!reloaded.ok() || *reloaded)) {
-        on_reload(reloaded.status());
+      if (reloaded.ok()) {
+        last_failure.clear();
+        if (*reloaded && on_reload) on_reload(absl::OkStatus());
+      } else if (std::string(reloaded.status().message()) != last_failure) {
+        last_failure = std::string(reloaded.status().message());
+        if (on_reload) on_reload(reloaded.status());
       }
       watch_mu_.Lock();
     }
   });
-}
-
-absl::StatusOr<ProfileStore::FileStamp> ProfileStore::Persist(
-    const ProfileMap& profiles) const {
-  Json list = Json::object();
-  for (const auto& [name, profile] : profiles) {
-    list[name] = ChainSpecToJson(profile->spec);
-  }
-  Json root = {{"version", 1}, {"profiles", std::move(list)}};
-  absl::Status written = WriteFileAtomically(
-      path_, root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
-  if (!written.ok()) return written;
-  // The stamp of this very write: the watcher does not reload it.
-  struct stat st;
-  if (::stat(path_.c_str(), &st) != 0) return ErrnoError("cannot stat", path_);
-  return StampOf(st);
 }
 
 }  // namespace fm::sampler

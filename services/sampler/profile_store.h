@@ -3,7 +3,6 @@
 #ifndef FM_SERVICES_SAMPLER_PROFILE_STORE_H_
 #define FM_SERVICES_SAMPLER_PROFILE_STORE_H_
 
-#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,8 +18,6 @@
 #include "absl/time/time.h"
 #include "services/sampler/chain_spec.h"
 #include "services/sampler/sampler_chain.h"
-
-struct stat;
 
 namespace fm::sampler {
 
@@ -73,13 +70,14 @@ class ProfileStore {
   // (replace it with Put instead). File errors as for Put.
   absl::Status Delete(absl::string_view name);
 
-  // Loads the file again when it changed since this store last read or
-  // wrote it (device, inode, size, modification time). True when it did;
-  // DATA_LOSS (the profiles stay as they were) for a corrupt file.
+  // Loads the file again when its content differs from what this store
+  // last read or wrote. True when it did; DATA_LOSS (the profiles stay as
+  // they were) for a corrupt file.
   absl::StatusOr<bool> Refresh();
   // Runs Refresh() every `period` on a thread of its own until the store
-  // is destroyed, passing each reload or failure to `on_reload` (on that
-  // thread). At most once; nothing for an in-memory store.
+  // is destroyed, passing each reload, and each new failure (a corrupt
+  // content is reported once), to `on_reload` on that thread. At most
+  // once; nothing for an in-memory store.
   void StartWatching(absl::Duration period,
                      std::function<void(const absl::Status&)> on_reload);
 
@@ -87,32 +85,24 @@ class ProfileStore {
 
  private:
   using ProfileMap = std::map<std::string, std::shared_ptr<const Profile>>;
-  // Identity of one version of the file.
-  struct FileStamp {
-    uint64_t device = 0, inode = 0;
-    int64_t size = -1, mtime_ns = 0;
-    bool operator==(const FileStamp& o) const {
-      return device == o.device && inode == o.inode && size == o.size &&
-             mtime_ns == o.mtime_ns;
-    }
-  };
 
   explicit ProfileStore(std::string path) : path_(std::move(path)) {}
-  static FileStamp StampOf(const struct stat& st);
-  // The file's profiles and the stamp of exactly the version read;
-  // NOT_FOUND when there is no file.
-  absl::Status Load(ProfileMap* profiles, FileStamp* stamp) const;
+  // The file's content and profiles (`default` added, and `added_default`
+  // set, when the file lacks it); NOT_FOUND when there is no file.
+  absl::Status Load(std::string* content, ProfileMap* profiles,
+                    bool* added_default = nullptr) const;
   // Applies `change` to the profiles as the file holds them now (under the
   // file lock), writes the result and adopts it.
   absl::Status Update(const std::function<absl::Status(ProfileMap&)>& change)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Writes `profiles` to the file; the stamp of what was written.
-  absl::StatusOr<FileStamp> Persist(const ProfileMap& profiles) const;
+  // The file content that holds `profiles`.
+  static std::string Serialize(const ProfileMap& profiles);
 
   const std::string path_;
   mutable absl::Mutex mu_;
   ProfileMap profiles_ ABSL_GUARDED_BY(mu_);
-  FileStamp stamp_ ABSL_GUARDED_BY(mu_);  // of the version profiles_ holds
+  // The file content profiles_ was read from or written as.
+  std::string content_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex watch_mu_;
   bool stopping_ ABSL_GUARDED_BY(watch_mu_) = false;

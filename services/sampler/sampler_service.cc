@@ -2,6 +2,7 @@
 // profile), per-sequence sampling state, shadows, and the Session reactor.
 #include "services/sampler/sampler_service.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -518,7 +519,7 @@ void ProfileToProto(const Profile& profile, fm::v1::Profile* out) {
 grpc::ServerUnaryReactor* SamplerServiceImpl::PutProfile(
     grpc::CallbackServerContext* ctx, const fm::v1::PutProfileRequest* request,
     fm::v1::Profile* response) {
-  return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
+  return RunUnaryOnExecutor(ctx, profile_writer_, [this, request, response] {
     auto spec = SpecFromProto(request->profile().chain());
     if (!spec.ok()) return spec.status();
     absl::Status put = profiles_->Put(request->profile().name(), *spec);
@@ -557,7 +558,7 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::DeleteProfile(
     grpc::CallbackServerContext* ctx,
     const fm::v1::DeleteProfileRequest* request,
     fm::v1::DeleteProfileResponse* response) {
-  return RunUnaryOnExecutor(ctx, executor_, [this, request] {
+  return RunUnaryOnExecutor(ctx, profile_writer_, [this, request] {
     return profiles_->Delete(request->name());
   });
 }
@@ -566,11 +567,14 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::Info(
     grpc::CallbackServerContext* ctx, const fm::v1::SamplerInfoRequest* request,
     fm::v1::SamplerInfo* response) {
   // Counters only: answered in the reaction, never queued behind sampling.
-  const int64_t opened = sessions_opened_.load(std::memory_order_relaxed);
+  // Closed first: a session that opens and closes in between is then
+  // counted as open, never as a negative number of open sessions.
   const int64_t closed = sessions_closed_.load(std::memory_order_relaxed);
+  const int64_t opened = sessions_opened_.load(std::memory_order_relaxed);
   response->set_sessions_opened(opened);
   response->set_sessions_closed(closed);
-  response->set_active_sessions(static_cast<int32_t>(opened - closed));
+  response->set_active_sessions(
+      static_cast<int32_t>(std::max<int64_t>(opened - closed, 0)));
   response->set_sample_calls(sample_calls_.load(std::memory_order_relaxed));
   response->set_tokens_sampled(tokens_sampled_.load(std::memory_order_relaxed));
   response->set_profiles(static_cast<int32_t>(profiles_->List().size()));

@@ -81,11 +81,14 @@ class SamplerServiceImpl final
   ProfileStore* profiles_;
   const SamplerServiceLimits limits_;
   Executor executor_;
+  // Profile writes wait for the profile file's lock (other replicas may
+  // hold it) and fsync: never on the sampling workers.
+  Executor profile_writer_{1};
   // Lifetime counters reported by Info.
   std::atomic<int64_t> sessions_opened_{0};
   std::atomic<int64_t> sessions_closed_{0};
-  mutable std::atomic<int64_t> sample_calls_{0};
-  mutable std::atomic<int64_t> tokens_sampled_{0};
+  std::atomic<int64_t> sample_calls_{0};
+  std::atomic<int64_t> tokens_sampled_{0};
 };
 
 // A seed for requests that bring none: from the OS entropy source.

@@ -21,6 +21,7 @@
 #include "fm/v1/gateway.grpc.pb.h"
 #include "tests/deploy/docker_env.h"
 #include "tests/support/gateway_client.h"
+#include "tests/support/json_field.h"
 #include "tests/support/known_text.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
@@ -61,7 +62,7 @@ std::map<std::string, int64_t> SessionsOpened(ComposeProject& project,
                                               const std::string& flags) {
   std::map<std::string, int64_t> opened;
   for (const std::string& id : project.Containers(service)) {
-    opened[id] = Counter(ComposeProject::Info(id, flags), "sessions_opened");
+    opened[id] = JsonInt(ComposeProject::Info(id, flags), "sessions_opened");
   }
   return opened;
 }
@@ -266,6 +267,7 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
     INFO(g.status.error_message());
     REQUIRE(g.status.ok());
     REQUIRE(!g.messages.empty());
+    REQUIRE(g.messages[0].token_ids_size() > 0);
     CHECK(g.messages[0].token_ids(0) != first_greedy_id);
     swapped.push_back(g.Text());
   }
@@ -279,8 +281,10 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   REQUIRE(project.WaitHealthy("sampler-b", 1, kMinute));
   const std::string sampler_b = project.Containers("sampler-b").at(0);
   REQUIRE(PutProfile(sampler_b, "only-b", R"([{"stage":"greedy"}])"));
-  // Its own volume: the default samplers do not see it.
-  CHECK(GetProfile(samplers[0], "only-b").empty());
+  // Its own volume: the default samplers do not have it.
+  CommandResult missing = SamplerCommand(samplers[0], "profiles get only-b");
+  CHECK(missing.exit_code != 0);
+  CHECK(missing.err.find("NOT_FOUND") != std::string::npos);
   CommandResult route = RunCommand(
       {"fmctl", "--gateway=" + project.gateway_address(), "routes", "set", "b",
        "dns:///sampler-b:50053"});
@@ -292,7 +296,7 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   INFO(b.status.error_message());
   CHECK(b.status.ok());
   CHECK(std::string(kStories260KGreedyText).rfind(b.Text(), 0) == 0);
-  CHECK(Counter(ComposeProject::Info(sampler_b, "--sampler=localhost:50053"),
+  CHECK(JsonInt(ComposeProject::Info(sampler_b, "--sampler=localhost:50053"),
                 "sessions_opened") >= 1);
   via_b.clear_sampler_route();  // the default samplers lack the profile
   CHECK(RunGenerate(*stub, via_b, absl::Seconds(30)).status.error_code() ==
@@ -318,7 +322,7 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   std::string victim;
   for (const std::string& id : project.Containers("model")) {
     const auto info = ComposeProject::Info(id, "--model=localhost:50052");
-    if (info.is_object() && info.value("active_sessions", 0) > 0) victim = id;
+    if (JsonInt(info, "active_sessions") > 0) victim = id;
   }
   const Clock::time_point killed_at = Clock::now();
   const bool killed =

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tests/support/json_field.h"
 #include "tests/support/test_env.h"
 
 namespace fm::testing {
@@ -54,6 +55,12 @@ std::string PrepareDocker() {
   }
   INFO("docker_setup.sh: " << r.out << r.err);
   REQUIRE(r.exit_code == 0);
+  // The setup may have used sudo; the test talks to the engine itself.
+  CommandResult info = RunShell("docker info", 30000);
+  if (info.exit_code != 0) {
+    return "this user cannot reach the Docker engine (root, or a member of "
+           "group docker, can): " + info.err;
+  }
   return "";
 }
 
@@ -99,7 +106,7 @@ nlohmann::json ComposeProject::Info(const std::string& container,
   CommandResult r =
       Docker("exec " + container + " fmctl --timeout=5s " + flags + " info");
   if (r.exit_code != 0) return nullptr;
-  return nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+  return ParseJson(r.out);
 }
 
 bool ComposeProject::WaitHealthy(const std::string& service, int replicas,
@@ -129,20 +136,6 @@ std::string ComposeProject::Leftovers() {
   out += Docker("network ls -q" + label).out;
   out += Docker("volume ls -q" + label).out;
   return out;
-}
-
-int64_t Counter(const nlohmann::json& info, const char* field) {
-  if (!info.is_object() || !info.contains(field)) return 0;
-  const nlohmann::json& v = info[field];
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_string()) {
-    try {
-      return std::stoll(v.get<std::string>());
-    } catch (const std::exception&) {
-      return 0;
-    }
-  }
-  return 0;
 }
 
 }  // namespace fm::testing

@@ -14,7 +14,8 @@
 namespace fm::testing {
 
 // Runs scripts/docker_setup.sh (installs and starts Docker, builds the base
-// images). "" when containers can run here; else why not. A failure other
+// images) and checks that this test's user reaches the engine. "" when
+// containers can run here; else why not. A failure other
 // than "this machine cannot run containers" is a test failure (REQUIRE).
 std::string PrepareDocker();
 
@@ -38,7 +39,8 @@ class ComposeProject {
 
   // Ids of the running containers of `service`, sorted.
   std::vector<std::string> Containers(const std::string& service);
-  // `fmctl FLAGS info` run inside `container`, parsed; null JSON on error.
+  // `fmctl FLAGS info` run inside `container`, parsed; a null value
+  // (is_object() false) on error.
   static nlohmann::json Info(const std::string& container,
                              const std::string& flags);
   // Waits (up to `timeout_ms`) until every container of `service` is
@@ -64,10 +66,6 @@ class ComposeProject {
   int gateway_port_;
   bool down_ = false;
 };
-
-// A lifetime counter of a fmctl info JSON (proto JSON prints int64 as a
-// string); 0 when absent.
-int64_t Counter(const nlohmann::json& info, const char* field);
 
 }  // namespace fm::testing
 

@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "tests/deploy/netns_lab.h"
+#include "tests/support/json_field.h"
 #include "tests/support/known_text.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
@@ -156,10 +157,7 @@ class MultiHost {
                                "--timeout=2s", "info"}),
         "", 5000);
     if (res.exit_code != 0) return -1;
-    auto j = nlohmann::json::parse(res.out, nullptr, false);
-    if (!j.is_object() || !j.contains(field)) return -1;
-    const auto& v = j[field];
-    return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>();
+    return JsonInt(ParseJson(res.out), field, -1);
   }
   int64_t ModelSessions(int i) { return InfoField(kModels[i], "model", "sessions_opened"); }
   int64_t SamplerSessions(int i) {
@@ -199,7 +197,7 @@ std::vector<std::string> SlowStory() {
 }
 
 // Slow generations at once, each with the replica of the stage under test
-// that serves it (from the replicas' active_sessions), until each replica
+// that serves it (the one whose sessions_opened grew), until each replica
 // serves at least one: round_robin alternates, but the gateway's health
 // checks share the channel, so two streams may land on one replica.
 struct Stream {
@@ -214,22 +212,24 @@ struct Stream {
 std::vector<Stream> StartOnBoth(MultiHost& hosts, const char* service) {
   const Replica* replicas =
       std::string(service) == "model" ? kModels : kSamplers;
-  auto active = [&](int i) {
-    return hosts.InfoField(replicas[i], service, "active_sessions");
+  auto opened = [&](int i) {
+    return hosts.InfoField(replicas[i], service, "sessions_opened");
   };
   std::vector<Stream> streams;
-  int64_t before[2] = {active(0), active(1)};
+  int64_t before[2] = {opened(0), opened(1)};
   bool on[2] = {false, false};
   for (int attempt = 0; attempt < 6 && !(on[0] && on[1]); ++attempt) {
     Stream s;
     s.client = std::make_unique<Client>(hosts.lab(), SlowStory());
     REQUIRE(s.client->WaitStreaming(20000));
-    const int64_t now[2] = {active(0), active(1)};
+    const int64_t now[2] = {opened(0), opened(1)};
     for (int i = 0; i < 2; ++i) {
       if (now[i] == before[i] + 1) s.replica = i;
     }
-    INFO("active sessions " << before[0] << "," << before[1] << " -> "
+    INFO("sessions opened " << before[0] << "," << before[1] << " -> "
                             << now[0] << "," << now[1]);
+    // Exactly one replica opened exactly one session: this stream's.
+    REQUIRE(now[0] + now[1] == before[0] + before[1] + 1);
     REQUIRE(s.replica >= 0);
     on[s.replica] = true;
     before[0] = now[0];

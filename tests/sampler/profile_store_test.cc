@@ -207,12 +207,13 @@ TEST_CASE("two stores writing one file at once keep every profile") {
 }
 
 TEST_CASE("the watcher reloads what another store wrote") {
+  // Declared first: they outlive b's watcher thread, which counts here.
+  std::atomic<int> reloads{0}, failures{0};
   const std::string path = testing::MakeTempDir() + "/shared.json";
   auto a = ProfileStore::Open(path);
   auto b = ProfileStore::Open(path);
   REQUIRE(a.ok());
   REQUIRE(b.ok());
-  std::atomic<int> reloads{0}, failures{0};
   (*b)->StartWatching(absl::Milliseconds(20), [&](const absl::Status& s) {
     ++(s.ok() ? reloads : failures);
   });
