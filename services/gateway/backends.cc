@@ -22,20 +22,20 @@ bool Serving(const std::shared_ptr<grpc::Channel>& channel) {
          response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
 }
 
-tokenizer::PieceType FromProto(fm::v1::PieceType type) {
+text::PieceType FromProto(fm::v1::PieceType type) {
   switch (type) {
     case fm::v1::PIECE_TYPE_UNKNOWN:
-      return tokenizer::PieceType::kUnknown;
+      return text::PieceType::kUnknown;
     case fm::v1::PIECE_TYPE_CONTROL:
-      return tokenizer::PieceType::kControl;
+      return text::PieceType::kControl;
     case fm::v1::PIECE_TYPE_USER_DEFINED:
-      return tokenizer::PieceType::kUserDefined;
+      return text::PieceType::kUserDefined;
     case fm::v1::PIECE_TYPE_BYTE:
-      return tokenizer::PieceType::kByte;
+      return text::PieceType::kByte;
     case fm::v1::PIECE_TYPE_UNUSED:
-      return tokenizer::PieceType::kUnused;
+      return text::PieceType::kUnused;
     default:
-      return tokenizer::PieceType::kNormal;
+      return text::PieceType::kNormal;
   }
 }
 
@@ -119,15 +119,15 @@ absl::Status Backends::LoadFacts() {
                      ") and model vocabulary (", facts->model.vocab_size(),
                      ") differ: wrong tokenizer for this model?"));
   }
-  std::vector<tokenizer::VocabEntry> entries;
+  std::vector<text::VocabEntry> entries;
   entries.reserve(vocab.entries_size());
   for (const fm::v1::VocabEntry& e : vocab.entries()) {
     entries.push_back({e.piece(), e.score(), FromProto(e.type()), e.text()});
   }
-  tokenizer::SpecialIds special{
+  text::SpecialIds special{
       vocab.special().bos_id(), vocab.special().eos_id(),
       vocab.special().unk_id(), vocab.special().pad_id()};
-  facts->vocab = std::make_shared<tokenizer::VocabDetokenizer>(
+  facts->vocab = std::make_shared<text::VocabDetokenizer>(
       std::move(entries), special);
   FM_LOG(INFO) << "pipeline: tokenizer " << facts->tokenizer.model_sha256()
                << " (" << facts->tokenizer.vocab_size() << " ids), model "

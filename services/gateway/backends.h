@@ -18,14 +18,14 @@
 #include "fm/v1/model.grpc.pb.h"
 #include "fm/v1/tokenizer.grpc.pb.h"
 #include "services/gateway/route_table.h"
-#include "services/tokenizer/vocab_detokenizer.h"
+#include "common/text/vocab_detokenizer.h"
 
 namespace fm::gateway {
 
 // What the gateway knows about the tokenizer and model behind it; an
 // immutable snapshot replaced when either changes.
 struct PipelineFacts {
-  std::shared_ptr<const tokenizer::VocabDetokenizer> vocab;
+  std::shared_ptr<const text::VocabDetokenizer> vocab;
   fm::v1::TokenizerInfo tokenizer;
   fm::v1::ModelInfo model;
 };

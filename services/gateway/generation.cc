@@ -24,7 +24,7 @@
 #include "services/gateway/prompt.h"
 #include "services/gateway/sampling_builder.h"
 #include "services/gateway/stop_matcher.h"
-#include "services/tokenizer/incremental_decoder.h"
+#include "common/text/incremental_decoder.h"
 
 namespace fm::gateway {
 
@@ -43,14 +43,14 @@ using fm::v1::GenerateResponse;
 
 // One of the n sequences.
 struct Sequence {
-  Sequence(int32_t index, const tokenizer::Detokenizer* vocab,
+  Sequence(int32_t index, const text::Detokenizer* vocab,
            std::vector<std::string> stops, bool include_stop)
       : index(index), decoder(vocab), stops(std::move(stops), include_stop) {}
   int32_t index;
   bool live = true;
   int32_t generated = 0;
   absl::Time first_token;
-  tokenizer::IncrementalDecoder decoder;
+  text::IncrementalDecoder decoder;
   StopMatcher stops;
   fm::v1::Logits logits;  // for the next sampling step
 };
@@ -278,7 +278,7 @@ GenerateResponse Generation::HandleToken(Sequence& seq,
   }
   const bool may_stop = seq.generated - 1 >= request_.min_tokens();
   const auto& stop_ids = request_.stop_token_ids();
-  const tokenizer::SpecialIds special = facts_->vocab->special_ids();
+  const text::SpecialIds special = facts_->vocab->special_ids();
   const bool end_of_text = token == special.eos || token == special.bos;
   fm::v1::FinishReason reason = fm::v1::FINISH_REASON_UNSPECIFIED;
   std::string text;

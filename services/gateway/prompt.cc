@@ -27,7 +27,7 @@ absl::StatusOr<std::vector<int32_t>> PromptIds(
   const int32_t bos = facts.vocab->special_ids().bos;
   std::vector<int32_t> prompt;
   if (ids != nullptr) {
-    FM_RETURN_IF_ERROR(tokenizer::ValidateIds(
+    FM_RETURN_IF_ERROR(text::ValidateIds(
         ids->ids(), facts.vocab->vocab_size(), "prompt ids"));
     if (add_bos && bos >= 0) prompt.push_back(bos);
     prompt.insert(prompt.end(), ids->ids().begin(), ids->ids().end());

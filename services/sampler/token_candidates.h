@@ -7,10 +7,9 @@
 #include <limits>
 #include <vector>
 
-namespace fm::sampler {
+#include "common/token_id.h"
 
-// Same width as llama.cpp's llama_token and SentencePiece's int.
-using TokenId = int32_t;
+namespace fm::sampler {
 
 struct TokenData {
   TokenId id;

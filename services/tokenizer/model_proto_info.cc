@@ -27,14 +27,14 @@ bool ParseGroup(const UnknownField& field, UnknownFieldSet* out) {
   return out->ParseFromString(field.length_delimited());
 }
 
-PieceType TypeFromProto(uint64_t value) {
+text::PieceType TypeFromProto(uint64_t value) {
   switch (value) {
-    case 2: return PieceType::kUnknown;
-    case 3: return PieceType::kControl;
-    case 4: return PieceType::kUserDefined;
-    case 5: return PieceType::kUnused;
-    case 6: return PieceType::kByte;
-    default: return PieceType::kNormal;  // 1 = NORMAL, and the default
+    case 2: return text::PieceType::kUnknown;
+    case 3: return text::PieceType::kControl;
+    case 4: return text::PieceType::kUserDefined;
+    case 5: return text::PieceType::kUnused;
+    case 6: return text::PieceType::kByte;
+    default: return text::PieceType::kNormal;  // 1 = NORMAL, and the default
   }
 }
 
@@ -53,7 +53,7 @@ absl::StatusOr<ModelProtoInfo> ReadModelProtoInfo(
     const UnknownField& field = model.field(i);
     UnknownFieldSet group;
     if (field.number() == kModelPieces && ParseGroup(field, &group)) {
-      PieceType type = PieceType::kNormal;
+      text::PieceType type = text::PieceType::kNormal;
       for (int j = 0; j < group.field_count(); ++j) {
         if (group.field(j).number() == kPieceType &&
             group.field(j).type() == UnknownField::TYPE_VARINT) {

@@ -22,7 +22,7 @@ struct ModelProtoInfo {
   // What an unknown piece decodes to (TrainerSpec.unk_surface).
   std::string unk_surface = " \xE2\x81\x87 ";
   // Piece types in id order.
-  std::vector<PieceType> piece_types;
+  std::vector<text::PieceType> piece_types;
 };
 
 // DATA_LOSS when `serialized` is not a ModelProto with at least one piece.

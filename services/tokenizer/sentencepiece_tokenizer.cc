@@ -108,19 +108,19 @@ SentencePieceTokenizer::Load(absl::string_view path,
                    tok->sp_->pad_id()};
   tok->vocab_.resize(n);
   for (int id = 0; id < n; ++id) {
-    VocabEntry& e = tok->vocab_[id];
+    text::VocabEntry& e = tok->vocab_[id];
     e.piece = tok->sp_->IdToPiece(id);
     e.score = tok->sp_->GetScore(id);
     e.type = tok->proto_info_.piece_types[id];
     char byte;
     switch (e.type) {
-      case PieceType::kByte:
+      case text::PieceType::kByte:
         if (ParseBytePiece(e.piece, &byte)) e.text.assign(1, byte);
         break;
-      case PieceType::kControl:
-      case PieceType::kUnused:
+      case text::PieceType::kControl:
+      case text::PieceType::kUnused:
         break;
-      case PieceType::kUnknown:
+      case text::PieceType::kUnknown:
         e.text = tok->proto_info_.unk_surface;
         break;
       default:
@@ -149,7 +149,7 @@ absl::StatusOr<std::vector<TokenId>> SentencePieceTokenizer::Encode(
 
 absl::StatusOr<std::string> SentencePieceTokenizer::Decode(
     absl::Span<const TokenId> ids) const {
-  absl::Status valid = ValidateIds(ids, vocab_size(), "ids");
+  absl::Status valid = text::ValidateIds(ids, vocab_size(), "ids");
   if (!valid.ok()) return valid;
   std::string text;
   std::string error;

@@ -35,8 +35,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   int32_t vocab_size() const override {
     return static_cast<int32_t>(vocab_.size());
   }
-  SpecialIds special_ids() const override { return special_; }
-  const VocabEntry& entry(TokenId id) const override { return vocab_[id]; }
+  text::SpecialIds special_ids() const override { return special_; }
+  const text::VocabEntry& entry(TokenId id) const override { return vocab_[id]; }
 
   const std::string& sha256() const { return sha256_; }
   const std::string& path() const { return path_; }
@@ -49,8 +49,8 @@ class SentencePieceTokenizer final : public Tokenizer {
   std::string path_;
   std::string sha256_;
   ModelProtoInfo proto_info_;
-  SpecialIds special_;
-  std::vector<VocabEntry> vocab_;  // (vocab_size)
+  text::SpecialIds special_;
+  std::vector<text::VocabEntry> vocab_;  // (vocab_size)
 };
 
 }  // namespace fm::tokenizer

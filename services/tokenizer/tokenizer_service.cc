@@ -8,24 +8,24 @@
 #include "common/log.h"
 #include "common/status_util.h"
 #include "common/unary_call.h"
-#include "services/tokenizer/incremental_decoder.h"
+#include "common/text/incremental_decoder.h"
 
 namespace fm::tokenizer {
 namespace {
 
-fm::v1::PieceType ToProto(PieceType type) {
+fm::v1::PieceType ToProto(text::PieceType type) {
   switch (type) {
-    case PieceType::kNormal: return fm::v1::PIECE_TYPE_NORMAL;
-    case PieceType::kUnknown: return fm::v1::PIECE_TYPE_UNKNOWN;
-    case PieceType::kControl: return fm::v1::PIECE_TYPE_CONTROL;
-    case PieceType::kUserDefined: return fm::v1::PIECE_TYPE_USER_DEFINED;
-    case PieceType::kByte: return fm::v1::PIECE_TYPE_BYTE;
-    case PieceType::kUnused: return fm::v1::PIECE_TYPE_UNUSED;
+    case text::PieceType::kNormal: return fm::v1::PIECE_TYPE_NORMAL;
+    case text::PieceType::kUnknown: return fm::v1::PIECE_TYPE_UNKNOWN;
+    case text::PieceType::kControl: return fm::v1::PIECE_TYPE_CONTROL;
+    case text::PieceType::kUserDefined: return fm::v1::PIECE_TYPE_USER_DEFINED;
+    case text::PieceType::kByte: return fm::v1::PIECE_TYPE_BYTE;
+    case text::PieceType::kUnused: return fm::v1::PIECE_TYPE_UNUSED;
   }
   return fm::v1::PIECE_TYPE_UNSPECIFIED;
 }
 
-void ToProto(const SpecialIds& ids, fm::v1::SpecialIds* out) {
+void ToProto(const text::SpecialIds& ids, fm::v1::SpecialIds* out) {
   out->set_bos_id(ids.bos);
   out->set_eos_id(ids.eos);
   out->set_unk_id(ids.unk);
@@ -141,7 +141,7 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::GetVocab(
     const int32_t n = tokenizer_->vocab_size();
     response->mutable_entries()->Reserve(n);
     for (TokenId id = 0; id < n; ++id) {
-      const VocabEntry& e = tokenizer_->entry(id);
+      const text::VocabEntry& e = tokenizer_->entry(id);
       fm::v1::VocabEntry* out = response->add_entries();
       out->set_piece(e.piece);
       out->set_score(e.score);
@@ -237,7 +237,7 @@ class TokenizerServiceImpl::DecodeStreamReactor final
   }
 
   TokenizerServiceImpl* service_;
-  IncrementalDecoder decoder_;
+  text::IncrementalDecoder decoder_;
   fm::v1::DecodeStreamRequest request_;
   fm::v1::DecodeStreamResponse response_;
 };

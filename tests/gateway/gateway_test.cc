@@ -593,8 +593,8 @@ TEST_CASE("split UTF-8 characters stream intact (hermetic, no model files)",
   std::string allowed;
   for (int32_t id = 0; id < (*tok)->vocab_size(); ++id) {
     const auto type = (*tok)->entry(id).type;
-    if (type == fm::tokenizer::PieceType::kByte ||
-        (type == fm::tokenizer::PieceType::kNormal && id % 7 == 0)) {
+    if (type == fm::text::PieceType::kByte ||
+        (type == fm::text::PieceType::kNormal && id % 7 == 0)) {
       allowed += (allowed.empty() ? "" : ",") + std::to_string(id);
     }
   }
@@ -630,7 +630,7 @@ TEST_CASE("split UTF-8 characters stream intact (hermetic, no model files)",
       dec.mutable_ids()->MergeFrom(m.token_ids());
       for (int32_t id : m.token_ids()) {
         byte_pieces +=
-            (*tok)->entry(id).type == fm::tokenizer::PieceType::kByte;
+            (*tok)->entry(id).type == fm::text::PieceType::kByte;
       }
     }
     fm::v1::DecodeResponse whole;

@@ -10,10 +10,10 @@
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/numbers.h"
+#include "common/text/incremental_decoder.h"
+#include "common/text/vocab_detokenizer.h"
 #include "common/utf8.h"
-#include "services/tokenizer/incremental_decoder.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
-#include "services/tokenizer/vocab_detokenizer.h"
 #include "tests/support/test_env.h"
 #include "tests/tokenizer/tiny_tokenizer.h"
 
@@ -71,7 +71,7 @@ TEST_CASE("tiny tokenizer round-trips text and uses byte fallback",
   CHECK(std::find(pieces.begin(), pieces.end(), "<0xC3>") != pieces.end());
   CHECK(std::find(pieces.begin(), pieces.end(), "<0xA9>") != pieces.end());
   for (TokenId id : *ids) {
-    if (tok->entry(id).type == PieceType::kByte) {
+    if (tok->entry(id).type == text::PieceType::kByte) {
       CHECK(tok->entry(id).text.size() == 1);
     }
   }
@@ -150,7 +150,7 @@ TEST_CASE("missing, empty, corrupt and mis-pinned model files are refused",
 // concatenation must equal the one-shot decode. Returns the most ids that
 // were held back at once.
 int StreamOneByOne(const Tokenizer& tok, const std::vector<TokenId>& ids) {
-  IncrementalDecoder decoder(&tok);
+  text::IncrementalDecoder decoder(&tok);
   std::string streamed;
   int max_held = 0;
   for (TokenId id : ids) {
@@ -189,7 +189,7 @@ TEST_CASE("an unfinished character is flushed as U+FFFD like Decode",
   auto ids = tok->Encode("a\xF0\x9F\x98\x80", {});
   REQUIRE(ids.ok());
   ids->pop_back();  // drop the emoji's last byte piece
-  IncrementalDecoder decoder(tok.get());
+  text::IncrementalDecoder decoder(tok.get());
   auto delta = decoder.Add(*ids);
   REQUIRE(delta.ok());
   CHECK(*delta == "a");
@@ -205,7 +205,7 @@ TEST_CASE("an unfinished character is flushed as U+FFFD like Decode",
 TEST_CASE("incremental decode rejects bad ids and stays usable",
           "[tokenizer]") {
   auto tok = LoadOrFail(TinyTokenizerModel());
-  IncrementalDecoder decoder(tok.get());
+  text::IncrementalDecoder decoder(tok.get());
   CHECK(decoder.Add({tok->vocab_size()}).status().code() ==
         absl::StatusCode::kInvalidArgument);
   auto ok = decoder.Add({5});
@@ -278,14 +278,14 @@ namespace {
 // Random id sequences rich in byte pieces, control ids and word pieces:
 // the local decoder must agree with SentencePiece on every one.
 void CheckVocabDecoderAgrees(const SentencePieceTokenizer& sp, int cases) {
-  std::vector<VocabEntry> entries;
+  std::vector<text::VocabEntry> entries;
   for (TokenId id = 0; id < sp.vocab_size(); ++id) {
     entries.push_back(sp.entry(id));
   }
-  VocabDetokenizer local(entries, sp.special_ids());
+  text::VocabDetokenizer local(entries, sp.special_ids());
   std::vector<TokenId> bytes, others;
   for (TokenId id = 0; id < sp.vocab_size(); ++id) {
-    (sp.entry(id).type == PieceType::kByte ? bytes : others).push_back(id);
+    (sp.entry(id).type == text::PieceType::kByte ? bytes : others).push_back(id);
   }
   uint32_t state = 12345;
   auto next = [&state] {
@@ -314,7 +314,7 @@ void CheckVocabDecoderAgrees(const SentencePieceTokenizer& sp, int cases) {
     INFO("case " << c);
     CHECK(*got == *want);
     // And streaming through the local decoder matches too.
-    IncrementalDecoder decoder(&local);
+    text::IncrementalDecoder decoder(&local);
     std::string streamed;
     for (TokenId id : ids) streamed += *decoder.Add({id});
     streamed += *decoder.Flush();
@@ -343,7 +343,7 @@ TEST_CASE("Prime makes later text a continuation", "[tokenizer]") {
   auto more = tok->Encode("Once upon a time", {true, false});
   REQUIRE(prompt.ok());
   REQUIRE(more.ok());
-  IncrementalDecoder decoder(tok.get());
+  text::IncrementalDecoder decoder(tok.get());
   REQUIRE(decoder.Prime(*prompt).ok());
   std::string streamed;
   for (size_t i = prompt->size(); i < more->size(); ++i) {

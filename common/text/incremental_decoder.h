@@ -1,17 +1,17 @@
 // IncrementalDecoder: turns a growing list of token ids into text deltas for
 // streaming. A delta never ends inside a UTF-8 character, and the deltas of
 // a whole stream (after Flush) concatenate to exactly Decode(all ids).
-#ifndef FM_SERVICES_TOKENIZER_INCREMENTAL_DECODER_H_
-#define FM_SERVICES_TOKENIZER_INCREMENTAL_DECODER_H_
+#ifndef FM_COMMON_TEXT_INCREMENTAL_DECODER_H_
+#define FM_COMMON_TEXT_INCREMENTAL_DECODER_H_
 
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "services/tokenizer/tokenizer.h"
+#include "common/text/vocabulary.h"
 
-namespace fm::tokenizer {
+namespace fm::text {
 
 // Not thread-safe; one per stream. `tokenizer` must outlive it.
 class IncrementalDecoder {
@@ -51,6 +51,6 @@ class IncrementalDecoder {
   int held_ = 0;
 };
 
-}  // namespace fm::tokenizer
+}  // namespace fm::text
 
-#endif  // FM_SERVICES_TOKENIZER_INCREMENTAL_DECODER_H_
+#endif  // FM_COMMON_TEXT_INCREMENTAL_DECODER_H_

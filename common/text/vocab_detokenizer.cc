@@ -1,11 +1,11 @@
 // VocabDetokenizer: SentencePiece's decoding rules over a vocabulary table.
-#include "services/tokenizer/vocab_detokenizer.h"
+#include "common/text/vocab_detokenizer.h"
 
 #include <utility>
 
 #include "common/utf8.h"
 
-namespace fm::tokenizer {
+namespace fm::text {
 namespace {
 
 constexpr char kSpaceSymbol[] = "\xE2\x96\x81";  // "▁"
@@ -61,4 +61,4 @@ absl::StatusOr<std::string> VocabDetokenizer::Decode(
   return text;
 }
 
-}  // namespace fm::tokenizer
+}  // namespace fm::text

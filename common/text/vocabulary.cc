@@ -1,9 +1,9 @@
 // Shared validation for token ids.
-#include "services/tokenizer/tokenizer.h"
+#include "common/text/vocabulary.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace fm::tokenizer {
+namespace fm::text {
 
 absl::Status ValidateIds(absl::Span<const TokenId> ids, int32_t vocab_size,
                          absl::string_view field) {
@@ -17,4 +17,4 @@ absl::Status ValidateIds(absl::Span<const TokenId> ids, int32_t vocab_size,
   return absl::OkStatus();
 }
 
-}  // namespace fm::tokenizer
+}  // namespace fm::text

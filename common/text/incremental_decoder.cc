@@ -1,9 +1,9 @@
 // IncrementalDecoder: decode the stable prefix, emit what is new.
-#include "services/tokenizer/incremental_decoder.h"
+#include "common/text/incremental_decoder.h"
 
 #include "common/utf8.h"
 
-namespace fm::tokenizer {
+namespace fm::text {
 
 int IncrementalDecoder::CountHeldIds() const {
   // A character is at most 4 bytes, so at most 3 trailing byte pieces can
@@ -52,4 +52,4 @@ absl::StatusOr<std::string> IncrementalDecoder::Flush() {
   return EmitUpTo(ids_.size());
 }
 
-}  // namespace fm::tokenizer
+}  // namespace fm::text

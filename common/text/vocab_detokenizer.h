@@ -1,14 +1,14 @@
 // VocabDetokenizer: decodes ids locally from an exported vocabulary (the
 // tokenizer service's GetVocab), exactly as SentencePiece's Decode does, so
 // that a streaming client needs no round trip per token.
-#ifndef FM_SERVICES_TOKENIZER_VOCAB_DETOKENIZER_H_
-#define FM_SERVICES_TOKENIZER_VOCAB_DETOKENIZER_H_
+#ifndef FM_COMMON_TEXT_VOCAB_DETOKENIZER_H_
+#define FM_COMMON_TEXT_VOCAB_DETOKENIZER_H_
 
 #include <vector>
 
-#include "services/tokenizer/tokenizer.h"
+#include "common/text/vocabulary.h"
 
-namespace fm::tokenizer {
+namespace fm::text {
 
 class VocabDetokenizer final : public Detokenizer {
  public:
@@ -32,6 +32,6 @@ class VocabDetokenizer final : public Detokenizer {
   SpecialIds special_;
 };
 
-}  // namespace fm::tokenizer
+}  // namespace fm::text
 
-#endif  // FM_SERVICES_TOKENIZER_VOCAB_DETOKENIZER_H_
+#endif  // FM_COMMON_TEXT_VOCAB_DETOKENIZER_H_
