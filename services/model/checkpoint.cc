@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<Checkpoint>> LoadCheckpointFromFile(
   const uint64_t size = ckpt->file->size();
   uint32_t magic = 0;
   if (size >= 4) std::memcpy(&magic, data, 4);
-  if (magic == kGgufMagic) {
+  if (magic == gguf::kMagic) {
     FM_RETURN_IF_ERROR(LoadGguf(ckpt.get()));
   } else {
     // llama2.c: the "ak42" magic, or no magic at all (legacy header).

@@ -1,6 +1,6 @@
-// GGUF parsing with llama.cpp's bounds-checking discipline (every count,
-// length and offset checked in 64 bits against the bytes left), then the
-// mapping of llama.* keys and blk.N.* tensors onto LlamaConfig/LlamaWeights.
+// GGUF for the model: the shared reader (common/gguf) parses the file;
+// here its tensors are mapped to DTypes and checked to lie in the file, and
+// llama.* keys and blk.N.* tensors fill LlamaConfig/LlamaWeights.
 #include "services/model/gguf_loader.h"
 
 #include <cmath>
@@ -9,174 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "services/model/byte_reader.h"
+#include "common/byte_reader.h"
+#include "common/gguf/gguf_file.h"
 #include "services/model/quant.h"
 
 namespace fm::model {
 namespace {
-
-absl::Status ReadString(ByteReader* r, const std::string& field,
-                        std::string* out) {
-  uint64_t len = 0;
-  FM_RETURN_IF_ERROR(r->Read(field + " length", &len));
-  if (len > kGgufMaxStringLength) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": string length ",
-                                                   len, " exceeds the limit ",
-                                                   kGgufMaxStringLength));
-  }
-  const uint8_t* bytes = nullptr;
-  FM_RETURN_IF_ERROR(r->ReadBytes(field, len, &bytes));
-  out->assign(reinterpret_cast<const char*>(bytes), len);
-  return absl::OkStatus();
-}
-
-// Size of a fixed-size scalar type, 0 for string/array/unknown.
-uint64_t ScalarSize(uint32_t type) {
-  switch (type) {
-    case kGgufUint8:
-    case kGgufInt8:
-    case kGgufBool:
-      return 1;
-    case kGgufUint16:
-    case kGgufInt16:
-      return 2;
-    case kGgufUint32:
-    case kGgufInt32:
-    case kGgufFloat32:
-      return 4;
-    case kGgufUint64:
-    case kGgufInt64:
-    case kGgufFloat64:
-      return 8;
-    default:
-      return 0;
-  }
-}
-
-absl::Status ReadScalar(ByteReader* r, const std::string& field, uint32_t type,
-                        GgufValue* v) {
-  switch (type) {
-    case kGgufUint8: {
-      uint8_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->u = x;
-      v->i = x;
-      return absl::OkStatus();
-    }
-    case kGgufBool: {
-      uint8_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      if (x > 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ": bool value ", x, " is not 0 or 1"));
-      }
-      v->u = x;
-      v->i = x;
-      return absl::OkStatus();
-    }
-    case kGgufInt8: {
-      int8_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->i = x;
-      v->u = x < 0 ? 0 : x;
-      return absl::OkStatus();
-    }
-    case kGgufUint16: {
-      uint16_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->u = x;
-      v->i = x;
-      return absl::OkStatus();
-    }
-    case kGgufInt16: {
-      int16_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->i = x;
-      v->u = x < 0 ? 0 : x;
-      return absl::OkStatus();
-    }
-    case kGgufUint32: {
-      uint32_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->u = x;
-      v->i = x;
-      return absl::OkStatus();
-    }
-    case kGgufInt32: {
-      int32_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->i = x;
-      v->u = x < 0 ? 0 : x;
-      return absl::OkStatus();
-    }
-    case kGgufUint64: {
-      uint64_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->u = x;
-      v->i = x > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-                 ? -1
-                 : static_cast<int64_t>(x);
-      return absl::OkStatus();
-    }
-    case kGgufInt64: {
-      int64_t x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->i = x;
-      v->u = x < 0 ? 0 : x;
-      return absl::OkStatus();
-    }
-    case kGgufFloat32: {
-      float x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->f = x;
-      return absl::OkStatus();
-    }
-    case kGgufFloat64: {
-      double x = 0;
-      FM_RETURN_IF_ERROR(r->Read(field, &x));
-      v->f = x;
-      return absl::OkStatus();
-    }
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": unknown value type ", type));
-  }
-}
-
-absl::Status ReadValue(ByteReader* r, const std::string& field, uint32_t type,
-                       bool keep_string_arrays, GgufValue* v) {
-  v->type = type;
-  if (type == kGgufString) return ReadString(r, field, &v->str);
-  if (type != kGgufArray) return ReadScalar(r, field, type, v);
-  FM_RETURN_IF_ERROR(r->Read(field + " array type", &v->array_type));
-  FM_RETURN_IF_ERROR(r->Read(field + " array length", &v->array_len));
-  if (v->array_type == kGgufString) {
-    // Each string needs at least its 8-byte length.
-    if (v->array_len > r->remaining() / 8) {
-      return absl::DataLossError(absl::StrCat(
-          field, ": array of ", v->array_len, " strings does not fit in the ",
-          r->remaining(), " bytes left"));
-    }
-    if (keep_string_arrays) v->strings.reserve(v->array_len);
-    for (uint64_t k = 0; k < v->array_len; ++k) {
-      std::string s;
-      FM_RETURN_IF_ERROR(ReadString(r, absl::StrCat(field, "[", k, "]"), &s));
-      if (keep_string_arrays) v->strings.push_back(std::move(s));
-    }
-    return absl::OkStatus();
-  }
-  const uint64_t elem = ScalarSize(v->array_type);
-  if (elem == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": unsupported array element type ", v->array_type));
-  }
-  uint64_t bytes;
-  if (MulOverflow(v->array_len, elem, &bytes)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": array length ", v->array_len, " overflows"));
-  }
-  return r->Skip(field + " array data", bytes);
-}
 
 absl::StatusOr<DType> TensorType(const std::string& name, uint32_t type) {
   switch (type) {
@@ -202,135 +40,43 @@ const GgufTensorInfo* GgufFile::FindTensor(const std::string& name) const {
   return nullptr;
 }
 
-absl::StatusOr<GgufFile> ParseGguf(const uint8_t* data, uint64_t size,
-                                   bool keep_string_arrays) {
-  ByteReader r(data, size);
+absl::StatusOr<GgufFile> ParseGguf(const uint8_t* data, uint64_t size) {
+  FM_ASSIGN_OR_RETURN(gguf::File parsed, gguf::Parse(data, size));
   GgufFile f;
-  uint32_t magic = 0;
-  FM_RETURN_IF_ERROR(r.Read("GGUF magic", &magic));
-  if (magic != kGgufMagic) {
-    return absl::InvalidArgumentError("not a GGUF file: wrong magic");
-  }
-  FM_RETURN_IF_ERROR(r.Read("GGUF version", &f.version));
-  if (f.version != 2 && f.version != 3) {
-    const bool swapped = (f.version & 0xffff) == 0 && f.version != 0;
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GGUF version ", f.version, " is not supported (only 2 and 3)",
-        swapped ? "; the file looks big-endian" : ""));
-  }
-  uint64_t n_tensors = 0, n_kv = 0;
-  FM_RETURN_IF_ERROR(r.Read("GGUF tensor count", &n_tensors));
-  FM_RETURN_IF_ERROR(r.Read("GGUF metadata count", &n_kv));
-  if (n_tensors > kGgufMaxTensors) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("GGUF tensor count ", n_tensors, " exceeds the limit ",
-                     kGgufMaxTensors));
-  }
-  if (n_kv > kGgufMaxKeys) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GGUF metadata count ", n_kv, " exceeds the limit ", kGgufMaxKeys));
-  }
-  for (uint64_t k = 0; k < n_kv; ++k) {
-    std::string key;
-    FM_RETURN_IF_ERROR(
-        ReadString(&r, absl::StrCat("GGUF metadata key #", k), &key));
-    uint32_t type = 0;
-    const std::string field = absl::StrCat("GGUF metadata '", key, "'");
-    FM_RETURN_IF_ERROR(r.Read(field + " type", &type));
-    GgufValue v;
-    FM_RETURN_IF_ERROR(ReadValue(&r, field, type, keep_string_arrays, &v));
-    if (!f.kv.emplace(key, std::move(v)).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("GGUF metadata key '", key, "' appears twice"));
-    }
-  }
-  auto align_it = f.kv.find("general.alignment");
-  if (align_it != f.kv.end()) {
-    const GgufValue& v = align_it->second;
-    if (v.type != kGgufUint32 || v.u == 0 || (v.u & (v.u - 1)) != 0 ||
-        v.u > 65536) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "GGUF general.alignment must be a uint32 power of two <= 65536, "
-          "got ",
-          v.u));
-    }
-    f.alignment = v.u;
-  }
-  f.tensors.reserve(n_tensors);
-  for (uint64_t t = 0; t < n_tensors; ++t) {
+  f.version = parsed.version;
+  f.data_offset = parsed.data_offset;
+  f.tensors.reserve(parsed.tensors.size());
+  for (const gguf::TensorEntry& entry : parsed.tensors) {
+    const std::string field = absl::StrCat("tensor ", entry.name);
     GgufTensorInfo info;
-    FM_RETURN_IF_ERROR(
-        ReadString(&r, absl::StrCat("GGUF tensor #", t, " name"), &info.name));
-    const std::string field = absl::StrCat("tensor ", info.name);
-    uint32_t n_dims = 0;
-    FM_RETURN_IF_ERROR(r.Read(field + " n_dims", &n_dims));
-    if (n_dims == 0 || n_dims > kGgufMaxDims) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": n_dims = ", n_dims, " is outside [1, ", kGgufMaxDims, "]"));
-    }
-    uint64_t elems = 1;
-    for (uint32_t d = 0; d < n_dims; ++d) {
-      uint64_t ne = 0;
-      FM_RETURN_IF_ERROR(r.Read(absl::StrCat(field, " ne[", d, "]"), &ne));
-      if (ne == 0 || ne > static_cast<uint64_t>(INT64_MAX)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ": ne[", d, "] = ", ne, " is invalid"));
-      }
-      if (MulOverflow(elems, ne, &elems) ||
-          elems > static_cast<uint64_t>(INT64_MAX)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ": element count overflows at ne[", d, "] = ", ne));
-      }
-      info.ne.push_back(ne);
-    }
-    uint32_t type = 0;
-    FM_RETURN_IF_ERROR(r.Read(field + " type", &type));
-    FM_ASSIGN_OR_RETURN(info.dtype, TensorType(info.name, type));
+    info.name = entry.name;
+    info.ne = entry.ne;
+    info.offset = entry.offset;
+    FM_ASSIGN_OR_RETURN(info.dtype, TensorType(entry.name, entry.ggml_type));
     if (info.dtype == DType::kQ8_0 && info.ne[0] % kQ8BlockSize != 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, " is Q8_0 but ne[0] = ", info.ne[0],
                        " is not a multiple of ", kQ8BlockSize));
     }
+    uint64_t elems = 1;
+    for (uint64_t ne : info.ne) elems *= ne;  // checked by gguf::Parse
     info.nbytes = DTypeBytes(info.dtype, elems);
     if (info.nbytes == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ": byte size of ", elems, " elements overflows"));
     }
-    FM_RETURN_IF_ERROR(r.Read(field + " offset", &info.offset));
-    if (info.offset % f.alignment != 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": offset ", info.offset, " is not a multiple of the ",
-          "alignment ", f.alignment));
+    uint64_t begin, end;
+    if (AddOverflow(f.data_offset, info.offset, &begin) ||
+        AddOverflow(begin, info.nbytes, &end) || end > size) {
+      return absl::DataLossError(absl::StrCat(
+          "tensor ", info.name, " data (", info.nbytes,
+          " bytes at data offset ", info.offset, ") is not within the file (",
+          size, " bytes): the model is corrupted or incomplete"));
     }
-    if (f.FindTensor(info.name) != nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("GGUF tensor '", info.name, "' appears twice"));
-    }
+    info.data = data + begin;
     f.tensors.push_back(std::move(info));
   }
-  // The data section starts at the next multiple of the alignment.
-  uint64_t data_offset;
-  if (AddOverflow(r.offset(), f.alignment - 1, &data_offset)) {
-    return absl::DataLossError("GGUF data offset overflows");
-  }
-  data_offset -= data_offset % f.alignment;
-  if (data_offset > size) {
-    return absl::DataLossError(
-        absl::StrCat("GGUF file truncated before its data section (offset ",
-                     data_offset, ", file has ", size, " bytes)"));
-  }
-  f.data_offset = data_offset;
-  for (auto& t : f.tensors) {
-    uint64_t begin, end;
-    if (AddOverflow(data_offset, t.offset, &begin) ||
-        AddOverflow(begin, t.nbytes, &end) || end > size) {
-      return absl::DataLossError(absl::StrCat(
-          "tensor ", t.name, " data (", t.nbytes, " bytes at data offset ",
-          t.offset, ") is not within the file (", size,
-          " bytes): the model is corrupted or incomplete"));
-    }
-    t.data = data + begin;
-  }
+  f.kv = std::move(parsed.kv);
   return f;
 }
 
@@ -345,9 +91,9 @@ absl::Status GetInt(const GgufFile& f, const std::string& key, bool required,
     return absl::InvalidArgumentError(
         absl::StrCat("GGUF metadata '", key, "' is missing"));
   }
-  const GgufValue& v = it->second;
-  if (v.type == kGgufString || v.type == kGgufArray || v.type == kGgufFloat32 ||
-      v.type == kGgufFloat64 || v.type == kGgufBool) {
+  const gguf::Value& v = it->second;
+  if (v.type == gguf::kString || v.type == gguf::kArray || v.type == gguf::kFloat32 ||
+      v.type == gguf::kFloat64 || v.type == gguf::kBool) {
     return absl::InvalidArgumentError(absl::StrCat("GGUF metadata '", key,
                                                    "' has type ", v.type,
                                                    ", expected an integer"));
@@ -363,8 +109,8 @@ absl::Status GetInt(const GgufFile& f, const std::string& key, bool required,
 absl::Status GetFloat(const GgufFile& f, const std::string& key, float* out) {
   auto it = f.kv.find(key);
   if (it == f.kv.end()) return absl::OkStatus();
-  const GgufValue& v = it->second;
-  if (v.type != kGgufFloat32 && v.type != kGgufFloat64) {
+  const gguf::Value& v = it->second;
+  if (v.type != gguf::kFloat32 && v.type != gguf::kFloat64) {
     return absl::InvalidArgumentError(absl::StrCat(
         "GGUF metadata '", key, "' has type ", v.type, ", expected a float"));
   }
@@ -424,7 +170,7 @@ absl::Status LoadGguf(Checkpoint* ckpt) {
                       ParseGguf(ckpt->file->data(), ckpt->file->size()));
   ckpt->format = absl::StrCat("gguf-v", f.version);
   auto arch = f.kv.find("general.architecture");
-  if (arch == f.kv.end() || arch->second.type != kGgufString) {
+  if (arch == f.kv.end() || arch->second.type != gguf::kString) {
     return absl::InvalidArgumentError(
         "GGUF metadata 'general.architecture' is missing or not a string");
   }

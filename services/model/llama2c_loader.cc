@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "services/model/byte_reader.h"
+#include "common/byte_reader.h"
 
 namespace fm::model {
 namespace {

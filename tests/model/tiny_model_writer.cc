@@ -1,5 +1,5 @@
 // Random tiny Llama models and their serialisation in every format the
-// loaders accept; also a small GGUF writer for hand-made malformed files.
+// loaders accept (GGUF through tests/support/gguf_writer).
 #include "tests/model/tiny_model_writer.h"
 
 #include <cmath>
@@ -130,37 +130,6 @@ absl::Status WriteLlama2cV1(const TinyModel& m, const std::string& path) {
   return WriteFile(path, out);
 }
 
-void GgufWriter::AddString(const std::string& key, const std::string& value) {
-  PutGgufString(&kv_, key);
-  Put<uint32_t>(&kv_, 8);
-  PutGgufString(&kv_, value);
-  ++n_kv_;
-}
-
-void GgufWriter::AddUint32(const std::string& key, uint32_t value) {
-  PutGgufString(&kv_, key);
-  Put<uint32_t>(&kv_, 4);
-  Put<uint32_t>(&kv_, value);
-  ++n_kv_;
-}
-
-void GgufWriter::AddFloat32(const std::string& key, float value) {
-  PutGgufString(&kv_, key);
-  Put<uint32_t>(&kv_, 6);
-  Put<float>(&kv_, value);
-  ++n_kv_;
-}
-
-void GgufWriter::AddStringArray(const std::string& key,
-                                const std::vector<std::string>& values) {
-  PutGgufString(&kv_, key);
-  Put<uint32_t>(&kv_, 9);
-  Put<uint32_t>(&kv_, 8);
-  Put<uint64_t>(&kv_, values.size());
-  for (const auto& v : values) PutGgufString(&kv_, v);
-  ++n_kv_;
-}
-
 void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> ne,
                            GgmlType type, const float* data) {
   uint64_t n = 1;
@@ -183,40 +152,6 @@ void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> ne,
   }
   AddRawTensor(name, std::move(ne), static_cast<uint32_t>(type),
                std::move(bytes));
-}
-
-void GgufWriter::AddRawTensor(const std::string& name, std::vector<uint64_t> ne,
-                              uint32_t type, std::string bytes) {
-  tensors_.push_back(Tensor{name, std::move(ne), type, std::move(bytes)});
-}
-
-std::string GgufWriter::Serialize() const {
-  constexpr uint64_t kAlign = 32;
-  std::string out;
-  Put<uint32_t>(&out, 0x46554747);
-  Put<uint32_t>(&out, version_);
-  Put<uint64_t>(&out, tensors_.size());
-  Put<uint64_t>(&out, n_kv_);
-  out += kv_;
-  uint64_t offset = 0;
-  for (const Tensor& t : tensors_) {
-    PutGgufString(&out, t.name);
-    Put<uint32_t>(&out, static_cast<uint32_t>(t.ne.size()));
-    for (uint64_t d : t.ne) Put<uint64_t>(&out, d);
-    Put<uint32_t>(&out, t.type);
-    Put<uint64_t>(&out, offset);
-    offset += (t.bytes.size() + kAlign - 1) / kAlign * kAlign;
-  }
-  out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
-  for (const Tensor& t : tensors_) {
-    out += t.bytes;
-    out.resize((out.size() + kAlign - 1) / kAlign * kAlign, '\0');
-  }
-  return out;
-}
-
-absl::Status GgufWriter::Write(const std::string& path) const {
-  return WriteFile(path, Serialize());
 }
 
 GgufWriter MakeGguf(const TinyModel& m, GgmlType matrix_type,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tests/support/gguf_writer.h"
 
 namespace fm::model::testing {
 
@@ -61,36 +62,15 @@ absl::Status WriteLlama2cV1(const TinyModel& m, const std::string& path);
 // ggml type numbers.
 enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ8_0 = 8 };
 
-// A GGUF v3 (or v2) file under construction.
-class GgufWriter {
+// A GGUF file under construction (tests/support/gguf_writer.h) that can
+// also take F32 data as a tensor of a model type.
+class GgufWriter : public ::fm::testing::GgufWriter {
  public:
-  explicit GgufWriter(uint32_t version = 3) : version_(version) {}
-  void AddString(const std::string& key, const std::string& value);
-  void AddUint32(const std::string& key, uint32_t value);
-  void AddFloat32(const std::string& key, float value);
-  void AddStringArray(const std::string& key,
-                      const std::vector<std::string>& values);
+  using ::fm::testing::GgufWriter::GgufWriter;
   // ne[0] is the innermost dimension; data is converted from F32 into
   // `type` (Q8_0 needs ne[0] % 32 == 0).
   void AddTensor(const std::string& name, std::vector<uint64_t> ne,
                  GgmlType type, const float* data);
-  // Raw bytes, for hand-made malformed files.
-  void AddRawTensor(const std::string& name, std::vector<uint64_t> ne,
-                    uint32_t type, std::string bytes);
-  std::string Serialize() const;
-  absl::Status Write(const std::string& path) const;
-
- private:
-  struct Tensor {
-    std::string name;
-    std::vector<uint64_t> ne;
-    uint32_t type;
-    std::string bytes;
-  };
-  uint32_t version_;
-  uint64_t n_kv_ = 0;
-  std::string kv_;  // serialised metadata
-  std::vector<Tensor> tensors_;
 };
 
 // The llama.* metadata and all tensors of `m`; matrices (and the embedding

@@ -1,7 +1,8 @@
 // ByteReader: a cursor over untrusted bytes (a mapped model file) whose
 // every read is bounds-checked and fails with DATA_LOSS naming the field.
-#ifndef FM_SERVICES_MODEL_BYTE_READER_H_
-#define FM_SERVICES_MODEL_BYTE_READER_H_
+// Used by every parser of model and tokenizer files.
+#ifndef FM_COMMON_BYTE_READER_H_
+#define FM_COMMON_BYTE_READER_H_
 
 #include <cstdint>
 #include <cstring>
@@ -11,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace fm::model {
+namespace fm {
 
 class ByteReader {
  public:
@@ -64,6 +65,6 @@ inline bool AddOverflow(uint64_t a, uint64_t b, uint64_t* out) {
   return __builtin_add_overflow(a, b, out);
 }
 
-}  // namespace fm::model
+}  // namespace fm
 
-#endif  // FM_SERVICES_MODEL_BYTE_READER_H_
+#endif  // FM_COMMON_BYTE_READER_H_
