@@ -30,8 +30,8 @@ void AppendBytes(const std::string& bytes, std::string* out) {
 }  // namespace
 
 VocabDetokenizer::VocabDetokenizer(std::vector<VocabEntry> entries,
-                                   SpecialIds special)
-    : entries_(std::move(entries)), special_(special) {}
+                                   SpecialIds special, DecodeRules rules)
+    : entries_(std::move(entries)), special_(special), rules_(rules) {}
 
 absl::StatusOr<std::string> VocabDetokenizer::Decode(
     absl::Span<const TokenId> ids) const {
@@ -39,6 +39,10 @@ absl::StatusOr<std::string> VocabDetokenizer::Decode(
   if (!valid.ok()) return valid;
   std::string text;
   std::string bytes;  // the current run of byte pieces
+  const bool strip_start =
+      rules_.add_dummy_prefix || rules_.remove_extra_whitespaces;
+  bool at_start = true;        // a leading "▁" may still be dropped
+  bool dropped_space = false;  // the previous piece dropped one
   for (TokenId id : ids) {
     const VocabEntry& e = entries_[id];
     if (e.type == PieceType::kByte) {
@@ -47,15 +51,19 @@ absl::StatusOr<std::string> VocabDetokenizer::Decode(
     }
     AppendBytes(bytes, &text);
     bytes.clear();
-    if (e.type == PieceType::kControl || e.type == PieceType::kUnused) continue;
+    if (dropped_space || !text.empty()) at_start = false;
+    dropped_space = false;
+    if (e.type == PieceType::kControl) continue;
     if (e.type == PieceType::kUnknown) {
       text += e.text;
       continue;
     }
     // e.text is the piece with every "▁" already turned into a space.
-    const bool drop_leading_space =
-        text.empty() && e.piece.compare(0, 3, kSpaceSymbol) == 0;
-    text.append(e.text, drop_leading_space ? 1 : 0, std::string::npos);
+    const bool drop = strip_start && at_start &&
+                      e.piece.compare(0, 3, kSpaceSymbol) == 0;
+    text.append(e.text, drop ? 1 : 0, std::string::npos);
+    // Without remove_extra_whitespaces only the first one goes.
+    dropped_space = drop && !rules_.remove_extra_whitespaces;
   }
   AppendBytes(bytes, &text);
   return text;

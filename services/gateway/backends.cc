@@ -128,7 +128,9 @@ absl::Status Backends::LoadFacts() {
       vocab.special().bos_id(), vocab.special().eos_id(),
       vocab.special().unk_id(), vocab.special().pad_id()};
   facts->vocab = std::make_shared<text::VocabDetokenizer>(
-      std::move(entries), special);
+      std::move(entries), special,
+      text::DecodeRules{vocab.decode_rules().add_dummy_prefix(),
+                        vocab.decode_rules().remove_extra_whitespaces()});
   FM_LOG(INFO) << "pipeline: tokenizer " << facts->tokenizer.model_sha256()
                << " (" << facts->tokenizer.vocab_size() << " ids), model "
                << facts->model.model_sha256() << " (context "

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/model/llama_config.h"
-#include "services/model/mapped_file.h"
+#include "common/mapped_file.h"
 #include "services/model/weights.h"
 
 namespace fm::model {

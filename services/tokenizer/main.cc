@@ -1,4 +1,4 @@
-// fm-tokenizer: serves a SentencePiece model over gRPC.
+// fm-tokenizer: serves a tokenizer (SentencePiece .model or GGUF) over gRPC.
 // Exits non-zero with a clear message when the model cannot be loaded.
 #include <cstdio>
 
@@ -6,11 +6,12 @@
 #include "common/log.h"
 #include "common/server_flags.h"
 #include "common/server_runner.h"
-#include "services/tokenizer/sentencepiece_tokenizer.h"
+#include "services/tokenizer/tokenizer_file.h"
 #include "services/tokenizer/tokenizer_service.h"
 
 ABSL_FLAG(std::string, tokenizer_model, "",
-          "Path of the SentencePiece .model file (required).");
+          "Tokenizer file (required): a SentencePiece .model or a GGUF file "
+          "(its vocabulary), told apart by content.");
 ABSL_FLAG(std::string, tokenizer_sha256, "",
           "Expected sha256 of --tokenizer_model; refuse to start on mismatch.");
 ABSL_FLAG(int, threads, 2, "Worker threads for Encode/Decode.");
@@ -29,23 +30,18 @@ int main(int argc, char** argv) {
     FM_LOG(ERROR) << "--tokenizer_model is required";
     return 2;
   }
-  auto tokenizer = fm::tokenizer::SentencePieceTokenizer::Load(
+  auto loaded = fm::tokenizer::LoadTokenizerFile(
       path, absl::GetFlag(FLAGS_tokenizer_sha256));
-  if (!tokenizer.ok()) {
-    FM_LOG(ERROR) << "cannot load tokenizer: " << tokenizer.status();
+  if (!loaded.ok()) {
+    FM_LOG(ERROR) << "cannot load tokenizer: " << loaded.status();
     return 1;
   }
-  const fm::tokenizer::SentencePieceTokenizer& tok = **tokenizer;
-  FM_LOG(INFO) << "loaded " << path << ": " << tok.vocab_size()
-               << " pieces, " << tok.proto_info().model_type << ", sha256 "
-               << tok.sha256();
+  const fm::tokenizer::Tokenizer& tok = *loaded->tokenizer;
+  const fm::tokenizer::TokenizerIdentity& identity = loaded->identity;
+  FM_LOG(INFO) << "loaded " << path << " (" << identity.format << ", "
+               << identity.model_type << "): " << tok.vocab_size()
+               << " pieces, sha256 " << identity.model_sha256;
 
-  fm::tokenizer::TokenizerIdentity identity;
-  identity.model_path = tok.path();
-  identity.model_sha256 = tok.sha256();
-  identity.model_type = tok.proto_info().model_type;
-  identity.add_dummy_prefix = tok.proto_info().add_dummy_prefix;
-  identity.byte_fallback = tok.proto_info().byte_fallback;
   fm::tokenizer::TokenizerServiceLimits limits;
   limits.max_text_bytes = absl::GetFlag(FLAGS_max_text_bytes);
   limits.max_ids = absl::GetFlag(FLAGS_max_ids);

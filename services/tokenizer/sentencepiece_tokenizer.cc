@@ -118,7 +118,6 @@ SentencePieceTokenizer::Load(absl::string_view path,
         if (ParseBytePiece(e.piece, &byte)) e.text.assign(1, byte);
         break;
       case text::PieceType::kControl:
-      case text::PieceType::kUnused:
         break;
       case text::PieceType::kUnknown:
         e.text = tok->proto_info_.unk_surface;

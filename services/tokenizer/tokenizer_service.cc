@@ -149,6 +149,10 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::GetVocab(
       out->set_text(e.text);
     }
     ToProto(tokenizer_->special_ids(), response->mutable_special());
+    response->mutable_decode_rules()->set_add_dummy_prefix(
+        identity_.add_dummy_prefix);
+    response->mutable_decode_rules()->set_remove_extra_whitespaces(
+        identity_.remove_extra_whitespaces);
     return absl::OkStatus();
   });
 }
@@ -163,6 +167,8 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::Info(
   response->set_model_sha256(identity_.model_sha256);
   response->set_model_path(identity_.model_path);
   response->set_model_type(identity_.model_type);
+  response->set_format(identity_.format);
+  response->set_pre_tokenizer(identity_.pre_tokenizer);
   response->set_add_dummy_prefix(identity_.add_dummy_prefix);
   response->set_byte_fallback(identity_.byte_fallback);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();

@@ -9,6 +9,7 @@
 #include "common/executor.h"
 #include "fm/v1/tokenizer.grpc.pb.h"
 #include "services/tokenizer/tokenizer.h"
+#include "services/tokenizer/tokenizer_identity.h"
 
 namespace fm::tokenizer {
 
@@ -19,15 +20,6 @@ struct TokenizerServiceLimits {
   int64_t max_ids = 1 << 20;
   // Largest batch for EncodeBatch / DecodeBatch.
   int64_t max_batch = 1024;
-};
-
-// Facts reported by Info that the Tokenizer interface does not carry.
-struct TokenizerIdentity {
-  std::string model_path;
-  std::string model_sha256;
-  std::string model_type;
-  bool add_dummy_prefix = true;
-  bool byte_fallback = false;
 };
 
 class TokenizerServiceImpl final

@@ -45,6 +45,21 @@ TEST_CASE("fmctl generate greedy from BOS prints the known story",
   CHECK(r.out == std::string(kKnownText) + "\n");
 }
 
+TEST_CASE("one GGUF file serves the tokenizer and the model: the known story",
+          "[gateway][models]") {
+  const std::string gguf = ModelFile("stories260K.gguf");
+  Pipeline p({}, HermeticModels{gguf, gguf});
+  REQUIRE_PIPELINE(p);
+  auto r = p.Generate(Greedy("", 200));
+  INFO(r.status.error_message());
+  REQUIRE(r.status.ok());
+  CHECK(r.Text() == kKnownText);
+  // Prompt text is encoded by the GGUF's vocabulary, exactly as tok512.
+  auto tokenized = RunCommand({"fmctl", "--tokenizer=" + p.tokenizer->address(),
+                               "tokenize", "--bos", "Once upon a time"});
+  CHECK(tokenized.out == "1 403 407 261 378\n");
+}
+
 TEST_CASE("a seeded generation repeats, also across restarts",
           "[gateway][models]") {
   Pipeline p;

@@ -47,15 +47,16 @@ inline HermeticModels MakeHermeticModels() {
 struct Pipeline {
   explicit Pipeline(std::vector<std::string> model_flags = {},
                     bool hermetic = false)
+      : Pipeline(std::move(model_flags),
+                 hermetic ? MakeHermeticModels()
+                          : HermeticModels{ModelFile("tok512.model"),
+                                           ModelFile("stories260K.bin")}) {}
+  // The four services on these tokenizer and model files ("" for either:
+  // not available, see available()).
+  Pipeline(std::vector<std::string> model_flags, const HermeticModels& files)
       : profiles(MakeTempDir() + "/profiles.json") {
-    if (hermetic) {
-      HermeticModels m = MakeHermeticModels();
-      tokenizer_model = m.tokenizer;
-      model_file = m.model;
-    } else {
-      tokenizer_model = ModelFile("tok512.model");
-      model_file = ModelFile("stories260K.bin");
-    }
+    tokenizer_model = files.tokenizer;
+    model_file = files.model;
     if (tokenizer_model.empty() || model_file.empty()) return;
     tokenizer = std::make_unique<ServiceProcess>(
         "fm-tokenizer",

@@ -10,7 +10,7 @@
 #include "services/model/checkpoint.h"
 #include "services/model/gguf_loader.h"
 #include "services/model/llama_model.h"
-#include "services/model/mapped_file.h"
+#include "common/mapped_file.h"
 #include "tests/model/model_test_util.h"
 #include "tests/model/tiny_model_writer.h"
 #include "tests/support/known_text.h"

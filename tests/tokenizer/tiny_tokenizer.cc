@@ -2,6 +2,7 @@
 #include "tests/tokenizer/tiny_tokenizer.h"
 
 #include <fstream>
+#include <vector>
 
 #include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
@@ -9,7 +10,8 @@
 namespace fm::testing {
 namespace {
 
-std::string Train() {
+// `extra` flags go to spm_train after the common ones.
+std::string Train(const std::vector<std::string>& extra) {
   const std::string dir = MakeTempDir();
   const std::string corpus = dir + "/corpus.txt";
   {
@@ -23,13 +25,14 @@ std::string Train() {
           << "It was " << (i % 7) << " o'clock and the sun was bright!\n";
     }
   }
-  CommandResult r = RunCommand(
-      {"/usr/bin/spm_train", "--input=" + corpus,
-       "--model_prefix=" + dir + "/tiny", "--vocab_size=320",
-       "--model_type=bpe", "--byte_fallback=true",
-       "--character_coverage=1.0", "--hard_vocab_limit=false",
-       "--num_threads=1", "--minloglevel=2"},
-      "", 60000);
+  std::vector<std::string> argv = {
+      "/usr/bin/spm_train", "--input=" + corpus,
+      "--model_prefix=" + dir + "/tiny", "--vocab_size=320",
+      "--model_type=bpe", "--byte_fallback=true",
+      "--character_coverage=1.0", "--hard_vocab_limit=false",
+      "--num_threads=1", "--minloglevel=2"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  CommandResult r = RunCommand(argv, "", 60000);
   if (r.exit_code != 0) return "";
   return dir + "/tiny.model";
 }
@@ -37,7 +40,14 @@ std::string Train() {
 }  // namespace
 
 std::string TinyTokenizerModel() {
-  static const std::string* path = new std::string(Train());
+  static const std::string* path = new std::string(Train({}));
+  return *path;
+}
+
+std::string TinyIdentityTokenizerModel() {
+  static const std::string* path = new std::string(Train(
+      {"--normalization_rule_name=identity",
+       "--remove_extra_whitespaces=false"}));
   return *path;
 }
 

@@ -12,6 +12,11 @@ namespace fm::testing {
 // missing or fails. Trained once per process.
 std::string TinyTokenizerModel();
 
+// The same, trained with the identity normalizer and extra whitespace kept
+// (the settings of Llama-family tokenizers, and all a GGUF vocabulary can
+// express).
+std::string TinyIdentityTokenizerModel();
+
 }  // namespace fm::testing
 
 #endif  // FM_TESTS_TOKENIZER_TINY_TOKENIZER_H_

@@ -1,7 +1,8 @@
 // MappedFile: a read-only, move-only RAII memory map of a whole file.
-// Model weights are used in place from this mapping (F32 and Q8_0).
-#ifndef FM_SERVICES_MODEL_MAPPED_FILE_H_
-#define FM_SERVICES_MODEL_MAPPED_FILE_H_
+// Model weights are used in place from this mapping (F32 and Q8_0); the
+// tokenizer reads a GGUF vocabulary through one.
+#ifndef FM_COMMON_MAPPED_FILE_H_
+#define FM_COMMON_MAPPED_FILE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace fm::model {
+namespace fm {
 
 class MappedFile {
  public:
@@ -34,6 +35,6 @@ class MappedFile {
   uint64_t size_;
 };
 
-}  // namespace fm::model
+}  // namespace fm
 
-#endif  // FM_SERVICES_MODEL_MAPPED_FILE_H_
+#endif  // FM_COMMON_MAPPED_FILE_H_

@@ -1,6 +1,6 @@
 // MappedFile: open + fstat + mmap with every failure reported as a Status.
 // The file descriptor is closed right after mapping; the mapping stays valid.
-#include "services/model/mapped_file.h"
+#include "common/mapped_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace fm::model {
+namespace fm {
 
 absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
     absl::string_view path) {
@@ -55,4 +55,4 @@ MappedFile::~MappedFile() {
   }
 }
 
-}  // namespace fm::model
+}  // namespace fm

@@ -1,0 +1,227 @@
+// Tokenizers from GGUF vocabularies (tokenizer.ggml.model = "llama"):
+// llama.cpp's own test vectors, agreement with SentencePiece on the same
+// vocabulary (real files and a hermetic trained one), and hostile files.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "services/tokenizer/sentencepiece_tokenizer.h"
+#include "services/tokenizer/tokenizer_file.h"
+#include "tests/support/gguf_writer.h"
+#include "tests/support/test_env.h"
+#include "tests/tokenizer/tiny_tokenizer.h"
+#include "tests/tokenizer/vocab_test_data.h"
+
+namespace fm::tokenizer {
+namespace {
+
+using ::fm::testing::GgufWriter;
+
+LoadedTokenizer LoadOrFail(const std::string& path) {
+  auto loaded = LoadTokenizerFile(path);
+  INFO(path << ": " << loaded.status().ToString());
+  REQUIRE(loaded.ok());
+  return *std::move(loaded);
+}
+
+// Every text encodes to the same ids under both, and those ids decode to
+// the same text.
+void ExpectSameIds(const Tokenizer& want, const Tokenizer& got,
+                   const std::vector<std::string>& texts) {
+  int mismatches = 0;
+  for (const std::string& text : texts) {
+    auto a = want.Encode(text, {});
+    auto b = got.Encode(text, {});
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    if (*a != *b && ++mismatches <= 5) {
+      UNSCOPED_INFO("ids differ for '" << text << "'");
+    }
+    auto da = want.Decode(*a);
+    auto db = got.Decode(*a);
+    REQUIRE(da.ok());
+    REQUIRE(db.ok());
+    if (*da != *db && ++mismatches <= 5) {
+      UNSCOPED_INFO("decodes differ for '" << text << "'");
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("GGUF Llama vocabulary reproduces llama.cpp's test vectors",
+          "[tokenizer][gguf][models]") {
+  const std::string gguf = testing::ModelFile("ggml-vocab-llama-spm.gguf");
+  const std::string inp = testing::ModelFile("ggml-vocab-llama-spm.gguf.inp");
+  const std::string out = testing::ModelFile("ggml-vocab-llama-spm.gguf.out");
+  FM_REQUIRE_FILE_OR_SKIP(gguf, "ggml-vocab-llama-spm.gguf");
+  FM_REQUIRE_FILE_OR_SKIP(inp, "ggml-vocab-llama-spm.gguf.inp");
+  FM_REQUIRE_FILE_OR_SKIP(out, "ggml-vocab-llama-spm.gguf.out");
+  LoadedTokenizer loaded = LoadOrFail(gguf);
+  CHECK(loaded.identity.format == "gguf");
+  CHECK(loaded.identity.model_type == "llama");
+  CHECK(loaded.tokenizer->vocab_size() == 32000);
+  const auto cases = testing::ReadVocabVectors(inp, out);
+  REQUIRE(cases.size() >= 40);
+  int equal = 0;
+  for (const auto& [text, want] : cases) {
+    auto got = loaded.tokenizer->Encode(text, {});
+    REQUIRE(got.ok());
+    INFO("'" << text << "'");
+    CHECK(*got == want);
+    equal += *got == want;
+  }
+  CHECK(equal == static_cast<int>(cases.size()));
+}
+
+TEST_CASE("GGUF vocabularies encode as SentencePiece does on the same one",
+          "[tokenizer][gguf][models]") {
+  // stories260K.gguf carries tok512's vocabulary without its
+  // remove_extra_whitespaces flag: it matches the keep-whitespace model.
+  const std::pair<const char*, const char*> pairs[] = {
+      {"stories260K.gguf", "tok512-keepws.model"},
+      {"ggml-vocab-llama-spm.gguf", "llama2-tokenizer.model"}};
+  for (const auto& [gguf_name, model_name] : pairs) {
+    const std::string gguf = testing::ModelFile(gguf_name);
+    const std::string model = testing::ModelFile(model_name);
+    FM_REQUIRE_FILE_OR_SKIP(gguf, gguf_name);
+    FM_REQUIRE_FILE_OR_SKIP(model, model_name);
+    INFO(gguf_name << " vs " << model_name);
+    auto sp = SentencePieceTokenizer::Load(model);
+    REQUIRE(sp.ok());
+    LoadedTokenizer loaded = LoadOrFail(gguf);
+    ExpectSameIds(**sp, *loaded.tokenizer, testing::RandomTexts(1500, 11));
+  }
+}
+
+TEST_CASE("a GGUF written from a trained tokenizer encodes as SentencePiece",
+          "[tokenizer][gguf]") {
+  const std::string model = testing::TinyIdentityTokenizerModel();
+  if (model.empty()) {
+    testing::ReportSkip("spm_train is not installed");
+    return;
+  }
+  auto sp = SentencePieceTokenizer::Load(model);
+  REQUIRE(sp.ok());
+  // The trained model's normalizer settings travel in the GGUF's flags.
+  GgufWriter w;
+  testing::GgufVocabOptions options;
+  options.add_space_prefix = (*sp)->proto_info().add_dummy_prefix;
+  options.remove_extra_whitespaces =
+      (*sp)->proto_info().remove_extra_whitespaces;
+  testing::AddGgufVocabulary(**sp, options, &w);
+  const std::string path = testing::MakeTempDir() + "/tiny-vocab.gguf";
+  REQUIRE(w.Write(path).ok());
+  LoadedTokenizer loaded = LoadOrFail(path);
+  CHECK(loaded.identity.byte_fallback);
+  ExpectSameIds(**sp, *loaded.tokenizer, testing::RandomTexts(2000, 5));
+  // BOS/EOS as asked.
+  auto ids = loaded.tokenizer->Encode("a", {true, true});
+  REQUIRE(ids.ok());
+  CHECK(ids->front() == (*sp)->special_ids().bos);
+  CHECK(ids->back() == (*sp)->special_ids().eos);
+}
+
+// A GGUF file from `w` in a temporary directory.
+std::string WriteTemp(const GgufWriter& w, const std::string& name) {
+  const std::string path = testing::MakeTempDir() + "/" + name;
+  REQUIRE(w.Write(path).ok());
+  return path;
+}
+
+GgufWriter SmallVocab() {
+  GgufWriter w;
+  w.AddString("tokenizer.ggml.model", "llama");
+  return w;
+}
+
+TEST_CASE("hostile GGUF vocabularies are refused naming what is wrong",
+          "[tokenizer][gguf]") {
+  struct Case {
+    std::string name;
+    GgufWriter file;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  {
+    GgufWriter w;
+    w.AddString("general.architecture", "llama");
+    cases.push_back({"no tokenizer", w, "carries no tokenizer"});
+  }
+  {
+    GgufWriter w = SmallVocab();
+    w.AddString("tokenizer.ggml.tokens", "abc");
+    cases.push_back({"tokens not an array", w, "tokens"});
+  }
+  {
+    GgufWriter w = SmallVocab();
+    w.AddStringArray("tokenizer.ggml.tokens", {"a", "b"});
+    w.AddFloat32Array("tokenizer.ggml.scores", {0.0f});
+    cases.push_back({"scores too short", w, "scores"});
+  }
+  {
+    GgufWriter w = SmallVocab();
+    w.AddStringArray("tokenizer.ggml.tokens", {"a", "b"});
+    w.AddInt32Array("tokenizer.ggml.token_type", {1, 9});
+    cases.push_back({"token type 9", w, "token_type[1]"});
+  }
+  {
+    GgufWriter w = SmallVocab();
+    w.AddStringArray("tokenizer.ggml.tokens", {"a", "b"});
+    w.AddUint32("tokenizer.ggml.bos_token_id", 99);
+    cases.push_back({"bos out of range", w, "bos_token_id"});
+  }
+  {
+    GgufWriter w = SmallVocab();
+    w.AddStringArray("tokenizer.ggml.tokens", {"a", "b", "a"});
+    cases.push_back({"duplicate piece", w, "appears twice"});
+  }
+  {
+    GgufWriter w;
+    w.AddString("tokenizer.ggml.model", "bert");
+    w.AddStringArray("tokenizer.ggml.tokens", {"a"});
+    cases.push_back({"unsupported model", w, "'bert'"});
+  }
+  {
+    GgufWriter w = SmallVocab();
+    w.AddStringArray("tokenizer.ggml.tokens", {});
+    cases.push_back({"empty vocabulary", w, "1 to"});
+  }
+  for (const Case& c : cases) {
+    INFO(c.name);
+    auto loaded = LoadTokenizerFile(WriteTemp(c.file, "bad.gguf"));
+    REQUIRE_FALSE(loaded.ok());
+    CHECK(loaded.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(loaded.status().message()),
+               Catch::Contains(c.message));
+  }
+
+  // Truncated: DATA_LOSS at every cut of the metadata.
+  GgufWriter good = SmallVocab();
+  good.AddStringArray("tokenizer.ggml.tokens", {"a", "b", "\xE2\x96\x81" "a"});
+  good.AddFloat32Array("tokenizer.ggml.scores", {0.0f, 0.0f, 1.0f});
+  const std::string bytes = good.Serialize();
+  const std::string path = testing::MakeTempDir() + "/cut.gguf";
+  for (size_t cut = 4; cut + 32 < bytes.size(); cut += 3) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc)
+        .write(bytes.data(), static_cast<std::streamsize>(cut));
+    auto loaded = LoadTokenizerFile(path);
+    INFO("cut at " << cut << ": " << loaded.status().ToString());
+    REQUIRE_FALSE(loaded.ok());
+  }
+  // The whole file loads; a wrong pin does not; JSON is named.
+  const std::string whole = WriteTemp(good, "good.gguf");
+  REQUIRE(LoadTokenizerFile(whole).ok());
+  CHECK(LoadTokenizerFile(whole, std::string(64, '0')).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  const std::string json = testing::MakeTempDir() + "/tokenizer.json";
+  std::ofstream(json) << "  {\"model\": {}}";
+  auto not_yet = LoadTokenizerFile(json);
+  CHECK_THAT(std::string(not_yet.status().message()), Catch::Contains("JSON"));
+  CHECK(LoadTokenizerFile("/nonexistent/tok.model").status().code() ==
+        absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace fm::tokenizer
