@@ -58,9 +58,11 @@ absl::StatusOr<std::string> VocabDetokenizer::Decode(
       text += e.text;
       continue;
     }
-    // e.text is the piece with every "▁" already turned into a space.
+    // e.text is the piece with every "▁" already turned into a space (an
+    // entry from elsewhere may disagree: only a space is ever dropped).
     const bool drop = strip_start && at_start &&
-                      e.piece.compare(0, 3, kSpaceSymbol) == 0;
+                      e.piece.compare(0, 3, kSpaceSymbol) == 0 &&
+                      !e.text.empty() && e.text[0] == ' ';
     text.append(e.text, drop ? 1 : 0, std::string::npos);
     // Without remove_extra_whitespaces only the first one goes.
     dropped_space = drop && !rules_.remove_extra_whitespaces;

@@ -1,9 +1,26 @@
-// Shared validation for token ids.
+// Shared vocabulary helpers: byte pieces, id validation.
 #include "common/text/vocabulary.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace fm::text {
+
+bool ParseBytePiece(absl::string_view piece, uint8_t* byte) {
+  if (piece.size() != 6 || !absl::StartsWith(piece, "<0x") ||
+      piece[5] != '>') {
+    return false;
+  }
+  int value = 0;
+  for (int i = 3; i < 5; ++i) {
+    const char c = absl::ascii_tolower(piece[i]);
+    if (!absl::ascii_isxdigit(c)) return false;
+    value = value * 16 + (absl::ascii_isdigit(c) ? c - '0' : c - 'a' + 10);
+  }
+  *byte = static_cast<uint8_t>(value);
+  return true;
+}
 
 absl::Status ValidateIds(absl::Span<const TokenId> ids, int32_t vocab_size,
                          absl::string_view field) {

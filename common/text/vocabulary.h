@@ -51,6 +51,10 @@ class Detokenizer {
   virtual const VocabEntry& entry(TokenId id) const = 0;
 };
 
+// A byte-fallback piece "<0xAB>" (two hex digits, either case) -> 0xAB;
+// false for anything else.
+bool ParseBytePiece(absl::string_view piece, uint8_t* byte);
+
 // OK when every id is in [0, vocab_size); INVALID_ARGUMENT otherwise, naming
 // `field`, the index, the id and the vocabulary size.
 absl::Status ValidateIds(absl::Span<const TokenId> ids, int32_t vocab_size,

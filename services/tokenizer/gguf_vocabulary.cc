@@ -3,7 +3,6 @@
 #include "services/tokenizer/gguf_vocabulary.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -79,23 +78,14 @@ absl::StatusOr<text::PieceType> PieceTypeOf(int64_t type, int64_t index) {
   }
 }
 
-// "<0xAB>" -> the byte.
-bool ParseBytePiece(const std::string& piece, char* byte) {
-  unsigned int value = 0;
-  if (piece.size() != 6 || !absl::StartsWith(piece, "<0x") ||
-      piece[5] != '>' || std::sscanf(piece.c_str() + 3, "%2x", &value) != 1) {
-    return false;
-  }
-  *byte = static_cast<char>(value);
-  return true;
-}
-
 // What a piece of a SentencePiece-style vocabulary decodes to mid-text.
 std::string SpmText(const text::VocabEntry& e) {
-  char byte;
+  uint8_t byte;
   switch (e.type) {
     case text::PieceType::kByte:
-      return ParseBytePiece(e.piece, &byte) ? std::string(1, byte) : "";
+      return text::ParseBytePiece(e.piece, &byte)
+                 ? std::string(1, static_cast<char>(byte))
+                 : "";
     case text::PieceType::kControl:
       return "";
     case text::PieceType::kUnknown:

@@ -50,21 +50,6 @@ absl::StatusOr<std::string> ReadModelFile(const std::string& path) {
   return bytes;
 }
 
-// "<0xE2>" -> 0xE2.
-bool ParseBytePiece(const std::string& piece, char* byte) {
-  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') {
-    return false;
-  }
-  int value = 0;
-  for (int i = 3; i < 5; ++i) {
-    const char c = absl::ascii_tolower(piece[i]);
-    if (!absl::ascii_isxdigit(c)) return false;
-    value = value * 16 + (absl::ascii_isdigit(c) ? c - '0' : c - 'a' + 10);
-  }
-  *byte = static_cast<char>(value);
-  return true;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>>
@@ -112,10 +97,12 @@ SentencePieceTokenizer::Load(absl::string_view path,
     e.piece = tok->sp_->IdToPiece(id);
     e.score = tok->sp_->GetScore(id);
     e.type = tok->proto_info_.piece_types[id];
-    char byte;
+    uint8_t byte;
     switch (e.type) {
       case text::PieceType::kByte:
-        if (ParseBytePiece(e.piece, &byte)) e.text.assign(1, byte);
+        if (text::ParseBytePiece(e.piece, &byte)) {
+          e.text.assign(1, static_cast<char>(byte));
+        }
         break;
       case text::PieceType::kControl:
         break;

@@ -3,7 +3,6 @@
 #include "services/tokenizer/spm_bpe_tokenizer.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <queue>
 #include <utility>
@@ -56,11 +55,9 @@ absl::StatusOr<std::unique_ptr<SpmBpeTokenizer>> SpmBpeTokenizer::Create(
   for (TokenId id = 0; id < n; ++id) {
     const text::VocabEntry& e = tok->detokenizer_.entry(id);
     if (e.type == text::PieceType::kByte) {
-      // "<0xAB>": byte pieces serve byte fallback.
-      unsigned int value = 0;
-      if (e.piece.size() == 6 &&
-          absl::StartsWith(e.piece, "<0x") && e.piece[5] == '>' &&
-          std::sscanf(e.piece.c_str() + 3, "%2x", &value) == 1) {
+      // "<0xAB>": byte pieces serve byte fallback (the first of each).
+      uint8_t value;
+      if (text::ParseBytePiece(e.piece, &value) && tok->byte_ids_[value] < 0) {
         tok->byte_ids_[value] = id;
       }
       continue;

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with Debian's clang (AddressSanitizer and
+# UndefinedBehaviorSanitizer on) and runs each for SECONDS (default 60) on
+# its committed seed corpus (tests/fuzz/corpus/NAME), in a scratch copy so
+# the corpus in the tree stays small. A crash leaves its input in
+# build-fuzz/ and fails the script.
+#   bash scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+out=build-fuzz
+mkdir -p "$out"
+command -v clang++ >/dev/null || {
+  echo "fuzz: clang++ is missing (apt-get install clang)" >&2
+  exit 1
+}
+flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined
+       -fno-sanitize-recover=undefined -I.)
+absl=$(pkg-config --cflags --libs absl_strings absl_status absl_statusor \
+         absl_flat_hash_map absl_str_format)
+
+# name | sources
+TARGETS=(
+  "gguf_tokenizer|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc common/gguf/gguf_file.cc services/tokenizer/gguf_vocabulary.cc services/tokenizer/spm_bpe_tokenizer.cc common/text/vocab_detokenizer.cc common/text/vocabulary.cc common/utf8.cc"
+)
+for entry in "${TARGETS[@]}"; do
+  IFS='|' read -r name sources <<<"$entry"
+  echo "fuzz: building $name"
+  # shellcheck disable=SC2086
+  clang++ "${flags[@]}" $sources $absl -o "$out/$name"
+  work="$out/$name.corpus"
+  rm -rf "$work" && mkdir -p "$work"
+  cp "tests/fuzz/corpus/$name/"* "$work/"
+  echo "fuzz: running $name for ${seconds}s"
+  (cd "$out" && "./$name" -max_total_time="$seconds" -max_len=16384 \
+     -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$name-" \
+     "$name.corpus" 2>"$name.log") || {
+    tail -40 "$out/$name.log" >&2
+    echo "fuzz: $name FAILED (input saved as $out/$name-crash-*)" >&2
+    exit 1
+  }
+  echo "fuzz: $name: $(grep -o 'Done [0-9]* runs' "$out/$name.log" | tail -1)"
+done
