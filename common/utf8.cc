@@ -99,4 +99,11 @@ absl::Status ValidateUtf8(absl::string_view text, absl::string_view field) {
   return absl::OkStatus();
 }
 
+size_t Utf8SequenceLength(unsigned char lead) {
+  if (lead >= 0xF0) return 4;
+  if (lead >= 0xE0) return 3;
+  if (lead >= 0xC0) return 2;
+  return 1;
+}
+
 }  // namespace fm

@@ -20,6 +20,10 @@ size_t Utf8CompletePrefixLength(absl::string_view text);
 // that more bytes could still complete.
 bool Utf8EndsWithIncompleteChar(absl::string_view text);
 
+// Bytes of the character a lead byte announces: 1 for ASCII (and for a
+// byte that cannot lead), 2-4 otherwise. For text already validated.
+size_t Utf8SequenceLength(unsigned char lead);
+
 // Length of the well-formed character starting at text[i] (1-4), or 0 when
 // no complete well-formed character starts there.
 size_t Utf8CharLengthAt(absl::string_view text, size_t i);

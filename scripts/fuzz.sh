@@ -17,11 +17,11 @@ command -v clang++ >/dev/null || {
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I.)
 absl=$(pkg-config --cflags --libs absl_strings absl_status absl_statusor \
-         absl_flat_hash_map absl_str_format)
+         absl_flat_hash_map absl_str_format libpcre2-8)
 
 # name | sources
 TARGETS=(
-  "gguf_tokenizer|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc common/gguf/gguf_file.cc services/tokenizer/gguf_vocabulary.cc services/tokenizer/spm_bpe_tokenizer.cc common/text/vocab_detokenizer.cc common/text/vocabulary.cc common/utf8.cc"
+  "gguf_tokenizer|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc common/gguf/gguf_file.cc services/tokenizer/gguf_vocabulary.cc services/tokenizer/spm_bpe_tokenizer.cc services/tokenizer/byte_level_bpe_tokenizer.cc services/tokenizer/regex_pre_tokenizer.cc services/tokenizer/tokenizer.cc common/text/vocab_detokenizer.cc common/text/vocabulary.cc common/text/byte_level.cc common/utf8.cc"
 )
 for entry in "${TARGETS[@]}"; do
   IFS='|' read -r name sources <<<"$entry"

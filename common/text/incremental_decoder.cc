@@ -1,24 +1,35 @@
 // IncrementalDecoder: decode the stable prefix, emit what is new.
 #include "common/text/incremental_decoder.h"
 
+#include <vector>
+
 #include "common/utf8.h"
 
 namespace fm::text {
 
 int IncrementalDecoder::CountHeldIds() const {
-  // A character is at most 4 bytes, so at most 3 trailing byte pieces can
-  // be an unfinished one.
+  // The text of the last few ids (control ids have none), up to the 4
+  // bytes a character can span: byte-fallback pieces and byte-level pieces
+  // can end inside one.
   std::string tail;
-  int run = 0;
-  for (size_t i = ids_.size(); i > 0 && run < 3; --i) {
+  std::vector<size_t> sizes;  // bytes of each trailing id, last first
+  for (size_t i = ids_.size(); i > 0 && tail.size() < 4; --i) {
     const VocabEntry& e = tokenizer_->entry(ids_[i - 1]);
-    if (e.type != PieceType::kByte || e.text.size() != 1) break;
-    tail.insert(tail.begin(), e.text[0]);
-    ++run;
+    const size_t n = e.type == PieceType::kControl ? 0 : e.text.size();
+    tail.insert(0, e.text, 0, n);
+    sizes.push_back(n);
   }
   if (!Utf8EndsWithIncompleteChar(tail)) return 0;
-  // Each byte piece is one byte: hold exactly the unfinished character.
-  return static_cast<int>(tail.size() - Utf8CompletePrefixLength(tail));
+  // Hold the ids that carry the unfinished character.
+  const size_t unfinished = tail.size() - Utf8CompletePrefixLength(tail);
+  int held = 0;
+  size_t covered = 0;
+  for (size_t n : sizes) {
+    ++held;
+    covered += n;
+    if (covered >= unfinished) break;
+  }
+  return held;
 }
 
 absl::StatusOr<std::string> IncrementalDecoder::EmitUpTo(size_t n_ids) {

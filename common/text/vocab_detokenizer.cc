@@ -45,10 +45,12 @@ absl::StatusOr<std::string> VocabDetokenizer::Decode(
   bool dropped_space = false;  // the previous piece dropped one
   for (TokenId id : ids) {
     const VocabEntry& e = entries_[id];
-    if (e.type == PieceType::kByte) {
+    if (e.type == PieceType::kByte ||
+        (rules_.byte_level && e.type != PieceType::kControl)) {
       bytes += e.text;
       continue;
     }
+    if (rules_.byte_level) continue;  // a control id: no text
     AppendBytes(bytes, &text);
     bytes.clear();
     if (dropped_space || !text.empty()) at_start = false;

@@ -10,11 +10,14 @@
 
 namespace fm::text {
 
-// SentencePiece's normalizer settings, which decide how the start of a
-// decoded text looks.
+// How a vocabulary's ids become text. SentencePiece-style (the default):
+// its normalizer settings decide how the start of a text looks. Byte-level
+// (GPT-2-style BPE): every piece's text is bytes, and the bytes of the whole
+// sequence form the text.
 struct DecodeRules {
   bool add_dummy_prefix = true;
   bool remove_extra_whitespaces = false;
+  bool byte_level = false;
 };
 
 class VocabDetokenizer final : public Detokenizer {
@@ -29,6 +32,9 @@ class VocabDetokenizer final : public Detokenizer {
   // start of a text (with add_dummy_prefix or remove_extra_whitespaces)
   // the first piece's leading "▁" is dropped; with remove_extra_whitespaces
   // the leading "▁" of every piece is, until the text is non-empty.
+  // Byte-level: control ids vanish, every other id's text is bytes, and
+  // the bytes of the sequence are kept as valid UTF-8 characters with
+  // U+FFFD for each byte that does not start one.
   absl::StatusOr<std::string> Decode(
       absl::Span<const TokenId> ids) const override;
   int32_t vocab_size() const override {

@@ -34,4 +34,19 @@ absl::Status ValidateIds(absl::Span<const TokenId> ids, int32_t vocab_size,
   return absl::OkStatus();
 }
 
+absl::Status ValidateSpecialIds(const SpecialIds& special, int64_t vocab_size) {
+  const std::pair<const char*, TokenId> ids[] = {{"bos", special.bos},
+                                                 {"eos", special.eos},
+                                                 {"unk", special.unk},
+                                                 {"pad", special.pad}};
+  for (const auto& [name, id] : ids) {
+    if (id < -1 || id >= vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("special id ", name, " = ", id, " is outside [0, ",
+                       vocab_size, ") (vocabulary size)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace fm::text

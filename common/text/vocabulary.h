@@ -55,6 +55,10 @@ class Detokenizer {
 // false for anything else.
 bool ParseBytePiece(absl::string_view piece, uint8_t* byte);
 
+// OK when every special id is -1 (none) or in [0, vocab_size);
+// INVALID_ARGUMENT naming the first that is not.
+absl::Status ValidateSpecialIds(const SpecialIds& special, int64_t vocab_size);
+
 // OK when every id is in [0, vocab_size); INVALID_ARGUMENT otherwise, naming
 // `field`, the index, the id and the vocabulary size.
 absl::Status ValidateIds(absl::Span<const TokenId> ids, int32_t vocab_size,

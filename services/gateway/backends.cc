@@ -130,7 +130,8 @@ absl::Status Backends::LoadFacts() {
   facts->vocab = std::make_shared<text::VocabDetokenizer>(
       std::move(entries), special,
       text::DecodeRules{vocab.decode_rules().add_dummy_prefix(),
-                        vocab.decode_rules().remove_extra_whitespaces()});
+                        vocab.decode_rules().remove_extra_whitespaces(),
+                        vocab.decode_rules().byte_level()});
   FM_LOG(INFO) << "pipeline: tokenizer " << facts->tokenizer.model_sha256()
                << " (" << facts->tokenizer.vocab_size() << " ids), model "
                << facts->model.model_sha256() << " (context "

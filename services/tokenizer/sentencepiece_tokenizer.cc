@@ -116,21 +116,15 @@ SentencePieceTokenizer::Load(absl::string_view path,
   return tok;
 }
 
-absl::StatusOr<std::vector<TokenId>> SentencePieceTokenizer::Encode(
-    absl::string_view text, const EncodeOptions& options) const {
-  absl::Status valid = ValidateUtf8(text, "text");
-  if (!valid.ok()) return valid;
+absl::Status SentencePieceTokenizer::EncodeText(
+    absl::string_view text, std::vector<TokenId>* out) const {
   std::vector<int> ids;
   std::string error;
   absl::Status encoded = FromSpCode(
       sp_->Encode(std::string(text), &ids, &error), error, "encode");
   if (!encoded.ok()) return encoded;
-  std::vector<TokenId> out;
-  out.reserve(ids.size() + 2);
-  if (options.add_bos && special_.bos >= 0) out.push_back(special_.bos);
-  out.insert(out.end(), ids.begin(), ids.end());
-  if (options.add_eos && special_.eos >= 0) out.push_back(special_.eos);
-  return out;
+  out->insert(out->end(), ids.begin(), ids.end());
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> SentencePieceTokenizer::Decode(

@@ -28,8 +28,6 @@ class SentencePieceTokenizer final : public Tokenizer {
   static absl::StatusOr<std::unique_ptr<SentencePieceTokenizer>> Load(
       absl::string_view path, absl::string_view expected_sha256 = "");
 
-  absl::StatusOr<std::vector<TokenId>> Encode(
-      absl::string_view text, const EncodeOptions& options) const override;
   absl::StatusOr<std::string> Decode(
       absl::Span<const TokenId> ids) const override;
   int32_t vocab_size() const override {
@@ -41,6 +39,10 @@ class SentencePieceTokenizer final : public Tokenizer {
   const std::string& sha256() const { return sha256_; }
   const std::string& path() const { return path_; }
   const ModelProtoInfo& proto_info() const { return proto_info_; }
+
+ protected:
+  absl::Status EncodeText(absl::string_view text,
+                          std::vector<TokenId>* ids) const override;
 
  private:
   SentencePieceTokenizer() = default;

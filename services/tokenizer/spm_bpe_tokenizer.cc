@@ -25,14 +25,6 @@ bool MayMerge(text::PieceType type) {
          type == text::PieceType::kUnused;
 }
 
-// Bytes of the UTF-8 character that starts with `lead` (the text was
-// validated: 1 for a stray byte never happens).
-size_t CharLength(unsigned char lead) {
-  if (lead < 0x80) return 1;
-  if (lead < 0xE0) return 2;
-  if (lead < 0xF0) return 3;
-  return 4;
-}
 
 }  // namespace
 
@@ -41,15 +33,7 @@ absl::StatusOr<std::unique_ptr<SpmBpeTokenizer>> SpmBpeTokenizer::Create(
     SpmNormalizer normalizer) {
   const int64_t n = static_cast<int64_t>(entries.size());
   if (n == 0) return absl::InvalidArgumentError("the vocabulary is empty");
-  for (const auto& [name, id] :
-       {std::pair<const char*, TokenId>{"bos", special.bos},
-        {"eos", special.eos}, {"unk", special.unk}, {"pad", special.pad}}) {
-    if (id < -1 || id >= n) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("special id ", name, " = ", id, " is outside [0, ", n,
-                       ") (vocabulary size)"));
-    }
-  }
+  if (absl::Status s = text::ValidateSpecialIds(special, n); !s.ok()) return s;
   std::unique_ptr<SpmBpeTokenizer> tok(
       new SpmBpeTokenizer(std::move(entries), special, normalizer));
   for (TokenId id = 0; id < n; ++id) {
@@ -123,16 +107,10 @@ std::string SpmBpeTokenizer::Normalize(absl::string_view text) const {
   return out;
 }
 
-absl::StatusOr<std::vector<TokenId>> SpmBpeTokenizer::Encode(
-    absl::string_view input, const EncodeOptions& options) const {
-  absl::Status valid = ValidateUtf8(input, "text");
-  if (!valid.ok()) return valid;
-  std::vector<TokenId> ids;
-  const text::SpecialIds special = special_ids();
-  if (options.add_bos && special.bos >= 0) ids.push_back(special.bos);
-  EncodeNormalized(Normalize(input), &ids);
-  if (options.add_eos && special.eos >= 0) ids.push_back(special.eos);
-  return ids;
+absl::Status SpmBpeTokenizer::EncodeText(absl::string_view input,
+                                         std::vector<TokenId>* ids) const {
+  EncodeNormalized(Normalize(input), ids);
+  return absl::OkStatus();
 }
 
 void SpmBpeTokenizer::EncodeNormalized(absl::string_view normalized,
@@ -156,7 +134,7 @@ void SpmBpeTokenizer::EncodeNormalized(absl::string_view normalized,
       }
     }
     if (len == 0) {
-      len = std::min(CharLength(static_cast<unsigned char>(normalized[pos])),
+      len = std::min(Utf8SequenceLength(static_cast<unsigned char>(normalized[pos])),
                      normalized.size() - pos);
     }
     const int index = static_cast<int>(symbols.size());

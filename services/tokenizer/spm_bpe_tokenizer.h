@@ -38,8 +38,6 @@ class SpmBpeTokenizer final : public Tokenizer {
       std::vector<text::VocabEntry> entries, text::SpecialIds special,
       SpmNormalizer normalizer);
 
-  absl::StatusOr<std::vector<TokenId>> Encode(
-      absl::string_view input, const EncodeOptions& options) const override;
   absl::StatusOr<std::string> Decode(
       absl::Span<const TokenId> ids) const override {
     return detokenizer_.Decode(ids);
@@ -52,6 +50,10 @@ class SpmBpeTokenizer final : public Tokenizer {
     return detokenizer_.entry(id);
   }
   bool byte_fallback() const { return byte_ids_[0] >= 0; }
+
+ protected:
+  absl::Status EncodeText(absl::string_view input,
+                          std::vector<TokenId>* ids) const override;
 
  private:
   SpmBpeTokenizer(std::vector<text::VocabEntry> entries,

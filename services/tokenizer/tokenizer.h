@@ -22,8 +22,13 @@ class Tokenizer : public text::Detokenizer {
  public:
   // INVALID_ARGUMENT when `text` is not valid UTF-8 (naming the offset).
   // Empty text gives no ids (or BOS/EOS alone).
-  virtual absl::StatusOr<std::vector<TokenId>> Encode(
-      absl::string_view text, const EncodeOptions& options) const = 0;
+  absl::StatusOr<std::vector<TokenId>> Encode(absl::string_view text,
+                                              const EncodeOptions& options) const;
+
+ protected:
+  // Appends the ids of `text` (valid UTF-8), without BOS or EOS.
+  virtual absl::Status EncodeText(absl::string_view text,
+                                  std::vector<TokenId>* ids) const = 0;
 };
 
 }  // namespace fm::tokenizer

@@ -12,7 +12,9 @@
 #include "common/gguf/gguf_file.h"
 #include "common/mapped_file.h"
 #include "common/status_macros.h"
+#include "services/tokenizer/byte_level_bpe_tokenizer.h"
 #include "services/tokenizer/gguf_vocabulary.h"
+#include "services/tokenizer/regex_pre_tokenizer.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "services/tokenizer/spm_bpe_tokenizer.h"
 
@@ -48,11 +50,31 @@ absl::StatusOr<LoadedTokenizer> LoadGguf(const std::string& path,
   id.pre_tokenizer = vocab->pre;
   id.add_dummy_prefix = vocab->add_space_prefix;
   id.remove_extra_whitespaces = vocab->remove_extra_whitespaces;
+  if (vocab->model == "gpt2") {
+    auto pre = RegexPreTokenizer::ForGgufPre(vocab->pre);
+    if (!pre.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", pre.status().message()));
+    }
+    // Llama 3's tokenizer.json sets ignore_merges (llama.cpp: llama-bpe).
+    const bool ignore_merges = vocab->pre == "llama-bpe";
+    auto bpe = ByteLevelBpeTokenizer::Create(std::move(vocab->entries),
+                                             vocab->merges, vocab->special,
+                                             *std::move(pre), ignore_merges);
+    if (!bpe.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", bpe.status().message()));
+    }
+    id.add_dummy_prefix = false;
+    id.byte_level = true;
+    loaded.tokenizer = *std::move(bpe);
+    return loaded;
+  }
   if (vocab->model != "llama") {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": GGUF tokenizer model '", vocab->model,
         "' (tokenizer.ggml.model) is not supported; supported: 'llama' "
-        "(SentencePiece-style)"));
+        "(SentencePiece-style BPE) and 'gpt2' (byte-level BPE)"));
   }
   SpmNormalizer normalizer;
   normalizer.add_dummy_prefix = vocab->add_space_prefix;

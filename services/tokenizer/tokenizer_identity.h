@@ -20,6 +20,8 @@ struct TokenizerIdentity {
   bool add_dummy_prefix = true;
   bool remove_extra_whitespaces = false;
   bool byte_fallback = false;
+  // Byte-level BPE: ids decode to the bytes their pieces stand for.
+  bool byte_level = false;
 };
 
 }  // namespace fm::tokenizer

@@ -153,6 +153,7 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::GetVocab(
         identity_.add_dummy_prefix);
     response->mutable_decode_rules()->set_remove_extra_whitespaces(
         identity_.remove_extra_whitespaces);
+    response->mutable_decode_rules()->set_byte_level(identity_.byte_level);
     return absl::OkStatus();
   });
 }

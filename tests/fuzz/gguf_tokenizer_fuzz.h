@@ -1,6 +1,7 @@
 // One input of the GGUF tokenizer fuzz target: the bytes as a GGUF file,
 // through the reader, the vocabulary checks and the tokenizer built from
-// it, which then encodes and decodes a few texts. Shared by the libFuzzer
+// it (SentencePiece-style or byte-level BPE), which then encodes and
+// decodes a few texts. Shared by the libFuzzer
 // entry point (clang) and the mutation test that runs in every build.
 #ifndef FM_TESTS_FUZZ_GGUF_TOKENIZER_FUZZ_H_
 #define FM_TESTS_FUZZ_GGUF_TOKENIZER_FUZZ_H_

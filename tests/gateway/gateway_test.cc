@@ -14,6 +14,7 @@
 #include "common/bearer_auth.h"
 #include "common/chain_proto_json.h"
 #include "common/channel_factory.h"
+#include "common/gguf/gguf_file.h"
 #include "common/utf8.h"
 #include "fm/v1/gateway.grpc.pb.h"
 #include "fm/v1/model.grpc.pb.h"
@@ -58,6 +59,76 @@ TEST_CASE("one GGUF file serves the tokenizer and the model: the known story",
   auto tokenized = RunCommand({"fmctl", "--tokenizer=" + p.tokenizer->address(),
                                "tokenize", "--bos", "Once upon a time"});
   CHECK(tokenized.out == "1 403 407 261 378\n");
+}
+
+// A random-weight model in one GGUF with GPT-2's real byte-level BPE
+// vocabulary (from llama.cpp's vocabulary-only file).
+std::string WriteByteLevelModelGguf(const std::string& vocab_path) {
+  std::ifstream in(vocab_path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  gguf::ParseOptions keep;
+  keep.keep_arrays = true;
+  auto vocab = gguf::Parse(reinterpret_cast<const uint8_t*>(bytes.data()),
+                           bytes.size(), keep);
+  REQUIRE(vocab.ok());
+  const auto& tokens = vocab->Find("tokenizer.ggml.tokens")->strings;
+  std::vector<int32_t> types;
+  for (int64_t t : vocab->Find("tokenizer.ggml.token_type")->ints) {
+    types.push_back(static_cast<int32_t>(t));
+  }
+  fm::model::testing::TinyConfig config;
+  config.vocab_size = static_cast<int32_t>(tokens.size());
+  config.seq_len = 128;
+  auto w = fm::model::testing::MakeGguf(
+      fm::model::testing::MakeRandomTinyModel(config, 5),
+      fm::model::testing::GgmlType::kF32);
+  w.AddString("tokenizer.ggml.model", "gpt2");
+  w.AddString("tokenizer.ggml.pre", "gpt-2");
+  w.AddStringArray("tokenizer.ggml.tokens", tokens);
+  w.AddInt32Array("tokenizer.ggml.token_type", types);
+  w.AddStringArray("tokenizer.ggml.merges",
+                   vocab->Find("tokenizer.ggml.merges")->strings);
+  w.AddUint32("tokenizer.ggml.eos_token_id",
+              static_cast<uint32_t>(vocab->Find("tokenizer.ggml.eos_token_id")->u));
+  const std::string path = MakeTempDir() + "/random-gpt2-vocab.gguf";
+  REQUIRE(w.Write(path).ok());
+  return path;
+}
+
+TEST_CASE("a byte-level BPE GGUF serves tokenizer and model: whole UTF-8",
+          "[gateway][models]") {
+  const std::string vocab = ModelFile("ggml-vocab-gpt-2.gguf");
+  FM_REQUIRE_FILE_OR_SKIP(vocab, "ggml-vocab-gpt-2.gguf");
+  const std::string gguf = WriteByteLevelModelGguf(vocab);
+  Pipeline p({}, HermeticModels{gguf, gguf});
+  REQUIRE_PIPELINE(p);
+  // Random weights pick arbitrary pieces: many end inside a character.
+  GenerateRequest r;
+  r.set_text("Once upon a time \xE6\x97\xA5\xE6\x9C\xAC");
+  r.set_add_bos(false);  // GPT-2 has no BOS
+  r.set_max_tokens(80);
+  r.set_ignore_eos(true);
+  r.set_seed(11);
+  r.mutable_shorthand()->set_temperature(1.0f);
+  auto res = p.Generate(r);
+  INFO(res.status.error_message());
+  REQUIRE(res.status.ok());
+  std::vector<int32_t> generated;
+  for (const auto& m : res.messages) {
+    CHECK(ValidateUtf8(m.text(), "message text").ok());
+    generated.insert(generated.end(), m.token_ids().begin(), m.token_ids().end());
+  }
+  REQUIRE(generated.size() == 80);
+  // The streamed text is the decode of the generated ids (the prompt ends
+  // at a character boundary, so its decode is a prefix).
+  fm::v1::DecodeRequest decode;
+  for (int32_t id : generated) decode.add_ids(id);
+  fm::v1::DecodeResponse decoded;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+  REQUIRE(p.stub->Detokenize(&ctx, decode, &decoded).ok());
+  CHECK(res.Text() == decoded.text());
 }
 
 TEST_CASE("a seeded generation repeats, also across restarts",

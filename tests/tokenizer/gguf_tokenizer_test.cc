@@ -7,6 +7,10 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/text/byte_level.h"
+#include "common/text/incremental_decoder.h"
+#include "common/utf8.h"
+#include "services/tokenizer/regex_pre_tokenizer.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "services/tokenizer/tokenizer_file.h"
 #include "tests/support/gguf_writer.h"
@@ -50,6 +54,27 @@ void ExpectSameIds(const Tokenizer& want, const Tokenizer& got,
   CHECK(mismatches == 0);
 }
 
+// Encodes every case; CHECKs the ids (and, when `lossless`, that they
+// decode back to the text). Returns how many cases matched.
+int MatchVectors(const Tokenizer& tok,
+                 const std::vector<std::pair<std::string, std::vector<TokenId>>>& cases,
+                 bool lossless) {
+  int equal = 0;
+  for (const auto& [text, want] : cases) {
+    auto got = tok.Encode(text, {});
+    REQUIRE(got.ok());
+    INFO("'" << text << "'");
+    CHECK(*got == want);
+    equal += *got == want;
+    if (lossless) {
+      auto decoded = tok.Decode(*got);
+      REQUIRE(decoded.ok());
+      CHECK(*decoded == text);
+    }
+  }
+  return equal;
+}
+
 TEST_CASE("GGUF Llama vocabulary reproduces llama.cpp's test vectors",
           "[tokenizer][gguf][models]") {
   const std::string gguf = testing::ModelFile("ggml-vocab-llama-spm.gguf");
@@ -64,15 +89,8 @@ TEST_CASE("GGUF Llama vocabulary reproduces llama.cpp's test vectors",
   CHECK(loaded.tokenizer->vocab_size() == 32000);
   const auto cases = testing::ReadVocabVectors(inp, out);
   REQUIRE(cases.size() >= 40);
-  int equal = 0;
-  for (const auto& [text, want] : cases) {
-    auto got = loaded.tokenizer->Encode(text, {});
-    REQUIRE(got.ok());
-    INFO("'" << text << "'");
-    CHECK(*got == want);
-    equal += *got == want;
-  }
-  CHECK(equal == static_cast<int>(cases.size()));
+  CHECK(MatchVectors(*loaded.tokenizer, cases, /*lossless=*/false) ==
+        static_cast<int>(cases.size()));
 }
 
 TEST_CASE("GGUF vocabularies encode as SentencePiece does on the same one",
@@ -221,6 +239,98 @@ TEST_CASE("hostile GGUF vocabularies are refused naming what is wrong",
   CHECK_THAT(std::string(not_yet.status().message()), Catch::Contains("JSON"));
   CHECK(LoadTokenizerFile("/nonexistent/tok.model").status().code() ==
         absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace fm::tokenizer
+
+namespace fm::tokenizer {
+namespace {
+
+TEST_CASE("GGUF GPT-2 vocabulary reproduces llama.cpp's test vectors",
+          "[tokenizer][gguf][models]") {
+  const std::string gguf = testing::ModelFile("ggml-vocab-gpt-2.gguf");
+  const std::string inp = testing::ModelFile("ggml-vocab-gpt-2.gguf.inp");
+  const std::string out = testing::ModelFile("ggml-vocab-gpt-2.gguf.out");
+  FM_REQUIRE_FILE_OR_SKIP(gguf, "ggml-vocab-gpt-2.gguf");
+  FM_REQUIRE_FILE_OR_SKIP(inp, "ggml-vocab-gpt-2.gguf.inp");
+  FM_REQUIRE_FILE_OR_SKIP(out, "ggml-vocab-gpt-2.gguf.out");
+  LoadedTokenizer loaded = LoadOrFail(gguf);
+  CHECK(loaded.identity.model_type == "gpt2");
+  CHECK(loaded.identity.pre_tokenizer == "gpt-2");
+  CHECK(loaded.identity.byte_level);
+  const auto cases = testing::ReadVocabVectors(inp, out);
+  REQUIRE(cases.size() >= 40);
+  // Byte-level BPE is lossless.
+  CHECK(MatchVectors(*loaded.tokenizer, cases, /*lossless=*/true) ==
+        static_cast<int>(cases.size()));
+}
+
+TEST_CASE("byte-level decoding streams whole characters",
+          "[tokenizer][gguf][models]") {
+  const std::string gguf = testing::ModelFile("ggml-vocab-gpt-2.gguf");
+  FM_REQUIRE_FILE_OR_SKIP(gguf, "ggml-vocab-gpt-2.gguf");
+  LoadedTokenizer loaded = LoadOrFail(gguf);
+  const Tokenizer& tok = *loaded.tokenizer;
+  for (const std::string& text : testing::RandomTexts(500, 3)) {
+    auto ids = tok.Encode(text, {});
+    REQUIRE(ids.ok());
+    auto decoded = tok.Decode(*ids);
+    REQUIRE(decoded.ok());
+    INFO("'" << text << "'");
+    CHECK(*decoded == text);
+    testing::StreamOneByOne(tok, *ids);
+  }
+  // Arbitrary id sequences end inside characters and hold stray bytes.
+  uint32_t state = 99;
+  for (int c = 0; c < 500; ++c) {
+    std::vector<TokenId> ids;
+    for (int n = 1 + c % 9; n > 0; --n) {
+      state = state * 1664525u + 1013904223u;
+      ids.push_back(static_cast<TokenId>((state >> 8) % tok.vocab_size()));
+    }
+    testing::StreamOneByOne(tok, ids);
+  }
+}
+
+TEST_CASE("pre-tokenizer regexes split as the models declare",
+          "[tokenizer]") {
+  auto gpt2 = RegexPreTokenizer::ForGgufPre("gpt-2");
+  REQUIRE(gpt2.ok());
+  CHECK((*gpt2)->Split("Hello world's 123  x") ==
+        std::vector<absl::string_view>{"Hello", " world", "'s", " 123", " ",
+                                       " x"});
+  auto llama3 = RegexPreTokenizer::ForGgufPre("llama-bpe");
+  REQUIRE(llama3.ok());
+  CHECK((*llama3)->Split("I'M 12345\n\nok") ==
+        std::vector<absl::string_view>{"I", "'M", " ", "123", "45", "\n\n",
+                                       "ok"});
+  auto qwen = RegexPreTokenizer::ForGgufPre("qwen2");
+  REQUIRE(qwen.ok());
+  CHECK((*qwen)->Split("a 42") ==
+        std::vector<absl::string_view>{"a", " ", "4", "2"});
+  // Non-ASCII letters are letters.
+  CHECK((*gpt2)->Split("caf\xC3\xA9 \xD0\x9C\xD0\xB8\xD1\x80") ==
+        std::vector<absl::string_view>{"caf\xC3\xA9", " \xD0\x9C\xD0\xB8\xD1\x80"});
+  auto unknown = RegexPreTokenizer::ForGgufPre("no-such-model");
+  CHECK(unknown.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(unknown.status().message()),
+             Catch::Contains("no-such-model"));
+  auto bad = RegexPreTokenizer::Create({"(unclosed"});
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(RegexPreTokenizer::Create({"x*"}).value()->Split("abc").size() == 1);
+}
+
+TEST_CASE("byte-level alphabet round trip", "[tokenizer]") {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  const std::string level = text::BytesToByteLevel(all);
+  CHECK(ValidateUtf8(level, "level").ok());
+  std::string back;
+  REQUIRE(text::ByteLevelToBytes(level, &back));
+  CHECK(back == all);
+  CHECK(text::BytesToByteLevel(" ") == "\xC4\xA0");  // "Ġ"
+  CHECK_FALSE(text::ByteLevelToBytes("\xE2\x96\x81", &back));  // not in it
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "tests/support/test_env.h"
 #include "tests/tokenizer/tiny_tokenizer.h"
+#include "tests/tokenizer/vocab_test_data.h"
 
 namespace fm::tokenizer {
 namespace {
@@ -146,29 +147,6 @@ TEST_CASE("missing, empty, corrupt and mis-pinned model files are refused",
   CHECK(pinned_right.ok());
 }
 
-// Feeds `ids` one at a time; every delta must be whole UTF-8 and the
-// concatenation must equal the one-shot decode. Returns the most ids that
-// were held back at once.
-int StreamOneByOne(const Tokenizer& tok, const std::vector<TokenId>& ids) {
-  text::IncrementalDecoder decoder(&tok);
-  std::string streamed;
-  int max_held = 0;
-  for (TokenId id : ids) {
-    auto delta = decoder.Add({id});
-    REQUIRE(delta.ok());
-    CHECK(ValidateUtf8(*delta, "delta").ok());
-    streamed += *delta;
-    max_held = std::max(max_held, decoder.held_ids());
-  }
-  auto rest = decoder.Flush();
-  REQUIRE(rest.ok());
-  streamed += *rest;
-  auto whole = tok.Decode(ids);
-  REQUIRE(whole.ok());
-  CHECK(streamed == *whole);
-  return max_held;
-}
-
 TEST_CASE("incremental decode never splits a character", "[tokenizer]") {
   auto tok = LoadOrFail(TinyTokenizerModel());
   for (const std::string text :
@@ -176,7 +154,7 @@ TEST_CASE("incremental decode never splits a character", "[tokenizer]") {
         "emoji \xF0\x9F\x98\x80\xF0\x9F\x8E\x89 ok", "Once upon a time"}) {
     auto ids = tok->Encode(text, {true, false});
     REQUIRE(ids.ok());
-    const int max_held = StreamOneByOne(*tok, *ids);
+    const int max_held = testing::StreamOneByOne(*tok, *ids);
     const bool has_multibyte = text != "Once upon a time";
     // Multi-byte characters arrive as byte pieces: they must be held back.
     CHECK((max_held > 0) == has_multibyte);
@@ -247,25 +225,14 @@ TEST_CASE("Llama 2 tokenizer reproduces llama.cpp's test vectors",
   FM_REQUIRE_FILE_OR_SKIP(inp, "ggml-vocab-llama-spm.gguf.inp");
   FM_REQUIRE_FILE_OR_SKIP(out, "ggml-vocab-llama-spm.gguf.out");
   auto tok = LoadOrFail(model);
-  std::vector<std::string> texts =
-      absl::StrSplit(Slurp(inp), "\n__ggml_vocab_test__\n");
-  if (!texts.empty() && texts.back().empty()) texts.pop_back();
-  std::vector<std::string> expected = absl::StrSplit(Slurp(out), '\n');
-  if (!expected.empty() && expected.back().empty()) expected.pop_back();
-  REQUIRE(texts.size() == expected.size());
-  REQUIRE(texts.size() >= 40);
-  for (size_t i = 0; i < texts.size(); ++i) {
-    std::vector<TokenId> want;
-    for (absl::string_view s : absl::StrSplit(expected[i], ' ', absl::SkipEmpty())) {
-      int32_t id;
-      REQUIRE(absl::SimpleAtoi(s, &id));
-      want.push_back(id);
-    }
-    auto got = tok->Encode(texts[i], {});
+  const auto cases = testing::ReadVocabVectors(inp, out);
+  REQUIRE(cases.size() >= 40);
+  for (const auto& [text, want] : cases) {
+    auto got = tok->Encode(text, {});
     REQUIRE(got.ok());
-    INFO("case " << i << ": '" << texts[i] << "'");
+    INFO("'" << text << "'");
     CHECK(*got == want);
-    StreamOneByOne(*tok, *got);
+    testing::StreamOneByOne(*tok, *got);
   }
 }
 

@@ -1,12 +1,16 @@
 // Tokenizer test data: vector files, random texts, GGUF vocabularies.
 #include "tests/tokenizer/vocab_test_data.h"
 
+#include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <random>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "common/text/incremental_decoder.h"
+#include "common/utf8.h"
 
 namespace fm::testing {
 namespace {
@@ -94,6 +98,27 @@ std::vector<std::string> RandomTexts(int count, uint32_t seed) {
     texts.push_back(std::move(t));
   }
   return texts;
+}
+
+int StreamOneByOne(const text::Detokenizer& tok,
+                   const std::vector<TokenId>& ids) {
+  text::IncrementalDecoder decoder(&tok);
+  std::string streamed;
+  int max_held = 0;
+  for (TokenId id : ids) {
+    auto delta = decoder.Add({id});
+    REQUIRE(delta.ok());
+    CHECK(ValidateUtf8(*delta, "delta").ok());
+    streamed += *delta;
+    max_held = std::max(max_held, decoder.held_ids());
+  }
+  auto rest = decoder.Flush();
+  REQUIRE(rest.ok());
+  streamed += *rest;
+  auto whole = tok.Decode(ids);
+  REQUIRE(whole.ok());
+  CHECK(streamed == *whole);
+  return max_held;
 }
 
 void AddGgufVocabulary(const text::Detokenizer& vocab,

@@ -26,6 +26,11 @@ std::vector<std::pair<std::string, std::vector<TokenId>>> ReadVocabVectors(
 // text that looks like special tokens, 0 to 12 pieces each.
 std::vector<std::string> RandomTexts(int count, uint32_t seed);
 
+// Feeds `ids` one at a time to an IncrementalDecoder; CHECKs that every
+// delta is whole UTF-8 and that the deltas join to the one-shot decode.
+// Returns the most ids that were held back at once.
+int StreamOneByOne(const text::Detokenizer& tok, const std::vector<TokenId>& ids);
+
 struct GgufVocabOptions {
   std::string model = "llama";
   bool add_space_prefix = true;
