@@ -127,11 +127,16 @@ absl::Status Backends::LoadFacts() {
   text::SpecialIds special{
       vocab.special().bos_id(), vocab.special().eos_id(),
       vocab.special().unk_id(), vocab.special().pad_id()};
-  facts->vocab = std::make_shared<text::VocabDetokenizer>(
-      std::move(entries), special,
-      text::DecodeRules{vocab.decode_rules().add_dummy_prefix(),
-                        vocab.decode_rules().remove_extra_whitespaces(),
-                        vocab.decode_rules().byte_level()});
+  // A tokenizer from before decode_rules existed decoded by dropping a
+  // text's leading spaces (remove_extra_whitespaces' rule): keep that.
+  const text::DecodeRules rules =
+      vocab.has_decode_rules()
+          ? text::DecodeRules{vocab.decode_rules().add_dummy_prefix(),
+                              vocab.decode_rules().remove_extra_whitespaces(),
+                              vocab.decode_rules().byte_level()}
+          : text::DecodeRules{true, true, false};
+  facts->vocab = std::make_shared<text::VocabDetokenizer>(std::move(entries),
+                                                          special, rules);
   FM_LOG(INFO) << "pipeline: tokenizer " << facts->tokenizer.model_sha256()
                << " (" << facts->tokenizer.vocab_size() << " ids), model "
                << facts->model.model_sha256() << " (context "

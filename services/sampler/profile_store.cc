@@ -272,6 +272,11 @@ absl::StatusOr<std::shared_ptr<const Profile>> ProfileStore::Get(
   return it->second;
 }
 
+size_t ProfileStore::size() const {
+  absl::MutexLock lock(&mu_);
+  return profiles_.size();
+}
+
 std::vector<std::shared_ptr<const Profile>> ProfileStore::List() const {
   absl::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<const Profile>> out;

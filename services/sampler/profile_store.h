@@ -60,6 +60,8 @@ class ProfileStore {
       absl::string_view name) const;
   // Every profile, sorted by name.
   std::vector<std::shared_ptr<const Profile>> List() const;
+  // How many there are (List().size() without the copy).
+  size_t size() const;
   // Creates or replaces; the chain is validated first (BuildChain errors).
   // INVALID_ARGUMENT for a bad name (1-64 of [A-Za-z0-9_.-]),
   // RESOURCE_EXHAUSTED past kMaxProfiles, INTERNAL if the file write fails,

@@ -577,7 +577,7 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::Info(
       static_cast<int32_t>(std::max<int64_t>(opened - closed, 0)));
   response->set_sample_calls(sample_calls_.load(std::memory_order_relaxed));
   response->set_tokens_sampled(tokens_sampled_.load(std::memory_order_relaxed));
-  response->set_profiles(static_cast<int32_t>(profiles_->List().size()));
+  response->set_profiles(static_cast<int32_t>(profiles_->size()));
   response->set_stages(static_cast<int32_t>(AllStages().size()));
   response->set_profiles_path(profiles_->path());
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();

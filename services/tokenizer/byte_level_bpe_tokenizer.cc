@@ -140,7 +140,8 @@ void ByteLevelBpeTokenizer::EncodeWord(absl::string_view word,
     maybe_add(top.left, left.next);
   }
   for (int i = symbols.empty() ? -1 : 0; i >= 0; i = symbols[i].next) {
-    const std::string piece = text.substr(symbols[i].begin, symbols[i].size);
+    const absl::string_view piece =
+        absl::string_view(text).substr(symbols[i].begin, symbols[i].size);
     auto it = pieces_.find(piece);
     if (it != pieces_.end()) {
       ids->push_back(it->second);

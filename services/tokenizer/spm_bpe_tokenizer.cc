@@ -54,8 +54,6 @@ absl::StatusOr<std::unique_ptr<SpmBpeTokenizer>> SpmBpeTokenizer::Create(
     }
     if (e.type == text::PieceType::kUserDefined) {
       tok->user_defined_.push_back(e.piece);
-      tok->longest_user_defined_ =
-          std::max(tok->longest_user_defined_, e.piece.size());
     }
   }
   // Byte fallback needs every byte: a vocabulary with only some is used

@@ -75,7 +75,6 @@ class SpmBpeTokenizer final : public Tokenizer {
   absl::flat_hash_map<absl::string_view, TokenId> pieces_;
   // User-defined pieces, matched whole in the text before any merge.
   std::vector<absl::string_view> user_defined_;
-  size_t longest_user_defined_ = 0;
   TokenId byte_ids_[256];  // <0xXX> pieces; -1 without byte fallback
 };
 

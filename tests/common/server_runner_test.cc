@@ -95,6 +95,26 @@ TEST_CASE("TLS misconfiguration stops the service with a clear message",
   CHECK_THAT(p.log(), Catch::Contains("--tls_cert=/nonexistent.pem"));
 }
 
+TEST_CASE("liveness answers while readiness waits for dependencies",
+          "[server_runner]") {
+  // A gateway whose stages are all unreachable: not ready, but alive.
+  ServiceProcess gateway("fm-gateway", {"--tokenizer=127.0.0.1:1",
+                                        "--model=127.0.0.1:1",
+                                        "--sampler=127.0.0.1:1",
+                                        "--health_period=100ms"});
+  REQUIRE(gateway.WaitForPort());
+  CHECK(Health(gateway.address(), {"--service=liveness"}) == 0);
+  CHECK(Health(gateway.address(), {}) != 0);
+}
+
+TEST_CASE("a max connection age below 100ms is refused naming the flag",
+          "[server_runner]") {
+  ServiceProcess p("fm-tokenizer", {"--tokenizer_model=" + TinyTokenizerModel(),
+                                    "--max_connection_age=10ms"});
+  REQUIRE(p.WaitExit(10000) != -1);
+  CHECK_THAT(p.log(), Catch::Contains("--max_connection_age=10ms"));
+}
+
 TEST_CASE("several addresses are balanced and survive one going away",
           "[server_runner]") {
   const std::string model = "--tokenizer_model=" + TinyTokenizerModel();
