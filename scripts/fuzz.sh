@@ -16,18 +16,26 @@ command -v clang++ >/dev/null || {
 }
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I.)
-absl=$(pkg-config --cflags --libs absl_strings absl_status absl_statusor \
-         absl_flat_hash_map absl_str_format libpcre2-8)
+libs=$(pkg-config --cflags --libs absl_strings absl_status absl_statusor \
+         absl_flat_hash_map absl_str_format libpcre2-8 libutf8proc)
 
+# What the targets link: the tokenizer pipeline and the text library, no
+# SentencePiece and no gRPC.
+core="common/gguf/gguf_file.cc common/utf8.cc $(ls common/text/*.cc)
+  $(printf 'services/tokenizer/%s.cc ' added_tokens bpe_model bpe_tokenizer \
+      end_of_generation gguf_pre_tokenizers gguf_tokenizer gguf_vocabulary \
+      hf_tokenizer_json normalizer pre_tokenizer regex spm_bpe_tokenizer \
+      tokenizer unicode)"
 # name | sources
 TARGETS=(
-  "gguf_tokenizer|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc common/gguf/gguf_file.cc services/tokenizer/gguf_vocabulary.cc services/tokenizer/spm_bpe_tokenizer.cc services/tokenizer/byte_level_bpe_tokenizer.cc services/tokenizer/regex_pre_tokenizer.cc services/tokenizer/tokenizer.cc common/text/vocab_detokenizer.cc common/text/vocabulary.cc common/text/byte_level.cc common/utf8.cc"
+  "gguf_tokenizer|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc"
+  "tokenizer_json|tests/fuzz/libfuzzer_tokenizer_json.cc tests/fuzz/tokenizer_json_fuzz.cc"
 )
 for entry in "${TARGETS[@]}"; do
   IFS='|' read -r name sources <<<"$entry"
   echo "fuzz: building $name"
   # shellcheck disable=SC2086
-  clang++ "${flags[@]}" $sources $absl -o "$out/$name"
+  clang++ "${flags[@]}" $sources $core $libs -o "$out/$name"
   work="$out/$name.corpus"
   rm -rf "$work" && mkdir -p "$work"
   cp "tests/fuzz/corpus/$name/"* "$work/"

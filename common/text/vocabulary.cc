@@ -46,6 +46,14 @@ absl::Status ValidateSpecialIds(const SpecialIds& special, int64_t vocab_size) {
                        vocab_size, ") (vocabulary size)"));
     }
   }
+  for (size_t i = 0; i < special.end_of_generation.size(); ++i) {
+    const TokenId id = special.end_of_generation[i];
+    if (id < 0 || id >= vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "end-of-generation id #", i, " = ", id, " is outside [0, ",
+          vocab_size, ") (vocabulary size)"));
+    }
+  }
   return absl::OkStatus();
 }
 

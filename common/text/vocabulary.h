@@ -6,7 +6,9 @@
 #define FM_COMMON_TEXT_VOCABULARY_H_
 
 #include <cstdint>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -33,6 +35,15 @@ struct SpecialIds {
   TokenId eos = -1;
   TokenId unk = -1;
   TokenId pad = -1;
+  // Ids after which a model has finished: EOS and the end-of-turn tokens
+  // (<|eot_id|>, <|im_end|>, <end_of_turn>), ascending, each once.
+  std::vector<TokenId> end_of_generation;
+
+  bool IsEndOfGeneration(TokenId id) const {
+    return id == eos || std::find(end_of_generation.begin(),
+                                  end_of_generation.end(),
+                                  id) != end_of_generation.end();
+  }
 };
 
 // Ids -> text. Thread-safe: all methods are const.

@@ -126,7 +126,14 @@ absl::Status Backends::LoadFacts() {
   }
   text::SpecialIds special{
       vocab.special().bos_id(), vocab.special().eos_id(),
-      vocab.special().unk_id(), vocab.special().pad_id()};
+      vocab.special().unk_id(), vocab.special().pad_id(),
+      {vocab.special().end_of_generation_ids().begin(),
+       vocab.special().end_of_generation_ids().end()}};
+  if (absl::Status valid = text::ValidateSpecialIds(special, vocab.entries_size());
+      !valid.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tokenizer GetVocab: ", valid.message()));
+  }
   // A tokenizer from before decode_rules existed decoded by dropping a
   // text's leading spaces (remove_extra_whitespaces' rule): keep that.
   const text::DecodeRules rules =

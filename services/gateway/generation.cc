@@ -200,7 +200,8 @@ absl::StatusOr<std::vector<int32_t>> Generation::Tokenize() const {
       backends_, *facts_, server_ctx_, limits_.default_timeout,
       request_.prompt_case() == GenerateRequest::kIds ? &request_.ids()
                                                       : nullptr,
-      request_.text(), !request_.has_add_bos() || request_.add_bos());
+      request_.text(), !request_.has_add_bos() || request_.add_bos(),
+      request_.parse_special());
 }
 
 absl::Status Generation::ResolveChain() {
@@ -279,7 +280,8 @@ GenerateResponse Generation::HandleToken(Sequence& seq,
   const bool may_stop = seq.generated - 1 >= request_.min_tokens();
   const auto& stop_ids = request_.stop_token_ids();
   const text::SpecialIds special = facts_->vocab->special_ids();
-  const bool end_of_text = token == special.eos || token == special.bos;
+  const bool end_of_text =
+      special.IsEndOfGeneration(token) || token == special.bos;
   fm::v1::FinishReason reason = fm::v1::FINISH_REASON_UNSPECIFIED;
   std::string text;
   if (may_stop &&
@@ -288,6 +290,7 @@ GenerateResponse Generation::HandleToken(Sequence& seq,
     out.set_stop_token_id(token);
   } else if (may_stop && end_of_text && !request_.ignore_eos()) {
     reason = fm::v1::FINISH_REASON_EOS;
+    out.set_stop_token_id(token);
   } else {
     out.add_token_ids(token);
     auto delta = seq.decoder.Add({token});

@@ -9,10 +9,12 @@ namespace fm::gateway {
 
 absl::StatusOr<std::vector<int32_t>> EncodeText(
     const Backends& backends, const grpc::CallbackServerContext& server_ctx,
-    absl::Duration timeout, const std::string& text, bool add_bos) {
+    absl::Duration timeout, const std::string& text, bool add_bos,
+    bool parse_special) {
   fm::v1::EncodeRequest request;
   request.set_text(text);
   request.set_add_bos(add_bos);
+  request.set_parse_special(parse_special);
   fm::v1::EncodeResponse response;
   auto ctx = DownstreamContext(server_ctx, timeout);
   grpc::Status s = backends.tokenizer()->Encode(ctx.get(), request, &response);
@@ -23,7 +25,8 @@ absl::StatusOr<std::vector<int32_t>> EncodeText(
 absl::StatusOr<std::vector<int32_t>> PromptIds(
     const Backends& backends, const PipelineFacts& facts,
     const grpc::CallbackServerContext& server_ctx, absl::Duration timeout,
-    const fm::v1::TokenIds* ids, const std::string& text, bool add_bos) {
+    const fm::v1::TokenIds* ids, const std::string& text, bool add_bos,
+    bool parse_special) {
   const int32_t bos = facts.vocab->special_ids().bos;
   std::vector<int32_t> prompt;
   if (ids != nullptr) {
@@ -33,7 +36,8 @@ absl::StatusOr<std::vector<int32_t>> PromptIds(
     prompt.insert(prompt.end(), ids->ids().begin(), ids->ids().end());
   } else if (!text.empty()) {
     FM_ASSIGN_OR_RETURN(prompt,
-                        EncodeText(backends, server_ctx, timeout, text, add_bos));
+                        EncodeText(backends, server_ctx, timeout, text,
+                                   add_bos, parse_special));
   } else if (add_bos && bos >= 0) {
     prompt.push_back(bos);  // an empty prompt conditions on BOS alone
   }

@@ -19,7 +19,8 @@ namespace fm::gateway {
 // `text` through the tokenizer, with the client's deadline (or `timeout`).
 absl::StatusOr<std::vector<int32_t>> EncodeText(
     const Backends& backends, const grpc::CallbackServerContext& server_ctx,
-    absl::Duration timeout, const std::string& text, bool add_bos);
+    absl::Duration timeout, const std::string& text, bool add_bos,
+    bool parse_special = false);
 
 // `ids` when non-null (each checked against the vocabulary), else `text`;
 // an empty text with add_bos is BOS alone. INVALID_ARGUMENT when the
@@ -27,7 +28,8 @@ absl::StatusOr<std::vector<int32_t>> EncodeText(
 absl::StatusOr<std::vector<int32_t>> PromptIds(
     const Backends& backends, const PipelineFacts& facts,
     const grpc::CallbackServerContext& server_ctx, absl::Duration timeout,
-    const fm::v1::TokenIds* ids, const std::string& text, bool add_bos);
+    const fm::v1::TokenIds* ids, const std::string& text, bool add_bos,
+    bool parse_special = false);
 
 }  // namespace fm::gateway
 

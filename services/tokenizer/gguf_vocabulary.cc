@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "services/tokenizer/end_of_generation.h"
 
 namespace fm::tokenizer {
 namespace {
@@ -180,13 +181,22 @@ absl::StatusOr<GgufVocabulary> ReadGgufVocabulary(const gguf::File& f) {
   if (s.ok()) s = ReadId(f, "eot_token_id", n, &eot);
   if (s.ok()) s = ReadId(f, "eom_token_id", n, &eom);
   if (!s.ok()) return s;
-  for (TokenId id : {vocab.special.eos, eot, eom}) {
-    if (id >= 0 && std::find(vocab.end_of_generation.begin(),
-                             vocab.end_of_generation.end(),
-                             id) == vocab.end_of_generation.end()) {
-      vocab.end_of_generation.push_back(id);
+  // EOS, EOT and EOM, and every control piece with an end-of-turn text
+  // (files converted without the eot/eom keys still stop at <|im_end|>).
+  std::vector<AddedToken> controls;
+  for (TokenId id = 0; id < n; ++id) {
+    if (vocab.entries[id].type == text::PieceType::kControl) {
+      controls.push_back({vocab.entries[id].piece, id, /*special=*/true});
     }
   }
+  vocab.special.end_of_generation = EndOfGenerationIds(vocab.special.eos, controls);
+  for (TokenId id : {eot, eom}) {
+    if (id >= 0 && !vocab.special.IsEndOfGeneration(id)) {
+      vocab.special.end_of_generation.push_back(id);
+    }
+  }
+  std::sort(vocab.special.end_of_generation.begin(),
+            vocab.special.end_of_generation.end());
   if (const gguf::Value* chat = f.Find("tokenizer.chat_template")) {
     if (chat->type != gguf::kString) {
       return absl::InvalidArgumentError(

@@ -27,10 +27,9 @@ struct GgufVocabulary {
   std::vector<text::VocabEntry> entries;
   // tokenizer.ggml.merges ("left right", best first), for BPE models.
   std::vector<std::string> merges;
+  // With end_of_generation: EOS, EOT and EOM (end of turn, end of message)
+  // and control pieces with an end-of-turn text.
   text::SpecialIds special;
-  // Ids that end a generation: EOS, EOT and EOM (end of turn, end of
-  // message), each once.
-  std::vector<TokenId> end_of_generation;
   bool add_bos = false;
   bool add_eos = false;
   bool add_space_prefix = false;

@@ -1,4 +1,5 @@
-// fm-tokenizer: serves a tokenizer (SentencePiece .model or GGUF) over gRPC.
+// fm-tokenizer: serves a tokenizer (SentencePiece .model, Hugging Face
+// tokenizer.json or GGUF) over gRPC.
 // Exits non-zero with a clear message when the model cannot be loaded.
 #include <cstdio>
 
@@ -10,8 +11,12 @@
 #include "services/tokenizer/tokenizer_service.h"
 
 ABSL_FLAG(std::string, tokenizer_model, "",
-          "Tokenizer file (required): a SentencePiece .model or a GGUF file "
-          "(its vocabulary), told apart by content.");
+          "Tokenizer file (required): a SentencePiece .model, a Hugging Face "
+          "tokenizer.json or a GGUF file (its vocabulary), told apart by "
+          "content.");
+ABSL_FLAG(std::string, tokenizer_config, "",
+          "The tokenizer_config.json that goes with a tokenizer.json "
+          "--tokenizer_model (special tokens, chat template).");
 ABSL_FLAG(std::string, tokenizer_sha256, "",
           "Expected sha256 of --tokenizer_model; refuse to start on mismatch.");
 ABSL_FLAG(int, threads, 2, "Worker threads for Encode/Decode.");
@@ -31,7 +36,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto loaded = fm::tokenizer::LoadTokenizerFile(
-      path, absl::GetFlag(FLAGS_tokenizer_sha256));
+      path, absl::GetFlag(FLAGS_tokenizer_sha256),
+      absl::GetFlag(FLAGS_tokenizer_config));
   if (!loaded.ok()) {
     FM_LOG(ERROR) << "cannot load tokenizer: " << loaded.status();
     return 1;

@@ -113,11 +113,13 @@ SentencePieceTokenizer::Load(absl::string_view path,
         e.text = absl::StrReplaceAll(e.piece, {{"\xE2\x96\x81", " "}});
     }
   }
+  tok->SetSpecialTokensFromVocabulary();
   return tok;
 }
 
 absl::Status SentencePieceTokenizer::EncodeText(
-    absl::string_view text, std::vector<TokenId>* out) const {
+    absl::string_view text, bool /*at_text_start*/,
+    std::vector<TokenId>* out) const {
   std::vector<int> ids;
   std::string error;
   absl::Status encoded = FromSpCode(

@@ -41,7 +41,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   const ModelProtoInfo& proto_info() const { return proto_info_; }
 
  protected:
-  absl::Status EncodeText(absl::string_view text,
+  absl::Status EncodeText(absl::string_view text, bool at_text_start,
                           std::vector<TokenId>* ids) const override;
 
  private:

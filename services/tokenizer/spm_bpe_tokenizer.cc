@@ -64,6 +64,7 @@ absl::StatusOr<std::unique_ptr<SpmBpeTokenizer>> SpmBpeTokenizer::Create(
       break;
     }
   }
+  tok->SetSpecialTokensFromVocabulary();
   return tok;
 }
 
@@ -106,6 +107,7 @@ std::string SpmBpeTokenizer::Normalize(absl::string_view text) const {
 }
 
 absl::Status SpmBpeTokenizer::EncodeText(absl::string_view input,
+                                         bool /*at_text_start*/,
                                          std::vector<TokenId>* ids) const {
   EncodeNormalized(Normalize(input), ids);
   return absl::OkStatus();

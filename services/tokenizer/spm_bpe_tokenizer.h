@@ -52,7 +52,7 @@ class SpmBpeTokenizer final : public Tokenizer {
   bool byte_fallback() const { return byte_ids_[0] >= 0; }
 
  protected:
-  absl::Status EncodeText(absl::string_view input,
+  absl::Status EncodeText(absl::string_view input, bool at_text_start,
                           std::vector<TokenId>* ids) const override;
 
  private:

@@ -5,6 +5,20 @@
 
 namespace fm::tokenizer {
 
+void Tokenizer::SetSpecialTokensFromVocabulary() {
+  std::vector<AddedToken> tokens;
+  for (TokenId id = 0; id < vocab_size(); ++id) {
+    const text::VocabEntry& e = entry(id);
+    if (e.type != text::PieceType::kControl) continue;
+    AddedToken t;
+    t.content = e.piece;
+    t.id = id;
+    t.special = true;
+    tokens.push_back(std::move(t));
+  }
+  SetSpecialTokens(tokens);
+}
+
 absl::StatusOr<std::vector<TokenId>> Tokenizer::Encode(
     absl::string_view text, const EncodeOptions& options) const {
   absl::Status valid = ValidateUtf8(text, "text");
@@ -12,8 +26,21 @@ absl::StatusOr<std::vector<TokenId>> Tokenizer::Encode(
   std::vector<TokenId> ids;
   const text::SpecialIds special = special_ids();
   if (options.add_bos && special.bos >= 0) ids.push_back(special.bos);
-  absl::Status encoded = EncodeText(text, &ids);
-  if (!encoded.ok()) return encoded;
+  if (options.parse_special && !special_tokens_.empty()) {
+    bool at_start = true;
+    for (const AddedTokenMatcher::Segment& s : special_tokens_.Split(text)) {
+      if (s.id >= 0) {
+        ids.push_back(s.id);
+      } else {
+        absl::Status encoded = EncodeText(s.text, at_start, &ids);
+        if (!encoded.ok()) return encoded;
+      }
+      at_start = false;
+    }
+  } else {
+    absl::Status encoded = EncodeText(text, /*at_text_start=*/true, &ids);
+    if (!encoded.ok()) return encoded;
+  }
   if (options.add_eos && special.eos >= 0) ids.push_back(special.eos);
   return ids;
 }

@@ -9,12 +9,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/text/vocabulary.h"
+#include "services/tokenizer/added_tokens.h"
 
 namespace fm::tokenizer {
 
 struct EncodeOptions {
   bool add_bos = false;
   bool add_eos = false;
+  // Control tokens written in the text ("<|eot_id|>", "<start_of_turn>")
+  // become their ids. Off by default: a prompt that contains them stays
+  // text, so user input cannot end a turn or forge a role.
+  bool parse_special = false;
 };
 
 // Text <-> ids. Thread-safe: all methods are const.
@@ -26,9 +31,21 @@ class Tokenizer : public text::Detokenizer {
                                               const EncodeOptions& options) const;
 
  protected:
+  // The control tokens parse_special recognises; subclasses set them once
+  // at creation (by default, every control piece of the vocabulary).
+  void SetSpecialTokens(const std::vector<AddedToken>& tokens) {
+    special_tokens_ = AddedTokenMatcher(tokens);
+  }
+  void SetSpecialTokensFromVocabulary();
+
   // Appends the ids of `text` (valid UTF-8), without BOS or EOS.
-  virtual absl::Status EncodeText(absl::string_view text,
+  // `at_text_start`: `text` is the start of the request's text (not a
+  // stretch after a special token).
+  virtual absl::Status EncodeText(absl::string_view text, bool at_text_start,
                                   std::vector<TokenId>* ids) const = 0;
+
+ private:
+  AddedTokenMatcher special_tokens_;
 };
 
 }  // namespace fm::tokenizer

@@ -12,9 +12,9 @@
 #include "common/gguf/gguf_file.h"
 #include "common/mapped_file.h"
 #include "common/status_macros.h"
-#include "services/tokenizer/byte_level_bpe_tokenizer.h"
+#include "services/tokenizer/gguf_tokenizer.h"
 #include "services/tokenizer/gguf_vocabulary.h"
-#include "services/tokenizer/regex_pre_tokenizer.h"
+#include "services/tokenizer/hf_tokenizer_json.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "services/tokenizer/spm_bpe_tokenizer.h"
 
@@ -50,43 +50,65 @@ absl::StatusOr<LoadedTokenizer> LoadGguf(const std::string& path,
   id.pre_tokenizer = vocab->pre;
   id.add_dummy_prefix = vocab->add_space_prefix;
   id.remove_extra_whitespaces = vocab->remove_extra_whitespaces;
-  if (vocab->model == "gpt2") {
-    auto pre = RegexPreTokenizer::ForGgufPre(vocab->pre);
-    if (!pre.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": ", pre.status().message()));
-    }
-    // Llama 3's tokenizer.json sets ignore_merges (llama.cpp: llama-bpe).
-    const bool ignore_merges = vocab->pre == "llama-bpe";
-    auto bpe = ByteLevelBpeTokenizer::Create(std::move(vocab->entries),
-                                             vocab->merges, vocab->special,
-                                             *std::move(pre), ignore_merges);
-    if (!bpe.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": ", bpe.status().message()));
-    }
-    id.add_dummy_prefix = false;
-    id.byte_level = true;
-    loaded.tokenizer = *std::move(bpe);
-    return loaded;
-  }
-  if (vocab->model != "llama") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": GGUF tokenizer model '", vocab->model,
-        "' (tokenizer.ggml.model) is not supported; supported: 'llama' "
-        "(SentencePiece-style BPE) and 'gpt2' (byte-level BPE)"));
-  }
-  SpmNormalizer normalizer;
-  normalizer.add_dummy_prefix = vocab->add_space_prefix;
-  normalizer.remove_extra_whitespaces = vocab->remove_extra_whitespaces;
-  auto spm = SpmBpeTokenizer::Create(std::move(vocab->entries), vocab->special,
-                                     normalizer);
-  if (!spm.ok()) {
+  id.chat_template = vocab->chat_template;
+  id.add_bos = vocab->add_bos;
+  id.add_eos = vocab->add_eos;
+  id.byte_level = vocab->model == "gpt2";
+  if (id.byte_level) id.add_dummy_prefix = false;
+  auto tok = TokenizerFromGgufVocabulary(*std::move(vocab));
+  if (!tok.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", spm.status().message()));
+        absl::StrCat(path, ": ", tok.status().message()));
   }
-  id.byte_fallback = (*spm)->byte_fallback();
-  loaded.tokenizer = *std::move(spm);
+  if (const auto* spm = dynamic_cast<const SpmBpeTokenizer*>(tok->get())) {
+    id.byte_fallback = spm->byte_fallback();
+  }
+  loaded.tokenizer = *std::move(tok);
+  return loaded;
+}
+
+absl::StatusOr<LoadedTokenizer> LoadTokenizerJson(
+    const std::string& path, absl::string_view expected_sha256,
+    const std::string& config_path) {
+  FM_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::Open(path));
+  const absl::string_view json(reinterpret_cast<const char*>(file->data()),
+                               file->size());
+  LoadedTokenizer loaded;
+  TokenizerIdentity& id = loaded.identity;
+  id.model_path = path;
+  id.model_sha256 = Sha256Hex(json);
+  if (!expected_sha256.empty()) {
+    FM_RETURN_IF_ERROR(CheckSha256(absl::StrCat("tokenizer model ", path),
+                                   expected_sha256, id.model_sha256));
+  }
+  std::unique_ptr<MappedFile> config;
+  absl::string_view config_json;
+  if (!config_path.empty()) {
+    auto opened = MappedFile::Open(config_path);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("tokenizer config: ", opened.status().message()));
+    }
+    config = *std::move(opened);
+    config_json = absl::string_view(reinterpret_cast<const char*>(config->data()),
+                                    config->size());
+    id.config_path = config_path;
+  }
+  auto parsed = ParseHfTokenizer(json, config_json);
+  if (!parsed.ok()) {
+    return absl::Status(parsed.status().code(),
+                        absl::StrCat(path, ": ", parsed.status().message()));
+  }
+  id.format = "tokenizer.json";
+  id.model_type = parsed->model_type;
+  id.pre_tokenizer = parsed->pre_tokenizer;
+  id.add_dummy_prefix = parsed->strip_leading_space;
+  id.byte_fallback = parsed->byte_fallback;
+  id.byte_level = parsed->byte_level;
+  id.add_bos = parsed->add_bos;
+  id.add_eos = parsed->add_eos;
+  id.chat_template = std::move(parsed->chat_template);
+  loaded.tokenizer = std::move(parsed->tokenizer);
   return loaded;
 }
 
@@ -110,7 +132,8 @@ absl::StatusOr<LoadedTokenizer> LoadSentencePiece(
 }  // namespace
 
 absl::StatusOr<LoadedTokenizer> LoadTokenizerFile(
-    const std::string& path, absl::string_view expected_sha256) {
+    const std::string& path, absl::string_view expected_sha256,
+    const std::string& config_path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(
@@ -121,10 +144,12 @@ absl::StatusOr<LoadedTokenizer> LoadTokenizerFile(
   const absl::string_view start(head, static_cast<size_t>(in.gcount()));
   if (gguf::LooksLikeGguf(start)) return LoadGguf(path, expected_sha256);
   if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(start), "{")) {
+    return LoadTokenizerJson(path, expected_sha256, config_path);
+  }
+  if (!config_path.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "tokenizer model ", path,
-        " is JSON (a Hugging Face tokenizer.json?): not supported yet; give "
-        "a SentencePiece .model or a GGUF file"));
+        "tokenizer config ", config_path, " is given, but tokenizer model ",
+        path, " is not a tokenizer.json"));
   }
   return LoadSentencePiece(path, expected_sha256);
 }

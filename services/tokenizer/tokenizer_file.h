@@ -1,7 +1,7 @@
 // LoadTokenizerFile: one --tokenizer_model flag for every tokenizer file,
 // the format detected by content, never by name: a GGUF file (its
 // tokenizer.ggml.* vocabulary; tensors ignored, so fm-model can serve the
-// same file) or a SentencePiece .model.
+// same file), a Hugging Face tokenizer.json, or a SentencePiece .model.
 #ifndef FM_SERVICES_TOKENIZER_TOKENIZER_FILE_H_
 #define FM_SERVICES_TOKENIZER_TOKENIZER_FILE_H_
 
@@ -24,9 +24,13 @@ struct LoadedTokenizer {
 // it (FAILED_PRECONDITION) before any parser sees it. NOT_FOUND for a
 // missing file; DATA_LOSS or INVALID_ARGUMENT (naming the field) for a
 // corrupt one; INVALID_ARGUMENT naming what is not supported (a GGUF
-// tokenizer model other than "llama", a tokenizer.json).
+// tokenizer model other than "llama" or "gpt2", a tokenizer.json model,
+// normalizer, pre-tokenizer or decoder fmserve does not implement).
+// `config_path`: a tokenizer_config.json for a tokenizer.json (special
+// tokens, add_bos, the chat template); "" for none.
 absl::StatusOr<LoadedTokenizer> LoadTokenizerFile(
-    const std::string& path, absl::string_view expected_sha256 = "");
+    const std::string& path, absl::string_view expected_sha256 = "",
+    const std::string& config_path = "");
 
 }  // namespace fm::tokenizer
 

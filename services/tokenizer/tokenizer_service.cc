@@ -30,6 +30,8 @@ void ToProto(const text::SpecialIds& ids, fm::v1::SpecialIds* out) {
   out->set_eos_id(ids.eos);
   out->set_unk_id(ids.unk);
   out->set_pad_id(ids.pad);
+  out->mutable_end_of_generation_ids()->Add(ids.end_of_generation.begin(),
+                                            ids.end_of_generation.end());
 }
 
 absl::Status CheckLimit(absl::string_view field, int64_t value,
@@ -58,14 +60,14 @@ TokenizerServiceImpl::TokenizerServiceImpl(const Tokenizer* tokenizer,
       executor_(threads) {}
 
 absl::Status TokenizerServiceImpl::DoEncode(absl::string_view text,
-                                            bool add_bos, bool add_eos,
+                                            const EncodeOptions& options,
                                             bool return_pieces,
                                             fm::v1::EncodeResponse* out) const {
   absl::Status within =
       CheckLimit("text", static_cast<int64_t>(text.size()),
                  limits_.max_text_bytes, "bytes");
   if (!within.ok()) return within;
-  auto ids = tokenizer_->Encode(text, {add_bos, add_eos});
+  auto ids = tokenizer_->Encode(text, options);
   if (!ids.ok()) return ids.status();
   out->mutable_ids()->Add(ids->begin(), ids->end());
   if (return_pieces) {
@@ -89,7 +91,9 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::Encode(
     grpc::CallbackServerContext* ctx, const fm::v1::EncodeRequest* request,
     fm::v1::EncodeResponse* response) {
   return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
-    return DoEncode(request->text(), request->add_bos(), request->add_eos(),
+    return DoEncode(request->text(),
+                    {request->add_bos(), request->add_eos(),
+                     request->parse_special()},
                     request->return_pieces(), response);
   });
 }
@@ -111,7 +115,9 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::EncodeBatch(
     if (!batch.ok()) return batch;
     for (int i = 0; i < request->texts_size(); ++i) {
       absl::Status encoded =
-          DoEncode(request->texts(i), request->add_bos(), request->add_eos(),
+          DoEncode(request->texts(i),
+                   {request->add_bos(), request->add_eos(),
+                    request->parse_special()},
                    request->return_pieces(), response->add_results());
       if (!encoded.ok()) return Annotate(encoded, absl::StrCat("texts[", i, "]"));
     }
@@ -172,6 +178,11 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::Info(
   response->set_pre_tokenizer(identity_.pre_tokenizer);
   response->set_add_dummy_prefix(identity_.add_dummy_prefix);
   response->set_byte_fallback(identity_.byte_fallback);
+  response->set_byte_level(identity_.byte_level);
+  response->set_add_bos(identity_.add_bos);
+  response->set_add_eos(identity_.add_eos);
+  response->set_has_chat_template(!identity_.chat_template.empty());
+  response->set_config_path(identity_.config_path);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

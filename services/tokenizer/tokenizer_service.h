@@ -56,7 +56,7 @@ class TokenizerServiceImpl final
  private:
   class DecodeStreamReactor;
 
-  absl::Status DoEncode(absl::string_view text, bool add_bos, bool add_eos,
+  absl::Status DoEncode(absl::string_view text, const EncodeOptions& options,
                         bool return_pieces, fm::v1::EncodeResponse* out) const;
   absl::Status DoDecode(const fm::v1::DecodeRequest& request,
                         std::string* text) const;

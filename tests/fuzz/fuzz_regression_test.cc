@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/fuzz/gguf_tokenizer_fuzz.h"
+#include "tests/fuzz/tokenizer_json_fuzz.h"
 #include "tests/support/test_env.h"
 
 namespace fm::fuzz {
@@ -28,23 +29,26 @@ std::vector<std::string> FilesIn(const std::string& dir) {
   return contents;
 }
 
-int Run(const std::string& bytes) {
-  return FuzzGgufTokenizer(reinterpret_cast<const uint8_t*>(bytes.data()),
-                           bytes.size());
+using Target = int (*)(const uint8_t*, size_t);
+
+int Run(Target target, const std::string& bytes) {
+  return target(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
 }
 
-TEST_CASE("GGUF tokenizer: seeds, past crashes and mutations", "[fuzz]") {
+// The seeds of tests/fuzz/corpus/NAME, the inputs of regressions/NAME,
+// and `mutations` seeded mutations of the seeds.
+void RunTarget(const std::string& name, Target target, size_t min_seeds,
+               size_t min_crashes, int mutations) {
   const std::string root = testing::SourceDir() + "/tests/fuzz/";
-  const std::vector<std::string> seeds = FilesIn(root + "corpus/gguf_tokenizer");
-  const std::vector<std::string> crashes =
-      FilesIn(root + "regressions/gguf_tokenizer");
-  REQUIRE(seeds.size() >= 3);
-  REQUIRE(crashes.size() >= 2);
+  const std::vector<std::string> seeds = FilesIn(root + "corpus/" + name);
+  const std::vector<std::string> crashes = FilesIn(root + "regressions/" + name);
+  REQUIRE(seeds.size() >= min_seeds);
+  REQUIRE(crashes.size() >= min_crashes);
   int runs = 0;
-  for (const std::string& input : seeds) runs += Run(input) == 0;
-  for (const std::string& input : crashes) runs += Run(input) == 0;
+  for (const std::string& input : seeds) runs += Run(target, input) == 0;
+  for (const std::string& input : crashes) runs += Run(target, input) == 0;
   std::mt19937 rng(20261201);
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < mutations; ++i) {
     std::string input = seeds[rng() % seeds.size()];
     switch (rng() % 4) {
       case 0:  // flip a few bytes
@@ -67,9 +71,17 @@ TEST_CASE("GGUF tokenizer: seeds, past crashes and mutations", "[fuzz]") {
         input.insert(rng() % input.size(),
                      input.substr(rng() % input.size(), rng() % 64));
     }
-    runs += Run(input) == 0;
+    runs += Run(target, input) == 0;
   }
-  CHECK(runs == static_cast<int>(seeds.size() + crashes.size()) + 3000);
+  CHECK(runs == static_cast<int>(seeds.size() + crashes.size()) + mutations);
+}
+
+TEST_CASE("GGUF tokenizer: seeds, past crashes and mutations", "[fuzz]") {
+  RunTarget("gguf_tokenizer", FuzzGgufTokenizer, 3, 2, 3000);
+}
+
+TEST_CASE("tokenizer.json: seeds, past crashes and mutations", "[fuzz]") {
+  RunTarget("tokenizer_json", FuzzTokenizerJson, 4, 0, 3000);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // FuzzGgufTokenizer: GGUF bytes -> gguf::Parse -> ReadGgufVocabulary ->
-// SpmBpeTokenizer or ByteLevelBpeTokenizer, then encodes and decodes.
+// TokenizerFromGgufVocabulary, then encodes (with and without special
+// tokens) and decodes.
 #include "tests/fuzz/gguf_tokenizer_fuzz.h"
 
 #include <memory>
@@ -7,10 +8,9 @@
 #include <vector>
 
 #include "common/gguf/gguf_file.h"
-#include "services/tokenizer/byte_level_bpe_tokenizer.h"
+#include "services/tokenizer/gguf_pre_tokenizers.h"
 #include "services/tokenizer/gguf_vocabulary.h"
-#include "services/tokenizer/regex_pre_tokenizer.h"
-#include "services/tokenizer/spm_bpe_tokenizer.h"
+#include "services/tokenizer/gguf_tokenizer.h"
 
 namespace fm::fuzz {
 
@@ -21,30 +21,22 @@ int FuzzGgufTokenizer(const uint8_t* data, size_t size) {
   if (!parsed.ok()) return 0;
   auto vocab = tokenizer::ReadGgufVocabulary(*parsed);
   if (!vocab.ok()) return 0;
-  std::unique_ptr<tokenizer::Tokenizer> tok;
-  if (vocab->model == "gpt2") {
-    // Any pre-tokenizer name: an unknown one falls back to GPT-2's, so the
-    // merges and the byte-level decoding are exercised too.
-    auto pre = tokenizer::RegexPreTokenizer::ForGgufPre(vocab->pre);
-    if (!pre.ok()) pre = tokenizer::RegexPreTokenizer::ForGgufPre("gpt-2");
-    if (!pre.ok()) return 0;
-    auto bpe = tokenizer::ByteLevelBpeTokenizer::Create(
-        vocab->entries, vocab->merges, vocab->special, *std::move(pre),
-        vocab->pre == "llama-bpe");
-    if (!bpe.ok()) return 0;
-    tok = *std::move(bpe);
-  } else {
-    tokenizer::SpmNormalizer normalizer;
-    normalizer.add_dummy_prefix = vocab->add_space_prefix;
-    normalizer.remove_extra_whitespaces = vocab->remove_extra_whitespaces;
-    auto spm = tokenizer::SpmBpeTokenizer::Create(vocab->entries,
-                                                  vocab->special, normalizer);
-    if (!spm.ok()) return 0;
-    tok = *std::move(spm);
+  // Any pre-tokenizer name: an unknown one becomes GPT-2's, so the merges
+  // and the byte-level decoding are exercised too.
+  if (vocab->model == "gpt2" && !tokenizer::GgufPreTokenizerRegexes(vocab->pre).ok()) {
+    vocab->pre = "gpt-2";
   }
+  if (vocab->model != "gpt2") vocab->model = "llama";
+  auto built = tokenizer::TokenizerFromGgufVocabulary(*std::move(vocab));
+  if (!built.ok()) return 0;
+  const std::unique_ptr<tokenizer::Tokenizer> tok = *std::move(built);
   for (const char* text :
        {"", " ", "Once upon a time", "  two  spaces ", "caf\xC3\xA9 \xE4\xB8\xAD",
         "\xF0\x9F\x98\x80\n\t<s>"}) {
+    for (bool special : {false, true}) {
+      auto ids = tok->Encode(text, {true, true, special});
+      if (ids.ok()) (void)tok->Decode(*ids);
+    }
     auto ids = tok->Encode(text, {true, true});
     if (!ids.ok()) continue;
     (void)tok->Decode(*ids);

@@ -10,7 +10,9 @@
 #include "common/text/byte_level.h"
 #include "common/text/incremental_decoder.h"
 #include "common/utf8.h"
-#include "services/tokenizer/regex_pre_tokenizer.h"
+#include "services/tokenizer/gguf_pre_tokenizers.h"
+#include "services/tokenizer/pre_tokenizer.h"
+#include "services/tokenizer/regex.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "services/tokenizer/tokenizer_file.h"
 #include "tests/support/gguf_writer.h"
@@ -228,15 +230,17 @@ TEST_CASE("hostile GGUF vocabularies are refused naming what is wrong",
     INFO("cut at " << cut << ": " << loaded.status().ToString());
     REQUIRE_FALSE(loaded.ok());
   }
-  // The whole file loads; a wrong pin does not; JSON is named.
+  // The whole file loads; a wrong pin does not; JSON goes to the
+  // tokenizer.json reader (by content, whatever the name).
   const std::string whole = WriteTemp(good, "good.gguf");
   REQUIRE(LoadTokenizerFile(whole).ok());
   CHECK(LoadTokenizerFile(whole, std::string(64, '0')).status().code() ==
         absl::StatusCode::kFailedPrecondition);
-  const std::string json = testing::MakeTempDir() + "/tokenizer.json";
-  std::ofstream(json) << "  {\"model\": {}}";
-  auto not_yet = LoadTokenizerFile(json);
-  CHECK_THAT(std::string(not_yet.status().message()), Catch::Contains("JSON"));
+  const std::string json = testing::MakeTempDir() + "/tok.model";
+  std::ofstream(json) << "  {\"model\": {\"type\": \"Unigram\"}}";
+  auto unigram = LoadTokenizerFile(json);
+  CHECK_THAT(std::string(unigram.status().message()),
+             Catch::Contains("model.type: 'Unigram' is not supported"));
   CHECK(LoadTokenizerFile("/nonexistent/tok.model").status().code() ==
         absl::StatusCode::kNotFound);
 }
@@ -293,32 +297,42 @@ TEST_CASE("byte-level decoding streams whole characters",
   }
 }
 
+// The words `text` splits into under GGUF pre-tokenizer `pre`'s regexes
+// (before ByteLevel rewrites them).
+std::vector<std::string> SplitByPreset(absl::string_view pre,
+                                       absl::string_view text) {
+  std::vector<std::unique_ptr<PreTokenizerStep>> steps;
+  const std::vector<std::string> regexes = GgufPreTokenizerRegexes(pre).value();
+  for (const std::string& r : regexes) {
+    steps.push_back(SplitStep(Regex::Create(r).value(),
+                              SplitBehavior::kIsolated, false));
+  }
+  std::vector<std::string> words;
+  for (const Word& w : PreTokenizer(std::move(steps)).Split(text, true)) {
+    words.push_back(w.text);
+  }
+  return words;
+}
+
 TEST_CASE("pre-tokenizer regexes split as the models declare",
           "[tokenizer]") {
-  auto gpt2 = RegexPreTokenizer::ForGgufPre("gpt-2");
-  REQUIRE(gpt2.ok());
-  CHECK((*gpt2)->Split("Hello world's 123  x") ==
-        std::vector<absl::string_view>{"Hello", " world", "'s", " 123", " ",
-                                       " x"});
-  auto llama3 = RegexPreTokenizer::ForGgufPre("llama-bpe");
-  REQUIRE(llama3.ok());
-  CHECK((*llama3)->Split("I'M 12345\n\nok") ==
-        std::vector<absl::string_view>{"I", "'M", " ", "123", "45", "\n\n",
-                                       "ok"});
-  auto qwen = RegexPreTokenizer::ForGgufPre("qwen2");
-  REQUIRE(qwen.ok());
-  CHECK((*qwen)->Split("a 42") ==
-        std::vector<absl::string_view>{"a", " ", "4", "2"});
+  using Words = std::vector<std::string>;
+  CHECK(SplitByPreset("gpt-2", "Hello world's 123  x") ==
+        Words{"Hello", " world", "'s", " 123", " ", " x"});
+  CHECK(SplitByPreset("llama-bpe", "I'M 12345\n\nok") ==
+        Words{"I", "'M", " ", "123", "45", "\n\n", "ok"});
+  CHECK(SplitByPreset("qwen2", "a 42") == Words{"a", " ", "4", "2"});
   // Non-ASCII letters are letters.
-  CHECK((*gpt2)->Split("caf\xC3\xA9 \xD0\x9C\xD0\xB8\xD1\x80") ==
-        std::vector<absl::string_view>{"caf\xC3\xA9", " \xD0\x9C\xD0\xB8\xD1\x80"});
-  auto unknown = RegexPreTokenizer::ForGgufPre("no-such-model");
+  CHECK(SplitByPreset("gpt-2", "caf\xC3\xA9 \xD0\x9C\xD0\xB8\xD1\x80") ==
+        Words{"caf\xC3\xA9", " \xD0\x9C\xD0\xB8\xD1\x80"});
+  auto unknown = GgufPreTokenizer("no-such-model");
   CHECK(unknown.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK_THAT(std::string(unknown.status().message()),
              Catch::Contains("no-such-model"));
-  auto bad = RegexPreTokenizer::Create({"(unclosed"});
+  auto bad = Regex::Create("(unclosed");
   CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
-  CHECK(RegexPreTokenizer::Create({"x*"}).value()->Split("abc").size() == 1);
+  // An empty match splits nothing.
+  CHECK(Regex::Create("x*").value()->FindAll("abc").empty());
 }
 
 TEST_CASE("byte-level alphabet round trip", "[tokenizer]") {

@@ -1,0 +1,68 @@
+// BpeModel: byte-pair encoding by merge rank, Hugging Face's BPE model
+// (tokenizer.json "model": {"type": "BPE"}) and llama.cpp's for GGUF
+// "gpt2" vocabularies. A word starts as its characters (each a piece, its
+// bytes as <0xXX> pieces with byte fallback, or unk); the adjacent pair
+// with the best merge rank is merged, leftmost first, until none applies.
+#ifndef FM_SERVICES_TOKENIZER_BPE_MODEL_H_
+#define FM_SERVICES_TOKENIZER_BPE_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/token_id.h"
+
+namespace fm::tokenizer {
+
+struct BpeOptions {
+  // A character that is no piece becomes its <0xXX> byte pieces.
+  bool byte_fallback = false;
+  // The id for a character that is no piece (-1: the character is dropped,
+  // as Hugging Face drops it without an unk_token).
+  TokenId unk = -1;
+  // Consecutive unknown characters give one unk.
+  bool fuse_unk = false;
+  // A word that is a piece is that piece, merges or not (Llama 3).
+  bool ignore_merges = false;
+};
+
+class BpeModel {
+ public:
+  // `vocab`: the pieces merges may form, with their ids. `merges`: pairs
+  // of pieces, best first. INVALID_ARGUMENT naming the merge and the piece
+  // when a merge's pieces or their concatenation are not in `vocab`.
+  static absl::StatusOr<std::unique_ptr<BpeModel>> Create(
+      absl::flat_hash_map<std::string, TokenId> vocab,
+      const std::vector<std::pair<std::string, std::string>>& merges,
+      BpeOptions options);
+
+  // Appends the ids of one word (valid UTF-8 in the model's alphabet).
+  void Encode(absl::string_view word, std::vector<TokenId>* ids) const;
+
+ private:
+  BpeModel() = default;
+
+  static uint64_t PairKey(TokenId left, TokenId right) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
+           static_cast<uint32_t>(right);
+  }
+
+  struct Merge {
+    int32_t rank;
+    TokenId merged;
+  };
+
+  absl::flat_hash_map<std::string, TokenId> vocab_;
+  absl::flat_hash_map<uint64_t, Merge> merges_;
+  TokenId byte_ids_[256];  // <0xXX> pieces; -1 where absent
+  BpeOptions options_;
+};
+
+}  // namespace fm::tokenizer
+
+#endif  // FM_SERVICES_TOKENIZER_BPE_MODEL_H_
