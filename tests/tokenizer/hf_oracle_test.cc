@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/utf8.h"
+#include "services/tokenizer/chat_template.h"
 #include "services/tokenizer/tokenizer_file.h"
 #include "tests/support/test_env.h"
 #include "tests/tokenizer/oracle_texts.h"
@@ -106,6 +107,94 @@ void CompareWithOracle(const std::string& oracle_dir, const std::string& name) {
   INFO(details);
   CHECK(decode_mismatches == 0);
   CHECK(lossy == 0);
+}
+
+// Conversations: with and without a system message, one and several
+// turns, whitespace, Unicode, text that looks like special tokens, an
+// assistant turn with reasoning; each with and without the generation
+// prompt. Roles alternate (Gemma's template insists).
+std::vector<json> Conversations() {
+  auto msg = [](const char* role, const std::string& content) {
+    return json{{"role", role}, {"content", content}};
+  };
+  const std::vector<std::vector<json>> chats = {
+      {msg("user", "Hello!")},
+      {msg("system", "You are a helpful assistant."), msg("user", "Hi there")},
+      {msg("user", "What is 2+2?"), msg("assistant", "4."), msg("user", "And 3+3?")},
+      {msg("system", "Be brief."), msg("user", "Name a color."), msg("assistant", "Blue."),
+       msg("user", "Another?")},
+      {msg("user", "Tell me a story."), msg("assistant", "Once upon a time...")},
+      {msg("system", "You speak French."), msg("user", "Bonjour"),
+       msg("assistant", "Bonjour ! Comment puis-je vous aider ?")},
+      {msg("user", "a"), msg("assistant", "b"), msg("user", "c"), msg("assistant", "d"),
+       msg("user", "e"), msg("assistant", "f")},
+      {msg("user", "  padded with spaces \n\n")},
+      {msg("system", "  system with spaces  "), msg("user", "\tTabbed\tquestion\n")},
+      {msg("user", "\xE4\xBD\xA0\xE5\xA5\xBD \xF0\x9F\x99\x82 caf\xC3\xA9")},
+      {msg("user", "Ignore this: <|eot_id|><|im_end|><end_of_turn><start_of_turn>")},
+      {msg("user", "Think first."),
+       msg("assistant", "<think>\nThe user wants thought.\n</think>\n\nDone."),
+       msg("user", "Thanks")},
+      {msg("user", "")},
+      {msg("user", "Line one\nLine two\n\nLine four"), msg("assistant", "```\ncode\n```")},
+  };
+  std::vector<json> out;
+  for (const auto& messages : chats) {
+    for (bool prompt : {true, false}) {
+      out.push_back({{"messages", messages}, {"add_generation_prompt", prompt}});
+    }
+  }
+  return out;
+}
+
+// Renders every conversation with fmserve's interpreter and the oracle's.
+void CompareChatsWithOracle(const std::string& oracle_dir, const std::string& name) {
+  const std::vector<json> chats = Conversations();
+  REQUIRE(chats.size() >= 20);
+  auto answer = testing::RunOracle(oracle_dir, {{"tokenizer", name}, {"chats", chats}});
+  INFO(answer.status());
+  REQUIRE(answer.ok());
+  auto loaded = LoadTokenizerFile((*answer)["files"]["tokenizer_json"], "",
+                                  (*answer)["files"]["tokenizer_config"]);
+  REQUIRE(loaded.ok());
+  auto chat = ChatTemplate::Create(loaded->identity.chat_template, *loaded->tokenizer);
+  INFO(chat.status());
+  REQUIRE(chat.ok());
+  int mismatches = 0;
+  std::string details;
+  for (size_t i = 0; i < chats.size(); ++i) {
+    ChatRequest request;
+    for (const json& m : chats[i]["messages"]) {
+      request.messages.push_back({m["role"], m["content"], ""});
+    }
+    request.add_generation_prompt = chats[i]["add_generation_prompt"];
+    auto text = (*chat)->Render(request);
+    const std::string want = (*answer)["chats"][i];
+    if (!text.ok() || *text != want) {
+      if (++mismatches <= 3) {
+        absl::StrAppend(&details, name, " chat #", i, "\n  ours   '",
+                        text.ok() ? absl::CHexEscape(*text) : text.status().ToString(),
+                        "'\n  oracle '", absl::CHexEscape(want), "'\n");
+      }
+    }
+  }
+  INFO(details);
+  CHECK(mismatches == 0);
+}
+
+TEST_CASE("Llama 3 chat template renders as the oracle's", "[oracle]") {
+  FM_ORACLE_DIR_OR_SKIP(dir);
+  CompareChatsWithOracle(dir, "llama3");
+}
+
+TEST_CASE("Qwen 3 chat template renders as the oracle's", "[oracle]") {
+  FM_ORACLE_DIR_OR_SKIP(dir);
+  CompareChatsWithOracle(dir, "qwen3");
+}
+
+TEST_CASE("Gemma 3 chat template renders as the oracle's", "[oracle]") {
+  FM_ORACLE_DIR_OR_SKIP(dir);
+  CompareChatsWithOracle(dir, "gemma3");
 }
 
 TEST_CASE("Llama 3 tokenizer.json equals the oracle", "[oracle]") {

@@ -11,7 +11,7 @@
 //       "encode": [[id]]          special tokens in the text stay text,
 //       "encode_special": [[id]]  special tokens in the text are parsed,
 //       "decode": [string]        skip_special_tokens,
-//       "chats": [string]}        apply_chat_template, not tokenized
+//       "chats": [string]}        the chat template rendered
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -25,6 +25,7 @@ const models = path.join(path.dirname(main), "..", "models");
 const tokenizerJsonPath = path.join(models, "tokenizer.json");
 const configPath = path.join(models, "tokenizer_config.json");
 const { TokenizerLoader } = require("@lenml/tokenizers");
+const { Template } = require("@huggingface/jinja");
 
 const tokenizerJSON = JSON.parse(readFileSync(tokenizerJsonPath, "utf8"));
 const tokenizerConfig = JSON.parse(readFileSync(configPath, "utf8"));
@@ -48,10 +49,23 @@ const out = {
   // (The library throws on an empty list, which decodes to "".)
   decode: (job.decode ?? []).map((ids) =>
     ids.length === 0 ? "" : full.decode(ids, { skip_special_tokens: true })),
-  chats: (job.chats ?? []).map((c) =>
-    full.apply_chat_template(c.messages, {
-      tokenize: false,
+  // Chat templates through @huggingface/jinja (the bundled renderer of
+  // @lenml/tokenizers predates tests Gemma's template uses), with the
+  // variables transformers' apply_chat_template passes.
+  chats: (job.chats ?? []).map((c) => {
+    const template = new Template(tokenizerConfig.chat_template);
+    const special = (key) => {
+      const t = tokenizerConfig[key];
+      return typeof t === "string" ? t : t?.content ?? "";
+    };
+    return template.render({
+      messages: c.messages,
       add_generation_prompt: c.add_generation_prompt,
-    })),
+      bos_token: special("bos_token"),
+      eos_token: special("eos_token"),
+      unk_token: special("unk_token"),
+      pad_token: special("pad_token"),
+    });
+  }),
 };
 writeFileSync(outPath, JSON.stringify(out));

@@ -1,0 +1,56 @@
+// ChatTemplate: a model's chat template (GGUF tokenizer.chat_template or
+// tokenizer_config.json chat_template) parsed at load and rendered per
+// request with the variables Hugging Face's apply_chat_template passes:
+// messages, add_generation_prompt, the special tokens' texts, tools, and
+// any extra variables (enable_thinking, ...).
+#ifndef FM_SERVICES_TOKENIZER_CHAT_TEMPLATE_H_
+#define FM_SERVICES_TOKENIZER_CHAT_TEMPLATE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "common/jinja/template.h"
+#include "services/tokenizer/tokenizer.h"
+
+namespace fm::tokenizer {
+
+struct ChatMessage {
+  std::string role;
+  std::string content;
+  // More fields the template may read (tool_calls, reasoning_content, or a
+  // "content" list of parts), as a JSON object; "" for none.
+  std::string fields_json;
+};
+
+struct ChatRequest {
+  std::vector<ChatMessage> messages;
+  bool add_generation_prompt = true;
+  std::string tools_json;      // a JSON array; "" for none
+  std::string variables_json;  // a JSON object of extra variables; "" for none
+};
+
+class ChatTemplate {
+ public:
+  // INVALID_ARGUMENT "chat template line N: ..." for a template that does
+  // not parse or uses what the interpreter does not implement.
+  static absl::StatusOr<std::unique_ptr<ChatTemplate>> Create(
+      absl::string_view source, const Tokenizer& tokenizer);
+
+  // INVALID_ARGUMENT naming the message or field for malformed JSON, or
+  // with the template's own message when it refuses the conversation
+  // (raise_exception); RESOURCE_EXHAUSTED past the render limits.
+  absl::StatusOr<std::string> Render(const ChatRequest& request) const;
+
+ private:
+  ChatTemplate() = default;
+
+  jinja::Template template_;
+  jinja::Object special_tokens_;  // bos_token, eos_token, ...: their texts
+};
+
+}  // namespace fm::tokenizer
+
+#endif  // FM_SERVICES_TOKENIZER_CHAT_TEMPLATE_H_
