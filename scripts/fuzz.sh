@@ -19,17 +19,18 @@ flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined
 libs=$(pkg-config --cflags --libs absl_strings absl_status absl_statusor \
          absl_flat_hash_map absl_str_format libpcre2-8 libutf8proc)
 
-# What the targets link: the tokenizer pipeline and the text library, no
-# SentencePiece and no gRPC.
+# What the targets link: the tokenizer pipeline, the text library and the
+# template interpreter; no SentencePiece and no gRPC.
 core="common/gguf/gguf_file.cc common/utf8.cc $(ls common/text/*.cc)
   $(printf 'services/tokenizer/%s.cc ' added_tokens bpe_model bpe_tokenizer \
       end_of_generation gguf_pre_tokenizers gguf_tokenizer gguf_vocabulary \
       hf_tokenizer_json normalizer pre_tokenizer regex spm_bpe_tokenizer \
-      tokenizer unicode)"
+      tokenizer unicode) $(ls common/jinja/*.cc)"
 # name | sources
 TARGETS=(
   "gguf_tokenizer|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc"
   "tokenizer_json|tests/fuzz/libfuzzer_tokenizer_json.cc tests/fuzz/tokenizer_json_fuzz.cc"
+  "chat_template|tests/fuzz/libfuzzer_chat_template.cc tests/fuzz/chat_template_fuzz.cc"
 )
 for entry in "${TARGETS[@]}"; do
   IFS='|' read -r name sources <<<"$entry"

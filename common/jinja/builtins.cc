@@ -31,6 +31,43 @@ constexpr absl::string_view kMethods[] = {
     "lower", "lstrip", "replace", "rsplit", "rstrip", "split", "startswith",
     "strip", "title", "upper", "values"};
 
+// The largest string a filter or method may build: templates cannot ask
+// for unbounded memory through join, replace or indent.
+constexpr size_t kMaxBuiltBytes = 64 << 20;
+
+absl::Status CheckBuilt(absl::string_view what, absl::string_view name, double size) {
+  if (size <= static_cast<double>(kMaxBuiltBytes)) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      what, " '", name, "' would build more than ", kMaxBuiltBytes, " bytes"));
+}
+
+// s with every `from` replaced by `to`, within kMaxBuiltBytes.
+absl::StatusOr<std::string> ReplaceAll(absl::string_view what, absl::string_view name,
+                                       const std::string& s, const std::string& from,
+                                       const std::string& to) {
+  if (from.empty()) return s;
+  double count = 0;
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + from.size())) {
+    ++count;
+  }
+  absl::Status fits = CheckBuilt(what, name, static_cast<double>(s.size()) +
+                                                 count * (static_cast<double>(to.size()) -
+                                                          static_cast<double>(from.size())));
+  if (!fits.ok()) return fits;
+  return absl::StrReplaceAll(s, {{from, to}});
+}
+
+// The parts joined by `sep`, within kMaxBuiltBytes.
+absl::StatusOr<std::string> JoinChecked(absl::string_view what, absl::string_view name,
+                                        const std::vector<std::string>& parts,
+                                        const std::string& sep) {
+  double size = 0;
+  for (const std::string& p : parts) size += static_cast<double>(p.size() + sep.size());
+  absl::Status fits = CheckBuilt(what, name, size);
+  if (!fits.ok()) return fits;
+  return absl::StrJoin(parts, sep);
+}
+
 template <size_t N>
 bool In(const absl::string_view (&names)[N], absl::string_view name) {
   return std::find(std::begin(names), std::end(names), name) != std::end(names);
@@ -233,7 +270,15 @@ absl::StatusOr<Value> ApplyFilter(absl::string_view name, const Value& v,
   if (name == "string") return Value::String(v.Str());
   if (name == "tojson") {
     const Value indent = args.Get(0, "indent");
-    return Value::String(v.ToJson(indent.is_number() ? static_cast<int>(indent.as_int()) : -1));
+    if (indent.is_number() && (indent.as_int() < 0 || indent.as_int() > 64)) {
+      return Bad("filter", name, "indent must be in [0, 64]");
+    }
+    const std::string json = v.ToJson(indent.is_number() ? static_cast<int>(indent.as_int()) : -1);
+    if (absl::Status fits = CheckBuilt("filter", name, static_cast<double>(json.size()));
+        !fits.ok()) {
+      return fits;
+    }
+    return Value::String(json);
   }
   if (name == "length" || name == "count") return Value::Int(Length(v));
   if (name == "default" || name == "d") {
@@ -259,8 +304,9 @@ absl::StatusOr<Value> ApplyFilter(absl::string_view name, const Value& v,
     if (absl::Status s = needs_string(); !s.ok()) return s;
     const Value from = args.Get(0, "old"), to = args.Get(1, "new");
     if (!from.is_string() || !to.is_string()) return Bad("filter", name, "needs two strings");
-    if (from.as_string().empty()) return v;
-    return Value::String(absl::StrReplaceAll(v.as_string(), {{from.as_string(), to.as_string()}}));
+    auto replaced = ReplaceAll("filter", name, v.as_string(), from.as_string(), to.as_string());
+    if (!replaced.ok()) return replaced.status();
+    return Value::String(*std::move(replaced));
   }
   if (name == "int") return Value::Int(v.is_string() ? std::atoll(v.as_string().c_str()) : v.as_int());
   if (name == "float") return Value::Float(v.is_string() ? std::atof(v.as_string().c_str()) : v.as_float());
@@ -300,7 +346,9 @@ absl::StatusOr<Value> ApplyFilter(absl::string_view name, const Value& v,
     for (const Value& item : Items(v)) {
       parts.push_back(attribute.is_string() ? item.Get(attribute.as_string()).Str() : item.Str());
     }
-    return Value::String(absl::StrJoin(parts, sep.is_string() ? sep.as_string() : ""));
+    auto joined = JoinChecked("filter", name, parts, sep.is_string() ? sep.as_string() : "");
+    if (!joined.ok()) return joined.status();
+    return Value::String(*std::move(joined));
   }
   if (name == "items") {
     if (!v.is_object()) return Bad("filter", name, absl::StrCat("needs a dict, not ", v.TypeName()));
@@ -314,8 +362,16 @@ absl::StatusOr<Value> ApplyFilter(absl::string_view name, const Value& v,
     if (absl::Status s = needs_string(); !s.ok()) return s;
     const Value width = args.Get(0, "width");
     const bool first = args.Get(1, "first").Truthy();
+    if (width.is_number() && (width.as_int() < 0 || width.as_int() > 256)) {
+      return Bad("filter", name, "width must be in [0, 256]");
+    }
     const std::string pad = width.is_string() ? width.as_string()
                                               : std::string(width.is_number() ? width.as_int() : 4, ' ');
+    if (absl::Status fits = CheckBuilt("filter", name,
+                                       static_cast<double>(v.as_string().size()) * (1 + pad.size()));
+        !fits.ok()) {
+      return fits;
+    }
     std::vector<std::string> lines = absl::StrSplit(v.as_string(), '\n');
     for (size_t i = 0; i < lines.size(); ++i) {
       if ((i > 0 || first) && !lines[i].empty()) lines[i] = pad + lines[i];
@@ -430,8 +486,9 @@ absl::StatusOr<Value> CallMethod(const Value& self, absl::string_view name,
   if (name == "replace") {
     const Value to = args.Get(1, "new");
     if (!a0.is_string() || !to.is_string()) return Bad("method", name, "needs two strings");
-    if (a0.as_string().empty()) return self;
-    return Value::String(absl::StrReplaceAll(s, {{a0.as_string(), to.as_string()}}));
+    auto replaced = ReplaceAll("method", name, s, a0.as_string(), to.as_string());
+    if (!replaced.ok()) return replaced.status();
+    return Value::String(*std::move(replaced));
   }
   if (name == "find") {
     if (!a0.is_string()) return Bad("method", name, "needs a string");
@@ -451,7 +508,9 @@ absl::StatusOr<Value> CallMethod(const Value& self, absl::string_view name,
   if (name == "join") {
     std::vector<std::string> parts;
     for (const Value& item : Items(a0)) parts.push_back(item.Str());
-    return Value::String(absl::StrJoin(parts, s));
+    auto joined = JoinChecked("method", name, parts, s);
+    if (!joined.ok()) return joined.status();
+    return Value::String(*std::move(joined));
   }
   return Bad("method", name, absl::StrCat("is not a method of ", self.TypeName()));
 }

@@ -381,15 +381,35 @@ class Renderer {
     if (op == "!=") return Value::Bool(!a.Equals(b));
     if (op == "in") return Value::Bool(Contains(b, a));
     if (op == "not in") return Value::Bool(!Contains(b, a));
-    if (op == "~") return Value::String(a.Str() + b.Str());
+    // Strings and lists built by operators count against the output limit,
+    // so that repeated doubling stops long before memory runs out.
+    auto too_big = [&](size_t size) -> absl::Status {
+      if (size <= limits_.max_output_bytes) return absl::OkStatus();
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "a value built by '", op, "' passes the output limit of ",
+          limits_.max_output_bytes, " bytes"));
+    };
+    if (op == "~") {
+      std::string joined = a.Str() + b.Str();
+      if (absl::Status s = too_big(joined.size()); !s.ok()) return s;
+      return Value::String(std::move(joined));
+    }
     if (op == "<" || op == ">" || op == "<=" || op == ">=") {
       auto passed = ApplyTest(op, a, Args{{b}, {}});
       if (!passed.ok()) return passed.status();
       return Value::Bool(*passed);
     }
     if (op == "+") {
-      if (a.is_string() && b.is_string()) return Value::String(a.as_string() + b.as_string());
+      if (a.is_string() && b.is_string()) {
+        if (absl::Status s = too_big(a.as_string().size() + b.as_string().size()); !s.ok()) {
+          return s;
+        }
+        return Value::String(a.as_string() + b.as_string());
+      }
       if (a.is_array() && b.is_array()) {
+        if (absl::Status s = too_big(a.as_array().size() + b.as_array().size()); !s.ok()) {
+          return s;
+        }
         Array joined = a.as_array();
         joined.insert(joined.end(), b.as_array().begin(), b.as_array().end());
         return Value::MakeArray(std::move(joined));

@@ -10,6 +10,7 @@
 #include "absl/flags/flag.h"
 #include "common/chain_proto_json.h"
 #include "fm/v1/gateway.grpc.pb.h"
+#include "services/fmctl/conversation_json.h"
 #include "services/fmctl/fmctl.h"
 
 ABSL_DECLARE_FLAG(std::string, gateway);
@@ -145,13 +146,10 @@ nlohmann::json ToJson(const fm::v1::GenerateResponse& m) {
   return j;
 }
 
-}  // namespace
-
-int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
-  if (args.size() != 1) return Usage("generate");
+// Every Generate option the flags set, without a prompt.
+fm::v1::GenerateRequest OptionsFromFlags(const std::vector<std::string>& stops,
+                                         absl::Status* error) {
   fm::v1::GenerateRequest r;
-  r.set_text(TextArg(args[0]));
-  if (absl::GetFlag(FLAGS_no_bos)) r.set_add_bos(false);
   r.set_max_tokens(absl::GetFlag(FLAGS_max_tokens));
   r.set_min_tokens(absl::GetFlag(FLAGS_min_tokens));
   for (const std::string& s : stops) r.add_stop(s);
@@ -161,8 +159,8 @@ int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
   const std::string profile = absl::GetFlag(FLAGS_profile);
   if (!chain.empty()) {
     auto parsed = ChainFromJson(chain);
-    if (!parsed.ok()) return Fail("generate --chain", parsed.status());
-    *r.mutable_sampling()->mutable_chain() = *parsed;
+    if (!parsed.ok()) *error = parsed.status();
+    if (parsed.ok()) *r.mutable_sampling()->mutable_chain() = *parsed;
   } else if (!profile.empty()) {
     r.mutable_sampling()->set_profile(profile);
   } else {
@@ -183,13 +181,14 @@ int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
     if (!s.empty()) r.add_shadow_profiles(s);
   }
   r.set_no_cache(absl::GetFlag(FLAGS_no_cache));
+  return r;
+}
 
-  auto stub = GatewayStub();
-  if (!stub.ok()) return Fail("generate", stub.status());
-  auto ctx = NewGatewayContext();
-  auto reader = (*stub)->Generate(ctx.get(), r);
+// Prints a Generate or Chat stream: text as it comes (per sequence when
+// n > 1), or one JSON object per message with --json.
+int PrintStream(grpc::ClientReader<fm::v1::GenerateResponse>* reader, int n) {
   const bool json = absl::GetFlag(FLAGS_json);
-  const bool several = r.n() > 1;
+  const bool several = n > 1;
   std::map<int, std::string> texts;  // with n > 1, printed per sequence
   fm::v1::GenerateResponse m;
   while (reader->Read(&m)) {
@@ -212,6 +211,40 @@ int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
   }
   if (!status.ok()) return Fail("gateway", status);
   return 0;
+}
+
+}  // namespace
+
+int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
+  if (args.size() != 1) return Usage("generate");
+  absl::Status error;
+  fm::v1::GenerateRequest r = OptionsFromFlags(stops, &error);
+  if (!error.ok()) return Fail("generate --chain", error);
+  r.set_text(TextArg(args[0]));
+  if (absl::GetFlag(FLAGS_no_bos)) r.set_add_bos(false);
+  auto stub = GatewayStub();
+  if (!stub.ok()) return Fail("generate", stub.status());
+  auto ctx = NewGatewayContext();
+  auto reader = (*stub)->Generate(ctx.get(), r);
+  return PrintStream(reader.get(), r.n());
+}
+
+int RunChat(const Args& args, const std::vector<std::string>& stops) {
+  if (args.size() != 1) return Usage("chat");
+  auto conversation = ConversationFromJson(TextArg(args[0]));
+  if (!conversation.ok()) return Fail("chat", conversation.status());
+  fm::v1::ChatRequest r;
+  *r.mutable_messages() = conversation->messages();
+  r.set_tools_json(conversation->tools_json());
+  r.set_variables_json(conversation->variables_json());
+  absl::Status error;
+  *r.mutable_generate() = OptionsFromFlags(stops, &error);
+  if (!error.ok()) return Fail("chat --chain", error);
+  auto stub = GatewayStub();
+  if (!stub.ok()) return Fail("chat", stub.status());
+  auto ctx = NewGatewayContext();
+  auto reader = (*stub)->Chat(ctx.get(), r);
+  return PrintStream(reader.get(), r.generate().n());
 }
 
 int RunScore(const Args& args) {

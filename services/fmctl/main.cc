@@ -60,6 +60,8 @@ ABSL_FLAG(std::string, service, "",
           "Service name for `health` (default: the whole server).");
 ABSL_FLAG(bool, bos, false, "`tokenize`: prepend BOS.");
 ABSL_FLAG(bool, eos, false, "`tokenize`: append EOS.");
+ABSL_FLAG(bool, no_generation_prompt, false,
+          "`render-chat`: do not end with the assistant's turn header.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA that verifies the server (TLS).");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS).");
@@ -80,6 +82,13 @@ const std::vector<Command>& Commands() {
        "[--n N] [--profile NAME | --chain JSON] [--logprobs] [--json] "
        "[--sampler-route NAME] PROMPT|-",
        RunGenerateCommand},
+      {"chat",
+       "fmctl --gateway=ADDR chat [generate's options] MESSAGES_JSON|-",
+       RunChatCommand},
+      {"render-chat",
+       "fmctl --tokenizer=ADDR render-chat [--no-generation-prompt] "
+       "MESSAGES_JSON|-",
+       RunRenderChat},
       {"score", "fmctl --gateway=ADDR score PROMPT CONTINUATION...", RunScore},
       {"routes",
        "fmctl --gateway=ADDR routes [list | set NAME ADDR | delete NAME]",
@@ -168,6 +177,8 @@ std::vector<std::string>& StopArgs() {
 int RunGenerateCommand(const Args& args) {
   return RunGenerate(args, StopArgs());
 }
+
+int RunChatCommand(const Args& args) { return RunChat(args, StopArgs()); }
 
 int RunInfo(const Args& args) {
   if (!args.empty()) return Usage("info");

@@ -9,11 +9,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "fm/v1/tokenizer.grpc.pb.h"
+#include "services/fmctl/conversation_json.h"
 #include "services/fmctl/fmctl.h"
 
 ABSL_DECLARE_FLAG(std::string, tokenizer);
 ABSL_DECLARE_FLAG(bool, bos);
 ABSL_DECLARE_FLAG(bool, eos);
+ABSL_DECLARE_FLAG(bool, no_generation_prompt);
 
 namespace fm::fmctl {
 
@@ -69,6 +71,24 @@ int RunDetokenize(const Args& args) {
   if (!status.ok()) return Fail("tokenizer", status);
   std::fwrite(response.text().data(), 1, response.text().size(), stdout);
   std::fputc('\n', stdout);
+  return 0;
+}
+
+int RunRenderChat(const Args& args) {
+  if (args.size() != 1) return Usage("render-chat");
+  auto request = ConversationFromJson(TextArg(args[0]));
+  if (!request.ok()) return Fail("render-chat", request.status());
+  request->set_add_generation_prompt(!absl::GetFlag(FLAGS_no_generation_prompt));
+  auto channel = ChannelFor("tokenizer", absl::GetFlag(FLAGS_tokenizer),
+                            "FM_TOKENIZER");
+  if (!channel.ok()) return Fail("render-chat", channel.status());
+  auto stub = fm::v1::TokenizerService::NewStub(*channel);
+  fm::v1::RenderChatResponse response;
+  auto ctx = NewContext();
+  grpc::Status status = stub->RenderChat(ctx.get(), *request, &response);
+  if (!status.ok()) return Fail("tokenizer", status);
+  // Exactly the rendered text: no newline added.
+  std::fwrite(response.text().data(), 1, response.text().size(), stdout);
   return 0;
 }
 

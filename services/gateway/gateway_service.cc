@@ -3,12 +3,14 @@
 #include "services/gateway/gateway_service.h"
 
 #include <deque>
+#include <functional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_util.h"
 #include "common/unary_call.h"
+#include "services/gateway/chat.h"
 #include "services/gateway/score.h"
 
 namespace fm::gateway {
@@ -54,9 +56,12 @@ class GatewayServiceImpl::GenerateReactor final
     : public grpc::ServerWriteReactor<fm::v1::GenerateResponse>,
       public ResponseSink {
  public:
+  // `job` runs on a worker, writing to the reactor (Generate or Chat).
+  using Job = std::function<absl::Status(ResponseSink*)>;
+
   GenerateReactor(GatewayServiceImpl* service, grpc::CallbackServerContext* ctx,
-                  const fm::v1::GenerateRequest* request)
-      : service_(service), ctx_(ctx), request_(request) {
+                  absl::string_view rpc, Job job)
+      : service_(service), ctx_(ctx), rpc_(rpc), job_(std::move(job)) {
     if (absl::Status s = service_->Authorize(*ctx, BearerAuth::Access::kUser);
         !s.ok()) {
       Finish(ToGrpcStatus(s));
@@ -108,11 +113,9 @@ class GatewayServiceImpl::GenerateReactor final
 
  private:
   void Work() {
-    absl::Status status =
-        RunGeneration(*service_->backends_, &service_->cache_,
-                      service_->options_.limits, *ctx_, *request_, this);
+    absl::Status status = job_(this);
     if (!status.ok()) {
-      FM_LOG(DEBUG) << "Generate: " << status;
+      FM_LOG(DEBUG) << rpc_ << ": " << status;
     }
     service_->Release();
     bool finish_now;
@@ -133,7 +136,8 @@ class GatewayServiceImpl::GenerateReactor final
 
   GatewayServiceImpl* service_;
   grpc::CallbackServerContext* ctx_;
-  const fm::v1::GenerateRequest* request_;
+  const absl::string_view rpc_;
+  const Job job_;
 
   absl::Mutex mu_;
   std::deque<fm::v1::GenerateResponse> queue_ ABSL_GUARDED_BY(mu_);
@@ -146,7 +150,17 @@ class GatewayServiceImpl::GenerateReactor final
 grpc::ServerWriteReactor<fm::v1::GenerateResponse>*
 GatewayServiceImpl::Generate(grpc::CallbackServerContext* ctx,
                              const fm::v1::GenerateRequest* request) {
-  return new GenerateReactor(this, ctx, request);
+  return new GenerateReactor(this, ctx, "Generate", [this, ctx, request](ResponseSink* sink) {
+    return RunGeneration(*backends_, &cache_, options_.limits, *ctx, *request, sink);
+  });
+}
+
+grpc::ServerWriteReactor<fm::v1::GenerateResponse>*
+GatewayServiceImpl::Chat(grpc::CallbackServerContext* ctx,
+                         const fm::v1::ChatRequest* request) {
+  return new GenerateReactor(this, ctx, "Chat", [this, ctx, request](ResponseSink* sink) {
+    return RunChat(*backends_, &cache_, options_.limits, *ctx, *request, sink);
+  });
 }
 
 grpc::ServerUnaryReactor* GatewayServiceImpl::Score(

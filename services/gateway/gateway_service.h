@@ -36,6 +36,9 @@ class GatewayServiceImpl final
   grpc::ServerWriteReactor<fm::v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* ctx,
       const fm::v1::GenerateRequest* request) override;
+  grpc::ServerWriteReactor<fm::v1::GenerateResponse>* Chat(
+      grpc::CallbackServerContext* ctx,
+      const fm::v1::ChatRequest* request) override;
   grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* ctx,
                                   const fm::v1::ScoreRequest* request,
                                   fm::v1::ScoreResponse* response) override;

@@ -2,11 +2,15 @@
 // conversion, and the DecodeStream reactor.
 #include "services/tokenizer/tokenizer_service.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "common/status_util.h"
+#include "common/utf8.h"
 #include "common/unary_call.h"
 #include "common/text/incremental_decoder.h"
 
@@ -51,10 +55,12 @@ absl::Status CheckBatch(int64_t size, int64_t limit) {
 }  // namespace
 
 TokenizerServiceImpl::TokenizerServiceImpl(const Tokenizer* tokenizer,
+                                           const ChatTemplate* chat,
                                            TokenizerIdentity identity,
                                            TokenizerServiceLimits limits,
                                            int threads)
     : tokenizer_(tokenizer),
+      chat_(chat),
       identity_(std::move(identity)),
       limits_(limits),
       executor_(threads) {}
@@ -140,27 +146,104 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::DecodeBatch(
   });
 }
 
+absl::Status TokenizerServiceImpl::DoGetVocab(
+    const fm::v1::GetVocabRequest& request,
+    fm::v1::GetVocabResponse* response) const {
+  const int32_t n = tokenizer_->vocab_size();
+  if (request.offset() < 0 || request.offset() > n) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "offset ", request.offset(), " is outside [0, ", n, "] (vocabulary size)"));
+  }
+  if (request.limit() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit ", request.limit(), " is negative"));
+  }
+  const int32_t end =
+      request.limit() == 0 ? n : std::min<int64_t>(n, int64_t{request.offset()} + request.limit());
+  int64_t bytes = 0;
+  TokenId id = request.offset();
+  for (; id < end; ++id) {
+    const text::VocabEntry& e = tokenizer_->entry(id);
+    // Each entry costs its strings and about 16 bytes of framing.
+    const int64_t cost = static_cast<int64_t>(e.piece.size() + e.text.size()) + 16;
+    if (bytes + cost > limits_.vocab_page_bytes && id > request.offset()) break;
+    bytes += cost;
+    fm::v1::VocabEntry* out = response->add_entries();
+    out->set_piece(e.piece);
+    out->set_score(e.score);
+    out->set_type(ToProto(e.type));
+    out->set_text(e.text);
+  }
+  response->set_offset(request.offset());
+  response->set_vocab_size(n);
+  response->set_next_offset(id);
+  ToProto(tokenizer_->special_ids(), response->mutable_special());
+  response->mutable_decode_rules()->set_add_dummy_prefix(identity_.add_dummy_prefix);
+  response->mutable_decode_rules()->set_remove_extra_whitespaces(
+      identity_.remove_extra_whitespaces);
+  response->mutable_decode_rules()->set_byte_level(identity_.byte_level);
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* TokenizerServiceImpl::GetVocab(
     grpc::CallbackServerContext* ctx, const fm::v1::GetVocabRequest* request,
     fm::v1::GetVocabResponse* response) {
-  return RunUnaryOnExecutor(ctx, executor_, [this, response] {
-    const int32_t n = tokenizer_->vocab_size();
-    response->mutable_entries()->Reserve(n);
-    for (TokenId id = 0; id < n; ++id) {
-      const text::VocabEntry& e = tokenizer_->entry(id);
-      fm::v1::VocabEntry* out = response->add_entries();
-      out->set_piece(e.piece);
-      out->set_score(e.score);
-      out->set_type(ToProto(e.type));
-      out->set_text(e.text);
+  return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
+    return DoGetVocab(*request, response);
+  });
+}
+
+absl::Status TokenizerServiceImpl::DoRenderChat(
+    const fm::v1::RenderChatRequest& request,
+    fm::v1::RenderChatResponse* response) const {
+  if (chat_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "the tokenizer has no chat template (none in its file, or "
+        "--ignore_chat_template); give one with --chat_template_file");
+  }
+  if (request.messages_size() == 0) {
+    return absl::InvalidArgumentError("messages is empty");
+  }
+  if (request.messages_size() > limits_.max_chat_messages) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "messages has ", request.messages_size(), " messages; the limit is ",
+        limits_.max_chat_messages, " (--max_chat_messages)"));
+  }
+  ChatRequest chat;
+  int64_t bytes = 0;
+  for (int i = 0; i < request.messages_size(); ++i) {
+    const fm::v1::ChatMessage& m = request.messages(i);
+    const std::string at = absl::StrCat("messages[", i, "]");
+    if (m.role().empty() || m.role().size() > 64) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          at, ".role has ", m.role().size(), " bytes; it must have 1..64"));
     }
-    ToProto(tokenizer_->special_ids(), response->mutable_special());
-    response->mutable_decode_rules()->set_add_dummy_prefix(
-        identity_.add_dummy_prefix);
-    response->mutable_decode_rules()->set_remove_extra_whitespaces(
-        identity_.remove_extra_whitespaces);
-    response->mutable_decode_rules()->set_byte_level(identity_.byte_level);
-    return absl::OkStatus();
+    FM_RETURN_IF_ERROR(ValidateUtf8(m.role(), at + ".role"));
+    FM_RETURN_IF_ERROR(ValidateUtf8(m.content(), at + ".content"));
+    bytes += static_cast<int64_t>(m.content().size() + m.fields_json().size());
+    chat.messages.push_back({m.role(), m.content(), m.fields_json()});
+  }
+  bytes += static_cast<int64_t>(request.tools_json().size() + request.variables_json().size());
+  FM_RETURN_IF_ERROR(CheckLimit("the conversation", bytes, limits_.max_text_bytes, "bytes"));
+  chat.add_generation_prompt =
+      !request.has_add_generation_prompt() || request.add_generation_prompt();
+  chat.tools_json = request.tools_json();
+  chat.variables_json = request.variables_json();
+  FM_ASSIGN_OR_RETURN(std::string text, chat_->Render(chat));
+  if (request.return_ids()) {
+    FM_ASSIGN_OR_RETURN(std::vector<TokenId> ids,
+                        tokenizer_->Encode(text, {false, false, /*parse_special=*/true}));
+    response->mutable_ids()->Add(ids.begin(), ids.end());
+  }
+  response->set_text(std::move(text));
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* TokenizerServiceImpl::RenderChat(
+    grpc::CallbackServerContext* ctx, const fm::v1::RenderChatRequest* request,
+    fm::v1::RenderChatResponse* response) {
+  return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
+    return DoRenderChat(*request, response);
   });
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/executor.h"
 #include "fm/v1/tokenizer.grpc.pb.h"
+#include "services/tokenizer/chat_template.h"
 #include "services/tokenizer/tokenizer.h"
 #include "services/tokenizer/tokenizer_identity.h"
 
@@ -20,14 +21,20 @@ struct TokenizerServiceLimits {
   int64_t max_ids = 1 << 20;
   // Largest batch for EncodeBatch / DecodeBatch.
   int64_t max_batch = 1024;
+  // Most messages RenderChat accepts.
+  int64_t max_chat_messages = 4096;
+  // Largest GetVocab page, bytes (under gRPC's 4 MiB message default).
+  int64_t vocab_page_bytes = 2 << 20;
 };
 
 class TokenizerServiceImpl final
     : public fm::v1::TokenizerService::CallbackService {
  public:
-  // `tokenizer` must outlive the service. Work runs on `threads` workers.
-  TokenizerServiceImpl(const Tokenizer* tokenizer, TokenizerIdentity identity,
-                       TokenizerServiceLimits limits, int threads);
+  // `tokenizer` (and `chat`, null when the tokenizer has no chat
+  // template) must outlive the service. Work runs on `threads` workers.
+  TokenizerServiceImpl(const Tokenizer* tokenizer, const ChatTemplate* chat,
+                       TokenizerIdentity identity, TokenizerServiceLimits limits,
+                       int threads);
 
   grpc::ServerUnaryReactor* Encode(grpc::CallbackServerContext* ctx,
                                    const fm::v1::EncodeRequest* request,
@@ -49,6 +56,9 @@ class TokenizerServiceImpl final
   grpc::ServerUnaryReactor* GetVocab(grpc::CallbackServerContext* ctx,
                                      const fm::v1::GetVocabRequest* request,
                                      fm::v1::GetVocabResponse* response) override;
+  grpc::ServerUnaryReactor* RenderChat(
+      grpc::CallbackServerContext* ctx, const fm::v1::RenderChatRequest* request,
+      fm::v1::RenderChatResponse* response) override;
   grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* ctx,
                                  const fm::v1::TokenizerInfoRequest* request,
                                  fm::v1::TokenizerInfo* response) override;
@@ -60,8 +70,13 @@ class TokenizerServiceImpl final
                         bool return_pieces, fm::v1::EncodeResponse* out) const;
   absl::Status DoDecode(const fm::v1::DecodeRequest& request,
                         std::string* text) const;
+  absl::Status DoGetVocab(const fm::v1::GetVocabRequest& request,
+                          fm::v1::GetVocabResponse* response) const;
+  absl::Status DoRenderChat(const fm::v1::RenderChatRequest& request,
+                            fm::v1::RenderChatResponse* response) const;
 
   const Tokenizer* tokenizer_;
+  const ChatTemplate* chat_;
   const TokenizerIdentity identity_;
   const TokenizerServiceLimits limits_;
   Executor executor_;

@@ -18,6 +18,7 @@
 #include "common/utf8.h"
 #include "fm/v1/gateway.grpc.pb.h"
 #include "fm/v1/model.grpc.pb.h"
+#include "fm/v1/tokenizer.grpc.pb.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "tests/gateway/pipeline.h"
 #include "tests/model/tiny_model_writer.h"
@@ -61,9 +62,18 @@ TEST_CASE("one GGUF file serves the tokenizer and the model: the known story",
   CHECK(tokenized.out == "1 403 407 261 378\n");
 }
 
+// ChatML, written here: the template the chat GGUF below carries.
+constexpr char kChatMlTemplate[] =
+    "{%- for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content | trim + "
+    "'<|im_end|>\\n' }}{% endfor %}\n"
+    "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}\n";
+constexpr int32_t kImStart = 50257, kImEnd = 50258;
+
 // A random-weight model in one GGUF with GPT-2's real byte-level BPE
-// vocabulary (from llama.cpp's vocabulary-only file).
-std::string WriteByteLevelModelGguf(const std::string& vocab_path) {
+// vocabulary (from llama.cpp's vocabulary-only file); with `chat`, also
+// ChatML's control tokens <|im_start|> and <|im_end|> (ids 50257, 50258)
+// and a ChatML chat template.
+std::string WriteByteLevelModelGguf(const std::string& vocab_path, bool chat = false) {
   std::ifstream in(vocab_path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)),
                     std::istreambuf_iterator<char>());
@@ -72,10 +82,17 @@ std::string WriteByteLevelModelGguf(const std::string& vocab_path) {
   auto vocab = gguf::Parse(reinterpret_cast<const uint8_t*>(bytes.data()),
                            bytes.size(), keep);
   REQUIRE(vocab.ok());
-  const auto& tokens = vocab->Find("tokenizer.ggml.tokens")->strings;
+  std::vector<std::string> tokens = vocab->Find("tokenizer.ggml.tokens")->strings;
   std::vector<int32_t> types;
   for (int64_t t : vocab->Find("tokenizer.ggml.token_type")->ints) {
     types.push_back(static_cast<int32_t>(t));
+  }
+  if (chat) {
+    REQUIRE(tokens.size() == kImStart);
+    for (const char* control : {"<|im_start|>", "<|im_end|>"}) {
+      tokens.push_back(control);
+      types.push_back(3);  // control
+    }
   }
   fm::model::testing::TinyConfig config;
   config.vocab_size = static_cast<int32_t>(tokens.size());
@@ -91,9 +108,126 @@ std::string WriteByteLevelModelGguf(const std::string& vocab_path) {
                    vocab->Find("tokenizer.ggml.merges")->strings);
   w.AddUint32("tokenizer.ggml.eos_token_id",
               static_cast<uint32_t>(vocab->Find("tokenizer.ggml.eos_token_id")->u));
+  if (chat) w.AddString("tokenizer.chat_template", kChatMlTemplate);
   const std::string path = MakeTempDir() + "/random-gpt2-vocab.gguf";
   REQUIRE(w.Write(path).ok());
   return path;
+}
+
+TEST_CASE("a chat GGUF: RenderChat, Chat to the end-of-turn id, special "
+          "tokens only on request", "[gateway][models]") {
+  const std::string vocab = ModelFile("ggml-vocab-gpt-2.gguf");
+  FM_REQUIRE_FILE_OR_SKIP(vocab, "ggml-vocab-gpt-2.gguf");
+  const std::string gguf = WriteByteLevelModelGguf(vocab, /*chat=*/true);
+  // Small GetVocab pages: the gateway reads the vocabulary in ~20 calls.
+  Pipeline p({}, HermeticModels{gguf, gguf, {"--vocab_page_bytes=65536"}});
+  REQUIRE_PIPELINE(p);
+  const std::string tokenizer = "--tokenizer=" + p.tokenizer->address();
+
+  // Info names the end-of-generation ids: EOS and <|im_end|>.
+  CommandResult info = RunCommand({"fmctl", tokenizer, "info"});
+  REQUIRE(info.exit_code == 0);
+  CHECK_THAT(info.out, Catch::Contains("\"has_chat_template\": true"));
+  const size_t eog = info.out.find("\"end_of_generation_ids\"");
+  REQUIRE(eog != std::string::npos);
+  const std::string eog_ids = info.out.substr(eog, info.out.find(']', eog) - eog);
+  CHECK_THAT(eog_ids, Catch::Contains("50256") && Catch::Contains("50258"));
+
+  // render-chat prints the template's text exactly, no newline added.
+  const std::string messages =
+      R"([{"role": "system", "content": " Be brief. "}, {"role": "user", "content": "Hi \u00e9"}])";
+  const std::string rendered =
+      "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi \xC3\xA9<|im_end|>\n";
+  CommandResult r = RunCommand({"fmctl", tokenizer, "render-chat", messages});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == rendered + "<|im_start|>assistant\n");
+  r = RunCommand({"fmctl", tokenizer, "render-chat", "--no-generation-prompt", "-"}, messages);
+  CHECK(r.out == rendered);
+  r = RunCommand({"fmctl", tokenizer, "render-chat", "[{\"role\": 7}]"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("messages[0].role"));
+
+  // Control tokens in text stay text unless parse_special.
+  auto channel = MakeChannel(p.tokenizer->address());
+  REQUIRE(channel.ok());
+  auto tok = fm::v1::TokenizerService::NewStub(*channel);
+  fm::v1::EncodeRequest enc;
+  enc.set_text("<|im_end|>");
+  fm::v1::EncodeResponse plain, special;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    REQUIRE(tok->Encode(&ctx, enc, &plain).ok());
+  }
+  enc.set_parse_special(true);
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    REQUIRE(tok->Encode(&ctx, enc, &special).ok());
+  }
+  CHECK(plain.ids_size() > 1);
+  REQUIRE(special.ids_size() == 1);
+  CHECK(special.ids(0) == kImEnd);
+
+  // Chat with the end-of-generation ids banned: whole UTF-8 text that is
+  // the decode of the ids, to the length limit.
+  fm::v1::ChatRequest chat;
+  auto* m = chat.add_messages();
+  m->set_role("user");
+  m->set_content("Write \xE6\x97\xA5\xE6\x9C\xAC");
+  auto banned = ChainFromJson(
+      R"([{"stage":"ban","ids":[50256,50258]},{"stage":"temperature","temperature":1.0},{"stage":"dist"}])");
+  REQUIRE(banned.ok());
+  *chat.mutable_generate()->mutable_sampling()->mutable_chain() = *banned;
+  chat.mutable_generate()->set_max_tokens(40);
+  chat.mutable_generate()->set_seed(3);
+  auto res = RunChat(*p.stub, chat);
+  INFO(res.status.error_message());
+  REQUIRE(res.status.ok());
+  std::vector<int32_t> generated;
+  for (const auto& msg : res.messages) {
+    CHECK(ValidateUtf8(msg.text(), "message text").ok());
+    generated.insert(generated.end(), msg.token_ids().begin(), msg.token_ids().end());
+  }
+  REQUIRE(generated.size() == 40);
+  CHECK(res.Last()->finish_reason() == fm::v1::FINISH_REASON_LENGTH);
+  // The prompt was the rendered conversation: its ids, BOS-free.
+  CHECK(res.Last()->usage().prompt_tokens() > 8);
+  fm::v1::DecodeRequest decode;
+  for (int32_t id : generated) decode.add_ids(id);
+  fm::v1::DecodeResponse decoded;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+    REQUIRE(p.stub->Detokenize(&ctx, decode, &decoded).ok());
+  }
+  CHECK(res.Text() == decoded.text());
+
+  // Made certain, <|im_end|> ends the reply: EOS with its id, no text.
+  auto ending = ChainFromJson(R"([{"stage":"logit_bias","bias":[[50258,100]]},{"stage":"greedy"}])");
+  REQUIRE(ending.ok());
+  *chat.mutable_generate()->mutable_sampling()->mutable_chain() = *ending;
+  res = RunChat(*p.stub, chat);
+  INFO(res.status.error_message());
+  REQUIRE(res.status.ok());
+  CHECK(res.Last()->finish_reason() == fm::v1::FINISH_REASON_EOS);
+  CHECK(res.Last()->stop_token_id() == kImEnd);
+  CHECK(res.Text().empty());
+
+  // A prompt for Chat comes from the conversation only.
+  chat.mutable_generate()->set_text("also a prompt");
+  res = RunChat(*p.stub, chat);
+  CHECK(res.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(res.status.error_message(), Catch::Contains("must be unset in Chat"));
+
+  // fmctl chat streams the reply.
+  r = RunCommand({"fmctl", "--gateway=" + p.gateway->address(), "chat", "--max-tokens", "5",
+                  "--chain", R"([{"stage":"logit_bias","bias":[[50258,100]]},{"stage":"greedy"}])",
+                  messages});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "\n");
 }
 
 TEST_CASE("a byte-level BPE GGUF serves tokenizer and model: whole UTF-8",

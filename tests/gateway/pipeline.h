@@ -27,6 +27,8 @@ namespace fm::testing {
 // pieces (split UTF-8 characters) without any downloaded file.
 struct HermeticModels {
   std::string tokenizer, model;
+  // More fm-tokenizer flags.
+  std::vector<std::string> tokenizer_flags = {};
 };
 
 inline HermeticModels MakeHermeticModels() {
@@ -58,9 +60,9 @@ struct Pipeline {
     tokenizer_model = files.tokenizer;
     model_file = files.model;
     if (tokenizer_model.empty() || model_file.empty()) return;
-    tokenizer = std::make_unique<ServiceProcess>(
-        "fm-tokenizer",
-        std::vector<std::string>{"--tokenizer_model=" + tokenizer_model});
+    std::vector<std::string> tokenizer_flags = files.tokenizer_flags;
+    tokenizer_flags.push_back("--tokenizer_model=" + tokenizer_model);
+    tokenizer = std::make_unique<ServiceProcess>("fm-tokenizer", tokenizer_flags);
     model_flags.push_back("--model=" + model_file);
     this->model_flags = model_flags;
     model = std::make_unique<ServiceProcess>("fm-model", model_flags);

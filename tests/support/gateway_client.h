@@ -1,4 +1,4 @@
-// One Generate call against a gateway, collected: every message and the
+// One Generate (or Chat) call against a gateway, collected: every message and the
 // final status. Shared by the pipeline, deployment and multi-host tests.
 #ifndef FM_TESTS_SUPPORT_GATEWAY_CLIENT_H_
 #define FM_TESTS_SUPPORT_GATEWAY_CLIENT_H_
@@ -51,6 +51,20 @@ inline GenerateResult RunGenerate(
     if (on_message) on_message(m);
     result.messages.push_back(m);
   }
+  result.status = reader->Finish();
+  return result;
+}
+
+// The same for one Chat call.
+inline GenerateResult RunChat(fm::v1::GatewayService::Stub& stub,
+                              const fm::v1::ChatRequest& request,
+                              absl::Duration timeout = absl::Seconds(60)) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(timeout));
+  auto reader = stub.Chat(&ctx, request);
+  GenerateResult result;
+  fm::v1::GenerateResponse m;
+  while (reader->Read(&m)) result.messages.push_back(m);
   result.status = reader->Finish();
   return result;
 }
