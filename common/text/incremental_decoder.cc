@@ -1,6 +1,7 @@
 // IncrementalDecoder: decode the stable prefix, emit what is new.
 #include "common/text/incremental_decoder.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "common/utf8.h"
@@ -33,14 +34,28 @@ int IncrementalDecoder::CountHeldIds() const {
 }
 
 absl::StatusOr<std::string> IncrementalDecoder::EmitUpTo(size_t n_ids) {
-  absl::StatusOr<std::string> text = tokenizer_->Decode(
-      absl::MakeConstSpan(ids_.data(), n_ids));
+  if (n_ids <= boundary_) return std::string();
+  auto window = [this](size_t from, size_t to) {
+    return tokenizer_->Decode(absl::MakeConstSpan(ids_.data() + from, to - from));
+  };
+  absl::StatusOr<std::string> text = window(anchor_, n_ids);
   if (!text.ok()) return text.status();
   // Decoding is prefix-stable at boundaries that do not split a character,
-  // so the new text extends what was sent.
-  if (text->size() <= sent_bytes_) return std::string();
-  std::string delta = text->substr(sent_bytes_);
-  sent_bytes_ = text->size();
+  // so the window's new text extends what was sent.
+  std::string delta =
+      text->size() > window_sent_ ? text->substr(window_sent_) : std::string();
+  window_sent_ = std::max(window_sent_, text->size());
+  // Slide the window up to the previous boundary once the text after it
+  // is non-empty on its own.
+  if (!delta.empty() && boundary_ > anchor_) {
+    absl::StatusOr<std::string> rest = window(boundary_, n_ids);
+    if (!rest.ok()) return rest.status();
+    if (!rest->empty()) {
+      anchor_ = boundary_;
+      window_sent_ = rest->size();
+    }
+  }
+  boundary_ = n_ids;
   return delta;
 }
 

@@ -1,6 +1,8 @@
 // IncrementalDecoder: turns a growing list of token ids into text deltas for
 // streaming. A delta never ends inside a UTF-8 character, and the deltas of
 // a whole stream (after Flush) concatenate to exactly Decode(all ids).
+// Each step decodes only a short window of recent ids, so a token costs
+// O(its piece), not O(the stream).
 #ifndef FM_COMMON_TEXT_INCREMENTAL_DECODER_H_
 #define FM_COMMON_TEXT_INCREMENTAL_DECODER_H_
 
@@ -46,8 +48,15 @@ class IncrementalDecoder {
 
   const Detokenizer* tokenizer_;
   std::vector<TokenId> ids_;
-  // Bytes of Decode(ids_[0, emitted_ids)) already returned.
-  size_t sent_bytes_ = 0;
+  // Text is emitted up to boundary_ ids (never inside a character). The
+  // window ids_[anchor_, ...) is what each step decodes: anchor_ is an
+  // earlier boundary after which the text is non-empty, so the start-of-
+  // text rules (SentencePiece drops a first leading space) are spent and
+  // the window's text continues exactly as the whole stream's does.
+  // window_sent_ is the bytes of the window's text already returned.
+  size_t anchor_ = 0;
+  size_t boundary_ = 0;
+  size_t window_sent_ = 0;
   int held_ = 0;
 };
 

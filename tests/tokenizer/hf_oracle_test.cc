@@ -4,6 +4,7 @@
 // left as text (the default) and parsed (parse_special), and decoding.
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -11,12 +12,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/text/vocab_detokenizer.h"
 #include "common/utf8.h"
 #include "services/tokenizer/chat_template.h"
 #include "services/tokenizer/tokenizer_file.h"
 #include "tests/support/test_env.h"
 #include "tests/tokenizer/oracle_texts.h"
 #include "tests/tokenizer/tokenizer_oracle.h"
+#include "tests/tokenizer/vocab_test_data.h"
 
 namespace fm::tokenizer {
 namespace {
@@ -106,6 +109,38 @@ void CompareWithOracle(const std::string& oracle_dir, const std::string& name) {
   }
   INFO(details);
   CHECK(decode_mismatches == 0);
+
+  // Streaming: the gateway's local decoder (a VocabDetokenizer over the
+  // exported vocabulary and decode rules) decodes as the tokenizer does,
+  // and incremental deltas are whole characters that add up to Decode, on
+  // the texts' ids and on random id sequences (byte pieces, control ids,
+  // pieces that end inside a character).
+  std::vector<text::VocabEntry> exported;
+  for (TokenId id = 0; id < tok.vocab_size(); ++id) exported.push_back(tok.entry(id));
+  const text::VocabDetokenizer local(
+      std::move(exported), tok.special_ids(),
+      {loaded->identity.add_dummy_prefix, loaded->identity.remove_extra_whitespaces,
+       loaded->identity.byte_level});
+  std::mt19937 rng(20261201);
+  std::vector<std::vector<TokenId>> sequences = ours;
+  for (int i = 0; i < 300; ++i) {
+    std::vector<TokenId> ids;
+    for (int n = 1 + static_cast<int>(rng() % 40); n > 0; --n) {
+      // Low ids hold the byte pieces and specials of these vocabularies.
+      ids.push_back(static_cast<TokenId>(rng() % 4 == 0 ? rng() % 512 : rng() % tok.vocab_size()));
+    }
+    sequences.push_back(std::move(ids));
+  }
+  int local_mismatches = 0;
+  for (const std::vector<TokenId>& ids : sequences) {
+    auto want = tok.Decode(ids);
+    auto got = local.Decode(ids);
+    REQUIRE(want.ok());
+    REQUIRE(got.ok());
+    local_mismatches += *want != *got;
+    testing::StreamOneByOne(local, ids);
+  }
+  CHECK(local_mismatches == 0);
   CHECK(lossy == 0);
 }
 
