@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <queue>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -49,13 +50,34 @@ absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
     }
     // A later duplicate never applies: the first rank stands.
     model->merges_.emplace(PairKey(l->second, r->second),
-                           Merge{static_cast<int32_t>(i), m->second});
+                           MergeRule{static_cast<int32_t>(i), m->second});
   }
   return model;
 }
 
 void BpeModel::Encode(absl::string_view word, std::vector<TokenId>* ids) const {
   if (word.empty()) return;
+  if (word.size() > kMaxCachedWordBytes) {
+    MergeWord(word, ids);
+    return;
+  }
+  CacheShard& shard = cache_[absl::HashOf(word) % kCacheShards];
+  {
+    absl::MutexLock lock(&shard.mu);
+    auto hit = shard.words.find(word);
+    if (hit != shard.words.end()) {
+      ids->insert(ids->end(), hit->second.begin(), hit->second.end());
+      return;
+    }
+  }
+  const size_t first = ids->size();
+  MergeWord(word, ids);
+  absl::MutexLock lock(&shard.mu);
+  if (shard.words.size() >= kCacheWordsPerShard) shard.words.clear();
+  shard.words.emplace(word, std::vector<TokenId>(ids->begin() + first, ids->end()));
+}
+
+void BpeModel::MergeWord(absl::string_view word, std::vector<TokenId>* ids) const {
   if (options_.ignore_merges) {
     auto whole = vocab_.find(word);
     if (whole != vocab_.end()) {

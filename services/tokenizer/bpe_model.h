@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/token_id.h"
@@ -52,15 +53,30 @@ class BpeModel {
            static_cast<uint32_t>(right);
   }
 
-  struct Merge {
+  struct MergeRule {
     int32_t rank;
     TokenId merged;
   };
 
+  // Encode without the cache.
+  void MergeWord(absl::string_view word, std::vector<TokenId>* ids) const;
+
   absl::flat_hash_map<std::string, TokenId> vocab_;
-  absl::flat_hash_map<uint64_t, Merge> merges_;
+  absl::flat_hash_map<uint64_t, MergeRule> merges_;
   TokenId byte_ids_[256];  // <0xXX> pieces; -1 where absent
   BpeOptions options_;
+
+  // Words seen recently and their ids: text repeats its words, and a
+  // merge costs a hash lookup (a cache miss) per pair. Sharded so that
+  // threads rarely meet on a lock; a full shard starts over.
+  static constexpr int kCacheShards = 16;
+  static constexpr size_t kCacheWordsPerShard = 4096;
+  static constexpr size_t kMaxCachedWordBytes = 48;
+  struct CacheShard {
+    absl::Mutex mu;
+    absl::flat_hash_map<std::string, std::vector<TokenId>> words ABSL_GUARDED_BY(mu);
+  };
+  mutable std::unique_ptr<CacheShard[]> cache_ = std::make_unique<CacheShard[]>(kCacheShards);
 };
 
 }  // namespace fm::tokenizer

@@ -19,6 +19,7 @@
 #include "services/tokenizer/bpe_tokenizer.h"
 #include "services/tokenizer/gguf_vocabulary.h"
 #include "services/tokenizer/regex.h"
+#include "services/tokenizer/tokenizer_json_reader.h"
 #include "services/tokenizer/end_of_generation.h"
 
 namespace fm::tokenizer {
@@ -452,9 +453,10 @@ absl::StatusOr<std::string> ConfigToken(const Json& config, const char* key) {
 
 absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
                                              absl::string_view config_json) {
-  auto root_or = ParseJson(tokenizer_json, "tokenizer.json");
-  if (!root_or.ok()) return root_or.status();
-  const Json& root = *root_or;
+  auto doc_or = ReadTokenizerJson(tokenizer_json, "tokenizer.json");
+  if (!doc_or.ok()) return doc_or.status();
+  TokenizerJsonDocument& doc = *doc_or;
+  const Json& root = doc.rest;
   Json config = Json::object();
   if (!config_json.empty()) {
     auto parsed = ParseJson(config_json, "tokenizer_config.json");
@@ -497,17 +499,10 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
   options.fuse_unk = *fuse_unk;
   options.ignore_merges = *ignore_merges;
 
-  const Json* vocab = Member(*model, "vocab");
-  if (vocab == nullptr || !vocab->is_object()) {
-    return Invalid("model.vocab", "is not an object of piece -> id");
-  }
+  if (!doc.has_vocab) return Invalid("model.vocab", "is not an object of piece -> id");
+  if (Member(*model, "merges") != nullptr) return Invalid("model.merges", "is not an array");
   TokenId max_id = -1;
-  for (auto it = vocab->begin(); it != vocab->end(); ++it) {
-    auto id = GetId(it.value(), absl::StrCat("model.vocab['",
-                                             absl::CHexEscape(it.key().substr(0, 64)), "']"));
-    if (!id.ok()) return id.status();
-    max_id = std::max(max_id, *id);
-  }
+  for (const auto& [piece, id] : doc.vocab) max_id = std::max(max_id, id);
   const Json* added_list = Member(root, "added_tokens");
   if (added_list != nullptr && !added_list->is_array()) {
     return Invalid("added_tokens", "is not an array");
@@ -545,20 +540,19 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
   const int64_t n = static_cast<int64_t>(max_id) + 1;
   std::vector<text::VocabEntry> entries(static_cast<size_t>(n));
   std::vector<bool> filled(static_cast<size_t>(n), false);
-  for (auto it = vocab->begin(); it != vocab->end(); ++it) {
-    const TokenId id = it.value().get<TokenId>();
+  for (auto& [piece, id] : doc.vocab) {
     if (filled[id]) {
       return Invalid("model.vocab", absl::StrCat(
           "id ", id, " is given to both '", absl::CHexEscape(entries[id].piece.substr(0, 64)),
-          "' and '", absl::CHexEscape(it.key().substr(0, 64)), "'"));
+          "' and '", absl::CHexEscape(piece.substr(0, 64)), "'"));
     }
-    if (it.key().empty()) return Invalid("model.vocab", "has an empty piece");
+    if (piece.empty()) return Invalid("model.vocab", "has an empty piece");
     filled[id] = true;
-    entries[id].piece = it.key();
     uint8_t byte;
-    entries[id].type = options.byte_fallback && text::ParseBytePiece(it.key(), &byte)
+    entries[id].type = options.byte_fallback && text::ParseBytePiece(piece, &byte)
                            ? text::PieceType::kByte
                            : text::PieceType::kNormal;
+    entries[id].piece = std::move(piece);
   }
   for (const AddedToken& t : added) {
     filled[t.id] = true;
@@ -574,30 +568,7 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
     }
   }
 
-  // Merges: "left right" strings or [left, right] pairs.
-  std::vector<std::pair<std::string, std::string>> merges;
-  if (const Json* list = Member(*model, "merges"); list != nullptr) {
-    if (!list->is_array()) return Invalid("model.merges", "is not an array");
-    merges.reserve(list->size());
-    for (size_t i = 0; i < list->size(); ++i) {
-      const Json& m = (*list)[i];
-      const std::string at = absl::StrCat("model.merges[", i, "]");
-      if (m.is_string()) {
-        const std::string& s = m.get_ref<const std::string&>();
-        const size_t space = s.find(' ');
-        if (space == std::string::npos || space == 0 || space + 1 == s.size() ||
-            s.find(' ', space + 1) != std::string::npos) {
-          return Invalid(at, absl::StrCat("'", absl::CHexEscape(s.substr(0, 64)),
-                                          "' is not two pieces separated by one space"));
-        }
-        merges.emplace_back(s.substr(0, space), s.substr(space + 1));
-      } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-        merges.emplace_back(m[0].get<std::string>(), m[1].get<std::string>());
-      } else {
-        return Invalid(at, "is neither \"left right\" nor [left, right]");
-      }
-    }
-  }
+  std::vector<std::pair<std::string, std::string>>& merges = doc.merges;
   // Merges form model pieces only: never a control token from plain text.
   absl::flat_hash_map<std::string, TokenId> model_pieces;
   model_pieces.reserve(static_cast<size_t>(n));
@@ -698,8 +669,9 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
     for (const AddedToken& t : added) {
       if (t.content == content) return t.id;
     }
-    auto it = vocab->find(content);
-    if (it != vocab->end()) return it.value().get<TokenId>();
+    for (TokenId id = 0; id < n; ++id) {
+      if (entries[id].piece == content) return id;
+    }
     return Invalid(what, absl::StrCat("'", content, "' is not a token"));
   };
   text::SpecialIds special;

@@ -16,9 +16,6 @@
 
 namespace fm::tokenizer {
 
-// Deepest JSON nesting accepted (real files nest under 10 levels).
-inline constexpr int kMaxJsonDepth = 64;
-
 struct HfTokenizer {
   std::unique_ptr<Tokenizer> tokenizer;
   // "BPE", and the pre-tokenizer's steps ("Split,ByteLevel"; "" for none).

@@ -50,19 +50,9 @@ bool IsWordCharacter(int32_t cp) {
   }
 }
 
-std::string Normalize(absl::string_view text, NormalizationForm form) {
-  if (text.empty()) return std::string();
-  int options = UTF8PROC_STABLE;
-  switch (form) {
-    case NormalizationForm::kNfc: options |= UTF8PROC_COMPOSE; break;
-    case NormalizationForm::kNfd: options |= UTF8PROC_DECOMPOSE; break;
-    case NormalizationForm::kNfkc:
-      options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
-      break;
-    case NormalizationForm::kNfkd:
-      options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
-      break;
-  }
+namespace {
+
+std::string NormalizeRun(absl::string_view text, int options) {
   utf8proc_uint8_t* out = nullptr;
   const utf8proc_ssize_t n = utf8proc_map(
       reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
@@ -75,6 +65,46 @@ std::string Normalize(absl::string_view text, NormalizationForm form) {
   std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
   std::free(out);
   return result;
+}
+
+bool IsAscii(char c) { return (static_cast<unsigned char>(c) & 0x80) == 0; }
+
+}  // namespace
+
+std::string Normalize(absl::string_view text, NormalizationForm form) {
+  int options = UTF8PROC_STABLE;
+  switch (form) {
+    case NormalizationForm::kNfc: options |= UTF8PROC_COMPOSE; break;
+    case NormalizationForm::kNfd: options |= UTF8PROC_DECOMPOSE; break;
+    case NormalizationForm::kNfkc:
+      options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+      break;
+    case NormalizationForm::kNfkd:
+      options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+      break;
+  }
+  // ASCII is the same in every form, and normalization never reaches
+  // across an ASCII character (a starter that is never the second half of
+  // a composition): only the stretches from the ASCII character before a
+  // non-ASCII one to the next ASCII character go through utf8proc.
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && IsAscii(text[j])) ++j;
+    if (j == text.size()) {
+      out.append(text.data() + i, j - i);
+      break;
+    }
+    const size_t start = j > i ? j - 1 : j;  // the starter it may compose with
+    out.append(text.data() + i, start - i);
+    size_t k = j;
+    while (k < text.size() && !IsAscii(text[k])) ++k;
+    out += NormalizeRun(text.substr(start, k - start), options);
+    i = k;
+  }
+  return out;
 }
 
 std::string Lowercase(absl::string_view text) {
