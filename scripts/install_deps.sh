@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config ccache
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsentencepiece-dev sentencepiece libopenblas-dev
-  catch2 nlohmann-json3-dev libssl-dev libyaml-cpp-dev iproute2 libpcre2-dev libutf8proc-dev
+  catch2 nlohmann-json3-dev libssl-dev libyaml-cpp-dev iproute2 libpcre2-dev libutf8proc-dev clang libclang-rt-14-dev
   ca-certificates curl
 )
 
