@@ -69,7 +69,15 @@ const AddedTokenMatcher::Entry* AddedTokenMatcher::LongestAt(
 }
 
 std::vector<AddedTokenMatcher::Segment> AddedTokenMatcher::Split(
-    absl::string_view text) const {
+    absl::string_view text,
+    const std::vector<std::pair<size_t, size_t>>* literal_ranges) const {
+  auto literal = [literal_ranges](size_t begin, size_t end) {
+    if (literal_ranges == nullptr) return false;
+    for (const auto& [b, e] : *literal_ranges) {
+      if (b < end && begin < e) return true;
+    }
+    return false;
+  };
   std::vector<Segment> segments;
   size_t plain = 0;  // start of the current plain stretch
   size_t pos = 0;
@@ -79,7 +87,7 @@ std::vector<AddedTokenMatcher::Segment> AddedTokenMatcher::Split(
         lengths_[static_cast<unsigned char>(text[pos])].empty()
             ? nullptr
             : LongestAt(text, pos, &length);
-    if (match == nullptr) {
+    if (match == nullptr || literal(pos, pos + length)) {
       ++pos;
       continue;
     }

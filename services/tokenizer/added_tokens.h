@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -45,8 +46,12 @@ class AddedTokenMatcher {
   bool empty() const { return by_content_.empty(); }
 
   // `text` cut into plain stretches and matched tokens, in order; the
-  // stretches without the whitespace an lstrip/rstrip token swallowed.
-  std::vector<Segment> Split(absl::string_view text) const;
+  // stretches without the whitespace an lstrip/rstrip token swallowed. A
+  // match that overlaps one of `literal_ranges` ([begin, end) byte ranges,
+  // sorted) stays text.
+  std::vector<Segment> Split(
+      absl::string_view text,
+      const std::vector<std::pair<size_t, size_t>>* literal_ranges = nullptr) const;
 
  private:
   struct Entry {

@@ -3,10 +3,22 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/jinja/json_value.h"
 
 namespace fm::tokenizer {
+namespace {
+
+// A control-token text from a message stands in the template's input as
+// U+E000 <index> U+E001 (private-use characters and digits, which no
+// string method or filter changes), and is put back after rendering.
+constexpr char kMarkOpen[] = "\xEE\x80\x80";   // U+E000
+constexpr char kMarkClose[] = "\xEE\x80\x81";  // U+E001
+constexpr size_t kMarkBytes = 3;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::Create(
     absl::string_view source, const Tokenizer& tokenizer) {
@@ -26,15 +38,35 @@ absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::Create(
         name, id >= 0 ? jinja::Value::String(tokenizer.entry(id).piece)
                       : jinja::Value::String(""));
   }
+  std::vector<AddedToken> controls;
+  for (TokenId id = 0; id < tokenizer.vocab_size(); ++id) {
+    const text::VocabEntry& e = tokenizer.entry(id);
+    if (e.type == text::PieceType::kControl) controls.push_back({e.piece, id, true});
+  }
+  chat->controls_ = AddedTokenMatcher(controls);
   return chat;
 }
 
-absl::StatusOr<std::string> ChatTemplate::Render(const ChatRequest& request) const {
+absl::StatusOr<RenderedChat> ChatTemplate::Render(const ChatRequest& request) const {
   jinja::Array messages;
+  std::vector<std::string> literals;  // control-token texts from contents
   for (size_t i = 0; i < request.messages.size(); ++i) {
     const ChatMessage& m = request.messages[i];
+    if (absl::StrContains(m.content, kMarkOpen)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "messages[", i, "].content holds U+E000, which RenderChat reserves"));
+    }
+    std::string content;
+    for (const auto& segment : controls_.Split(m.content)) {
+      if (segment.id < 0) {
+        content.append(segment.text.data(), segment.text.size());
+        continue;
+      }
+      absl::StrAppend(&content, kMarkOpen, literals.size(), kMarkClose);
+      literals.emplace_back(segment.text);
+    }
     jinja::Object message = {{"role", jinja::Value::String(m.role)},
-                             {"content", jinja::Value::String(m.content)}};
+                             {"content", jinja::Value::String(std::move(content))}};
     if (!m.fields_json.empty()) {
       auto fields = jinja::ParseJsonValue(m.fields_json,
                                           absl::StrCat("messages[", i, "].fields_json"));
@@ -79,7 +111,33 @@ absl::StatusOr<std::string> ChatTemplate::Render(const ChatRequest& request) con
     }
   }
   // A later variable of the same name wins (extra variables override).
-  return template_.Render(globals);
+  auto rendered = template_.Render(globals);
+  if (!rendered.ok()) return rendered.status();
+  RenderedChat out;
+  out.text.reserve(rendered->size());
+  const std::string& r = *rendered;
+  size_t pos = 0;
+  while (true) {
+    const size_t open = r.find(kMarkOpen, pos);
+    if (open == std::string::npos) break;
+    const size_t close = r.find(kMarkClose, open);
+    size_t index = 0;
+    const absl::string_view digits =
+        close == std::string::npos
+            ? absl::string_view()
+            : absl::string_view(r).substr(open + kMarkBytes, close - open - kMarkBytes);
+    if (digits.empty() || !absl::SimpleAtoi(digits, &index) || index >= literals.size()) {
+      return absl::InvalidArgumentError(
+          "the chat template cut up a message's content where it held a special "
+          "token's text");
+    }
+    out.text.append(r, pos, open - pos);
+    out.literal_ranges.emplace_back(out.text.size(), out.text.size() + literals[index].size());
+    out.text += literals[index];
+    pos = close + kMarkBytes;
+  }
+  out.text.append(r, pos, std::string::npos);
+  return out;
 }
 
 }  // namespace fm::tokenizer

@@ -8,11 +8,13 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/jinja/template.h"
+#include "services/tokenizer/added_tokens.h"
 #include "services/tokenizer/tokenizer.h"
 
 namespace fm::tokenizer {
@@ -32,6 +34,15 @@ struct ChatRequest {
   std::string variables_json;  // a JSON object of extra variables; "" for none
 };
 
+// A rendered conversation. Control-token texts that messages' contents
+// carried ("<|im_end|>" typed by a user) sit at `literal_ranges` of
+// `text`: encode with parse_special and these ranges, and they stay text
+// while the template's own special tokens become ids.
+struct RenderedChat {
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> literal_ranges;
+};
+
 class ChatTemplate {
  public:
   // INVALID_ARGUMENT "chat template line N: ..." for a template that does
@@ -42,13 +53,15 @@ class ChatTemplate {
   // INVALID_ARGUMENT naming the message or field for malformed JSON, or
   // with the template's own message when it refuses the conversation
   // (raise_exception); RESOURCE_EXHAUSTED past the render limits.
-  absl::StatusOr<std::string> Render(const ChatRequest& request) const;
+  absl::StatusOr<RenderedChat> Render(const ChatRequest& request) const;
 
  private:
   ChatTemplate() = default;
 
   jinja::Template template_;
   jinja::Object special_tokens_;  // bos_token, eos_token, ...: their texts
+  // The tokenizer's control tokens, to find them in messages' contents.
+  AddedTokenMatcher controls_;
 };
 
 }  // namespace fm::tokenizer

@@ -28,7 +28,7 @@ absl::StatusOr<std::vector<TokenId>> Tokenizer::Encode(
   if (options.add_bos && special.bos >= 0) ids.push_back(special.bos);
   if (options.parse_special && !special_tokens_.empty()) {
     bool at_start = true;
-    for (const AddedTokenMatcher::Segment& s : special_tokens_.Split(text)) {
+    for (const AddedTokenMatcher::Segment& s : special_tokens_.Split(text, &options.literal_ranges)) {
       if (s.id >= 0) {
         ids.push_back(s.id);
       } else {

@@ -4,6 +4,7 @@
 #ifndef FM_SERVICES_TOKENIZER_TOKENIZER_H_
 #define FM_SERVICES_TOKENIZER_TOKENIZER_H_
 
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,6 +21,9 @@ struct EncodeOptions {
   // become their ids. Off by default: a prompt that contains them stays
   // text, so user input cannot end a turn or forge a role.
   bool parse_special = false;
+  // Byte ranges [begin, end) of the text where parse_special does not
+  // apply: text a user wrote inside a rendered chat prompt.
+  std::vector<std::pair<size_t, size_t>> literal_ranges;
 };
 
 // Text <-> ids. Thread-safe: all methods are const.

@@ -229,13 +229,17 @@ absl::Status TokenizerServiceImpl::DoRenderChat(
       !request.has_add_generation_prompt() || request.add_generation_prompt();
   chat.tools_json = request.tools_json();
   chat.variables_json = request.variables_json();
-  FM_ASSIGN_OR_RETURN(std::string text, chat_->Render(chat));
+  FM_ASSIGN_OR_RETURN(RenderedChat rendered, chat_->Render(chat));
   if (request.return_ids()) {
-    FM_ASSIGN_OR_RETURN(std::vector<TokenId> ids,
-                        tokenizer_->Encode(text, {false, false, /*parse_special=*/true}));
+    // The template's special tokens become ids; those a message's content
+    // carried stay text.
+    EncodeOptions options;
+    options.parse_special = true;
+    options.literal_ranges = std::move(rendered.literal_ranges);
+    FM_ASSIGN_OR_RETURN(std::vector<TokenId> ids, tokenizer_->Encode(rendered.text, options));
     response->mutable_ids()->Add(ids.begin(), ids.end());
   }
-  response->set_text(std::move(text));
+  response->set_text(std::move(rendered.text));
   return absl::OkStatus();
 }
 

@@ -205,10 +205,10 @@ void CompareChatsWithOracle(const std::string& oracle_dir, const std::string& na
     request.add_generation_prompt = chats[i]["add_generation_prompt"];
     auto text = (*chat)->Render(request);
     const std::string want = (*answer)["chats"][i];
-    if (!text.ok() || *text != want) {
+    if (!text.ok() || text->text != want) {
       if (++mismatches <= 3) {
         absl::StrAppend(&details, name, " chat #", i, "\n  ours   '",
-                        text.ok() ? absl::CHexEscape(*text) : text.status().ToString(),
+                        text.ok() ? absl::CHexEscape(text->text) : text.status().ToString(),
                         "'\n  oracle '", absl::CHexEscape(want), "'\n");
       }
     }
