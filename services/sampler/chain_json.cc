@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_nesting.h"
 
 namespace fm::sampler {
 namespace {
@@ -18,30 +19,6 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr double kBan = -std::numeric_limits<double>::infinity();
-
-// Deepest [ / { nesting outside strings; checked before parsing.
-int MaxDepth(absl::string_view text) {
-  int depth = 0;
-  int max_depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_depth = std::max(max_depth, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return max_depth;
-}
 
 absl::Status Error(size_t element, absl::string_view key,
                    absl::string_view problem) {
@@ -180,7 +157,7 @@ absl::StatusOr<ChainSpec> ParseChainJson(absl::string_view text) {
         absl::StrCat("chain JSON is ", text.size(), " bytes; the limit is ",
                      kMaxChainJsonBytes));
   }
-  if (const int depth = MaxDepth(text); depth > kMaxChainJsonDepth) {
+  if (const int depth = JsonNestingDepth(text); depth > kMaxChainJsonDepth) {
     return absl::InvalidArgumentError(absl::StrCat("chain JSON nests ", depth,
                                                    " levels; the limit is ",
                                                    kMaxChainJsonDepth));

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/json_nesting.h"
 #include "common/text/byte_level.h"
 #include "services/tokenizer/bpe_tokenizer.h"
 #include "services/tokenizer/gguf_vocabulary.h"
@@ -33,35 +34,12 @@ absl::Status Invalid(absl::string_view path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
 }
 
-// OK when no array or object nests deeper than kMaxJsonDepth (checked on
-// the bytes, before a parser builds anything).
-absl::Status CheckDepth(absl::string_view json, absl::string_view file) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            file, ": nests deeper than ", kMaxJsonDepth, " levels at byte ", i));
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Json> ParseJson(absl::string_view json, absl::string_view file) {
-  if (absl::Status s = CheckDepth(json, file); !s.ok()) return s;
+  // Nesting is checked on the bytes, before the parser builds anything.
+  if (JsonNestingDepth(json) > kMaxJsonDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": nests deeper than ", kMaxJsonDepth, " levels"));
+  }
   try {
     Json value = Json::parse(json.begin(), json.end());
     if (!value.is_object()) {

@@ -21,6 +21,11 @@
 namespace fm::tokenizer {
 namespace {
 
+// `s` with the file's path in front of its message.
+absl::Status InFile(const std::string& path, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+}
+
 absl::StatusOr<LoadedTokenizer> LoadGguf(const std::string& path,
                                          absl::string_view expected_sha256) {
   FM_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::Open(path));
@@ -36,15 +41,9 @@ absl::StatusOr<LoadedTokenizer> LoadGguf(const std::string& path,
   gguf::ParseOptions options;
   options.keep_arrays = true;
   auto parsed = gguf::Parse(file->data(), file->size(), options);
-  if (!parsed.ok()) {
-    return absl::Status(parsed.status().code(),
-                        absl::StrCat(path, ": ", parsed.status().message()));
-  }
+  if (!parsed.ok()) return InFile(path, parsed.status());
   auto vocab = ReadGgufVocabulary(*parsed);
-  if (!vocab.ok()) {
-    return absl::Status(vocab.status().code(),
-                        absl::StrCat(path, ": ", vocab.status().message()));
-  }
+  if (!vocab.ok()) return InFile(path, vocab.status());
   id.format = "gguf";
   id.model_type = vocab->model;
   id.pre_tokenizer = vocab->pre;
@@ -56,10 +55,7 @@ absl::StatusOr<LoadedTokenizer> LoadGguf(const std::string& path,
   id.byte_level = vocab->model == "gpt2";
   if (id.byte_level) id.add_dummy_prefix = false;
   auto tok = TokenizerFromGgufVocabulary(*std::move(vocab));
-  if (!tok.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", tok.status().message()));
-  }
+  if (!tok.ok()) return InFile(path, tok.status());
   if (const auto* spm = dynamic_cast<const SpmBpeTokenizer*>(tok->get())) {
     id.byte_fallback = spm->byte_fallback();
   }
@@ -95,10 +91,7 @@ absl::StatusOr<LoadedTokenizer> LoadTokenizerJson(
     id.config_path = config_path;
   }
   auto parsed = ParseHfTokenizer(json, config_json);
-  if (!parsed.ok()) {
-    return absl::Status(parsed.status().code(),
-                        absl::StrCat(path, ": ", parsed.status().message()));
-  }
+  if (!parsed.ok()) return InFile(path, parsed.status());
   id.format = "tokenizer.json";
   id.model_type = parsed->model_type;
   id.pre_tokenizer = parsed->pre_tokenizer;

@@ -63,6 +63,17 @@ TEST_CASE("one GGUF file serves the tokenizer and the model: the known story",
   CHECK(tokenized.out == "1 403 407 261 378\n");
 }
 
+// The gateway's Detokenize of `ids`.
+std::string Detokenize(fm::v1::GatewayService::Stub& stub, const std::vector<int32_t>& ids) {
+  fm::v1::DecodeRequest decode;
+  for (int32_t id : ids) decode.add_ids(id);
+  fm::v1::DecodeResponse decoded;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
+  REQUIRE(stub.Detokenize(&ctx, decode, &decoded).ok());
+  return decoded.text();
+}
+
 // ChatML, written here: the template the chat GGUF below carries.
 constexpr char kChatMlTemplate[] =
     "{%- for m in messages %}{{ '<|im_start|>' + m.role + '\\n' + m.content | trim + "
@@ -217,15 +228,7 @@ TEST_CASE("a chat GGUF: RenderChat, Chat to the end-of-turn id, special "
   CHECK(res.Last()->finish_reason() == fm::v1::FINISH_REASON_LENGTH);
   // The prompt was the rendered conversation: its ids, BOS-free.
   CHECK(res.Last()->usage().prompt_tokens() > 8);
-  fm::v1::DecodeRequest decode;
-  for (int32_t id : generated) decode.add_ids(id);
-  fm::v1::DecodeResponse decoded;
-  {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
-    REQUIRE(p.stub->Detokenize(&ctx, decode, &decoded).ok());
-  }
-  CHECK(res.Text() == decoded.text());
+  CHECK(res.Text() == Detokenize(*p.stub, generated));
 
   // Made certain, <|im_end|> ends the reply: EOS with its id, no text.
   auto ending = ChainFromJson(R"([{"stage":"logit_bias","bias":[[50258,100]]},{"stage":"greedy"}])");
@@ -279,13 +282,7 @@ TEST_CASE("a byte-level BPE GGUF serves tokenizer and model: whole UTF-8",
   REQUIRE(generated.size() == 80);
   // The streamed text is the decode of the generated ids (the prompt ends
   // at a character boundary, so its decode is a prefix).
-  fm::v1::DecodeRequest decode;
-  for (int32_t id : generated) decode.add_ids(id);
-  fm::v1::DecodeResponse decoded;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineAfter(absl::Seconds(10)));
-  REQUIRE(p.stub->Detokenize(&ctx, decode, &decoded).ok());
-  CHECK(res.Text() == decoded.text());
+  CHECK(res.Text() == Detokenize(*p.stub, generated));
 }
 
 TEST_CASE("a seeded generation repeats, also across restarts",
