@@ -27,7 +27,8 @@ cflags=$(pkg-config --cflags absl_strings libpcre2-8 libutf8proc)
 # template interpreter; no SentencePiece and no gRPC. Compiled once.
 core=(common/gguf/gguf_file.cc common/utf8.cc common/text/*.cc common/jinja/*.cc)
 for f in added_tokens bpe_model bpe_tokenizer end_of_generation \
-    gguf_pre_tokenizers gguf_tokenizer gguf_vocabulary hf_tokenizer_json \
+    gguf_pre_tokenizers gguf_tokenizer gguf_vocabulary hf_json_fields \
+    hf_pipeline_json hf_tokenizer_json \
     normalizer pre_tokenizer regex spm_bpe_tokenizer tokenizer \
     tokenizer_json_reader unicode; do
   core+=("services/tokenizer/$f.cc")

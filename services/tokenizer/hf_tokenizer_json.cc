@@ -1,15 +1,13 @@
 // ParseHfTokenizer: tokenizer.json's sections in the order the pipeline
-// runs them (added tokens, normalizer, pre-tokenizer, model, decoder,
-// post-processor), then tokenizer_config.json's special tokens and chat
-// template.
+// runs them (the BPE model and its vocabulary, added tokens, normalizer,
+// pre-tokenizer, decoder, post-processor), then tokenizer_config.json's
+// special tokens and chat template. Each step is a function of its own.
 #include "services/tokenizer/hf_tokenizer_json.h"
 
 #include <algorithm>
 #include <exception>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -18,476 +16,81 @@
 #include "common/json_nesting.h"
 #include "common/text/byte_level.h"
 #include "services/tokenizer/bpe_tokenizer.h"
-#include "services/tokenizer/gguf_vocabulary.h"
-#include "services/tokenizer/regex.h"
-#include "services/tokenizer/tokenizer_json_reader.h"
 #include "services/tokenizer/end_of_generation.h"
+#include "services/tokenizer/hf_json_fields.h"
+#include "services/tokenizer/hf_pipeline_json.h"
+#include "services/tokenizer/tokenizer_json_reader.h"
 
 namespace fm::tokenizer {
 namespace {
 
-using Json = nlohmann::json;
+using hf::GetBool;
+using hf::GetId;
+using hf::GetString;
+using hf::Invalid;
+using hf::Json;
+using hf::Member;
 
 constexpr char kSpaceSymbol[] = "\xE2\x96\x81";  // "▁"
 
-absl::Status Invalid(absl::string_view path, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
-}
-
-absl::StatusOr<Json> ParseJson(absl::string_view json, absl::string_view file) {
-  // Nesting is checked on the bytes, before the parser builds anything.
+// tokenizer_config.json (small: an ordinary parse after a nesting check).
+absl::StatusOr<Json> ParseConfig(absl::string_view json) {
+  constexpr absl::string_view kFile = "tokenizer_config.json";
+  if (json.empty()) return Json::object();
   if (JsonNestingDepth(json) > kMaxJsonDepth) {
     return absl::InvalidArgumentError(
-        absl::StrCat(file, ": nests deeper than ", kMaxJsonDepth, " levels"));
+        absl::StrCat(kFile, ": nests deeper than ", kMaxJsonDepth, " levels"));
   }
   try {
     Json value = Json::parse(json.begin(), json.end());
     if (!value.is_object()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file, ": is not a JSON object"));
+      return absl::InvalidArgumentError(absl::StrCat(kFile, ": is not a JSON object"));
     }
     return value;
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ": not valid JSON: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(kFile, ": not valid JSON: ", e.what()));
   }
 }
 
-// Typed access to optional members, naming the JSON path on a wrong type.
-const Json* Member(const Json& object, const char* key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  return it == object.end() || it->is_null() ? nullptr : &*it;
-}
-
-absl::StatusOr<bool> GetBool(const Json& object, const char* key,
-                             absl::string_view path, bool fallback) {
-  const Json* v = Member(object, key);
-  if (v == nullptr) return fallback;
-  if (!v->is_boolean()) return Invalid(absl::StrCat(path, ".", key), "is not a boolean");
-  return v->get<bool>();
-}
-
-absl::StatusOr<std::string> GetString(const Json& object, const char* key,
-                                      absl::string_view path,
-                                      absl::string_view fallback) {
-  const Json* v = Member(object, key);
-  if (v == nullptr) return std::string(fallback);
-  if (!v->is_string()) return Invalid(absl::StrCat(path, ".", key), "is not a string");
-  return v->get<std::string>();
-}
-
-absl::StatusOr<std::string> GetType(const Json& object, absl::string_view path) {
-  if (!object.is_object()) return Invalid(path, "is not an object");
-  auto type = GetString(object, "type", path, "");
+// The BPE model's options; `unk_token` gets its content ("" for none).
+absl::StatusOr<BpeOptions> ReadModelOptions(const Json& model, std::string* unk_token) {
+  auto type = GetString(model, "type", "model", "");
   if (!type.ok()) return type.status();
-  if (type->empty()) return Invalid(path, "has no \"type\"");
-  return type;
-}
-
-absl::StatusOr<const Json*> GetArray(const Json& object, const char* key,
-                                     absl::string_view path) {
-  const Json* v = Member(object, key);
-  if (v == nullptr || !v->is_array()) {
-    return Invalid(absl::StrCat(path, ".", key), "is not an array");
+  if (*type != "BPE") {
+    return Invalid("model.type", absl::StrCat("'", *type, "' is not supported; supported: BPE"));
   }
-  return v;
-}
-
-absl::StatusOr<TokenId> GetId(const Json& value, absl::string_view path) {
-  if (!value.is_number_integer()) return Invalid(path, "is not an integer id");
-  const int64_t id = value.get<int64_t>();
-  if (id < 0 || id >= kMaxVocabSize) {
-    return Invalid(path, absl::StrCat("id ", id, " is outside [0, ",
-                                      kMaxVocabSize, ")"));
-  }
-  return static_cast<TokenId>(id);
-}
-
-// A {"String": s} or {"Regex": r} pattern.
-absl::StatusOr<std::unique_ptr<Regex>> GetPattern(const Json& object,
-                                                  absl::string_view path) {
-  const Json* pattern = Member(object, "pattern");
-  const std::string at = absl::StrCat(path, ".pattern");
-  if (pattern == nullptr || !pattern->is_object()) {
-    return Invalid(at, "is not a {\"String\"} or {\"Regex\"} object");
-  }
-  if (const Json* s = Member(*pattern, "String"); s != nullptr && s->is_string()) {
-    if (s->get_ref<const std::string&>().empty()) return Invalid(at, "is empty");
-    return Regex::Create(s->get<std::string>(), /*literal=*/true);
-  }
-  if (const Json* r = Member(*pattern, "Regex"); r != nullptr && r->is_string()) {
-    auto regex = Regex::Create(r->get<std::string>());
-    if (!regex.ok()) return Invalid(at, regex.status().message());
-    return regex;
-  }
-  return Invalid(at, "is not a {\"String\"} or {\"Regex\"} object");
-}
-
-// --- normalizer -----------------------------------------------------------
-
-absl::Status AddNormalizer(const Json& n, const std::string& path,
-                           std::vector<std::unique_ptr<NormalizerStep>>* steps) {
-  auto type = GetType(n, path);
-  if (!type.ok()) return type.status();
-  if (*type == "Sequence") {
-    auto list = GetArray(n, "normalizers", path);
-    if (!list.ok()) return list.status();
-    for (size_t i = 0; i < (*list)->size(); ++i) {
-      absl::Status s = AddNormalizer((**list)[i],
-                                     absl::StrCat(path, ".normalizers[", i, "]"), steps);
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-  if (*type == "NFC" || *type == "NFD" || *type == "NFKC" || *type == "NFKD") {
-    const NormalizationForm form =
-        *type == "NFC"  ? NormalizationForm::kNfc
-        : *type == "NFD" ? NormalizationForm::kNfd
-        : *type == "NFKC" ? NormalizationForm::kNfkc
-                          : NormalizationForm::kNfkd;
-    steps->push_back(UnicodeFormStep(form));
-    return absl::OkStatus();
-  }
-  if (*type == "Replace") {
-    auto pattern = GetPattern(n, path);
-    if (!pattern.ok()) return pattern.status();
-    auto content = GetString(n, "content", path, "");
-    if (!content.ok()) return content.status();
-    steps->push_back(ReplaceStep(*std::move(pattern), *std::move(content)));
-    return absl::OkStatus();
-  }
-  if (*type == "Prepend") {
-    auto prefix = GetString(n, "prepend", path, "");
-    if (!prefix.ok()) return prefix.status();
-    steps->push_back(PrependStep(*std::move(prefix)));
-    return absl::OkStatus();
-  }
-  if (*type == "Lowercase") {
-    steps->push_back(LowercaseStep());
-    return absl::OkStatus();
-  }
-  if (*type == "Strip") {
-    auto left = GetBool(n, "strip_left", path, true);
-    auto right = GetBool(n, "strip_right", path, true);
-    if (!left.ok()) return left.status();
-    if (!right.ok()) return right.status();
-    steps->push_back(StripStep(*left, *right));
-    return absl::OkStatus();
-  }
-  return Invalid(path, absl::StrCat(
-      "normalizer type '", *type, "' is not supported; supported: Sequence, "
-      "NFC, NFD, NFKC, NFKD, Replace, Prepend, Lowercase, Strip"));
-}
-
-// --- pre-tokenizer --------------------------------------------------------
-
-absl::StatusOr<SplitBehavior> GetBehavior(const Json& p, absl::string_view path,
-                                          absl::string_view fallback) {
-  auto name = GetString(p, "behavior", path, fallback);
-  if (!name.ok()) return name.status();
-  if (*name == "Removed") return SplitBehavior::kRemoved;
-  if (*name == "Isolated") return SplitBehavior::kIsolated;
-  if (*name == "MergedWithPrevious") return SplitBehavior::kMergedWithPrevious;
-  if (*name == "MergedWithNext") return SplitBehavior::kMergedWithNext;
-  if (*name == "Contiguous") return SplitBehavior::kContiguous;
-  return Invalid(absl::StrCat(path, ".behavior"),
-                 absl::StrCat("'", *name, "' is not a split behavior"));
-}
-
-absl::Status AddSplit(absl::string_view regex, SplitBehavior behavior,
-                      bool invert,
-                      std::vector<std::unique_ptr<PreTokenizerStep>>* steps) {
-  auto compiled = Regex::Create(regex);
-  if (!compiled.ok()) return compiled.status();
-  steps->push_back(SplitStep(*std::move(compiled), behavior, invert));
-  return absl::OkStatus();
-}
-
-absl::Status AddPreTokenizer(const Json& p, const std::string& path,
-                             std::vector<std::unique_ptr<PreTokenizerStep>>* steps,
-                             std::vector<std::string>* names) {
-  auto type = GetType(p, path);
-  if (!type.ok()) return type.status();
-  if (*type == "Sequence") {
-    auto list = GetArray(p, "pretokenizers", path);
-    if (!list.ok()) return list.status();
-    for (size_t i = 0; i < (*list)->size(); ++i) {
-      absl::Status s = AddPreTokenizer(
-          (**list)[i], absl::StrCat(path, ".pretokenizers[", i, "]"), steps, names);
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-  names->push_back(*type);
-  if (*type == "Split") {
-    auto pattern = GetPattern(p, path);
-    if (!pattern.ok()) return pattern.status();
-    auto behavior = GetBehavior(p, path, "");
-    if (!behavior.ok()) return behavior.status();
-    auto invert = GetBool(p, "invert", path, false);
-    if (!invert.ok()) return invert.status();
-    steps->push_back(SplitStep(*std::move(pattern), *behavior, *invert));
-    return absl::OkStatus();
-  }
-  if (*type == "ByteLevel") {
-    auto prefix = GetBool(p, "add_prefix_space", path, true);
-    auto use_regex = GetBool(p, "use_regex", path, true);
-    if (!prefix.ok()) return prefix.status();
-    if (!use_regex.ok()) return use_regex.status();
-    auto step = ByteLevelStep(*prefix, *use_regex);
-    if (!step.ok()) return step.status();
-    steps->push_back(*std::move(step));
-    return absl::OkStatus();
-  }
-  if (*type == "Metaspace") {
-    auto replacement = GetString(p, "replacement", path, kSpaceSymbol);
-    if (!replacement.ok()) return replacement.status();
-    if (replacement->empty()) return Invalid(path + ".replacement", "is empty");
-    auto split = GetBool(p, "split", path, true);
-    if (!split.ok()) return split.status();
-    auto legacy_prefix = GetBool(p, "add_prefix_space", path, true);
-    if (!legacy_prefix.ok()) return legacy_prefix.status();
-    auto scheme_name =
-        GetString(p, "prepend_scheme", path, *legacy_prefix ? "always" : "never");
-    if (!scheme_name.ok()) return scheme_name.status();
-    PrependScheme scheme;
-    if (*scheme_name == "always") {
-      scheme = PrependScheme::kAlways;
-    } else if (*scheme_name == "first") {
-      scheme = PrependScheme::kFirst;
-    } else if (*scheme_name == "never") {
-      scheme = PrependScheme::kNever;
-    } else {
-      return Invalid(path + ".prepend_scheme",
-                     absl::StrCat("'", *scheme_name, "' is not always, first or never"));
-    }
-    steps->push_back(MetaspaceStep(*std::move(replacement), scheme, *split));
-    return absl::OkStatus();
-  }
-  if (*type == "Digits") {
-    auto individual = GetBool(p, "individual_digits", path, false);
-    if (!individual.ok()) return individual.status();
-    return AddSplit(R"(\p{N})",
-                    *individual ? SplitBehavior::kIsolated : SplitBehavior::kContiguous,
-                    false, steps);
-  }
-  if (*type == "Whitespace") {
-    return AddSplit(R"(\w+|[^\w\s]+)", SplitBehavior::kRemoved, true, steps);
-  }
-  if (*type == "WhitespaceSplit") {
-    return AddSplit(R"(\s)", SplitBehavior::kRemoved, false, steps);
-  }
-  if (*type == "Punctuation") {
-    auto behavior = GetBehavior(p, path, "Isolated");
-    if (!behavior.ok()) return behavior.status();
-    return AddSplit(R"([\p{P}!-/:-@\[-`{-~])", *behavior, false, steps);
-  }
-  return Invalid(path, absl::StrCat(
-      "pre-tokenizer type '", *type, "' is not supported; supported: Sequence, "
-      "Split, ByteLevel, Metaspace, Digits, Whitespace, WhitespaceSplit, "
-      "Punctuation"));
-}
-
-// --- decoder --------------------------------------------------------------
-
-// What a decoder chain does, in the terms the streaming decoder knows.
-struct DecoderShape {
-  bool byte_level = false;   // ByteLevel
-  bool metaspace = false;    // "▁" -> " " (Replace or Metaspace)
-  bool byte_fallback = false;
-  bool strip_leading_space = false;
-};
-
-absl::Status AddDecoder(const Json& d, const std::string& path,
-                        DecoderShape* shape) {
-  auto type = GetType(d, path);
-  if (!type.ok()) return type.status();
-  if (*type == "Sequence") {
-    auto list = GetArray(d, "decoders", path);
-    if (!list.ok()) return list.status();
-    for (size_t i = 0; i < (*list)->size(); ++i) {
-      absl::Status s = AddDecoder((**list)[i],
-                                  absl::StrCat(path, ".decoders[", i, "]"), shape);
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-  if (*type == "ByteLevel") {
-    shape->byte_level = true;
-    return absl::OkStatus();
-  }
-  if (*type == "ByteFallback") {
-    shape->byte_fallback = true;
-    return absl::OkStatus();
-  }
-  if (*type == "Fuse") return absl::OkStatus();  // joining is what we do
-  if (*type == "Replace") {
-    const Json* pattern = Member(d, "pattern");
-    const Json* s = pattern == nullptr ? nullptr : Member(*pattern, "String");
-    auto content = GetString(d, "content", path, "");
-    if (!content.ok()) return content.status();
-    if (s != nullptr && s->is_string() && *s == kSpaceSymbol && *content == " ") {
-      shape->metaspace = true;
-      return absl::OkStatus();
-    }
-    return Invalid(path, "only the Replace decoder \"▁\" -> \" \" is supported");
-  }
-  if (*type == "Strip") {
-    auto content = GetString(d, "content", path, " ");
-    if (!content.ok()) return content.status();
-    const Json* start = Member(d, "start");
-    const Json* stop = Member(d, "stop");
-    if (*content == " " && start != nullptr && *start == 1 &&
-        (stop == nullptr || *stop == 0)) {
-      shape->strip_leading_space = true;
-      return absl::OkStatus();
-    }
-    return Invalid(path, "only the Strip decoder of one leading space is supported");
-  }
-  if (*type == "Metaspace") {
-    auto replacement = GetString(d, "replacement", path, kSpaceSymbol);
-    if (!replacement.ok()) return replacement.status();
-    if (*replacement != kSpaceSymbol) {
-      return Invalid(path + ".replacement", "only \"▁\" is supported");
-    }
-    auto legacy_prefix = GetBool(d, "add_prefix_space", path, true);
-    if (!legacy_prefix.ok()) return legacy_prefix.status();
-    auto scheme =
-        GetString(d, "prepend_scheme", path, *legacy_prefix ? "always" : "never");
-    if (!scheme.ok()) return scheme.status();
-    shape->metaspace = true;
-    shape->strip_leading_space = *scheme != "never";
-    return absl::OkStatus();
-  }
-  return Invalid(path, absl::StrCat(
-      "decoder type '", *type, "' is not supported; supported: Sequence, "
-      "ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace"));
-}
-
-// --- post-processor -------------------------------------------------------
-
-// The special tokens TemplateProcessing puts around a single sequence.
-struct Framing {
-  std::string before, after;  // token contents; "" for none
-};
-
-absl::Status ReadPostProcessor(const Json& p, const std::string& path,
-                               Framing* framing) {
-  auto type = GetType(p, path);
-  if (!type.ok()) return type.status();
-  if (*type == "ByteLevel") return absl::OkStatus();  // offsets only
-  if (*type == "Sequence") {
-    auto list = GetArray(p, "processors", path);
-    if (!list.ok()) return list.status();
-    for (size_t i = 0; i < (*list)->size(); ++i) {
-      absl::Status s = ReadPostProcessor(
-          (**list)[i], absl::StrCat(path, ".processors[", i, "]"), framing);
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
-  }
-  if (*type != "TemplateProcessing") {
-    return Invalid(path, absl::StrCat(
-        "post-processor type '", *type, "' is not supported; supported: "
-        "TemplateProcessing, ByteLevel, Sequence"));
-  }
-  auto single = GetArray(p, "single", path);
-  if (!single.ok()) return single.status();
-  bool seen_sequence = false;
-  for (size_t i = 0; i < (*single)->size(); ++i) {
-    const Json& item = (**single)[i];
-    const std::string at = absl::StrCat(path, ".single[", i, "]");
-    if (Member(item, "Sequence") != nullptr) {
-      seen_sequence = true;
-      continue;
-    }
-    const Json* special = Member(item, "SpecialToken");
-    auto id = special == nullptr ? absl::StatusOr<std::string>(std::string())
-                                 : GetString(*special, "id", at, "");
-    if (!id.ok()) return id.status();
-    if (id->empty()) return Invalid(at, "is neither a Sequence nor a SpecialToken");
-    std::string& slot = seen_sequence ? framing->after : framing->before;
-    if (!slot.empty()) {
-      return Invalid(at, "more than one special token on one side of the text "
-                         "is not supported");
-    }
-    slot = *id;
-  }
-  return absl::OkStatus();
-}
-
-// A special token named in tokenizer_config.json: "<s>" or {"content": ...}.
-absl::StatusOr<std::string> ConfigToken(const Json& config, const char* key) {
-  const Json* v = Member(config, key);
-  if (v == nullptr) return std::string();
-  if (v->is_string()) return v->get<std::string>();
-  if (v->is_object()) return GetString(*v, "content", key, "");
-  return Invalid(absl::StrCat("tokenizer_config.json: ", key),
-                 "is neither a string nor an object with \"content\"");
-}
-
-}  // namespace
-
-absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
-                                             absl::string_view config_json) {
-  auto doc_or = ReadTokenizerJson(tokenizer_json, "tokenizer.json");
-  if (!doc_or.ok()) return doc_or.status();
-  TokenizerJsonDocument& doc = *doc_or;
-  const Json& root = doc.rest;
-  Json config = Json::object();
-  if (!config_json.empty()) {
-    auto parsed = ParseJson(config_json, "tokenizer_config.json");
-    if (!parsed.ok()) return parsed.status();
-    config = *std::move(parsed);
-  }
-  HfTokenizer result;
-
-  // The model.
-  const Json* model = Member(root, "model");
-  if (model == nullptr) return Invalid("tokenizer.json", "has no \"model\"");
-  auto model_type = GetString(*model, "type", "model", "");
-  if (!model_type.ok()) return model_type.status();
-  if (*model_type != "BPE") {
-    return Invalid("model.type", absl::StrCat(
-        "'", *model_type, "' is not supported; supported: BPE"));
-  }
-  result.model_type = *model_type;
-  if (const Json* dropout = Member(*model, "dropout");
+  if (const Json* dropout = Member(model, "dropout");
       dropout != nullptr && !(dropout->is_number() && dropout->get<double>() == 0)) {
     return Invalid("model.dropout", "BPE dropout is not supported (it is random)");
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    auto affix = GetString(*model, key, "model", "");
+    auto affix = GetString(model, key, "model", "");
     if (!affix.ok()) return affix.status();
     if (!affix->empty()) {
       return Invalid(absl::StrCat("model.", key), "a non-empty affix is not supported");
     }
   }
   BpeOptions options;
-  auto byte_fallback = GetBool(*model, "byte_fallback", "model", false);
-  auto fuse_unk = GetBool(*model, "fuse_unk", "model", false);
-  auto ignore_merges = GetBool(*model, "ignore_merges", "model", false);
-  auto unk_token = GetString(*model, "unk_token", "model", "");
-  for (const auto* s : {&byte_fallback, &fuse_unk, &ignore_merges}) {
-    if (!s->ok()) return s->status();
+  for (auto [key, field] : {std::make_pair("byte_fallback", &options.byte_fallback),
+                            std::make_pair("fuse_unk", &options.fuse_unk),
+                            std::make_pair("ignore_merges", &options.ignore_merges)}) {
+    auto flag = GetBool(model, key, "model", false);
+    if (!flag.ok()) return flag.status();
+    *field = *flag;
   }
-  if (!unk_token.ok()) return unk_token.status();
-  options.byte_fallback = result.byte_fallback = *byte_fallback;
-  options.fuse_unk = *fuse_unk;
-  options.ignore_merges = *ignore_merges;
+  auto unk = GetString(model, "unk_token", "model", "");
+  if (!unk.ok()) return unk.status();
+  *unk_token = *std::move(unk);
+  return options;
+}
 
-  if (!doc.has_vocab) return Invalid("model.vocab", "is not an object of piece -> id");
-  if (Member(*model, "merges") != nullptr) return Invalid("model.merges", "is not an array");
-  TokenId max_id = -1;
-  for (const auto& [piece, id] : doc.vocab) max_id = std::max(max_id, id);
-  const Json* added_list = Member(root, "added_tokens");
-  if (added_list != nullptr && !added_list->is_array()) {
-    return Invalid("added_tokens", "is not an array");
-  }
+absl::StatusOr<std::vector<AddedToken>> ReadAddedTokens(const Json& root) {
   std::vector<AddedToken> added;
-  for (size_t i = 0; added_list != nullptr && i < added_list->size(); ++i) {
-    const Json& a = (*added_list)[i];
+  const Json* list = Member(root, "added_tokens");
+  if (list == nullptr) return added;
+  if (!list->is_array()) return Invalid("added_tokens", "is not an array");
+  for (size_t i = 0; i < list->size(); ++i) {
+    const Json& a = (*list)[i];
     const std::string at = absl::StrCat("added_tokens[", i, "]");
     if (!a.is_object()) return Invalid(at, "is not an object");
     const Json* id_value = Member(a, "id");
@@ -509,16 +112,25 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
       if (!flag.ok()) return flag.status();
       *field = *flag;
     }
-    max_id = std::max(max_id, t.id);
     added.push_back(std::move(t));
   }
-  if (max_id < 0) return Invalid("model.vocab", "is empty");
+  return added;
+}
 
-  // The vocabulary table: model pieces, then added tokens over them.
+// The vocabulary table: model pieces (byte pieces typed as such with byte
+// fallback), then added tokens over them; every id from 0 up must have a
+// piece.
+absl::StatusOr<std::vector<text::VocabEntry>> BuildEntries(
+    std::vector<std::pair<std::string, TokenId>> vocab,
+    const std::vector<AddedToken>& added, bool byte_fallback) {
+  TokenId max_id = -1;
+  for (const auto& [piece, id] : vocab) max_id = std::max(max_id, id);
+  for (const AddedToken& t : added) max_id = std::max(max_id, t.id);
+  if (max_id < 0) return Invalid("model.vocab", "is empty");
   const int64_t n = static_cast<int64_t>(max_id) + 1;
   std::vector<text::VocabEntry> entries(static_cast<size_t>(n));
   std::vector<bool> filled(static_cast<size_t>(n), false);
-  for (auto& [piece, id] : doc.vocab) {
+  for (auto& [piece, id] : vocab) {
     if (filled[id]) {
       return Invalid("model.vocab", absl::StrCat(
           "id ", id, " is given to both '", absl::CHexEscape(entries[id].piece.substr(0, 64)),
@@ -527,7 +139,7 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
     if (piece.empty()) return Invalid("model.vocab", "has an empty piece");
     filled[id] = true;
     uint8_t byte;
-    entries[id].type = options.byte_fallback && text::ParseBytePiece(piece, &byte)
+    entries[id].type = byte_fallback && text::ParseBytePiece(piece, &byte)
                            ? text::PieceType::kByte
                            : text::PieceType::kNormal;
     entries[id].piece = std::move(piece);
@@ -535,8 +147,7 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
   for (const AddedToken& t : added) {
     filled[t.id] = true;
     entries[t.id].piece = t.content;
-    entries[t.id].type =
-        t.special ? text::PieceType::kControl : text::PieceType::kUserDefined;
+    entries[t.id].type = t.special ? text::PieceType::kControl : text::PieceType::kUserDefined;
   }
   for (TokenId id = 0; id < n; ++id) {
     if (!filled[id]) {
@@ -545,65 +156,37 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
           " without gaps, counting added_tokens)"));
     }
   }
+  return entries;
+}
 
-  std::vector<std::pair<std::string, std::string>>& merges = doc.merges;
-  // Merges form model pieces only: never a control token from plain text.
-  absl::flat_hash_map<std::string, TokenId> model_pieces;
-  model_pieces.reserve(static_cast<size_t>(n));
-  for (TokenId id = 0; id < n; ++id) {
+// The merge model over every piece but the control tokens (merges never
+// form a control token from plain text).
+absl::StatusOr<std::unique_ptr<BpeModel>> BuildModel(
+    const std::vector<text::VocabEntry>& entries,
+    std::vector<std::pair<std::string, std::string>> merges, BpeOptions options,
+    const std::string& unk_token) {
+  absl::flat_hash_map<std::string, TokenId> pieces;
+  pieces.reserve(entries.size());
+  for (TokenId id = 0; id < static_cast<TokenId>(entries.size()); ++id) {
     if (entries[id].type == text::PieceType::kControl) continue;
-    model_pieces.emplace(entries[id].piece, id);
+    pieces.emplace(entries[id].piece, id);
   }
-  if (!unk_token->empty()) {
+  if (!unk_token.empty()) {
     auto it = std::find_if(entries.begin(), entries.end(),
-                           [&](const text::VocabEntry& e) { return e.piece == *unk_token; });
+                           [&](const text::VocabEntry& e) { return e.piece == unk_token; });
     if (it == entries.end()) {
-      return Invalid("model.unk_token", absl::StrCat("'", *unk_token, "' is not a piece"));
+      return Invalid("model.unk_token", absl::StrCat("'", unk_token, "' is not a piece"));
     }
     options.unk = static_cast<TokenId>(it - entries.begin());
   }
-  auto bpe = BpeModel::Create(std::move(model_pieces), merges, options);
-  if (!bpe.ok()) return Invalid("model.merges", bpe.status().message());
-  merges.clear();
-  merges.shrink_to_fit();
+  auto model = BpeModel::Create(std::move(pieces), merges, options);
+  if (!model.ok()) return Invalid("model.merges", model.status().message());
+  return model;
+}
 
-  BpePipeline pipeline;
-  pipeline.model = *std::move(bpe);
-  pipeline.added_tokens = added;
-  if (const Json* n_json = Member(root, "normalizer"); n_json != nullptr) {
-    std::vector<std::unique_ptr<NormalizerStep>> steps;
-    absl::Status s = AddNormalizer(*n_json, "normalizer", &steps);
-    if (!s.ok()) return s;
-    pipeline.normalizer = std::make_unique<Normalizer>(std::move(steps));
-  }
-  if (const Json* p_json = Member(root, "pre_tokenizer"); p_json != nullptr) {
-    std::vector<std::unique_ptr<PreTokenizerStep>> steps;
-    std::vector<std::string> names;
-    absl::Status s = AddPreTokenizer(*p_json, "pre_tokenizer", &steps, &names);
-    if (!s.ok()) return s;
-    pipeline.pre_tokenizer = std::make_unique<PreTokenizer>(std::move(steps));
-    result.pre_tokenizer = absl::StrJoin(names, ",");
-  }
-
-  // The decoder decides what each piece's text is.
-  const Json* d_json = Member(root, "decoder");
-  if (d_json == nullptr) {
-    return Invalid("decoder", "is missing; a tokenizer without one joins "
-                              "pieces with spaces, which is not supported");
-  }
-  DecoderShape shape;
-  if (absl::Status s = AddDecoder(*d_json, "decoder", &shape); !s.ok()) return s;
-  if (shape.byte_level == shape.metaspace) {
-    return Invalid("decoder", shape.byte_level
-                                  ? "ByteLevel together with \"▁\" replacement is not supported"
-                                  : "neither ByteLevel nor \"▁\" -> \" \": not supported");
-  }
-  if (shape.byte_level && (shape.byte_fallback || shape.strip_leading_space)) {
-    return Invalid("decoder", "ByteLevel with ByteFallback or Strip is not supported");
-  }
-  result.byte_level = shape.byte_level;
-  result.strip_leading_space = shape.strip_leading_space;
-  for (text::VocabEntry& e : entries) {
+// What each entry decodes to, by the decoder's shape.
+void SetEntryTexts(const hf::DecoderShape& shape, std::vector<text::VocabEntry>* entries) {
+  for (text::VocabEntry& e : *entries) {
     switch (e.type) {
       case text::PieceType::kControl:
         e.text.clear();
@@ -611,14 +194,16 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
       case text::PieceType::kUserDefined:
         // The decoder's "▁" -> " " applies to added tokens too (Gemma's
         // "▁▁" pieces); byte-level decoding leaves them as written.
-        e.text = shape.metaspace ? absl::StrReplaceAll(e.piece, {{kSpaceSymbol, " "}})
-                                 : e.piece;
+        e.text = shape.metaspace ? absl::StrReplaceAll(e.piece, {{kSpaceSymbol, " "}}) : e.piece;
         break;
       case text::PieceType::kByte: {
         uint8_t byte = 0;
         text::ParseBytePiece(e.piece, &byte);
         e.text.assign(1, static_cast<char>(byte));
-        if (!shape.byte_fallback) e.text = e.piece;
+        if (!shape.byte_fallback) {  // no ByteFallback decoder: "<0x41>" as written
+          e.text = e.piece;
+          e.type = text::PieceType::kNormal;
+        }
         break;
       }
       default:
@@ -629,25 +214,32 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
           e.text = absl::StrReplaceAll(e.piece, {{kSpaceSymbol, " "}});
         }
     }
-    if (!shape.byte_fallback && e.type == text::PieceType::kByte) {
-      e.type = text::PieceType::kNormal;
-    }
   }
+}
 
-  // Special ids: tokenizer_config.json names them; else the post-processor.
-  Framing framing;
-  if (const Json* post = Member(root, "post_processor"); post != nullptr) {
-    if (absl::Status s = ReadPostProcessor(*post, "post_processor", &framing);
-        !s.ok()) {
-      return s;
-    }
-  }
+// A special token named in tokenizer_config.json: "<s>" or {"content": ...}.
+absl::StatusOr<std::string> ConfigToken(const Json& config, const char* key) {
+  const Json* v = Member(config, key);
+  if (v == nullptr) return std::string();
+  if (v->is_string()) return v->get<std::string>();
+  if (v->is_object()) return GetString(*v, "content", key, "");
+  return Invalid(absl::StrCat("tokenizer_config.json: ", key),
+                 "is neither a string nor an object with \"content\"");
+}
+
+// BOS, EOS, UNK and PAD as tokenizer_config.json names them, else as the
+// post-processor frames a text (and the model's unk_token); then the
+// end-of-generation set.
+absl::StatusOr<text::SpecialIds> ReadSpecialIds(const Json& config, const hf::Framing& framing,
+                                                const std::string& unk_token,
+                                                const std::vector<AddedToken>& added,
+                                                const std::vector<text::VocabEntry>& entries) {
   auto id_of = [&](const std::string& content, const char* what) -> absl::StatusOr<TokenId> {
     if (content.empty()) return -1;
     for (const AddedToken& t : added) {
       if (t.content == content) return t.id;
     }
-    for (TokenId id = 0; id < n; ++id) {
+    for (TokenId id = 0; id < static_cast<TokenId>(entries.size()); ++id) {
       if (entries[id].piece == content) return id;
     }
     return Invalid(what, absl::StrCat("'", content, "' is not a token"));
@@ -660,51 +252,120 @@ absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
   };
   for (const Slot& slot : {Slot{"bos_token", &special.bos, framing.before},
                            Slot{"eos_token", &special.eos, framing.after},
-                           Slot{"unk_token", &special.unk, *unk_token},
+                           Slot{"unk_token", &special.unk, unk_token},
                            Slot{"pad_token", &special.pad, ""}}) {
     auto content = ConfigToken(config, slot.key);
     if (!content.ok()) return content.status();
     const bool named = Member(config, slot.key) != nullptr;
-    auto id = id_of(named ? *content : slot.fallback,
-                    named ? slot.key : "post_processor");
+    auto id = id_of(named ? *content : slot.fallback, named ? slot.key : "post_processor");
     if (!id.ok()) return id.status();
     *slot.id = *id;
   }
   special.end_of_generation = EndOfGenerationIds(special.eos, added);
+  return special;
+}
 
-  auto add_bos = GetBool(config, "add_bos_token", "tokenizer_config.json",
-                         !framing.before.empty());
-  auto add_eos = GetBool(config, "add_eos_token", "tokenizer_config.json",
-                         !framing.after.empty());
+// tokenizer_config.json chat_template: a string, or named templates of
+// which "default" is served.
+absl::StatusOr<std::string> ReadChatTemplate(const Json& config) {
+  const Json* t = Member(config, "chat_template");
+  if (t == nullptr) return std::string();
+  if (t->is_string()) return t->get<std::string>();
+  if (!t->is_array()) {
+    return Invalid("tokenizer_config.json: chat_template",
+                   "is neither a string nor a list of named templates");
+  }
+  std::string chosen;
+  for (const Json& named : *t) {
+    auto name = GetString(named, "name", "chat_template[]", "");
+    if (!name.ok()) return name.status();
+    if (*name != "default") continue;
+    auto body = GetString(named, "template", "chat_template[]", "");
+    if (!body.ok()) return body.status();
+    chosen = *std::move(body);
+  }
+  return chosen;
+}
+
+}  // namespace
+
+absl::StatusOr<HfTokenizer> ParseHfTokenizer(absl::string_view tokenizer_json,
+                                             absl::string_view config_json) {
+  auto doc = ReadTokenizerJson(tokenizer_json, "tokenizer.json");
+  if (!doc.ok()) return doc.status();
+  auto config = ParseConfig(config_json);
+  if (!config.ok()) return config.status();
+  const Json& root = doc->rest;
+  HfTokenizer result;
+
+  const Json* model = Member(root, "model");
+  if (model == nullptr) return Invalid("tokenizer.json", "has no \"model\"");
+  std::string unk_token;
+  auto options = ReadModelOptions(*model, &unk_token);
+  if (!options.ok()) return options.status();
+  result.model_type = "BPE";
+  result.byte_fallback = options->byte_fallback;
+  if (!doc->has_vocab) return Invalid("model.vocab", "is not an object of piece -> id");
+  if (Member(*model, "merges") != nullptr) return Invalid("model.merges", "is not an array");
+
+  auto added = ReadAddedTokens(root);
+  if (!added.ok()) return added.status();
+  auto entries = BuildEntries(std::move(doc->vocab), *added, options->byte_fallback);
+  if (!entries.ok()) return entries.status();
+  BpePipeline pipeline;
+  auto bpe = BuildModel(*entries, std::move(doc->merges), *options, unk_token);
+  if (!bpe.ok()) return bpe.status();
+  pipeline.model = *std::move(bpe);
+  pipeline.added_tokens = *added;
+
+  if (const Json* n = Member(root, "normalizer"); n != nullptr) {
+    auto normalizer = hf::ReadNormalizer(*n);
+    if (!normalizer.ok()) return normalizer.status();
+    pipeline.normalizer = *std::move(normalizer);
+  }
+  if (const Json* p = Member(root, "pre_tokenizer"); p != nullptr) {
+    std::vector<std::string> names;
+    auto pre = hf::ReadPreTokenizer(*p, &names);
+    if (!pre.ok()) return pre.status();
+    pipeline.pre_tokenizer = *std::move(pre);
+    result.pre_tokenizer = absl::StrJoin(names, ",");
+  }
+
+  // The decoder decides what each piece's text is.
+  const Json* d = Member(root, "decoder");
+  if (d == nullptr) {
+    return Invalid("decoder", "is missing; a tokenizer without one joins "
+                              "pieces with spaces, which is not supported");
+  }
+  auto shape = hf::ReadDecoder(*d);
+  if (!shape.ok()) return shape.status();
+  result.byte_level = shape->byte_level;
+  result.strip_leading_space = shape->strip_leading_space;
+  SetEntryTexts(*shape, &*entries);
+
+  hf::Framing framing;
+  if (const Json* post = Member(root, "post_processor"); post != nullptr) {
+    auto read = hf::ReadPostProcessor(*post);
+    if (!read.ok()) return read.status();
+    framing = *std::move(read);
+  }
+  auto special = ReadSpecialIds(*config, framing, unk_token, *added, *entries);
+  if (!special.ok()) return special.status();
+  auto add_bos = GetBool(*config, "add_bos_token", "tokenizer_config.json", !framing.before.empty());
+  auto add_eos = GetBool(*config, "add_eos_token", "tokenizer_config.json", !framing.after.empty());
   if (!add_bos.ok()) return add_bos.status();
   if (!add_eos.ok()) return add_eos.status();
   result.add_bos = *add_bos;
   result.add_eos = *add_eos;
-
-  if (const Json* t = Member(config, "chat_template"); t != nullptr) {
-    if (t->is_string()) {
-      result.chat_template = t->get<std::string>();
-    } else if (t->is_array()) {  // [{"name": ..., "template": ...}]
-      for (const Json& named : *t) {
-        auto name = GetString(named, "name", "chat_template[]", "");
-        if (!name.ok()) return name.status();
-        if (*name == "default") {
-          auto body = GetString(named, "template", "chat_template[]", "");
-          if (!body.ok()) return body.status();
-          result.chat_template = *body;
-        }
-      }
-    } else {
-      return Invalid("tokenizer_config.json: chat_template",
-                     "is neither a string nor a list of named templates");
-    }
-  }
+  auto chat_template = ReadChatTemplate(*config);
+  if (!chat_template.ok()) return chat_template.status();
+  result.chat_template = *std::move(chat_template);
 
   text::DecodeRules rules;
-  rules.byte_level = shape.byte_level;
-  rules.add_dummy_prefix = shape.strip_leading_space;
+  rules.byte_level = shape->byte_level;
+  rules.add_dummy_prefix = shape->strip_leading_space;
   rules.remove_extra_whitespaces = false;
-  auto tok = BpeTokenizer::Create(std::move(entries), special, rules,
+  auto tok = BpeTokenizer::Create(*std::move(entries), *std::move(special), rules,
                                   std::move(pipeline));
   if (!tok.ok()) return tok.status();
   result.tokenizer = *std::move(tok);
