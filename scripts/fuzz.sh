@@ -25,7 +25,8 @@ cflags=$(pkg-config --cflags absl_strings libpcre2-8 libutf8proc)
 
 # What the targets link: the tokenizer pipeline, the text library and the
 # template interpreter; no SentencePiece and no gRPC. Compiled once.
-core=(common/gguf/gguf_file.cc common/utf8.cc common/text/*.cc common/jinja/*.cc)
+core=(common/gguf/gguf_file.cc common/json_nesting.cc common/utf8.cc common/text/*.cc
+      common/jinja/*.cc)
 for f in added_tokens bpe_model bpe_tokenizer end_of_generation \
     gguf_pre_tokenizers gguf_tokenizer gguf_vocabulary hf_json_fields \
     hf_pipeline_json hf_tokenizer_json \

@@ -89,8 +89,11 @@ SentencePieceTokenizer::Load(absl::string_view path,
         " does not match the model proto (",
         tok->proto_info_.piece_types.size(), ")"));
   }
-  tok->special_ = {tok->sp_->bos_id(), tok->sp_->eos_id(), tok->sp_->unk_id(),
-                   tok->sp_->pad_id()};
+  tok->special_.bos = tok->sp_->bos_id();
+  tok->special_.eos = tok->sp_->eos_id();
+  tok->special_.unk = tok->sp_->unk_id();
+  tok->special_.pad = tok->sp_->pad_id();
+  if (tok->special_.eos >= 0) tok->special_.end_of_generation = {tok->special_.eos};
   tok->vocab_.resize(n);
   for (int id = 0; id < n; ++id) {
     text::VocabEntry& e = tok->vocab_[id];

@@ -15,6 +15,11 @@
 namespace fm::tokenizer {
 
 struct EncodeOptions {
+  // EncodeOptions{add_bos, add_eos, parse_special}; literal ranges set
+  // by name.
+  EncodeOptions(bool bos = false, bool eos = false, bool special = false)
+      : add_bos(bos), add_eos(eos), parse_special(special) {}
+
   bool add_bos = false;
   bool add_eos = false;
   // Control tokens written in the text ("<|eot_id|>", "<start_of_turn>")
