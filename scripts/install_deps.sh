@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages fmserve builds and runs with (only those
 # missing). Runs apt-get as root, or through sudo.
+#   bash scripts/install_deps.sh [--tests]
+# --tests adds what only the test suite uses: clang and the libFuzzer
+# runtime (the fuzz targets run under AddressSanitizer).
 set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config ccache
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsentencepiece-dev sentencepiece libopenblas-dev
-  catch2 nlohmann-json3-dev libssl-dev libyaml-cpp-dev iproute2 libpcre2-dev libutf8proc-dev clang libclang-rt-14-dev
+  catch2 nlohmann-json3-dev libssl-dev libyaml-cpp-dev iproute2 libpcre2-dev libutf8proc-dev
   ca-certificates curl
 )
+if [ "${1:-}" = "--tests" ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

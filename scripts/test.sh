@@ -4,7 +4,7 @@
 # exists); tests that need them are reported as skipped without them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install_deps.sh
+bash scripts/install_deps.sh --tests
 bash scripts/build.sh
 if [ -z "${FM_MODELS:-}" ] && [ -d ../shared/models ]; then
   export FM_MODELS="$(cd ../shared/models && pwd)"
