@@ -9,31 +9,6 @@
 namespace fm::tokenizer {
 namespace {
 
-// The end of the whitespace run starting at `pos`.
-size_t SkipWhitespaceForward(absl::string_view text, size_t pos) {
-  while (pos < text.size()) {
-    size_t next = pos;
-    if (!IsWhitespace(NextCodepoint(text, &next))) break;
-    pos = next;
-  }
-  return pos;
-}
-
-// The start of the whitespace run ending at `end`, not before `floor`.
-size_t SkipWhitespaceBackward(absl::string_view text, size_t floor,
-                              size_t end) {
-  while (end > floor) {
-    const absl::string_view head = text.substr(floor, end - floor);
-    if (!IsWhitespace(LastCodepoint(head))) break;
-    size_t last = end - 1;
-    while (last > floor && (static_cast<unsigned char>(text[last]) & 0xC0) == 0x80) {
-      --last;
-    }
-    end = last;
-  }
-  return end;
-}
-
 }  // namespace
 
 AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens) {

@@ -20,6 +20,17 @@ std::string Quoted(absl::string_view piece) {
 
 }  // namespace
 
+bool SplitMergeLine(absl::string_view line, std::pair<std::string, std::string>* merge) {
+  const size_t space = line.find(' ');
+  if (space == absl::string_view::npos || space == 0 || space + 1 == line.size() ||
+      line.find(' ', space + 1) != absl::string_view::npos) {
+    return false;
+  }
+  merge->first = std::string(line.substr(0, space));
+  merge->second = std::string(line.substr(space + 1));
+  return true;
+}
+
 absl::StatusOr<std::unique_ptr<BpeModel>> BpeModel::Create(
     absl::flat_hash_map<std::string, TokenId> vocab,
     const std::vector<std::pair<std::string, std::string>>& merges,

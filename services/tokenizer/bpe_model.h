@@ -32,6 +32,10 @@ struct BpeOptions {
   bool ignore_merges = false;
 };
 
+// A merge written as one line, "left right": true and the two pieces
+// when it is exactly two non-empty pieces separated by one space.
+bool SplitMergeLine(absl::string_view line, std::pair<std::string, std::string>* merge);
+
 class BpeModel {
  public:
   // `vocab`: the pieces merges may form, with their ids. `merges`: pairs

@@ -38,12 +38,7 @@ absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplate::Create(
         name, id >= 0 ? jinja::Value::String(tokenizer.entry(id).piece)
                       : jinja::Value::String(""));
   }
-  std::vector<AddedToken> controls;
-  for (TokenId id = 0; id < tokenizer.vocab_size(); ++id) {
-    const text::VocabEntry& e = tokenizer.entry(id);
-    if (e.type == text::PieceType::kControl) controls.push_back({e.piece, id, true});
-  }
-  chat->controls_ = AddedTokenMatcher(controls);
+  chat->controls_ = &tokenizer.special_tokens();
   return chat;
 }
 
@@ -57,7 +52,7 @@ absl::StatusOr<RenderedChat> ChatTemplate::Render(const ChatRequest& request) co
           "messages[", i, "].content holds U+E000, which RenderChat reserves"));
     }
     std::string content;
-    for (const auto& segment : controls_.Split(m.content)) {
+    for (const auto& segment : controls_->Split(m.content)) {
       if (segment.id < 0) {
         content.append(segment.text.data(), segment.text.size());
         continue;

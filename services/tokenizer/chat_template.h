@@ -47,6 +47,7 @@ class ChatTemplate {
  public:
   // INVALID_ARGUMENT "chat template line N: ..." for a template that does
   // not parse or uses what the interpreter does not implement.
+  // `tokenizer` must outlive the template.
   static absl::StatusOr<std::unique_ptr<ChatTemplate>> Create(
       absl::string_view source, const Tokenizer& tokenizer);
 
@@ -61,7 +62,7 @@ class ChatTemplate {
   jinja::Template template_;
   jinja::Object special_tokens_;  // bos_token, eos_token, ...: their texts
   // The tokenizer's control tokens, to find them in messages' contents.
-  AddedTokenMatcher controls_;
+  const AddedTokenMatcher* controls_ = nullptr;
 };
 
 }  // namespace fm::tokenizer

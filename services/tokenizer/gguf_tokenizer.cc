@@ -53,14 +53,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> GgufByteLevelBpe(GgufVocabulary vocab
   merges.reserve(vocab.merges.size());
   for (size_t i = 0; i < vocab.merges.size(); ++i) {
     const std::string& m = vocab.merges[i];
-    const size_t space = m.find(' ');
-    if (space == std::string::npos || space == 0 || space + 1 == m.size() ||
-        m.find(' ', space + 1) != std::string::npos) {
+    if (!SplitMergeLine(m, &merges.emplace_back())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "tokenizer.ggml.merges[", i, "] '", absl::CHexEscape(m.substr(0, 64)),
           "' is not two pieces separated by one space"));
     }
-    merges.emplace_back(m.substr(0, space), m.substr(space + 1));
   }
   BpeOptions options;
   options.unk = vocab.special.unk;

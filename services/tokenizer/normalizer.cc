@@ -61,26 +61,8 @@ class Strip final : public NormalizerStep {
  public:
   Strip(bool left, bool right) : left_(left), right_(right) {}
   void Apply(std::string* text) const override {
-    size_t begin = 0, end = text->size();
-    if (left_) {
-      while (begin < end) {
-        size_t next = begin;
-        if (!IsWhitespace(NextCodepoint(*text, &next))) break;
-        begin = next;
-      }
-    }
-    if (right_) {
-      while (end > begin) {
-        const absl::string_view head(text->data() + begin, end - begin);
-        if (!IsWhitespace(LastCodepoint(head))) break;
-        size_t last = end - 1;
-        while (last > begin &&
-               (static_cast<unsigned char>((*text)[last]) & 0xC0) == 0x80) {
-          --last;
-        }
-        end = last;
-      }
-    }
+    size_t begin = left_ ? SkipWhitespaceForward(*text, 0) : 0;
+    size_t end = right_ ? SkipWhitespaceBackward(*text, begin, text->size()) : text->size();
     *text = text->substr(begin, end - begin);
   }
 

@@ -39,6 +39,9 @@ class Tokenizer : public text::Detokenizer {
   absl::StatusOr<std::vector<TokenId>> Encode(absl::string_view text,
                                               const EncodeOptions& options) const;
 
+  // The control tokens parse_special recognises.
+  const AddedTokenMatcher& special_tokens() const { return special_tokens_; }
+
  protected:
   // The control tokens parse_special recognises; subclasses set them once
   // at creation (by default, every control piece of the vocabulary).

@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "services/tokenizer/bpe_model.h"
 #include "services/tokenizer/gguf_vocabulary.h"
 
 namespace fm::tokenizer {
@@ -140,13 +141,12 @@ class Handler final : public nlohmann::json_sax<Json> {
     return true;
   }
   bool MergeString(const std::string& s) {
-    const size_t space = s.find(' ');
-    if (space == std::string::npos || space == 0 || space + 1 == s.size() ||
-        s.find(' ', space + 1) != std::string::npos) {
+    std::pair<std::string, std::string> merge;
+    if (!SplitMergeLine(s, &merge)) {
       return Fail(absl::StrCat(MergeAt(), ": '", absl::CHexEscape(s.substr(0, 64)),
                                "' is not two pieces separated by one space"));
     }
-    doc_->merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+    doc_->merges.push_back(std::move(merge));
     return true;
   }
 

@@ -33,6 +33,27 @@ bool IsWhitespace(int32_t cp) {
          c == UTF8PROC_CATEGORY_ZP;
 }
 
+size_t SkipWhitespaceForward(absl::string_view text, size_t pos) {
+  while (pos < text.size()) {
+    size_t next = pos;
+    if (!IsWhitespace(NextCodepoint(text, &next))) break;
+    pos = next;
+  }
+  return pos;
+}
+
+size_t SkipWhitespaceBackward(absl::string_view text, size_t floor, size_t end) {
+  while (end > floor) {
+    if (!IsWhitespace(LastCodepoint(text.substr(floor, end - floor)))) break;
+    size_t last = end - 1;
+    while (last > floor && (static_cast<unsigned char>(text[last]) & 0xC0) == 0x80) {
+      --last;
+    }
+    end = last;
+  }
+  return end;
+}
+
 bool IsWordCharacter(int32_t cp) {
   if (cp == '_') return true;
   switch (utf8proc_category(cp)) {

@@ -21,6 +21,12 @@ int32_t LastCodepoint(absl::string_view text);
 
 // Unicode's White_Space property (what Rust's char::is_whitespace tests).
 bool IsWhitespace(int32_t codepoint);
+// The end of the whitespace run that starts at text[pos] (valid UTF-8).
+size_t SkipWhitespaceForward(absl::string_view text, size_t pos);
+// The start of the whitespace run that ends at text[end], not before
+// `floor`.
+size_t SkipWhitespaceBackward(absl::string_view text, size_t floor, size_t end);
+
 // A letter, a number or '_': what a single_word added token may not touch.
 bool IsWordCharacter(int32_t codepoint);
 
