@@ -142,12 +142,14 @@ absl::Status ReadScalar(ByteReader* r, const std::string& field, uint32_t type,
 }
 
 absl::Status ReadValue(ByteReader* r, const std::string& field, uint32_t type,
-                       bool keep_arrays, Value* v) {
+                       const ParseOptions& options, Value* v) {
   v->type = type;
   if (type == kString) return ReadString(r, field, &v->str);
   if (type != kArray) return ReadScalar(r, field, type, v);
   FM_RETURN_IF_ERROR(r->Read(field + " array type", &v->array_type));
   FM_RETURN_IF_ERROR(r->Read(field + " array length", &v->array_len));
+  const bool keep_arrays =
+      options.keep_arrays || v->array_len <= options.keep_arrays_up_to;
   if (v->array_type == kString) {
     // Each string needs at least its 8-byte length.
     if (v->array_len > r->remaining() / 8) {
@@ -250,7 +252,7 @@ absl::StatusOr<File> Parse(const uint8_t* data, uint64_t size,
     const std::string field = absl::StrCat("GGUF metadata '", key, "'");
     FM_RETURN_IF_ERROR(r.Read(field + " type", &type));
     Value v;
-    FM_RETURN_IF_ERROR(ReadValue(&r, field, type, options.keep_arrays, &v));
+    FM_RETURN_IF_ERROR(ReadValue(&r, field, type, options, &v));
     if (!f.kv.emplace(key, std::move(v)).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("GGUF metadata key '", key, "' appears twice"));

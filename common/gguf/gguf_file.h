@@ -83,6 +83,9 @@ struct ParseOptions {
   // Keep array elements (the tokenizer's vocabulary); otherwise arrays are
   // checked and skipped.
   bool keep_arrays = false;
+  // Arrays of at most this many elements are kept even without
+  // keep_arrays (per-layer hyperparameters), longer ones skipped.
+  uint64_t keep_arrays_up_to = 0;
 };
 
 // True when `data` starts like a GGUF file.

@@ -1,34 +1,35 @@
 // GGUF for the model: the shared reader (common/gguf) parses the file;
-// here its tensors are mapped to DTypes and checked to lie in the file, and
-// llama.* keys and blk.N.* tensors fill LlamaConfig/LlamaWeights.
+// here its tensors are mapped to DTypes and checked to lie in the file, the
+// architecture's keys fill LlamaConfig (architectures.h), and the blk.N.*
+// tensors LlamaWeights: every tensor of the file must be used.
 #include "services/model/gguf_loader.h"
 
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/byte_reader.h"
 #include "common/gguf/gguf_file.h"
-#include "services/model/quant.h"
+#include "services/model/architectures.h"
+#include "services/model/dequantize.h"
+#include "services/model/gguf_hparams.h"
 
 namespace fm::model {
 namespace {
 
 absl::StatusOr<DType> TensorType(const std::string& name, uint32_t type) {
-  switch (type) {
-    case 0:
-      return DType::kF32;
-    case 1:
-      return DType::kF16;
-    case 8:
-      return DType::kQ8_0;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tensor ", name, " has ggml type ", type,
-          ", which is not supported (F32 = 0, F16 = 1, Q8_0 = 8)"));
+  DType dtype;
+  if (!DTypeFromGgml(type, &dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tensor ", name, " has ggml type ", type,
+        ", which is not supported (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, "
+        "Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)"));
   }
+  return dtype;
 }
 
 }  // namespace
@@ -41,7 +42,9 @@ const GgufTensorInfo* GgufFile::FindTensor(const std::string& name) const {
 }
 
 absl::StatusOr<GgufFile> ParseGguf(const uint8_t* data, uint64_t size) {
-  FM_ASSIGN_OR_RETURN(gguf::File parsed, gguf::Parse(data, size));
+  gguf::ParseOptions options;
+  options.keep_arrays_up_to = kMaxLayers;  // per-layer hyperparameters
+  FM_ASSIGN_OR_RETURN(gguf::File parsed, gguf::Parse(data, size, options));
   GgufFile f;
   f.version = parsed.version;
   f.data_offset = parsed.data_offset;
@@ -53,10 +56,12 @@ absl::StatusOr<GgufFile> ParseGguf(const uint8_t* data, uint64_t size) {
     info.ne = entry.ne;
     info.offset = entry.offset;
     FM_ASSIGN_OR_RETURN(info.dtype, TensorType(entry.name, entry.ggml_type));
-    if (info.dtype == DType::kQ8_0 && info.ne[0] % kQ8BlockSize != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, " is Q8_0 but ne[0] = ", info.ne[0],
-                       " is not a multiple of ", kQ8BlockSize));
+    const int64_t block = DTypeBlockElements(info.dtype);
+    if (info.ne.empty() || info.ne[0] % block != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, " is ", DTypeName(info.dtype), " but ne[0] = ",
+          info.ne.empty() ? 0 : info.ne[0], " is not a multiple of its block size ",
+          block));
     }
     uint64_t elems = 1;
     for (uint64_t ne : info.ne) elems *= ne;  // checked by gguf::Parse
@@ -82,52 +87,14 @@ absl::StatusOr<GgufFile> ParseGguf(const uint8_t* data, uint64_t size) {
 
 namespace {
 
-// Reads an integer metadata key (any integer type) into [1, max].
-absl::Status GetInt(const GgufFile& f, const std::string& key, bool required,
-                    int64_t max, int32_t* out) {
-  auto it = f.kv.find(key);
-  if (it == f.kv.end()) {
-    if (!required) return absl::OkStatus();
-    return absl::InvalidArgumentError(
-        absl::StrCat("GGUF metadata '", key, "' is missing"));
-  }
-  const gguf::Value& v = it->second;
-  if (v.type == gguf::kString || v.type == gguf::kArray || v.type == gguf::kFloat32 ||
-      v.type == gguf::kFloat64 || v.type == gguf::kBool) {
-    return absl::InvalidArgumentError(absl::StrCat("GGUF metadata '", key,
-                                                   "' has type ", v.type,
-                                                   ", expected an integer"));
-  }
-  if (v.i <= 0 || v.i > max) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GGUF metadata '", key, "' = ", v.i, " is outside [1, ", max, "]"));
-  }
-  *out = static_cast<int32_t>(v.i);
-  return absl::OkStatus();
-}
-
-absl::Status GetFloat(const GgufFile& f, const std::string& key, float* out) {
-  auto it = f.kv.find(key);
-  if (it == f.kv.end()) return absl::OkStatus();
-  const gguf::Value& v = it->second;
-  if (v.type != gguf::kFloat32 && v.type != gguf::kFloat64) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GGUF metadata '", key, "' has type ", v.type, ", expected a float"));
-  }
-  if (!std::isfinite(v.f)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("GGUF metadata '", key, "' is not finite"));
-  }
-  *out = static_cast<float>(v.f);
-  return absl::OkStatus();
-}
-
+// Maps the file's tensors into weight views, remembering which were used.
 class TensorMapper {
  public:
   TensorMapper(const GgufFile& f, Checkpoint* ckpt) : f_(f), ckpt_(ckpt) {}
 
   // Views tensor `name` as (rows, cols) = (ne[1], ne[0]) (or (1, ne[0]) for
-  // a vector); F16 is converted to an owned F32 buffer.
+  // a vector); F16 and BF16 are converted to an owned F32 buffer (exact).
+  // A missing tensor is an error when `required`, else leaves *out absent.
   absl::Status Map(const std::string& name, bool required, Tensor* out) {
     const GgufTensorInfo* t = f_.FindTensor(name);
     if (t == nullptr) {
@@ -135,6 +102,7 @@ class TensorMapper {
       return absl::InvalidArgumentError(
           absl::StrCat("GGUF tensor ", name, " is missing"));
     }
+    used_.insert(name);
     if (t->ne.size() > 2) {
       return absl::InvalidArgumentError(
           absl::StrCat("tensor ", name, " has ", t->ne.size(),
@@ -144,13 +112,13 @@ class TensorMapper {
     out->rows = t->ne.size() == 2 ? static_cast<int64_t>(t->ne[1]) : 1;
     out->dtype = t->dtype;
     out->data = t->data;
-    if (t->dtype == DType::kF16) {
-      // Bounded by the file size: the F16 data was checked to be in it.
+    if (t->dtype == DType::kF16 || t->dtype == DType::kBF16) {
+      // Bounded by the file size: the data was checked to be in it.
       const int64_t n = out->rows * out->cols;
       auto buf = std::unique_ptr<float[]>(new float[n]);
-      std::vector<uint16_t> tmp(n);
+      std::vector<uint16_t> tmp(n);  // the mapping may be unaligned
       std::memcpy(tmp.data(), t->data, n * sizeof(uint16_t));
-      F16ToF32Row(tmp.data(), buf.get(), n);
+      DequantizeRow(t->dtype, tmp.data(), buf.get(), n);
       out->dtype = DType::kF32;
       out->data = buf.get();
       ckpt_->owned.push_back(std::move(buf));
@@ -158,10 +126,90 @@ class TensorMapper {
     return absl::OkStatus();
   }
 
+  // INVALID_ARGUMENT naming the first tensor of the file never mapped: a
+  // weight this architecture does not have would be silently ignored.
+  absl::Status CheckAllUsed(const std::string& arch) const {
+    for (const GgufTensorInfo& t : f_.tensors) {
+      if (used_.count(t.name) != 0) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          "GGUF tensor ", t.name, " is not part of architecture '", arch,
+          "' as implemented here: the model would compute something else"));
+    }
+    return absl::OkStatus();
+  }
+
  private:
   const GgufFile& f_;
   Checkpoint* ckpt_;
+  std::set<std::string> used_;
 };
+
+// Llama 3's RoPE divisors must be usable: finite and in (0, 1e4] (the
+// published ones are 1..8; a zero would make the angle infinite).
+absl::Status CheckRopeFactors(const Tensor& t) {
+  if (!t.present()) return absl::OkStatus();
+  for (int64_t i = 0; i < t.cols; ++i) {
+    const float v = t.f32()[i];
+    if (!std::isfinite(v) || v <= 0.0f || v > 1e4f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tensor rope_freqs.weight[", i, "] = ", v,
+                       " is outside (0, 10000]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MapWeights(const GgufFile& f, const LlamaConfig& c,
+                        Checkpoint* ckpt) {
+  LlamaWeights& w = ckpt->weights;
+  TensorMapper m(f, ckpt);
+  FM_RETURN_IF_ERROR(m.Map("token_embd.weight", true, &w.token_embedding));
+  FM_RETURN_IF_ERROR(m.Map("output_norm.weight", true, &w.rms_final));
+  FM_RETURN_IF_ERROR(m.Map("rope_freqs.weight", false, &w.rope_freqs));
+  w.layers.resize(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    LayerWeights& lw = w.layers[l];
+    const std::string p = absl::StrCat("blk.", l, ".");
+    FM_RETURN_IF_ERROR(m.Map(p + "attn_norm.weight", true, &lw.rms_att));
+    FM_RETURN_IF_ERROR(m.Map(p + "attn_q.weight", true, &lw.wq));
+    FM_RETURN_IF_ERROR(m.Map(p + "attn_k.weight", true, &lw.wk));
+    FM_RETURN_IF_ERROR(m.Map(p + "attn_v.weight", true, &lw.wv));
+    // The architecture's optional tensors are required when it has them
+    // and left unmapped otherwise (so CheckAllUsed names a stray one).
+    if (c.qkv_bias) {
+      FM_RETURN_IF_ERROR(m.Map(p + "attn_q.bias", true, &lw.bq));
+      FM_RETURN_IF_ERROR(m.Map(p + "attn_k.bias", true, &lw.bk));
+      FM_RETURN_IF_ERROR(m.Map(p + "attn_v.bias", true, &lw.bv));
+    }
+    if (c.qk_norm) {
+      FM_RETURN_IF_ERROR(m.Map(p + "attn_q_norm.weight", true, &lw.q_norm));
+      FM_RETURN_IF_ERROR(m.Map(p + "attn_k_norm.weight", true, &lw.k_norm));
+    }
+    FM_RETURN_IF_ERROR(m.Map(p + "attn_output.weight", true, &lw.wo));
+    if (c.post_norms) {
+      FM_RETURN_IF_ERROR(
+          m.Map(p + "post_attention_norm.weight", true, &lw.rms_post_att));
+    }
+    FM_RETURN_IF_ERROR(m.Map(p + "ffn_norm.weight", true, &lw.rms_ffn));
+    FM_RETURN_IF_ERROR(m.Map(p + "ffn_gate.weight", true, &lw.w1));
+    FM_RETURN_IF_ERROR(m.Map(p + "ffn_down.weight", true, &lw.w2));
+    FM_RETURN_IF_ERROR(m.Map(p + "ffn_up.weight", true, &lw.w3));
+    if (c.post_norms) {
+      FM_RETURN_IF_ERROR(
+          m.Map(p + "post_ffw_norm.weight", true, &lw.rms_post_ffn));
+    }
+  }
+  // No output.weight: the classifier is tied to the embedding.
+  w.shared_classifier = f.FindTensor("output.weight") == nullptr;
+  if (w.shared_classifier) {
+    w.wcls = w.token_embedding;
+  } else {
+    FM_RETURN_IF_ERROR(m.Map("output.weight", true, &w.wcls));
+  }
+  FM_RETURN_IF_ERROR(m.CheckAllUsed(c.architecture));
+  FM_RETURN_IF_ERROR(ValidateWeights(c, w));
+  return CheckRopeFactors(w.rope_freqs);
+}
 
 }  // namespace
 
@@ -174,11 +222,6 @@ absl::Status LoadGguf(Checkpoint* ckpt) {
     return absl::InvalidArgumentError(
         "GGUF metadata 'general.architecture' is missing or not a string");
   }
-  if (arch->second.str != "llama") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("GGUF architecture '", arch->second.str,
-                     "' is not supported (only 'llama')"));
-  }
   const GgufTensorInfo* embd = f.FindTensor("token_embd.weight");
   if (embd == nullptr) {
     return absl::InvalidArgumentError(
@@ -189,76 +232,19 @@ absl::Status LoadGguf(Checkpoint* ckpt) {
         absl::StrCat("tensor token_embd.weight has ", embd->ne.size(),
                      " dimensions, expected 2"));
   }
-  LlamaConfig& c = ckpt->config;
-  FM_RETURN_IF_ERROR(
-      GetInt(f, "llama.embedding_length", true, kMaxDim, &c.dim));
-  FM_RETURN_IF_ERROR(GetInt(f, "llama.feed_forward_length", true, kMaxHiddenDim,
-                            &c.hidden_dim));
-  FM_RETURN_IF_ERROR(
-      GetInt(f, "llama.block_count", true, kMaxLayers, &c.n_layers));
-  FM_RETURN_IF_ERROR(
-      GetInt(f, "llama.attention.head_count", true, kMaxHeads, &c.n_heads));
-  c.n_kv_heads = c.n_heads;
-  FM_RETURN_IF_ERROR(GetInt(f, "llama.attention.head_count_kv", false,
-                            kMaxHeads, &c.n_kv_heads));
-  FM_RETURN_IF_ERROR(
-      GetInt(f, "llama.context_length", true, kMaxSeqLen, &c.seq_len));
-  c.rope_dim = 0;
-  FM_RETURN_IF_ERROR(
-      GetInt(f, "llama.rope.dimension_count", false, kMaxDim, &c.rope_dim));
-  c.rope_theta = 10000.0f;
-  FM_RETURN_IF_ERROR(GetFloat(f, "llama.rope.freq_base", &c.rope_theta));
-  c.rms_eps = 1e-5f;
-  FM_RETURN_IF_ERROR(
-      GetFloat(f, "llama.attention.layer_norm_rms_epsilon", &c.rms_eps));
   if (embd->ne[1] > static_cast<uint64_t>(kMaxVocabSize)) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor token_embd.weight: vocab_size ", embd->ne[1],
                      " exceeds the limit ", kMaxVocabSize));
   }
+  LlamaConfig& c = ckpt->config;
   c.vocab_size = static_cast<int32_t>(embd->ne[1]);
-  int32_t declared_vocab = c.vocab_size;
-  FM_RETURN_IF_ERROR(
-      GetInt(f, "llama.vocab_size", false, kMaxVocabSize, &declared_vocab));
-  if (declared_vocab != c.vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GGUF metadata 'llama.vocab_size' = ", declared_vocab,
-        " does not match token_embd.weight's ", c.vocab_size, " rows"));
-  }
-  c.DeriveSizes();
-  if (absl::Status s = c.Validate(); !s.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("GGUF llama metadata: ", s.message()));
-  }
-
-  LlamaWeights& w = ckpt->weights;
-  TensorMapper m(f, ckpt);
-  FM_RETURN_IF_ERROR(m.Map("token_embd.weight", true, &w.token_embedding));
-  FM_RETURN_IF_ERROR(m.Map("output_norm.weight", true, &w.rms_final));
-  w.layers.resize(c.n_layers);
-  for (int l = 0; l < c.n_layers; ++l) {
-    LayerWeights& lw = w.layers[l];
-    const std::string p = absl::StrCat("blk.", l, ".");
-    FM_RETURN_IF_ERROR(m.Map(p + "attn_norm.weight", true, &lw.rms_att));
-    FM_RETURN_IF_ERROR(m.Map(p + "attn_q.weight", true, &lw.wq));
-    FM_RETURN_IF_ERROR(m.Map(p + "attn_k.weight", true, &lw.wk));
-    FM_RETURN_IF_ERROR(m.Map(p + "attn_v.weight", true, &lw.wv));
-    FM_RETURN_IF_ERROR(m.Map(p + "attn_output.weight", true, &lw.wo));
-    FM_RETURN_IF_ERROR(m.Map(p + "ffn_norm.weight", true, &lw.rms_ffn));
-    FM_RETURN_IF_ERROR(m.Map(p + "ffn_gate.weight", true, &lw.w1));
-    FM_RETURN_IF_ERROR(m.Map(p + "ffn_down.weight", true, &lw.w2));
-    FM_RETURN_IF_ERROR(m.Map(p + "ffn_up.weight", true, &lw.w3));
-  }
-  // No output.weight: the classifier is tied to the embedding.
-  w.shared_classifier = f.FindTensor("output.weight") == nullptr;
-  if (w.shared_classifier) {
-    w.wcls = w.token_embedding;
-  } else {
-    FM_RETURN_IF_ERROR(m.Map("output.weight", true, &w.wcls));
-  }
+  GgufHparams hparams(f.kv, arch->second.str);
+  FM_RETURN_IF_ERROR(ReadArchitecture(arch->second.str, &hparams, &c));
+  FM_RETURN_IF_ERROR(MapWeights(f, c, ckpt));
   // The dtype the file stores its layer matrices in (blk.0.attn_q).
-  const GgufTensorInfo* q = f.FindTensor("blk.0.attn_q.weight");
-  ckpt->file_dtype = std::string(DTypeName(q->dtype));
+  ckpt->file_dtype = std::string(
+      DTypeName(f.FindTensor("blk.0.attn_q.weight")->dtype));
   return absl::OkStatus();
 }
 

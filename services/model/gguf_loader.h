@@ -1,5 +1,5 @@
-// Loader for GGUF v2/v3 files with the "llama" architecture and F32, F16
-// or Q8_0 tensors; also exposes the parsed file for tools and tests.
+// Loader for GGUF v2/v3 files of the Llama family (architectures.h) with
+// tensors of any DType; also exposes the parsed file for tools and tests.
 #ifndef FM_SERVICES_MODEL_GGUF_LOADER_H_
 #define FM_SERVICES_MODEL_GGUF_LOADER_H_
 
@@ -36,13 +36,13 @@ struct GgufFile {
 };
 
 // Parses `data` (gguf::Parse) and maps every tensor: a ggml type the model
-// runs (F32, F16, Q8_0), its byte size, and its bytes inside the file.
+// runs (dtype.h), its byte size, and its bytes inside the file.
 // DATA_LOSS for truncation (naming the field), INVALID_ARGUMENT for bad
 // magic/version/counts/types/shapes.
 absl::StatusOr<GgufFile> ParseGguf(const uint8_t* data, uint64_t size);
 
-// Fills ckpt from ckpt->file: llama.* keys into the config, tensors into
-// weight views (F16 converted into ckpt->owned).
+// Fills ckpt from ckpt->file: the architecture's keys into the config,
+// tensors into weight views (F16/BF16 converted into ckpt->owned).
 absl::Status LoadGguf(Checkpoint* ckpt);
 
 }  // namespace fm::model

@@ -18,6 +18,10 @@
 namespace fm::model {
 namespace {
 
+void AddBias(float* x, const float* bias, int64_t size) {
+  for (int64_t i = 0; i < size; ++i) x[i] += bias[i];
+}
+
 // Rows per pass: a longer prompt is processed in several passes. Bounds the
 // scratch memory (the logits scratch is at most this many vocab rows).
 constexpr int64_t kMaxRowsPerPass = 256;
@@ -32,14 +36,32 @@ int64_t MatrixParams(const LlamaWeights& w, bool with_classifier) {
   return n;
 }
 
+// The layer matrices' dtypes as the forward pass multiplies them, e.g.
+// "F32", "Q8_0" or "Q4_K+Q6_K" (a K-quant mix), in ggml's type order.
 std::string ComputeDType(const LlamaWeights& w) {
-  bool any_q8 = false;
+  std::set<DType> dtypes;
   for (const LayerWeights& l : w.layers) {
     for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) {
-      any_q8 |= t->dtype == DType::kQ8_0;
+      dtypes.insert(t->dtype);
     }
   }
-  return any_q8 ? "Q8_0" : "F32";
+  std::string out;
+  for (DType d : dtypes) {
+    absl::StrAppend(&out, out.empty() ? "" : "+", DTypeName(d));
+  }
+  return out;
+}
+
+// Every tensor a layer has (the optional ones only when present).
+std::vector<const Tensor*> LayerTensors(const LayerWeights& l) {
+  std::vector<const Tensor*> out;
+  for (const Tensor* t :
+       {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.bq, &l.bk, &l.bv, &l.q_norm,
+        &l.k_norm, &l.wo, &l.rms_post_att, &l.rms_ffn, &l.w1, &l.w2, &l.w3,
+        &l.rms_post_ffn}) {
+    if (t->present()) out.push_back(t);
+  }
+  return out;
 }
 
 }  // namespace
@@ -92,7 +114,7 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
   const LlamaConfig& c = checkpoint_->config;
   const LlamaWeights& w = checkpoint_->weights;
   ModelInfo& i = info_;
-  i.architecture = "llama";
+  i.architecture = c.architecture;
   i.format = checkpoint_->format;
   i.dtype = checkpoint_->file_dtype;
   i.compute_dtype = ComputeDType(w);
@@ -111,21 +133,17 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
   i.rms_eps = c.rms_eps;
   i.shared_classifier = w.shared_classifier;
   i.threads = threads;
-  int64_t params = w.token_embedding.elements() + w.rms_final.elements() +
-                   MatrixParams(w, false);
+  int64_t params = w.token_embedding.elements() + w.rms_final.elements();
+  int64_t streamed = static_cast<int64_t>(w.wcls.bytes());
   for (const LayerWeights& l : w.layers) {
-    params += l.rms_att.elements() + l.rms_ffn.elements();
+    for (const Tensor* t : LayerTensors(l)) {
+      params += t->elements();
+      streamed += static_cast<int64_t>(t->bytes());
+    }
   }
   if (!w.shared_classifier) params += w.wcls.elements();
   i.parameter_count = params;
   i.weight_bytes = static_cast<int64_t>(checkpoint_->weight_bytes);
-  int64_t streamed = static_cast<int64_t>(w.wcls.bytes());
-  for (const LayerWeights& l : w.layers) {
-    for (const Tensor* t : {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.wo, &l.rms_ffn,
-                            &l.w1, &l.w2, &l.w3}) {
-      streamed += static_cast<int64_t>(t->bytes());
-    }
-  }
   i.streamed_bytes_per_token = streamed;
   i.flops_per_token_decode = 2 * MatrixParams(w, true);
   i.flops_per_token_prefill = 2 * MatrixParams(w, false);
@@ -198,17 +216,20 @@ void LlamaModel::EnsureScratch(int64_t n_rows, int64_t n_out) {
   const LlamaConfig& c = config();
   if (n_rows > rows_capacity_) {
     const size_t r = static_cast<size_t>(n_rows);
-    const size_t q_dim = static_cast<size_t>(c.n_heads) * c.head_size;
+    const size_t q_dim = static_cast<size_t>(c.q_dim);
     x_.resize(r * c.dim);
     xb_.resize(r * c.dim);
     xb2_.resize(r * c.dim);
     hb_.resize(r * c.hidden_dim);
     hb2_.resize(r * c.hidden_dim);
     q_.resize(r * q_dim);
+    ao_.resize(r * q_dim);
     k_.resize(r * c.kv_dim);
     v_.resize(r * c.kv_dim);
     rope_cos_.resize(r * (c.rope_dim / 2));
     rope_sin_.resize(r * (c.rope_dim / 2));
+    rope_cos_swa_.resize(r * (c.rope_dim / 2));
+    rope_sin_swa_.resize(r * (c.rope_dim / 2));
     rows_capacity_ = n_rows;
   }
   if (n_out > out_capacity_) {
@@ -271,10 +292,12 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
   const int64_t hidden_dim = c.hidden_dim;
   const int64_t kv_dim = c.kv_dim;
   const int64_t head_size = c.head_size;
-  const int64_t q_dim = static_cast<int64_t>(c.n_heads) * head_size;
+  const int64_t q_dim = c.q_dim;
   const int64_t half_rope = c.rope_dim / 2;
   const int32_t kv_mul = c.n_heads / c.n_kv_heads;  // integer multiplier
-  const float inv_sqrt_head = 1.0f / std::sqrt(static_cast<float>(head_size));
+  const float query_scale = c.QueryScale();
+  const float* rope_factors = w.rope_freqs.present() ? w.rope_freqs.f32()
+                                                     : nullptr;
 
   float* x = x_.data();      // (n, dim)
   float* xb = xb_.data();    // (n, dim)
@@ -284,45 +307,76 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
   float* q = q_.data();      // (n, q_dim)
   float* k = k_.data();      // (n, kv_dim)
   float* v = v_.data();      // (n, kv_dim)
+  float* ao = ao_.data();    // (n, q_dim) attention output, all heads
 
-  // Copy the token embeddings into x; RoPE angles for each row's position.
+  // Copy the token embeddings into x (scaled, for Gemma); RoPE angles for
+  // each row's position, for the global and the sliding-window layers.
   for (int64_t r = 0; r < n; ++r) {
     ReadRow(w.token_embedding, rows[r].token, x + r * dim);
-    RopeTable(rows[r].pos, c.rope_dim, c.rope_theta,
-              rope_cos_.data() + r * half_rope,
+    if (c.embedding_scale != 1.0f) {
+      for (int64_t i = 0; i < dim; ++i) x[r * dim + i] *= c.embedding_scale;
+    }
+    RopeTable(rows[r].pos, c.rope_dim, c.rope_theta, c.rope_scale,
+              rope_factors, rope_cos_.data() + r * half_rope,
               rope_sin_.data() + r * half_rope);
+    RopeTable(rows[r].pos, c.rope_dim, c.rope_theta_swa, c.rope_scale_swa,
+              rope_factors, rope_cos_swa_.data() + r * half_rope,
+              rope_sin_swa_.data() + r * half_rope);
   }
 
   // Forward all the layers.
   for (int32_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
+    const bool sliding = c.LayerIsSliding(l);
 
     // Attention rmsnorm.
     for (int64_t r = 0; r < n; ++r) {
       RmsNorm(xb + r * dim, x + r * dim, lw.rms_att.f32(), dim, c.rms_eps);
     }
 
-    // qkv matmuls for all rows.
+    // qkv matmuls for all rows (plus biases: Qwen 2).
     MatMulMulti({{&lw.wq, q}, {&lw.wk, k}, {&lw.wv, v}}, xb, n, &matmul_);
+    if (c.qkv_bias) {
+      for (int64_t r = 0; r < n; ++r) {
+        AddBias(q + r * q_dim, lw.bq.f32(), q_dim);
+        AddBias(k + r * kv_dim, lw.bk.f32(), kv_dim);
+        AddBias(v + r * kv_dim, lw.bv.f32(), kv_dim);
+      }
+    }
 
-    // RoPE relative positional encoding, then k and v into the kv cache at
-    // each row's position (all rows first, so that a prefill row can attend
-    // to the earlier rows of its own sequence).
+    // Per-head RMSNorm of q and k (Qwen 3, Gemma 3), RoPE relative
+    // positional encoding, then k and v into the kv cache at each row's
+    // position (all rows first, so that a prefill row can attend to the
+    // earlier rows of its own sequence).
+    const float* cos_all = sliding ? rope_cos_swa_.data() : rope_cos_.data();
+    const float* sin_all = sliding ? rope_sin_swa_.data() : rope_sin_.data();
     for (int64_t r = 0; r < n; ++r) {
-      const float* cos_t = rope_cos_.data() + r * half_rope;
-      const float* sin_t = rope_sin_.data() + r * half_rope;
-      ApplyRope(q + r * q_dim, c.n_heads, c.head_size, c.rope_dim, cos_t,
+      float* qr = q + r * q_dim;
+      float* kr = k + r * kv_dim;
+      if (c.qk_norm) {
+        for (int32_t h = 0; h < c.n_heads; ++h) {
+          RmsNorm(qr + h * head_size, qr + h * head_size, lw.q_norm.f32(),
+                  head_size, c.rms_eps);
+        }
+        for (int32_t h = 0; h < c.n_kv_heads; ++h) {
+          RmsNorm(kr + h * head_size, kr + h * head_size, lw.k_norm.f32(),
+                  head_size, c.rms_eps);
+        }
+      }
+      const float* cos_t = cos_all + r * half_rope;
+      const float* sin_t = sin_all + r * half_rope;
+      ApplyRope(qr, c.n_heads, c.head_size, c.rope_dim, c.rope_style, cos_t,
                 sin_t);
-      ApplyRope(k + r * kv_dim, c.n_kv_heads, c.head_size, c.rope_dim, cos_t,
+      ApplyRope(kr, c.n_kv_heads, c.head_size, c.rope_dim, c.rope_style, cos_t,
                 sin_t);
       KvSequence* seq = items[rows[r].item].seq;
-      std::memcpy(seq->key(l, rows[r].pos), k + r * kv_dim,
-                  sizeof(float) * kv_dim);
+      std::memcpy(seq->key(l, rows[r].pos), kr, sizeof(float) * kv_dim);
       std::memcpy(seq->value(l, rows[r].pos), v + r * kv_dim,
                   sizeof(float) * kv_dim);
     }
 
-    // Multihead attention: every (row, head) pair independently.
+    // Multihead attention: every (row, head) pair independently, over the
+    // positions the layer sees (all earlier ones, or the sliding window).
     pool_->ParallelFor(
         n * c.n_heads, 1, [&](int64_t begin, int64_t end, int thread) {
           float* att = att_.data() + static_cast<int64_t>(thread) * c.seq_len;
@@ -330,21 +384,32 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
             const int64_t r = rh / c.n_heads;
             const int32_t h = static_cast<int32_t>(rh % c.n_heads);
             const int32_t pos = rows[r].pos;
+            const int32_t first =
+                sliding ? std::max(0, pos - c.sliding_window + 1) : 0;
+            const int32_t n_pos = pos - first + 1;
             KvSequence* seq = items[rows[r].item].seq;
             const float* qh = q + r * q_dim + h * head_size;
             const int64_t kv_off = (h / kv_mul) * head_size;
-            // Attention scores for timesteps 0..pos.
-            AttentionScores(qh, seq->key(l, 0) + kv_off, kv_dim, pos + 1,
-                            head_size, inv_sqrt_head, att);
-            Softmax(att, pos + 1);
-            // Weighted sum of the values into xb.
-            AttentionMix(att, seq->value(l, 0) + kv_off, kv_dim, pos + 1,
-                         head_size, xb + r * dim + h * head_size);
+            // Attention scores for timesteps first..pos.
+            AttentionScores(qh, seq->key(l, first) + kv_off, kv_dim, n_pos,
+                            head_size, query_scale, att);
+            if (c.attn_softcap > 0.0f) SoftCap(att, n_pos, c.attn_softcap);
+            Softmax(att, n_pos);
+            // Weighted sum of the values into ao.
+            AttentionMix(att, seq->value(l, first) + kv_off, kv_dim, n_pos,
+                         head_size, ao + r * q_dim + h * head_size);
           }
         });
 
-    // Final matmul to get the output of the attention, then the residual.
-    MatMul(lw.wo, xb, n, xb2, &matmul_);
+    // Final matmul to get the output of the attention (post-norm: Gemma),
+    // then the residual.
+    MatMul(lw.wo, ao, n, xb2, &matmul_);
+    if (c.post_norms) {
+      for (int64_t r = 0; r < n; ++r) {
+        RmsNorm(xb2 + r * dim, xb2 + r * dim, lw.rms_post_att.f32(), dim,
+                c.rms_eps);
+      }
+    }
     for (int64_t i = 0; i < n * dim; ++i) x[i] += xb2[i];
 
     // FFN rmsnorm.
@@ -352,17 +417,24 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
       RmsNorm(xb + r * dim, x + r * dim, lw.rms_ffn.f32(), dim, c.rms_eps);
     }
 
-    // w2(silu(w1(x)) * w3(x)).
+    // w2(act(w1(x)) * w3(x)): SwiGLU, or GeGLU for Gemma.
     MatMulMulti({{&lw.w1, hb}, {&lw.w3, hb2}}, xb, n, &matmul_);
-    SwiGlu(hb, hb2, n * hidden_dim);
+    GatedActivation(c.ffn_activation, hb, hb2, n * hidden_dim);
     MatMul(lw.w2, hb, n, xb, &matmul_);
+    if (c.post_norms) {
+      for (int64_t r = 0; r < n; ++r) {
+        RmsNorm(xb + r * dim, xb + r * dim, lw.rms_post_ffn.f32(), dim,
+                c.rms_eps);
+      }
+    }
 
     // Residual connection.
     for (int64_t i = 0; i < n * dim; ++i) x[i] += xb[i];
   }
 
   if (n_out == 0) return;
-  // Final rmsnorm of the rows that want logits, then the classifier.
+  // Final rmsnorm of the rows that want logits, then the classifier
+  // (soft-capped: Gemma 2).
   float* xo = xo_.data();  // (n_out, dim)
   int64_t j = 0;
   for (int64_t r = 0; r < n; ++r) {
@@ -372,6 +444,9 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
   }
   float* logits = logits_.data();  // (n_out, vocab_size)
   MatMul(w.wcls, xo, n_out, logits, &matmul_);
+  if (c.final_softcap > 0.0f) {
+    SoftCap(logits, n_out * c.vocab_size, c.final_softcap);
+  }
   j = 0;
   for (int64_t r = 0; r < n; ++r) {
     if (rows[r].out < 0) continue;

@@ -133,11 +133,14 @@ class LlamaModel {
   AlignedVector<float> xb2_;     // (rows, dim) additional buffer
   AlignedVector<float> hb_;      // (rows, hidden_dim) FFN buffer
   AlignedVector<float> hb2_;     // (rows, hidden_dim) FFN buffer
-  AlignedVector<float> q_;       // (rows, n_heads * head_size) query
+  AlignedVector<float> q_;       // (rows, q_dim) query
+  AlignedVector<float> ao_;      // (rows, q_dim) attention output
   AlignedVector<float> k_;       // (rows, kv_dim) key
   AlignedVector<float> v_;       // (rows, kv_dim) value
   std::vector<float> rope_cos_;  // (rows, rope_dim / 2)
   std::vector<float> rope_sin_;  // (rows, rope_dim / 2)
+  std::vector<float> rope_cos_swa_;  // (rows, rope_dim / 2) sliding layers
+  std::vector<float> rope_sin_swa_;  // (rows, rope_dim / 2) sliding layers
   std::vector<float> att_;       // (threads, seq_len) attention scores
   AlignedVector<float> xo_;      // (n_out, dim) final-norm rows with logits
   std::vector<float> logits_;    // (n_out, vocab_size)

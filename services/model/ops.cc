@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "services/model/dequantize.h"
 #include "services/model/f32_kernel.h"
 
 namespace fm::model {
@@ -35,39 +36,94 @@ void Softmax(float* x, int64_t size) {
   for (int64_t i = 0; i < size; ++i) x[i] /= sum;
 }
 
-void RopeTable(int32_t pos, int32_t rope_dim, float theta, float* cos_out,
-               float* sin_out) {
+void RopeTable(int32_t pos, int32_t rope_dim, float theta, float scale,
+               const float* factors, float* cos_out, float* sin_out) {
+  const float p = static_cast<float>(pos) * scale;
   for (int32_t i = 0; i < rope_dim; i += 2) {
-    const float freq = 1.0f / std::pow(theta, static_cast<float>(i) /
-                                                  static_cast<float>(rope_dim));
-    const float val = static_cast<float>(pos) * freq;
+    float freq = 1.0f / std::pow(theta, static_cast<float>(i) /
+                                            static_cast<float>(rope_dim));
+    if (factors != nullptr) freq /= factors[i / 2];
+    const float val = p * freq;
     cos_out[i / 2] = std::cos(val);
     sin_out[i / 2] = std::sin(val);
   }
 }
 
 void ApplyRope(float* v, int32_t n_heads, int32_t head_size, int32_t rope_dim,
-               const float* cos_t, const float* sin_t) {
+               RopeStyle style, const float* cos_t, const float* sin_t) {
+  const int32_t half = rope_dim / 2;
   for (int32_t h = 0; h < n_heads; ++h) {
     float* vh = v + static_cast<int64_t>(h) * head_size;
-    for (int32_t i = 0; i < rope_dim; i += 2) {
-      const float fcr = cos_t[i / 2];
-      const float fci = sin_t[i / 2];
-      const float v0 = vh[i];
-      const float v1 = vh[i + 1];
-      vh[i] = v0 * fcr - v1 * fci;
-      vh[i + 1] = v0 * fci + v1 * fcr;
+    for (int32_t i = 0; i < half; ++i) {
+      // The pair rotated by frequency i.
+      const int32_t a = style == RopeStyle::kAdjacentPairs ? 2 * i : i;
+      const int32_t b = style == RopeStyle::kAdjacentPairs ? 2 * i + 1 : i + half;
+      const float fcr = cos_t[i];
+      const float fci = sin_t[i];
+      const float v0 = vh[a];
+      const float v1 = vh[b];
+      vh[a] = v0 * fcr - v1 * fci;
+      vh[b] = v0 * fci + v1 * fcr;
     }
   }
 }
 
-void SwiGlu(float* hb, const float* hb2, int64_t size) {
+void GatedActivation(FfnActivation act, float* hb, const float* hb2,
+                     int64_t size) {
+  if (act == FfnActivation::kSilu) {
+    for (int64_t i = 0; i < size; ++i) {
+      float val = hb[i];
+      val *= (1.0f / (1.0f + std::exp(-val)));
+      hb[i] = val * hb2[i];
+    }
+    return;
+  }
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
   for (int64_t i = 0; i < size; ++i) {
-    float val = hb[i];
-    val *= (1.0f / (1.0f + std::exp(-val)));
-    hb[i] = val * hb2[i];
+    const float x = hb[i];
+    const float g =
+        0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+    hb[i] = g * hb2[i];
   }
 }
+
+void SoftCap(float* x, int64_t size, float cap) {
+  const float inv = 1.0f / cap;
+  for (int64_t i = 0; i < size; ++i) x[i] = cap * std::tanh(x[i] * inv);
+}
+
+namespace {
+
+// Weight rows per dequantized tile: 16 rows of 4096 floats are 256 KiB,
+// within L2, so the F32 kernel reads the tile from cache.
+constexpr int64_t kDequantTileRows = 16;
+
+// out[i * w.rows + r] for r in [lo, hi): tiles of w's rows dequantized to
+// F32, then multiplied by the F32 kernel (the same sums for any batch).
+void MatMulDequantized(const Tensor& w, const float* x, int64_t n, int64_t lo,
+                       int64_t hi, AlignedVector<float>* rows,
+                       AlignedVector<float>* tile_out, float* out) {
+  const int64_t cols = w.cols;
+  const uint64_t row_bytes = w.row_bytes();
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  rows->resize(static_cast<size_t>(kDequantTileRows * cols));
+  tile_out->resize(static_cast<size_t>(kDequantTileRows * n));
+  for (int64_t r0 = lo; r0 < hi; r0 += kDequantTileRows) {
+    const int64_t t = std::min(kDequantTileRows, hi - r0);
+    for (int64_t j = 0; j < t; ++j) {
+      DequantizeRow(w.dtype, base + (r0 + j) * row_bytes,
+                    rows->data() + j * cols, cols);
+    }
+    // tile_out (n, t): input i's products with the tile's rows.
+    MatMulF32Rows(rows->data(), x, n, t, cols, 0, t, tile_out->data());
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(out + i * w.rows + r0, tile_out->data() + i * t,
+                  sizeof(float) * t);
+    }
+  }
+}
+
+}  // namespace
 
 void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
                  int64_t n, MatMulContext* ctx) {
@@ -96,6 +152,11 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
   }
   const int n_kernel = static_cast<int>(kernel_targets.size());
   if (n_kernel == 0) return;
+  const int n_threads = ctx->pool->n_threads();
+  if (static_cast<int>(ctx->dequant_rows.size()) < n_threads) {
+    ctx->dequant_rows.resize(n_threads);
+    ctx->dequant_out.resize(n_threads);
+  }
   // Q8_0: quantize the inputs once for all the matrices that share them.
   if (any_q8) {
     ctx->x_quant.Resize(n, cols);
@@ -112,7 +173,8 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
     first_row[k] = total_rows;
     total_rows += kernel_targets[k]->w->rows;
   }
-  ctx->pool->ParallelFor(total_rows, 16, [&](int64_t b, int64_t e, int) {
+  ctx->pool->ParallelFor(total_rows, 16, [&](int64_t b, int64_t e,
+                                              int thread) {
     for (int k = 0; k < n_kernel; ++k) {
       const Tensor& w = *kernel_targets[k]->w;
       const int64_t lo = std::max(b, first_row[k]) - first_row[k];
@@ -121,9 +183,12 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       float* out = kernel_targets[k]->out;
       if (w.dtype == DType::kF32) {
         MatMulF32Rows(w.f32(), x, n, w.rows, w.cols, lo, hi, out);
-      } else {
+      } else if (w.dtype == DType::kQ8_0) {
         MatMulQ8_0(static_cast<const BlockQ8_0*>(w.data), ctx->x_quant, w.rows,
                    lo, hi, out);
+      } else {
+        MatMulDequantized(w, x, n, lo, hi, &ctx->dequant_rows[thread],
+                          &ctx->dequant_out[thread], out);
       }
     }
   });
@@ -135,12 +200,8 @@ void MatMul(const Tensor& w, const float* x, int64_t n, float* out,
 }
 
 void ReadRow(const Tensor& w, int64_t row, float* out) {
-  if (w.dtype == DType::kF32) {
-    std::memcpy(out, w.f32() + row * w.cols, sizeof(float) * w.cols);
-  } else {
-    const auto* blocks = static_cast<const BlockQ8_0*>(w.data);
-    DequantizeRowQ8_0(blocks + row * (w.cols / kQ8BlockSize), out, w.cols);
-  }
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  DequantizeRow(w.dtype, base + row * w.row_bytes(), out, w.cols);
 }
 
 }  // namespace fm::model

@@ -20,23 +20,34 @@ void RmsNorm(float* o, const float* x, const float* weight, int64_t size,
 // In-place softmax over x[0..size).
 void Softmax(float* x, int64_t size);
 
-// cos/sin of pos * theta^(-2i/rope_dim) for i in [0, rope_dim/2):
-// llama2.c's freq = 1 / powf(theta, head_dim / (float)head_size).
-void RopeTable(int32_t pos, int32_t rope_dim, float theta, float* cos_out,
-               float* sin_out);
+// cos/sin of (pos * scale) * theta^(-2i/rope_dim) / factors[i] for i in
+// [0, rope_dim/2): llama2.c's freq = 1 / powf(theta, head_dim /
+// (float)head_size), with linear position scaling and Llama 3's
+// per-frequency divisors (`factors` null: all 1).
+void RopeTable(int32_t pos, int32_t rope_dim, float theta, float scale,
+               const float* factors, float* cos_out, float* sin_out);
 
-// Rotates adjacent pairs (v[2i], v[2i+1]) of the first rope_dim entries of
-// each of n_heads heads of size head_size, as llama2.c's RoPE.
+// Rotates the first rope_dim entries of each of n_heads heads of size
+// head_size: pairs (2i, 2i+1) as llama2.c's RoPE, or (i, i + rope_dim/2).
 void ApplyRope(float* v, int32_t n_heads, int32_t head_size, int32_t rope_dim,
-               const float* cos_t, const float* sin_t);
+               RopeStyle style, const float* cos_t, const float* sin_t);
 
-// hb[i] = silu(hb[i]) * hb2[i], silu(x) = x / (1 + exp(-x)).
-void SwiGlu(float* hb, const float* hb2, int64_t size);
+// hb[i] = act(hb[i]) * hb2[i]: silu(x) = x / (1 + exp(-x)) (SwiGLU) or
+// gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) (GeGLU).
+void GatedActivation(FfnActivation act, float* hb, const float* hb2,
+                     int64_t size);
+
+// x[i] = cap * tanh(x[i] / cap) (Gemma 2's logit soft-capping).
+void SoftCap(float* x, int64_t size, float cap);
 
 // Scratch and threads for MatMul; one per compute thread.
 struct MatMulContext {
   ThreadPool* pool = nullptr;  // never null when MatMul is called
   Q8Activations x_quant;       // (n, cols) quantized inputs
+  // Per pool thread: weight rows dequantized to F32 and their products,
+  // for the block types without an integer kernel of their own.
+  std::vector<AlignedVector<float>> dequant_rows;
+  std::vector<AlignedVector<float>> dequant_out;
 };
 
 // Up to this many rows (decode steps of a batch), F32 uses our batched
@@ -52,8 +63,9 @@ inline constexpr int64_t kMaxKernelRows = 16;
 // the n rows, weight rows split across the pool. F32: MatMulF32Rows for
 // n <= kMaxKernelRows, else single-threaded cblas_sgemm per slice of rows
 // (weights stream once per call either way). Q8_0: x is quantized to Q8
-// and multiplied by the int8 kernel. `w` must have passed ValidateWeights
-// (F32 or Q8_0).
+// and multiplied by the int8 kernel. Other block types: tiles of weight rows
+// are dequantized to F32 (DequantizeRow, exact) and multiplied by the F32
+// kernel. `w` must have passed ValidateWeights.
 void MatMul(const Tensor& w, const float* x, int64_t n, float* out,
             MatMulContext* ctx);
 
@@ -70,7 +82,7 @@ struct MatMulTarget {
 void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
                  int64_t n, MatMulContext* ctx);
 
-// Copies row `row` of `w` (F32 or Q8_0) into out (w.cols floats).
+// Copies row `row` of `w` (any DType) into out (w.cols floats).
 void ReadRow(const Tensor& w, int64_t row, float* out);
 
 }  // namespace fm::model

@@ -30,16 +30,6 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
   }
 }
 
-void DequantizeRowQ8_0(const BlockQ8_0* in, float* out, int64_t n) {
-  const int64_t nb = n / kQ8BlockSize;
-  for (int64_t b = 0; b < nb; ++b) {
-    const float d = F16ToF32(in[b].d);
-    for (int j = 0; j < kQ8BlockSize; ++j) {
-      out[b * kQ8BlockSize + j] = d * static_cast<float>(in[b].qs[j]);
-    }
-  }
-}
-
 void Q8Activations::Resize(int64_t n_rows, int64_t n_cols) {
   n = n_rows;
   cols = n_cols;

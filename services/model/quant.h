@@ -1,5 +1,5 @@
-// Number formats: IEEE half <-> float, and ggml's Q8_0 (blocks of 32 int8
-// weights with one fp16 scale) with its matrix-vector / matrix-matrix kernel.
+// ggml's Q8_0 (blocks of 32 int8 weights with one fp16 scale): its
+// quantizer and its integer matrix-vector / matrix-matrix kernel.
 #ifndef FM_SERVICES_MODEL_QUANT_H_
 #define FM_SERVICES_MODEL_QUANT_H_
 
@@ -8,19 +8,10 @@
 
 #include "common/half.h"
 #include "services/model/aligned_vector.h"
+#include "services/model/quant_blocks.h"
 
 namespace fm::model {
 
-inline constexpr int kQ8BlockSize = 32;
-
-// ggml's block_q8_0, byte for byte as stored in GGUF: value = d * qs[i].
-#pragma pack(push, 1)
-struct BlockQ8_0 {
-  uint16_t d;               // fp16 scale
-  int8_t qs[kQ8BlockSize];  // quants
-};
-#pragma pack(pop)
-static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block must be 34 bytes");
 
 // Input rows quantized for the int8 kernels (Q8 with f32 scales): row i's
 // quants are contiguous, so a SIMD load can span two blocks.
@@ -48,7 +39,6 @@ struct Q8Activations {
 // Quantizes n floats (n % 32 == 0) into n / 32 blocks, as ggml's
 // quantize_row_q8_0_ref: d = amax / 127, q = round(x / d).
 void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n);
-void DequantizeRowQ8_0(const BlockQ8_0* in, float* out, int64_t n);
 
 // out[i * rows + r] = dot(W[r], X[i]) for r in [row_begin, row_end) and
 // i in [0, x.n): W is (rows, x.cols) in Q8_0. Each weight row is read once

@@ -5,43 +5,26 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "services/model/quant.h"
 
 namespace fm::model {
-
-absl::string_view DTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return "F32";
-    case DType::kF16:
-      return "F16";
-    case DType::kQ8_0:
-      return "Q8_0";
-  }
-  return "UNKNOWN";
-}
-
-uint64_t DTypeBytes(DType dtype, uint64_t elements) {
-  switch (dtype) {
-    case DType::kF32:
-      return elements > (UINT64_MAX / 4) ? 0 : elements * 4;
-    case DType::kF16:
-      return elements > (UINT64_MAX / 2) ? 0 : elements * 2;
-    case DType::kQ8_0:
-      if (elements % kQ8BlockSize != 0) return 0;
-      return (elements / kQ8BlockSize) * sizeof(BlockQ8_0);
-  }
-  return 0;
-}
 
 uint64_t Tensor::bytes() const {
   return DTypeBytes(dtype, static_cast<uint64_t>(elements()));
 }
 
+uint64_t Tensor::row_bytes() const {
+  return DTypeBytes(dtype, static_cast<uint64_t>(cols));
+}
+
 namespace {
 
+// What a tensor may be: a matrix (F32 or any block type whose block divides
+// its rows) or a vector (F32 only: norms, biases and factors are read as
+// floats directly).
+enum class Kind { kMatrix, kVector };
+
 absl::Status Check(const std::string& name, const Tensor& t, int64_t rows,
-                   int64_t cols, bool allow_quantized) {
+                   int64_t cols, Kind kind) {
   if (t.rows != rows || t.cols != cols) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor ", name, " has shape (", t.rows, ", ", t.cols,
@@ -51,23 +34,33 @@ absl::Status Check(const std::string& name, const Tensor& t, int64_t rows,
     return absl::InvalidArgumentError(
         absl::StrCat("tensor ", name, " has no data"));
   }
-  switch (t.dtype) {
-    case DType::kF32:
-      return absl::OkStatus();
-    case DType::kQ8_0:
-      if (!allow_quantized) break;
-      if (cols % kQ8BlockSize != 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("tensor ", name, " is Q8_0 but its row length ", cols,
-                         " is not a multiple of ", kQ8BlockSize));
-      }
-      return absl::OkStatus();
-    case DType::kF16:
-      break;
+  if (t.dtype == DType::kF32) return absl::OkStatus();
+  if (kind == Kind::kMatrix && IsQuantized(t.dtype)) {
+    const int64_t block = DTypeBlockElements(t.dtype);
+    if (cols % block != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tensor ", name, " is ", DTypeName(t.dtype), " but its row length ",
+          cols, " is not a multiple of its block size ", block));
+    }
+    return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "tensor ", name, " has unsupported dtype ", DTypeName(t.dtype),
-      allow_quantized ? "" : " (norm weights must be F32)"));
+      kind == Kind::kVector ? " (vectors must be F32)" : ""));
+}
+
+// An optional tensor: checked when the architecture has it, refused when
+// it does not (a file with extra tensors would compute something else).
+absl::Status CheckOptional(const std::string& name, const Tensor& t,
+                           bool expected, int64_t rows, int64_t cols,
+                           Kind kind) {
+  if (expected) return Check(name, t, rows, cols, kind);
+  if (t.present()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tensor ", name,
+                     " is present, but the architecture has no such tensor"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -77,9 +70,9 @@ absl::Status ValidateWeights(const LlamaConfig& c, const LlamaWeights& w) {
     return absl::InvalidArgumentError(absl::StrCat(
         "weights have ", w.layers.size(), " layers, config says ", c.n_layers));
   }
-  const int64_t q_dim = static_cast<int64_t>(c.n_heads) * c.head_size;
+  const int64_t q_dim = c.q_dim;
   if (auto s = Check("token_embedding", w.token_embedding, c.vocab_size, c.dim,
-                     true);
+                     Kind::kMatrix);
       !s.ok())
     return s;
   for (int l = 0; l < c.n_layers; ++l) {
@@ -88,28 +81,46 @@ absl::Status ValidateWeights(const LlamaConfig& c, const LlamaWeights& w) {
     struct Item {
       const char* name;
       const Tensor* t;
+      bool expected;
       int64_t rows, cols;
-      bool quant;
+      Kind kind;
     } items[] = {
-        {"rms_att", &lw.rms_att, 1, c.dim, false},
-        {"wq", &lw.wq, q_dim, c.dim, true},
-        {"wk", &lw.wk, c.kv_dim, c.dim, true},
-        {"wv", &lw.wv, c.kv_dim, c.dim, true},
-        {"wo", &lw.wo, c.dim, q_dim, true},
-        {"rms_ffn", &lw.rms_ffn, 1, c.dim, false},
-        {"w1", &lw.w1, c.hidden_dim, c.dim, true},
-        {"w2", &lw.w2, c.dim, c.hidden_dim, true},
-        {"w3", &lw.w3, c.hidden_dim, c.dim, true},
+        {"rms_att", &lw.rms_att, true, 1, c.dim, Kind::kVector},
+        {"wq", &lw.wq, true, q_dim, c.dim, Kind::kMatrix},
+        {"wk", &lw.wk, true, c.kv_dim, c.dim, Kind::kMatrix},
+        {"wv", &lw.wv, true, c.kv_dim, c.dim, Kind::kMatrix},
+        {"bq", &lw.bq, c.qkv_bias, 1, q_dim, Kind::kVector},
+        {"bk", &lw.bk, c.qkv_bias, 1, c.kv_dim, Kind::kVector},
+        {"bv", &lw.bv, c.qkv_bias, 1, c.kv_dim, Kind::kVector},
+        {"q_norm", &lw.q_norm, c.qk_norm, 1, c.head_size, Kind::kVector},
+        {"k_norm", &lw.k_norm, c.qk_norm, 1, c.head_size, Kind::kVector},
+        {"wo", &lw.wo, true, c.dim, q_dim, Kind::kMatrix},
+        {"rms_post_att", &lw.rms_post_att, c.post_norms, 1, c.dim,
+         Kind::kVector},
+        {"rms_ffn", &lw.rms_ffn, true, 1, c.dim, Kind::kVector},
+        {"w1", &lw.w1, true, c.hidden_dim, c.dim, Kind::kMatrix},
+        {"w2", &lw.w2, true, c.dim, c.hidden_dim, Kind::kMatrix},
+        {"w3", &lw.w3, true, c.hidden_dim, c.dim, Kind::kMatrix},
+        {"rms_post_ffn", &lw.rms_post_ffn, c.post_norms, 1, c.dim,
+         Kind::kVector},
     };
     for (const Item& it : items) {
-      if (auto s = Check(p + it.name, *it.t, it.rows, it.cols, it.quant);
+      if (auto s = CheckOptional(p + it.name, *it.t, it.expected, it.rows,
+                                 it.cols, it.kind);
           !s.ok())
         return s;
     }
   }
-  if (auto s = Check("rms_final", w.rms_final, 1, c.dim, false); !s.ok())
+  if (auto s = Check("rms_final", w.rms_final, 1, c.dim, Kind::kVector);
+      !s.ok())
     return s;
-  return Check("wcls", w.wcls, c.vocab_size, c.dim, true);
+  if (w.rope_freqs.present()) {
+    if (auto s = Check("rope_freqs", w.rope_freqs, 1, c.rope_dim / 2,
+                       Kind::kVector);
+        !s.ok())
+      return s;
+  }
+  return Check("wcls", w.wcls, c.vocab_size, c.dim, Kind::kMatrix);
 }
 
 }  // namespace fm::model

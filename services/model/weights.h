@@ -8,17 +8,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "services/model/dtype.h"
 #include "services/model/llama_config.h"
 
 namespace fm::model {
-
-enum class DType : int32_t {
-  kF32 = 0,
-  kF16 = 1,
-  kQ8_0 = 8,  // ggml's numbering: blocks of 32 int8 + one fp16 scale
-};
-
-absl::string_view DTypeName(DType dtype);
 
 // A read-only 2-D tensor view: `rows` rows of `cols` contiguous elements
 // (a vector is rows = 1). For a weight matrix, rows = output features and
@@ -31,26 +24,35 @@ struct Tensor {
   int64_t rows = 0;
   int64_t cols = 0;
 
+  // False for a tensor the architecture does not have (no data).
+  bool present() const { return data != nullptr; }
   const float* f32() const { return static_cast<const float*>(data); }
   int64_t elements() const { return rows * cols; }
   // Bytes occupied by the data (Q8_0: 34 bytes per 32 elements).
   uint64_t bytes() const;
+  // Bytes of one row (a whole number of blocks: checked at load).
+  uint64_t row_bytes() const;
 };
 
-// Bytes that `elements` elements of `dtype` occupy, or 0 when the count is
-// not representable (Q8_0 needs a multiple of 32).
-uint64_t DTypeBytes(DType dtype, uint64_t elements);
-
+// The optional tensors are present exactly when the config's architecture
+// flags say so (ValidateWeights checks both directions).
 struct LayerWeights {
   Tensor rms_att;  // (dim)
-  Tensor wq;       // (n_heads * head_size, dim)
+  Tensor wq;       // (q_dim, dim)   q_dim = n_heads * head_size
   Tensor wk;       // (kv_dim, dim)
   Tensor wv;       // (kv_dim, dim)
-  Tensor wo;       // (dim, n_heads * head_size)
+  Tensor bq;       // (q_dim)   qkv_bias only (Qwen 2)
+  Tensor bk;       // (kv_dim)  qkv_bias only
+  Tensor bv;       // (kv_dim)  qkv_bias only
+  Tensor q_norm;   // (head_size)  qk_norm only (Qwen 3, Gemma 3)
+  Tensor k_norm;   // (head_size)  qk_norm only
+  Tensor wo;       // (dim, q_dim)
+  Tensor rms_post_att;  // (dim)  post_norms only (Gemma)
   Tensor rms_ffn;  // (dim)
   Tensor w1;       // (hidden_dim, dim)  gate
   Tensor w2;       // (dim, hidden_dim)  down
   Tensor w3;       // (hidden_dim, dim)  up
+  Tensor rms_post_ffn;  // (dim)  post_norms only
 };
 
 struct LlamaWeights {
@@ -59,11 +61,15 @@ struct LlamaWeights {
   Tensor rms_final;                  // (dim)
   Tensor wcls;                       // (vocab_size, dim)
   bool shared_classifier = false;    // wcls aliases token_embedding
+  // Llama 3 RoPE: per-frequency divisors, (rope_dim / 2); absent: all 1.
+  Tensor rope_freqs;
 };
 
 // Checks that every tensor has the shape `config` implies, a non-null data
-// pointer and a supported dtype (norms must be F32; F16 must have been
-// converted to F32 by the loader; Q8_0 needs cols % 32 == 0).
+// pointer and a supported dtype (vectors must be F32; F16/BF16 matrices
+// must have been converted to F32 by the loader; a quantized row is a whole
+// number of blocks), and that the optional tensors are there exactly when
+// the config's architecture asks for them.
 // INVALID_ARGUMENT naming the tensor, the expected and the actual shape.
 absl::Status ValidateWeights(const LlamaConfig& config,
                              const LlamaWeights& weights);

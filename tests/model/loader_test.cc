@@ -288,8 +288,9 @@ TEST_CASE("GGUF with hostile counts, sizes and offsets is rejected",
   }
   {
     GgufWriter w = MakeGguf(m, GgmlType::kF32);
-    w.AddRawTensor("q4", {32}, 2, std::string(18, '\0'));
-    ExpectRejected(LoadStatus(w.Serialize(), "t.gguf"), "ggml type 2");
+    // IQ4_NL (20): a real ggml type this service does not implement.
+    w.AddRawTensor("iq4", {32}, 20, std::string(18, '\0'));
+    ExpectRejected(LoadStatus(w.Serialize(), "t.gguf"), "ggml type 20");
   }
   {
     GgufWriter w = MakeGguf(m, GgmlType::kF32);

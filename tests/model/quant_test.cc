@@ -1,5 +1,6 @@
 // Number-format tests: fp16 conversion against known bit patterns, and the
 // Q8_0 kernels (AVX2 and scalar paths) against a dequantized dot product.
+#include "services/model/dequantize.h"
 #include "services/model/quant.h"
 
 #include <catch2/catch.hpp>
@@ -47,7 +48,7 @@ TEST_CASE("Q8_0 quantization and the matmul kernel", "[model][quant]") {
   // Round-trip error of Q8_0: half a step (amax / 254) plus the fp16
   // rounding of the scale (relative 2^-11, times |q| <= 127).
   std::vector<float> back(kCols);
-  DequantizeRowQ8_0(wq.data(), back.data(), kCols);
+  DequantizeRow(DType::kQ8_0, wq.data(), back.data(), kCols);
   for (int64_t b = 0; b < kCols / 32; ++b) {
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j)

@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "services/model/quant.h"
 
 namespace fm::model::testing {
 namespace {
@@ -29,11 +28,6 @@ void Put(std::string* out, T value) {
 
 void PutFloats(std::string* out, const std::vector<float>& v) {
   out->append(reinterpret_cast<const char*>(v.data()), v.size() * 4);
-}
-
-void PutGgufString(std::string* out, const std::string& s) {
-  Put<uint64_t>(out, s.size());
-  out->append(s);
 }
 
 }  // namespace
@@ -134,24 +128,8 @@ void GgufWriter::AddTensor(const std::string& name, std::vector<uint64_t> ne,
                            GgmlType type, const float* data) {
   uint64_t n = 1;
   for (uint64_t d : ne) n *= d;
-  std::string bytes;
-  switch (type) {
-    case GgmlType::kF32:
-      bytes.assign(reinterpret_cast<const char*>(data), n * 4);
-      break;
-    case GgmlType::kF16:
-      for (uint64_t i = 0; i < n; ++i) Put<uint16_t>(&bytes, F32ToF16(data[i]));
-      break;
-    case GgmlType::kQ8_0: {
-      std::vector<BlockQ8_0> blocks(n / kQ8BlockSize);
-      QuantizeRowQ8_0(data, blocks.data(), static_cast<int64_t>(n));
-      bytes.assign(reinterpret_cast<const char*>(blocks.data()),
-                   blocks.size() * sizeof(BlockQ8_0));
-      break;
-    }
-  }
   AddRawTensor(name, std::move(ne), static_cast<uint32_t>(type),
-               std::move(bytes));
+               QuantizeReference(type, data, static_cast<int64_t>(n)));
 }
 
 GgufWriter MakeGguf(const TinyModel& m, GgmlType matrix_type,
@@ -173,7 +151,7 @@ GgufWriter MakeGguf(const TinyModel& m, GgmlType matrix_type,
   w.AddFloat32("llama.attention.layer_norm_rms_epsilon", c.rms_eps);
   const uint64_t dim = c.dim, hidden = c.hidden_dim, kv_dim = m.kv_dim();
   auto type_for = [&](uint64_t cols) {
-    if (matrix_type == GgmlType::kQ8_0 && cols % kQ8BlockSize != 0) {
+    if (cols % static_cast<uint64_t>(BlockElements(matrix_type)) != 0) {
       return GgmlType::kF32;
     }
     return matrix_type;

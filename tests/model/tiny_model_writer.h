@@ -1,5 +1,5 @@
 // Writes small random-weight Llama models for the tests and the benchmark:
-// llama2.c legacy and v1 checkpoints, and GGUF v3 with F32/F16/Q8_0 tensors.
+// llama2.c legacy and v1 checkpoints, and GGUF v3 with tensors of any type.
 #ifndef FM_TESTS_MODEL_TINY_MODEL_WRITER_H_
 #define FM_TESTS_MODEL_TINY_MODEL_WRITER_H_
 
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "tests/model/ggml_quant_reference.h"
 #include "tests/support/gguf_writer.h"
 
 namespace fm::model::testing {
@@ -59,23 +60,21 @@ TinyModel MakeRandomTinyModel(const TinyConfig& config, uint32_t seed);
 absl::Status WriteLlama2cLegacy(const TinyModel& m, const std::string& path);
 absl::Status WriteLlama2cV1(const TinyModel& m, const std::string& path);
 
-// ggml type numbers.
-enum class GgmlType : uint32_t { kF32 = 0, kF16 = 1, kQ8_0 = 8 };
-
 // A GGUF file under construction (tests/support/gguf_writer.h) that can
 // also take F32 data as a tensor of a model type.
 class GgufWriter : public ::fm::testing::GgufWriter {
  public:
   using ::fm::testing::GgufWriter::GgufWriter;
   // ne[0] is the innermost dimension; data is converted from F32 into
-  // `type` (Q8_0 needs ne[0] % 32 == 0).
+  // `type` by ggml's reference quantizer (QuantizeReference: ne[0] must be
+  // a multiple of the type's block).
   void AddTensor(const std::string& name, std::vector<uint64_t> ne,
                  GgmlType type, const float* data);
 };
 
 // The llama.* metadata and all tensors of `m`; matrices (and the embedding
-// and classifier) in `matrix_type` where their row length allows (Q8_0
-// needs a multiple of 32: others stay F32), norms always F32.
+// and classifier) in `matrix_type` where their row length allows (a
+// multiple of its block: others stay F32), norms always F32.
 GgufWriter MakeGguf(const TinyModel& m, GgmlType matrix_type,
                     int32_t context_length = 0);
 absl::Status WriteGguf(const TinyModel& m, const std::string& path,

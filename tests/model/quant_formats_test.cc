@@ -1,0 +1,149 @@
+// The service's block formats against the independent scalar reference
+// (ggml_quant_reference.h): dequantization bit for bit, the sizes, and the
+// matrix products of every type against double-precision dot products.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "services/model/dequantize.h"
+#include "services/model/dtype.h"
+#include "services/model/ops.h"
+#include "services/model/thread_pool.h"
+#include "tests/model/ggml_quant_reference.h"
+
+namespace fm::model::testing {
+namespace {
+
+DType ToDType(GgmlType t) {
+  DType d;
+  REQUIRE(DTypeFromGgml(static_cast<uint32_t>(t), &d));
+  return d;
+}
+
+std::vector<float> RandomFloats(size_t n, uint32_t seed, float spread) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-spread, spread);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+TEST_CASE("every ggml type has the reference's block geometry",
+          "[model][quant]") {
+  for (GgmlType t : AllGgmlTypes()) {
+    INFO(GgmlTypeName(t));
+    const DType d = ToDType(t);
+    CHECK(DTypeName(d) == GgmlTypeName(t));
+    CHECK(DTypeBlockElements(d) == BlockElements(t));
+    CHECK(DTypeBlockBytes(d) == BlockBytes(t));
+    CHECK(DTypeBytes(d, 4 * BlockElements(t)) ==
+          static_cast<uint64_t>(4 * BlockBytes(t)));
+    if (BlockElements(t) > 1) {
+      CHECK(DTypeBytes(d, BlockElements(t) + 1) == 0u);  // not whole blocks
+    }
+  }
+  DType d;
+  CHECK_FALSE(DTypeFromGgml(20, &d));  // IQ4_NL: not implemented
+}
+
+TEST_CASE("dequantization is bit-identical to the format's definition",
+          "[model][quant]") {
+  constexpr int64_t kN = 4 * 256;
+  for (GgmlType t : AllGgmlTypes()) {
+    INFO(GgmlTypeName(t));
+    // Blocks from the reference quantizer, of data with a few outliers.
+    std::vector<float> x = RandomFloats(kN, 3, 1.0f);
+    x[7] = 9.0f, x[300] = -12.0f;
+    const std::string q = QuantizeReference(t, x.data(), kN);
+    std::vector<float> got(kN);
+    DequantizeRow(ToDType(t), q.data(), got.data(), kN);
+    CHECK(SameBits(got, DequantizeReference(t, q.data(), kN)));
+    // Arbitrary bytes too (every bit pattern of quants, packed scales and
+    // high bits), with the fp16/bf16 fields kept finite: a NaN's payload
+    // need not survive two different computations.
+    if (BlockElements(t) > 1) {
+      std::mt19937 rng(11);
+      std::string bytes(q.size(), '\0');
+      for (char& c : bytes) c = static_cast<char>(rng());
+      std::vector<float> a(kN);
+      DequantizeRow(ToDType(t), bytes.data(), a.data(), kN);
+      const std::vector<float> b = DequantizeReference(t, bytes.data(), kN);
+      bool same = true;
+      for (int64_t i = 0; i < kN; ++i) {
+        const bool both_nan = std::isnan(a[i]) && std::isnan(b[i]);
+        same &= both_nan ||
+                std::memcmp(&a[i], &b[i], sizeof(float)) == 0;
+      }
+      CHECK(same);
+    }
+  }
+}
+
+// out (n, rows) through MatMul (the kernels the forward pass uses) against
+// double dot products over the reference's dequantized rows.
+TEST_CASE("matrix products of every type match double-precision dots",
+          "[model][quant]") {
+  constexpr int64_t kRows = 40, kCols = 512;
+  ThreadPool pool(2);
+  MatMulContext ctx;
+  ctx.pool = &pool;
+  for (GgmlType t : AllGgmlTypes()) {
+    if (t == GgmlType::kF16 || t == GgmlType::kBF16) continue;  // F32 at load
+    INFO(GgmlTypeName(t));
+    const std::vector<float> w = RandomFloats(kRows * kCols, 5, 0.1f);
+    const std::string q = QuantizeReference(t, w.data(), kRows * kCols);
+    const std::vector<float> wd =
+        DequantizeReference(t, q.data(), kRows * kCols);
+    Tensor tensor;
+    tensor.dtype = ToDType(t);
+    tensor.data = q.data();
+    tensor.rows = kRows;
+    tensor.cols = kCols;
+    for (int64_t n : {1, 3, 17}) {
+      INFO("n = " << n);
+      const std::vector<float> x = RandomFloats(n * kCols, 9 + n, 1.0f);
+      std::vector<float> out(n * kRows);
+      MatMul(tensor, x.data(), n, out.data(), &ctx);
+      double worst = 0.0, scale = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t r = 0; r < kRows; ++r) {
+          double want = 0.0;
+          for (int64_t k = 0; k < kCols; ++k) {
+            want += static_cast<double>(wd[r * kCols + k]) * x[i * kCols + k];
+          }
+          worst = std::max(worst, std::fabs(want - out[i * kRows + r]));
+          scale = std::max(scale, std::fabs(want));
+        }
+      }
+      // Q8_0 quantizes the activations (1/254 of each block's largest
+      // magnitude: ~0.5% of a dot's scale); the others multiply the exact
+      // dequantized weights in float.
+      const double tol = t == GgmlType::kQ8_0 ? 1e-2 : 1e-5;
+      INFO("max error " << worst << " of scale " << scale);
+      CHECK(worst <= tol * scale);
+      // Each row's result does not depend on the batch around it (F32
+      // beyond kMaxKernelRows goes to OpenBLAS sgemm, which sums otherwise).
+      if (t == GgmlType::kF32 && n > kMaxKernelRows) continue;
+      std::vector<float> alone(kRows);
+      MatMul(tensor, x.data() + (n - 1) * kCols, 1, alone.data(), &ctx);
+      CHECK(std::memcmp(alone.data(), out.data() + (n - 1) * kRows,
+                        sizeof(float) * kRows) == 0);
+    }
+    // ReadRow (the embedding lookup) is the row's dequantization.
+    std::vector<float> row(kCols);
+    ReadRow(tensor, 7, row.data());
+    CHECK(SameBits(row, std::vector<float>(wd.begin() + 7 * kCols,
+                                           wd.begin() + 8 * kCols)));
+  }
+}
+
+}  // namespace
+}  // namespace fm::model::testing
