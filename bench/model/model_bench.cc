@@ -23,6 +23,7 @@
 #include "services/model/llama_model.h"
 #include "services/model/quant.h"
 #include "services/model/thread_pool.h"
+#include "tests/model/arch_model.h"
 #include "tests/model/tiny_model_writer.h"
 
 namespace fm::model {
@@ -49,6 +50,7 @@ struct Options {
   bool quick = false;
   std::string dir = "/tmp";
   std::string only;  // run only this shape (e.g. stories110M)
+  std::string dtypes;  // comma-separated weight types; empty: all
 };
 
 // --- Memory bandwidth: the model's own weights, read as fast as plain
@@ -161,22 +163,100 @@ double MeasureBandwidth(const LlamaModel& model, int threads, int reps) {
 
 // --- Models. ---
 
-std::string WriteModel(const Shape& s, bool q8, const Options& opt) {
-  testing::TinyConfig c;
-  c.dim = s.dim;
-  c.hidden_dim = s.hidden_dim;
-  c.n_layers = s.n_layers;
-  c.n_heads = s.n_heads;
-  c.n_kv_heads = s.n_heads;
-  c.vocab_size = 32000;
-  c.seq_len = 1024;
-  c.shared_classifier = true;
-  const testing::TinyModel m = testing::MakeRandomTinyModel(c, 1234);
-  const std::string path = absl::StrCat(opt.dir, "/fm_bench_", s.name,
-                                        q8 ? "_q8_0.gguf" : "_f32.bin");
-  const absl::Status st =
-      q8 ? testing::WriteGguf(m, path, testing::GgmlType::kQ8_0)
-         : testing::WriteLlama2cLegacy(m, path);
+// The weight types benchmarked: a uniform type, or llama-quantize's mix.
+struct WeightType {
+  const char* name;
+  testing::TypePlan plan;  // empty for F32 (written as llama2.c)
+};
+
+// llama-quantize's fallback for a row length its type's 256-block does not
+// divide (llama.cpp: Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0).
+testing::GgmlType Fallback(testing::GgmlType t) {
+  using testing::GgmlType;
+  switch (t) {
+    case GgmlType::kQ4_K:
+      return GgmlType::kQ5_0;
+    case GgmlType::kQ5_K:
+      return GgmlType::kQ5_1;
+    case GgmlType::kQ6_K:
+      return GgmlType::kQ8_0;
+    default:
+      return t;
+  }
+}
+
+// Uniform type t, or (mix) Q6_K for attn_v, ffn_down and the tied
+// classifier and t elsewhere, as the _M presets; 1-D tensors F32.
+testing::TypePlan Plan(testing::GgmlType t, bool mix) {
+  return [t, mix](const std::string& name, uint64_t cols) {
+    using testing::GgmlType;
+    if (name.find(".bias") != std::string::npos ||
+        name.find("norm") != std::string::npos || name == "rope_freqs.weight") {
+      return GgmlType::kF32;
+    }
+    GgmlType want = t;
+    if (mix && (name.find("attn_v") != std::string::npos ||
+                name.find("ffn_down") != std::string::npos ||
+                name == "token_embd.weight" || name == "output.weight")) {
+      want = GgmlType::kQ6_K;
+    }
+    if (cols % testing::BlockElements(want) != 0) want = Fallback(want);
+    return want;
+  };
+}
+
+std::vector<WeightType> WeightTypes(const std::string& list) {
+  using testing::GgmlType;
+  const std::vector<WeightType> all = {
+      {"F32", nullptr},
+      {"Q8_0", Plan(GgmlType::kQ8_0, false)},
+      {"Q4_0", Plan(GgmlType::kQ4_0, false)},
+      {"Q4_K_M", Plan(GgmlType::kQ4_K, true)},
+      {"Q5_K_M", Plan(GgmlType::kQ5_K, true)},
+      {"Q6_K", Plan(GgmlType::kQ6_K, false)},
+  };
+  if (list.empty()) return all;
+  std::vector<WeightType> out;
+  for (const WeightType& w : all) {
+    if (("," + list + ",").find(absl::StrCat(",", w.name, ",")) !=
+        std::string::npos) {
+      out.push_back(w);
+    }
+  }
+  return out;
+}
+
+std::string WriteModel(const Shape& s, const WeightType& type,
+                       const Options& opt) {
+  const std::string path =
+      absl::StrCat(opt.dir, "/fm_bench_", s.name, "_", type.name,
+                   type.plan ? ".gguf" : ".bin");
+  absl::Status st;
+  if (!type.plan) {
+    testing::TinyConfig c;
+    c.dim = s.dim;
+    c.hidden_dim = s.hidden_dim;
+    c.n_layers = s.n_layers;
+    c.n_heads = s.n_heads;
+    c.n_kv_heads = s.n_heads;
+    c.vocab_size = 32000;
+    c.seq_len = 1024;
+    c.shared_classifier = true;
+    st = testing::WriteLlama2cLegacy(testing::MakeRandomTinyModel(c, 1234),
+                                     path);
+  } else {
+    testing::ArchConfig c;
+    c.dim = s.dim;
+    c.hidden_dim = s.hidden_dim;
+    c.n_layers = s.n_layers;
+    c.n_heads = s.n_heads;
+    c.n_kv_heads = s.n_heads;
+    c.vocab_size = 32000;
+    c.context_length = 1024;
+    c.rms_eps = 1e-5f;
+    st = testing::MakeArchGguf(testing::MakeRandomArchModel(c, 1234), type.plan)
+             .Write(path);
+  }
   if (!st.ok()) {
     std::fprintf(stderr, "cannot write %s: %s\n", path.c_str(),
                  st.ToString().c_str());
@@ -309,9 +389,12 @@ int Main(int argc, char** argv) {
       opt.dir = argv[i] + 6;
     } else if (std::strncmp(argv[i], "--only=", 7) == 0) {
       opt.only = argv[i] + 7;
+    } else if (std::strncmp(argv[i], "--dtypes=", 9) == 0) {
+      opt.dtypes = argv[i] + 9;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--quick] [--dir=TMPDIR] [--only=SHAPE]\n",
+                   "usage: %s [--quick] [--dir=TMPDIR] [--only=SHAPE] "
+                   "[--dtypes=F32,Q8_0,Q4_0,Q4_K_M,Q5_K_M,Q6_K]\n",
                    argv[0]);
       return 2;
     }
@@ -327,8 +410,8 @@ int Main(int argc, char** argv) {
   double bw_best[3] = {0.0, 0.0, 0.0};
   for (const Shape& shape : kShapes) {
     if (!opt.only.empty() && opt.only != shape.name) continue;
-    for (bool q8 : {false, true}) {
-      const std::string path = WriteModel(shape, q8, opt);
+    for (const WeightType& type : WeightTypes(opt.dtypes)) {
+      const std::string path = WriteModel(shape, type, opt);
       for (int threads : {1, 2}) {
         auto loaded = LlamaModel::Load(path, threads);
         if (!loaded.ok()) {
@@ -338,7 +421,7 @@ int Main(int argc, char** argv) {
         LlamaModel& model = **loaded;
         Result r;
         r.model = shape.name;
-        r.dtype = q8 ? "Q8_0" : "F32";
+        r.dtype = type.name;
         r.threads = threads;
         r.weight_mb = model.info().streamed_bytes_per_token / 1e6;
         const PairedDecode d = DecodeAgainstBandwidth(

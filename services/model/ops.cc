@@ -10,6 +10,7 @@
 
 #include "services/model/dequantize.h"
 #include "services/model/f32_kernel.h"
+#include "services/model/kquant_matmul.h"
 
 namespace fm::model {
 
@@ -94,6 +95,11 @@ void SoftCap(float* x, int64_t size, float cap) {
 
 namespace {
 
+// The types whose kernel multiplies Q8Activations.
+bool UsesQ8Activations(DType dtype) {
+  return dtype == DType::kQ8_0 || (dtype == DType::kQ4_0 && HasQ4_0Kernel());
+}
+
 // Weight rows per dequantized tile: 16 rows of 4096 floats are 256 KiB,
 // within L2, so the F32 kernel reads the tile from cache.
 constexpr int64_t kDequantTileRows = 16;
@@ -130,7 +136,8 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
   // Matrices for our kernels, run together in one parallel loop.
   std::vector<const MatMulTarget*> kernel_targets;
   kernel_targets.reserve(targets.size());
-  bool any_q8 = false;
+  bool any_q8 = false;   // Q8_0 / Q4_0: 32-blocks of int8 inputs
+  bool any_q8k = false;  // K types: 256-blocks of int8 inputs
   int64_t cols = 0;
   for (const MatMulTarget& t : targets) {
     const Tensor& w = *t.w;
@@ -147,7 +154,8 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       });
       continue;
     }
-    any_q8 |= w.dtype == DType::kQ8_0;
+    any_q8 |= UsesQ8Activations(w.dtype);
+    any_q8k |= HasKQuantKernel(w.dtype);
     kernel_targets.push_back(&t);
   }
   const int n_kernel = static_cast<int>(kernel_targets.size());
@@ -157,11 +165,20 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
     ctx->dequant_rows.resize(n_threads);
     ctx->dequant_out.resize(n_threads);
   }
-  // Q8_0: quantize the inputs once for all the matrices that share them.
+  // Integer kernels: quantize the inputs once for all the matrices that
+  // share them.
   if (any_q8) {
     ctx->x_quant.Resize(n, cols);
     ctx->pool->ParallelFor(n, 1, [&](int64_t b, int64_t e, int) {
       for (int64_t i = b; i < e; ++i) ctx->x_quant.QuantizeRow(i, x + i * cols);
+    });
+  }
+  if (any_q8k) {
+    ctx->x_quant_k.Resize(n, cols);
+    ctx->pool->ParallelFor(n, 1, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) {
+        ctx->x_quant_k.QuantizeRow(i, x + i * cols);
+      }
     });
   }
   // One loop over the concatenated rows of all matrices: a chunk may span
@@ -186,6 +203,11 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       } else if (w.dtype == DType::kQ8_0) {
         MatMulQ8_0(static_cast<const BlockQ8_0*>(w.data), ctx->x_quant, w.rows,
                    lo, hi, out);
+      } else if (w.dtype == DType::kQ4_0 && HasQ4_0Kernel()) {
+        MatMulQ4_0(static_cast<const BlockQ4_0*>(w.data), ctx->x_quant, w.rows,
+                   lo, hi, out);
+      } else if (HasKQuantKernel(w.dtype)) {
+        MatMulKQuant(w.dtype, w.data, ctx->x_quant_k, w.rows, lo, hi, out);
       } else {
         MatMulDequantized(w, x, n, lo, hi, &ctx->dequant_rows[thread],
                           &ctx->dequant_out[thread], out);

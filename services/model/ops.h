@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "services/model/kquant_matmul.h"
 #include "services/model/quant.h"
 #include "services/model/thread_pool.h"
 #include "services/model/weights.h"
@@ -43,7 +44,8 @@ void SoftCap(float* x, int64_t size, float cap);
 // Scratch and threads for MatMul; one per compute thread.
 struct MatMulContext {
   ThreadPool* pool = nullptr;  // never null when MatMul is called
-  Q8Activations x_quant;       // (n, cols) quantized inputs
+  Q8Activations x_quant;       // (n, cols) inputs for Q8_0 / Q4_0
+  Q8KActivations x_quant_k;    // (n, cols) inputs for the K types
   // Per pool thread: weight rows dequantized to F32 and their products,
   // for the block types without an integer kernel of their own.
   std::vector<AlignedVector<float>> dequant_rows;
@@ -63,7 +65,9 @@ inline constexpr int64_t kMaxKernelRows = 16;
 // the n rows, weight rows split across the pool. F32: MatMulF32Rows for
 // n <= kMaxKernelRows, else single-threaded cblas_sgemm per slice of rows
 // (weights stream once per call either way). Q8_0: x is quantized to Q8
-// and multiplied by the int8 kernel. Other block types: tiles of weight rows
+// and multiplied by the int8 kernel; Q4_0 likewise, and Q4_K / Q5_K / Q6_K
+// with inputs quantized to Q8_K (kquant_matmul.h). Other block types (and
+// all of them on a CPU without AVX2): tiles of weight rows
 // are dequantized to F32 (DequantizeRow, exact) and multiplied by the F32
 // kernel. `w` must have passed ValidateWeights.
 void MatMul(const Tensor& w, const float* x, int64_t n, float* out,

@@ -225,6 +225,60 @@ __attribute__((target("avx2,fma,f16c"))) void MatMulQ8Avx2(
   }
 }
 
+// Q4_0 against Q8 activations: value = d * (nibble - 8), so the quants are
+// recentred to signed -8..7 and multiplied as Q8_0's are (sign trick).
+template <int NB>
+__attribute__((target("avx2,fma,f16c"))) inline void RowQ4_0Avx2(
+    const BlockQ4_0* wr, const Q8Activations& x, int64_t nb, int64_t rows,
+    int64_t r, int64_t i0, float* out) {
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  const __m256i eight = _mm256_set1_epi8(8);
+  __m256 acc[NB];
+  const int8_t* xq[NB];
+  const float* xd[NB];
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) {
+    acc[j] = _mm256_setzero_ps();
+    xq[j] = x.qs.data() + (i0 + j) * x.cols;
+    xd[j] = x.d.data() + (i0 + j) * nb;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    _mm_prefetch(reinterpret_cast<const char*>(wr + b) + 2048, _MM_HINT_T0);
+    const __m128i raw =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wr[b].qs));
+    // Low nibbles are weights 0-15, high nibbles 16-31.
+    const __m256i qw = _mm256_sub_epi8(
+        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4),
+                         _mm_and_si128(raw, low4)),
+        eight);
+    const __m256i aw = _mm256_sign_epi8(qw, qw);
+    const float dw = _cvtsh_ss(wr[b].d);
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) {
+      const __m256i qx = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(xq[j] + b * kQ8BlockSize));
+      acc[j] =
+          _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[j][b]),
+                          _mm256_cvtepi32_ps(DotBlockAvx2(aw, qw, qx)), acc[j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < NB; ++j) out[(i0 + j) * rows + r] = HorizontalSum(acc[j]);
+}
+
+__attribute__((target("avx2,fma,f16c"))) void MatMulQ4_0Avx2(
+    const BlockQ4_0* w, const Q8Activations& x, int64_t rows, int64_t row_begin,
+    int64_t row_end, float* out) {
+  const int64_t nb = x.cols / kQ8BlockSize;
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const BlockQ4_0* wr = w + r * nb;
+    int64_t i = 0;
+    for (; i + 4 <= x.n; i += 4) RowQ4_0Avx2<4>(wr, x, nb, rows, r, i, out);
+    for (; i + 2 <= x.n; i += 2) RowQ4_0Avx2<2>(wr, x, nb, rows, r, i, out);
+    if (i < x.n) RowQ4_0Avx2<1>(wr, x, nb, rows, r, i, out);
+  }
+}
+
 // AVX-512 VNNI: two blocks (64 quants) per instruction. vpdpbusd needs an
 // unsigned operand too, so it multiplies |w| by x with w's sign applied.
 __attribute__((
@@ -347,6 +401,13 @@ const char* Q8KernelName() {
       break;
   }
   return "scalar";
+}
+
+bool HasQ4_0Kernel() { return ActiveKernel() != Q8Kernel::kScalar; }
+
+void MatMulQ4_0(const BlockQ4_0* w, const Q8Activations& x, int64_t rows,
+                int64_t row_begin, int64_t row_end, float* out) {
+  MatMulQ4_0Avx2(w, x, rows, row_begin, row_end, out);
 }
 
 void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,

@@ -1,5 +1,6 @@
 // ggml's Q8_0 (blocks of 32 int8 weights with one fp16 scale): its
-// quantizer and its integer matrix-vector / matrix-matrix kernel.
+// quantizer, the Q8 activations, and the integer matrix-vector /
+// matrix-matrix kernels of the 32-weight block types (Q8_0, Q4_0).
 #ifndef FM_SERVICES_MODEL_QUANT_H_
 #define FM_SERVICES_MODEL_QUANT_H_
 
@@ -45,6 +46,12 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n);
 // for all inputs, and each (r, i) result is computed the same way whatever
 // x.n is. Runtime dispatch: AVX-512 VNNI, else AVX2+FMA+F16C, else scalar.
 void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
+                int64_t row_begin, int64_t row_end, float* out);
+
+// The same for Q4_0 weights (AVX2, on a CPU where HasQ4_0Kernel(); else
+// Q4_0 takes the dequantizing path).
+bool HasQ4_0Kernel();
+void MatMulQ4_0(const BlockQ4_0* w, const Q8Activations& x, int64_t rows,
                 int64_t row_begin, int64_t row_end, float* out);
 
 // "avx512vnni", "avx2" or "scalar": the MatMulQ8_0 kernel on this CPU.

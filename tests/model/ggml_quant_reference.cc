@@ -17,6 +17,8 @@
 #include <cstdlib>
 #include <cstring>
 
+// No fused multiply-add anywhere below: with -mfma / -march=native (or on
+// aarch64) GCC contracts by default and the bytes would stop matching.
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
@@ -116,7 +118,9 @@ uint16_t F32ToF16(float f) {
 }
 
 // bfloat16 is the top half of a binary32.
-float Bf16ToF32(uint16_t h) { return BitsFloat(static_cast<uint32_t>(h) << 16); }
+float Bf16ToF32(uint16_t h) {
+  return BitsFloat(static_cast<uint32_t>(h) << 16);
+}
 
 // Round to nearest even; a NaN keeps its top bits and is made quiet, as
 // GGML_FP32_TO_BF16.
@@ -294,7 +298,8 @@ void QuantizeQ5_1(const float* x, uint8_t* b) {
   Put16(b + 2, F32ToF16(min));
   uint32_t qh = 0;
   for (int j = 0; j < 16; ++j) {
-    const uint8_t q0 = static_cast<uint8_t>(TruncToInt((x[j] - min) * id + 0.5f));
+    const uint8_t q0 =
+        static_cast<uint8_t>(TruncToInt((x[j] - min) * id + 0.5f));
     const uint8_t q1 =
         static_cast<uint8_t>(TruncToInt((x[j + 16] - min) * id + 0.5f));
     b[8 + j] = static_cast<uint8_t>((q0 & 0xF) | (q1 & 0xF) << 4);
@@ -558,8 +563,8 @@ void QuantizeQ2_K(const float* x, uint8_t* b) {
   float max_min = 0.0f;
   for (int g = 0; g < 16; ++g) {
     for (int i = 0; i < 16; ++i) weights[i] = std::fabs(x[16 * g + i]);
-    scales[g] = MakeQkx2Quants(16, 3, x + 16 * g, weights, L + 16 * g,
-                               &mins[g], -0.5f, 0.1f, 15, true);
+    scales[g] = MakeQkx2Quants(16, 3, x + 16 * g, weights, L + 16 * g, &mins[g],
+                               -0.5f, 0.1f, 15, true);
     if (scales[g] > max_scale) max_scale = scales[g];
     if (mins[g] > max_min) max_min = mins[g];
   }
@@ -655,8 +660,8 @@ void QuantizeQ3_K(const float* x, uint8_t* b) {
       } else {
         sc[g - 8] = static_cast<uint8_t>(sc[g - 8] | (l & 0xF) << 4);
       }
-      sc[8 + g % 4] = static_cast<uint8_t>(sc[8 + g % 4] |
-                                           (l >> 4) << (2 * (g / 4)));
+      sc[8 + g % 4] =
+          static_cast<uint8_t>(sc[8 + g % 4] | (l >> 4) << (2 * (g / 4)));
     }
     Put16(b + 108, F32ToF16(1.0f / iscale));
   } else {
@@ -856,11 +861,11 @@ float DequantQ5_K(const uint8_t* b, int e) {
 // ------------------------------------------------------------------------
 // Q6_K: 256 elements in 210 bytes, 16 groups of 16.
 //   [0, 128)    ql      low 4 bits; two halves of 128 elements, 64 bytes
-//                       each. In half h, for i < 32:
-//                         element 128 h + i       low nibble of ql[64 h + i]
-//                         element 128 h + 32 + i  low nibble of ql[64 h + 32 + i]
-//                         element 128 h + 64 + i  high nibble of ql[64 h + i]
-//                         element 128 h + 96 + i  high nibble of ql[64 h + 32 + i]
+//                       each. In half h, for i < 32, with Q = ql + 64 h:
+//                         element 128 h + i       low nibble of Q[i]
+//                         element 128 h + 32 + i  low nibble of Q[32 + i]
+//                         element 128 h + 64 + i  high nibble of Q[i]
+//                         element 128 h + 96 + i  high nibble of Q[32 + i]
 //   [128, 192)  qh      high 2 bits: element 128 h + 32 k + i (k < 4) in
 //                       bits 2 k, 2 k + 1 of qh[32 h + i]
 //   [192, 208)  scales  int8 scale per group
@@ -909,8 +914,8 @@ void QuantizeQ6_K(const float* x, uint8_t* b) {
   for (int h = 0; h < 2; ++h) {
     const int8_t* l = L + 128 * h;
     for (int i = 0; i < 32; ++i) {
-      ql[64 * h + i] = static_cast<uint8_t>((l[i] & 0xF) | (l[i + 64] & 0xF)
-                                                              << 4);
+      ql[64 * h + i] =
+          static_cast<uint8_t>((l[i] & 0xF) | (l[i + 64] & 0xF) << 4);
       ql[64 * h + 32 + i] =
           static_cast<uint8_t>((l[i + 32] & 0xF) | (l[i + 96] & 0xF) << 4);
       qh[32 * h + i] =

@@ -38,6 +38,7 @@ enum class GgmlType : uint32_t {
 const char* GgmlTypeName(GgmlType t);
 
 // Elements per block: 1 (F32, F16, BF16), 32 (Q4_0 ... Q8_0) or 256 (K).
+// This and BlockBytes abort on a type not listed above.
 int64_t BlockElements(GgmlType t);
 
 // Bytes per block: F32 4, F16 2, BF16 2, Q4_0 18, Q4_1 20, Q5_0 22,
@@ -63,8 +64,7 @@ std::string QuantizeReference(GgmlType t, const float* x, int64_t n);
 // n / BlockElements(t) * BlockBytes(t) bytes. Each element is computed with
 // the same float operations, in the same order, as ggml's
 // dequantize_row_<type>, so the results are bit-identical to ggml's.
-std::vector<float> DequantizeReference(GgmlType t, const void* data,
-                                       int64_t n);
+std::vector<float> DequantizeReference(GgmlType t, const void* data, int64_t n);
 
 // dequant(quant(x)): what a model written in type t really holds.
 std::vector<float> RoundTrip(GgmlType t, const float* x, int64_t n);

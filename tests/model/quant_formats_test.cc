@@ -10,6 +10,7 @@
 
 #include "services/model/dequantize.h"
 #include "services/model/dtype.h"
+#include "services/model/kquant_matmul.h"
 #include "services/model/ops.h"
 #include "services/model/thread_pool.h"
 #include "tests/model/ggml_quant_reference.h"
@@ -29,6 +30,19 @@ std::vector<float> RandomFloats(size_t n, uint32_t seed, float spread) {
   std::vector<float> v(n);
   for (float& x : v) x = dist(rng);
   return v;
+}
+
+// Whether this CPU multiplies type t by an integer kernel with quantized
+// activations (else: dequantized weights times float activations).
+bool QuantizesActivations(GgmlType t) {
+  const DType d = ToDType(t);
+  return d == DType::kQ8_0 || (d == DType::kQ4_0 && HasQ4_0Kernel()) ||
+         HasKQuantKernel(d);
+}
+
+// The K types' kernels take 256-blocks of quantized inputs.
+bool UsesQ8K(DType d) {
+  return d == DType::kQ4_K || d == DType::kQ5_K || d == DType::kQ6_K;
 }
 
 bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
@@ -123,10 +137,11 @@ TEST_CASE("matrix products of every type match double-precision dots",
           scale = std::max(scale, std::fabs(want));
         }
       }
-      // Q8_0 quantizes the activations (1/254 of each block's largest
-      // magnitude: ~0.5% of a dot's scale); the others multiply the exact
+      // The integer kernels quantize the activations (rounding each to
+      // 1/254 of its block's largest magnitude, blocks of 32 or 256: well
+      // under 1% of a dot's scale); the others multiply the exact
       // dequantized weights in float.
-      const double tol = t == GgmlType::kQ8_0 ? 1e-2 : 1e-5;
+      const double tol = QuantizesActivations(t) ? 1e-2 : 1e-5;
       INFO("max error " << worst << " of scale " << scale);
       CHECK(worst <= tol * scale);
       // Each row's result does not depend on the batch around it (F32
@@ -136,6 +151,40 @@ TEST_CASE("matrix products of every type match double-precision dots",
       MatMul(tensor, x.data() + (n - 1) * kCols, 1, alone.data(), &ctx);
       CHECK(std::memcmp(alone.data(), out.data() + (n - 1) * kRows,
                         sizeof(float) * kRows) == 0);
+    }
+    // The integer kernels exactly: against double dots of the reference's
+    // weights with the activations as the kernel quantized them.
+    if (QuantizesActivations(t)) {
+      constexpr int64_t kN = 3;
+      const std::vector<float> x = RandomFloats(kN * kCols, 41, 1.0f);
+      std::vector<float> xq(kN * kCols);  // the quantized inputs, as floats
+      if (UsesQ8K(ToDType(t))) {
+        Q8KActivations a;
+        a.Resize(kN, kCols);
+        for (int64_t i = 0; i < kN; ++i) a.QuantizeRow(i, x.data() + i * kCols);
+        for (int64_t k = 0; k < kN * kCols; ++k) xq[k] = a.qs[k] * a.d[k / 256];
+      } else {
+        Q8Activations a;
+        a.Resize(kN, kCols);
+        for (int64_t i = 0; i < kN; ++i) a.QuantizeRow(i, x.data() + i * kCols);
+        for (int64_t k = 0; k < kN * kCols; ++k) xq[k] = a.qs[k] * a.d[k / 32];
+      }
+      std::vector<float> out(kN * kRows);
+      MatMul(tensor, x.data(), kN, out.data(), &ctx);
+      double worst = 0.0, scale = 0.0;
+      for (int64_t i = 0; i < kN; ++i) {
+        for (int64_t r = 0; r < kRows; ++r) {
+          double want = 0.0;
+          for (int64_t k = 0; k < kCols; ++k) {
+            want += static_cast<double>(wd[r * kCols + k]) * xq[i * kCols + k];
+          }
+          worst = std::max(worst, std::fabs(want - out[i * kRows + r]));
+          scale = std::max(scale, std::fabs(want));
+        }
+      }
+      INFO("integer kernel vs its own quantized inputs: max error " << worst
+           << " of scale " << scale);
+      CHECK(worst <= 1e-5 * scale);
     }
     // ReadRow (the embedding lookup) is the row's dequantization.
     std::vector<float> row(kCols);

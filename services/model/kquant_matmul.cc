@@ -1,0 +1,408 @@
+// The K-quant kernels: AVX2 (maddubs on unsigned quants times signed
+// activations, then the sub-block scales as int16 multipliers), one
+// template per weight type over 1, 2 or 4 input rows that share each
+// weight block load. Without AVX2 the types take the dequantizing path.
+#include "services/model/kquant_matmul.h"
+
+// GCC 12's AVX headers trip -Wuninitialized on their own placeholders.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "services/model/quant_blocks.h"
+
+namespace fm::model {
+
+void Q8KActivations::Resize(int64_t n_rows, int64_t n_cols) {
+  n = n_rows;
+  cols = n_cols;
+  if (static_cast<int64_t>(qs.size()) < n_rows * n_cols) {
+    qs.resize(n_rows * n_cols);
+  }
+  const int64_t nb = n_cols / kQkK;
+  if (static_cast<int64_t>(d.size()) < n_rows * nb) d.resize(n_rows * nb);
+  if (static_cast<int64_t>(bsums.size()) < n_rows * n_cols / 16) {
+    bsums.resize(n_rows * n_cols / 16);
+  }
+  if (static_cast<int64_t>(bsums32.size()) < n_rows * n_cols / 32) {
+    bsums32.resize(n_rows * n_cols / 32);
+  }
+}
+
+void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
+  const int64_t nb = cols / kQkK;
+  int8_t* q = qs.data() + i * cols;
+  float* di = d.data() + i * nb;
+  int16_t* bs = bsums.data() + i * (cols / 16);
+  int16_t* bs32 = bsums32.data() + i * (cols / 32);
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* xb = x + b * kQkK;
+    int8_t* qb = q + b * kQkK;
+    float amax = 0.0f;
+    for (int j = 0; j < kQkK; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    const float scale = amax / 127.0f;
+    const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
+    for (int j = 0; j < kQkK; ++j) {
+      // Round to nearest (ties to even) without a libm call per value;
+      // |x * inv| <= 127 so the result is always in range.
+      qb[j] = static_cast<int8_t>(std::nearbyint(xb[j] * inv));
+    }
+    di[b] = scale;
+    for (int g = 0; g < kQkK / 16; ++g) {
+      int16_t sum = 0;
+      for (int j = 0; j < 16; ++j) sum += qb[16 * g + j];
+      bs[b * (kQkK / 16) + g] = sum;
+    }
+    for (int g = 0; g < kQkK / 32; ++g) {
+      bs32[b * (kQkK / 32) + g] = static_cast<int16_t>(
+          bs[b * (kQkK / 16) + 2 * g] + bs[b * (kQkK / 16) + 2 * g + 1]);
+    }
+  }
+}
+
+namespace {
+
+// The 8 scales (bytes 0-7) and 8 minimums (bytes 8-15) of a Q4_K / Q5_K
+// block, all at once from their 12-byte packing (the same values as
+// ScaleMinK4 for j = 0..7, on whole 32-bit words).
+inline void UnpackScalesMins(const uint8_t* packed, uint8_t out[16]) {
+  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
+  uint32_t u[4];
+  std::memcpy(u, packed, 12);
+  u[3] = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);
+  const uint32_t mins_0_3 = u[1] & kLow6;
+  u[1] = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);
+  u[2] = mins_0_3;
+  u[0] &= kLow6;
+  std::memcpy(out, u, 16);
+}
+
+#define FM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+FM_AVX2 inline __m256i Load32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+FM_AVX2 inline float HorizontalSum(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// 32 unsigned quants times 32 signed activations, in pairs, times a 16-bit
+// multiplier per 16 pairs: 8 int32 partial sums.
+FM_AVX2 inline __m256i ScaledDot(__m256i q, __m256i x, __m256i scale16) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), scale16);
+}
+
+// The eight 6-bit sub-block scales as int16 in both 128-bit lanes, and the
+// shuffle that broadcasts scale k from it (one instruction per group
+// instead of a load and a broadcast).
+FM_AVX2 inline __m256i ScalesVector(const uint8_t* scales8) {
+  return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(
+      _mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales8))));
+}
+FM_AVX2 inline __m256i Broadcast16(__m256i scales, int k) {
+  return _mm256_shuffle_epi8(
+      scales, _mm256_set1_epi16(static_cast<int16_t>(((2 * k + 1) << 8) |
+                                                     (2 * k))));
+}
+
+// Where row i's quantized inputs start for super-block b.
+struct InputRow {
+  const int8_t* qs;
+  const int16_t* bsums;    // per 16
+  const int16_t* bsums32;  // per 32
+  const float* d;
+};
+
+inline InputRow Input(const Q8KActivations& x, int64_t i) {
+  return {x.qs.data() + i * x.cols, x.bsums.data() + i * (x.cols / 16),
+          x.bsums32.data() + i * (x.cols / 32),
+          x.d.data() + i * (x.cols / kQkK)};
+}
+
+FM_AVX2 inline float HorizontalSum128(__m128 v) {
+  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  v = _mm_add_ss(v, _mm_movehdup_ps(v));
+  return _mm_cvtss_f32(v);
+}
+
+// sum_k mins[k] * sums32[k] over a block's eight sub-blocks: 4 int32.
+FM_AVX2 inline __m128i MinsDot(const uint8_t* mins, const int16_t* sums32) {
+  const __m128i m = _mm_cvtepu8_epi16(
+      _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mins)));
+  return _mm_madd_epi16(
+      m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(sums32)));
+}
+
+// Bytes ahead of the current block that the kernels prefetch (the rows
+// stream sequentially; a few KiB ahead hides the memory latency).
+constexpr int64_t kPrefetchBytes = 2048;
+
+FM_AVX2 inline void Prefetch(const void* block, int64_t bytes) {
+  const char* p = static_cast<const char*>(block) + kPrefetchBytes;
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+}
+
+// Q4_K: value = d * scale_j * q - dmin * min_j over eight sub-blocks of
+// 32; the minimums' part is sum_j min_j * (sum of that sub-block's
+// activations), from the activations' 16-sums.
+template <int NB>
+FM_AVX2 void RowQ4K(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
+                    int64_t rows, int64_t r, int64_t i0, float* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[NB];
+  __m128 acc_min[NB];
+  InputRow in[NB];
+  for (int j = 0; j < NB; ++j) {
+    acc[j] = _mm256_setzero_ps();
+    acc_min[j] = _mm_setzero_ps();
+    in[j] = Input(x, i0 + j);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ4_K& blk = wr[b];
+    Prefetch(&blk, sizeof(BlockQ4_K));
+    uint8_t sm[16];
+    UnpackScalesMins(blk.scales, sm);
+    const __m256i scales = ScalesVector(sm);
+    const float dw = _cvtsh_ss(blk.d);
+    const float mw = _cvtsh_ss(blk.dmin);
+    for (int j = 0; j < NB; ++j) {
+      const int8_t* xq = in[j].qs + b * kQkK;
+      __m256i sum = _mm256_setzero_si256();
+      for (int g = 0; g < 4; ++g) {
+        // 32 bytes: weights 64g..64g+31 (low nibbles), +32..+63 (high).
+        const __m256i q = Load32(blk.qs + 32 * g);
+        const __m256i lo = _mm256_and_si256(q, low4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        sum = _mm256_add_epi32(
+            sum, ScaledDot(lo, Load32(xq + 64 * g),
+                           Broadcast16(scales, 2 * g)));
+        sum = _mm256_add_epi32(
+            sum, ScaledDot(hi, Load32(xq + 64 * g + 32),
+                           Broadcast16(scales, 2 * g + 1)));
+      }
+      const float xd = in[j].d[b];
+      acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd),
+                               _mm256_cvtepi32_ps(sum), acc[j]);
+      acc_min[j] = _mm_fmadd_ps(
+          _mm_set1_ps(mw * xd),
+          _mm_cvtepi32_ps(MinsDot(sm + 8, in[j].bsums32 + b * 8)), acc_min[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j) {
+    out[(i0 + j) * rows + r] =
+        HorizontalSum(acc[j]) - HorizontalSum128(acc_min[j]);
+  }
+}
+
+// Q5_K: Q4_K with a fifth bit per weight: bit 2g of qh[l] for weight
+// 64g + l, bit 2g + 1 for weight 64g + 32 + l.
+template <int NB>
+FM_AVX2 void RowQ5K(const BlockQ5_K* wr, const Q8KActivations& x, int64_t nb,
+                    int64_t rows, int64_t r, int64_t i0, float* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i one = _mm256_set1_epi8(1);
+  __m256 acc[NB];
+  __m128 acc_min[NB];
+  InputRow in[NB];
+  for (int j = 0; j < NB; ++j) {
+    acc[j] = _mm256_setzero_ps();
+    acc_min[j] = _mm_setzero_ps();
+    in[j] = Input(x, i0 + j);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ5_K& blk = wr[b];
+    Prefetch(&blk, sizeof(BlockQ5_K));
+    uint8_t sm[16];
+    UnpackScalesMins(blk.scales, sm);
+    const __m256i scales = ScalesVector(sm);
+    const float dw = _cvtsh_ss(blk.d);
+    const float mw = _cvtsh_ss(blk.dmin);
+    const __m256i qh = Load32(blk.qh);
+    for (int j = 0; j < NB; ++j) {
+      const int8_t* xq = in[j].qs + b * kQkK;
+      __m256i sum = _mm256_setzero_si256();
+      for (int g = 0; g < 4; ++g) {
+        const __m256i q = Load32(blk.qs + 32 * g);
+        const __m128i shift_lo = _mm_cvtsi32_si128(2 * g);
+        const __m128i shift_hi = _mm_cvtsi32_si128(2 * g + 1);
+        const __m256i h_lo = _mm256_slli_epi16(
+            _mm256_and_si256(_mm256_srl_epi16(qh, shift_lo), one), 4);
+        const __m256i h_hi = _mm256_slli_epi16(
+            _mm256_and_si256(_mm256_srl_epi16(qh, shift_hi), one), 4);
+        const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), h_lo);
+        const __m256i hi = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), h_hi);
+        sum = _mm256_add_epi32(
+            sum, ScaledDot(lo, Load32(xq + 64 * g),
+                           Broadcast16(scales, 2 * g)));
+        sum = _mm256_add_epi32(
+            sum, ScaledDot(hi, Load32(xq + 64 * g + 32),
+                           Broadcast16(scales, 2 * g + 1)));
+      }
+      const float xd = in[j].d[b];
+      acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd),
+                               _mm256_cvtepi32_ps(sum), acc[j]);
+      acc_min[j] = _mm_fmadd_ps(
+          _mm_set1_ps(mw * xd),
+          _mm_cvtepi32_ps(MinsDot(sm + 8, in[j].bsums32 + b * 8)), acc_min[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j) {
+    out[(i0 + j) * rows + r] =
+        HorizontalSum(acc[j]) - HorizontalSum128(acc_min[j]);
+  }
+}
+
+// Q6_K: value = d * scale_k * (q - 32) over sixteen sub-blocks of 16. The
+// quants are multiplied unsigned (0..63); the offset is taken back out as
+// 32 * sum_k scale_k * (sum of that sub-block's activations).
+template <int NB>
+FM_AVX2 void RowQ6K(const BlockQ6_K* wr, const Q8KActivations& x, int64_t nb,
+                    int64_t rows, int64_t r, int64_t i0, float* out) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i low2 = _mm256_set1_epi8(0x03);
+  __m256 acc[NB];
+  InputRow in[NB];
+  for (int j = 0; j < NB; ++j) {
+    acc[j] = _mm256_setzero_ps();
+    in[j] = Input(x, i0 + j);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ6_K& blk = wr[b];
+    Prefetch(&blk, sizeof(BlockQ6_K));
+    const float dw = _cvtsh_ss(blk.d);
+    // The offset's multipliers: the 16 scales as int16.
+    const __m256i scales16 = _mm256_cvtepi8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales)));
+    // Each half of 128 weights: four groups of 32 (see RowQ6_K in
+    // dequantize.cc), two sub-block scales per group.
+    __m256i q[2][4];
+    __m256i scale16[2][4];
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t* ql = blk.ql + 64 * h;
+      const __m256i ql0 = Load32(ql);
+      const __m256i ql1 = Load32(ql + 32);
+      const __m256i qh = Load32(blk.qh + 32 * h);
+      q[h][0] = _mm256_or_si256(
+          _mm256_and_si256(ql0, low4),
+          _mm256_slli_epi16(_mm256_and_si256(qh, low2), 4));
+      q[h][1] = _mm256_or_si256(
+          _mm256_and_si256(ql1, low4),
+          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), low2),
+                            4));
+      q[h][2] = _mm256_or_si256(
+          _mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), low2),
+                            4));
+      q[h][3] = _mm256_or_si256(
+          _mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2),
+                            4));
+      const int8_t* sc = blk.scales + 8 * h;
+      for (int k = 0; k < 4; ++k) {
+        // Lanes 0-7 (weights 0-15 of the group) and 8-15 (16-31).
+        scale16[h][k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]),
+                                         _mm_set1_epi16(sc[2 * k]));
+      }
+    }
+    for (int j = 0; j < NB; ++j) {
+      const int8_t* xq = in[j].qs + b * kQkK;
+      const int16_t* bs = in[j].bsums + b * 16;
+      __m256i sum = _mm256_setzero_si256();
+      for (int h = 0; h < 2; ++h) {
+        for (int k = 0; k < 4; ++k) {
+          sum = _mm256_add_epi32(
+              sum, ScaledDot(q[h][k], Load32(xq + 128 * h + 32 * k),
+                             scale16[h][k]));
+        }
+      }
+      // sum -= 32 * sum_k scale_k * bsum_k, in the same int32 lanes.
+      const __m256i offset = _mm256_slli_epi32(
+          _mm256_madd_epi16(scales16, _mm256_loadu_si256(
+                                          reinterpret_cast<const __m256i*>(bs))),
+          5);
+      const float xd = in[j].d[b];
+      acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd),
+                               _mm256_cvtepi32_ps(_mm256_sub_epi32(sum, offset)),
+                               acc[j]);
+    }
+  }
+  for (int j = 0; j < NB; ++j) {
+    out[(i0 + j) * rows + r] = HorizontalSum(acc[j]);
+  }
+}
+
+// Rows [row_begin, row_end) of one weight type, inputs four at a time.
+template <typename Block, template <int> class Row>
+void RunRows(const void* w, const Q8KActivations& x, int64_t rows,
+             int64_t row_begin, int64_t row_end, float* out) {
+  const int64_t nb = x.cols / kQkK;
+  const auto* blocks = static_cast<const Block*>(w);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const Block* wr = blocks + r * nb;
+    int64_t i = 0;
+    for (; i + 4 <= x.n; i += 4) Row<4>::Run(wr, x, nb, rows, r, i, out);
+    for (; i + 2 <= x.n; i += 2) Row<2>::Run(wr, x, nb, rows, r, i, out);
+    if (i < x.n) Row<1>::Run(wr, x, nb, rows, r, i, out);
+  }
+}
+
+template <int NB>
+struct Q4K {
+  static void Run(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
+                  int64_t rows, int64_t r, int64_t i, float* out) {
+    RowQ4K<NB>(wr, x, nb, rows, r, i, out);
+  }
+};
+template <int NB>
+struct Q5K {
+  static void Run(const BlockQ5_K* wr, const Q8KActivations& x, int64_t nb,
+                  int64_t rows, int64_t r, int64_t i, float* out) {
+    RowQ5K<NB>(wr, x, nb, rows, r, i, out);
+  }
+};
+template <int NB>
+struct Q6K {
+  static void Run(const BlockQ6_K* wr, const Q8KActivations& x, int64_t nb,
+                  int64_t rows, int64_t r, int64_t i, float* out) {
+    RowQ6K<NB>(wr, x, nb, rows, r, i, out);
+  }
+};
+
+bool HasAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
+}
+
+}  // namespace
+
+bool HasKQuantKernel(DType dtype) {
+  static const bool avx2 = HasAvx2();
+  return avx2 && (dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
+                  dtype == DType::kQ6_K);
+}
+
+void MatMulKQuant(DType dtype, const void* w, const Q8KActivations& x,
+                  int64_t rows, int64_t row_begin, int64_t row_end,
+                  float* out) {
+  switch (dtype) {
+    case DType::kQ4_K:
+      return RunRows<BlockQ4_K, Q4K>(w, x, rows, row_begin, row_end, out);
+    case DType::kQ5_K:
+      return RunRows<BlockQ5_K, Q5K>(w, x, rows, row_begin, row_end, out);
+    case DType::kQ6_K:
+      return RunRows<BlockQ6_K, Q6K>(w, x, rows, row_begin, row_end, out);
+    default:
+      return;  // callers check HasKQuantKernel first
+  }
+}
+
+}  // namespace fm::model
