@@ -20,13 +20,11 @@ uint64_t WeightBytes(const LlamaWeights& w) {
   };
   add(w.token_embedding);
   for (const LayerWeights& l : w.layers) {
-    for (const Tensor* t : {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.wo, &l.rms_ffn,
-                            &l.w1, &l.w2, &l.w3}) {
-      add(*t);
-    }
+    for (const Tensor* t : LayerTensors(l)) add(*t);
   }
   add(w.rms_final);
   add(w.wcls);
+  if (w.rope_freqs.present()) add(w.rope_freqs);
   return total;
 }
 
@@ -54,6 +52,15 @@ absl::StatusOr<std::unique_ptr<Checkpoint>> LoadCheckpointFromFile(
   }
   FM_RETURN_IF_ERROR(ValidateWeights(ckpt->config, ckpt->weights));
   ckpt->weight_bytes = WeightBytes(ckpt->weights);
+  if (ckpt->tensor_types.empty()) {  // llama2.c: every tensor is F32
+    const LlamaWeights& w = ckpt->weights;
+    // The embedding, the final norm, an untied classifier, the layers'.
+    int32_t n = w.shared_classifier ? 2 : 3;
+    for (const LayerWeights& l : w.layers) {
+      n += static_cast<int32_t>(LayerTensors(l).size());
+    }
+    ckpt->tensor_types["F32"] = n;
+  }
   return ckpt;
 }
 

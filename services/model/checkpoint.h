@@ -4,6 +4,7 @@
 #define FM_SERVICES_MODEL_CHECKPOINT_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ struct Checkpoint {
   LlamaWeights weights;  // views into `file` or into `owned`
   // Bytes of tensor data in the file that the weights use.
   uint64_t weight_bytes = 0;
+  // The file's tensors by stored dtype name.
+  std::map<std::string, int32_t> tensor_types;
   std::unique_ptr<MappedFile> file;
   // F16 tensors converted to F32 at load time (the forward pass has no F16
   // kernel: F16 files are rare here and the conversion is exact).

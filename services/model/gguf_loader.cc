@@ -242,6 +242,9 @@ absl::Status LoadGguf(Checkpoint* ckpt) {
   GgufHparams hparams(f.kv, arch->second.str);
   FM_RETURN_IF_ERROR(ReadArchitecture(arch->second.str, &hparams, &c));
   FM_RETURN_IF_ERROR(MapWeights(f, c, ckpt));
+  for (const GgufTensorInfo& t : f.tensors) {
+    ++ckpt->tensor_types[std::string(DTypeName(t.dtype))];
+  }
   // The dtype the file stores its layer matrices in (blk.0.attn_q).
   ckpt->file_dtype = std::string(
       DTypeName(f.FindTensor("blk.0.attn_q.weight")->dtype));

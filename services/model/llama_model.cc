@@ -52,16 +52,34 @@ std::string ComputeDType(const LlamaWeights& w) {
   return out;
 }
 
-// Every tensor a layer has (the optional ones only when present).
-std::vector<const Tensor*> LayerTensors(const LayerWeights& l) {
-  std::vector<const Tensor*> out;
-  for (const Tensor* t :
-       {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.bq, &l.bk, &l.bv, &l.q_norm,
-        &l.k_norm, &l.wo, &l.rms_post_att, &l.rms_ffn, &l.w1, &l.w2, &l.w3,
-        &l.rms_post_ffn}) {
-    if (t->present()) out.push_back(t);
+
+// The architecture switches of the config, by name, for Info.
+std::map<std::string, std::string> Hyperparameters(const LlamaConfig& c,
+                                                   const LlamaWeights& w) {
+  std::map<std::string, std::string> h;
+  h["q_dim"] = absl::StrCat(c.q_dim);
+  h["rope_style"] =
+      c.rope_style == RopeStyle::kAdjacentPairs ? "adjacent_pairs" : "halves";
+  h["rope_scale"] = absl::StrCat(c.rope_scale);
+  h["rope_freq_factors"] = w.rope_freqs.present() ? "yes" : "no";
+  h["ffn_activation"] =
+      c.ffn_activation == FfnActivation::kSilu ? "silu" : "gelu_tanh";
+  h["qkv_bias"] = c.qkv_bias ? "yes" : "no";
+  h["qk_norm"] = c.qk_norm ? "yes" : "no";
+  h["post_norms"] = c.post_norms ? "yes" : "no";
+  h["embedding_scale"] = absl::StrCat(c.embedding_scale);
+  h["query_scale"] = absl::StrCat(c.QueryScale());
+  h["sliding_window"] = absl::StrCat(c.sliding_window);
+  if (c.sliding_window > 0) {
+    int sliding = 0;
+    for (uint8_t s : c.sliding_layers) sliding += s;
+    h["sliding_layers"] = absl::StrCat(sliding, " of ", c.n_layers);
+    h["rope_theta_swa"] = absl::StrCat(c.rope_theta_swa);
+    h["rope_scale_swa"] = absl::StrCat(c.rope_scale_swa);
   }
-  return out;
+  h["attn_softcap"] = absl::StrCat(c.attn_softcap);
+  h["final_softcap"] = absl::StrCat(c.final_softcap);
+  return h;
 }
 
 }  // namespace
@@ -75,15 +93,24 @@ struct LlamaModel::Row {
 
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
     absl::string_view path, int threads) {
+  LoadOptions options;
+  options.threads = threads;
+  return Load(path, options);
+}
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
+    absl::string_view path, const LoadOptions& options) {
   FM_ASSIGN_OR_RETURN(std::unique_ptr<Checkpoint> ckpt, LoadCheckpoint(path));
   FM_ASSIGN_OR_RETURN(std::unique_ptr<LlamaModel> model,
-                      FromCheckpoint(std::move(ckpt), threads));
+                      FromCheckpoint(std::move(ckpt), options));
   const ModelInfo& i = model->info();
   FM_LOG(INFO) << "loaded " << std::string(path) << ": " << i.format << " "
                << i.dtype << ", dim " << i.dim << ", " << i.n_layers
                << " layers, " << i.n_heads << "/" << i.n_kv_heads
                << " heads, vocab " << i.vocab_size << ", context "
-               << i.context_length << ", " << i.parameter_count
+               << i.context_length << " (file: " << i.file_context_length
+               << "), " << i.architecture << " " << i.compute_dtype << " "
+               << i.bits_per_weight << " bits/weight, " << i.parameter_count
                << " parameters, " << i.weight_bytes << " weight bytes; "
                << i.threads << " threads; OpenBLAS core " << i.blas_core;
   if (IsGenericBlasCore(i.blas_core) && !PreferredBlasCore().empty()) {
@@ -97,12 +124,29 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
 
 absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::FromCheckpoint(
     std::unique_ptr<Checkpoint> checkpoint, int threads) {
+  LoadOptions options;
+  options.threads = threads;
+  return FromCheckpoint(std::move(checkpoint), options);
+}
+
+absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::FromCheckpoint(
+    std::unique_ptr<Checkpoint> checkpoint, const LoadOptions& options) {
   if (checkpoint == nullptr) {
     return absl::InvalidArgumentError("checkpoint is null");
   }
+  if (options.ctx_size < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ctx_size = ", options.ctx_size, " must be >= 0 (0: the file's)"));
+  }
   FM_RETURN_IF_ERROR(ValidateWeights(checkpoint->config, checkpoint->weights));
-  return std::unique_ptr<LlamaModel>(
-      new LlamaModel(std::move(checkpoint), std::max(1, threads)));
+  const int32_t file_context = checkpoint->config.seq_len;
+  if (options.ctx_size > 0) {
+    checkpoint->config.seq_len = std::min(file_context, options.ctx_size);
+  }
+  auto model = std::unique_ptr<LlamaModel>(
+      new LlamaModel(std::move(checkpoint), std::max(1, options.threads)));
+  model->info_.file_context_length = file_context;
+  return model;
 }
 
 LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
@@ -149,6 +193,12 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
   i.flops_per_token_prefill = 2 * MatrixParams(w, false);
   i.attention_flops_per_position = 4ll * c.n_layers * c.n_heads * c.head_size;
   i.kv_bytes_per_token = 2ll * c.n_layers * c.kv_dim * sizeof(float);
+  i.file_context_length = c.seq_len;
+  i.tensor_types = checkpoint_->tensor_types;
+  i.bits_per_weight = params > 0 ? 8.0 * static_cast<double>(i.weight_bytes) /
+                                       static_cast<double>(params)
+                                 : 0.0;
+  i.hyperparameters = Hyperparameters(c, w);
   att_.assign(static_cast<size_t>(threads) * c.seq_len, 0.0f);
 }
 

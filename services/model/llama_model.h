@@ -4,6 +4,7 @@
 #define FM_SERVICES_MODEL_LLAMA_MODEL_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,10 +25,11 @@ namespace fm::model {
 // What Info reports about a loaded model; everything is derived from the
 // shapes at load time.
 struct ModelInfo {
-  std::string architecture;   // "llama"
+  std::string architecture;   // "llama", "qwen2", "qwen3", "gemma2", "gemma3"
   std::string format;         // "llama2c-v0", "llama2c-v1", "gguf-v2/3"
-  std::string dtype;          // the file's layer-matrix dtype: F32, F16, Q8_0
-  std::string compute_dtype;  // what the forward pass multiplies: F32 / Q8_0
+  std::string dtype;          // the file's dtype of blk.0.attn_q: F32, Q4_K, ...
+  // The layer matrices' dtypes as multiplied: "F32", "Q8_0", "Q4_K+Q6_K".
+  std::string compute_dtype;
   std::string blas_core;      // openblas_get_corename()
   int32_t dim = 0;
   int32_t hidden_dim = 0;
@@ -37,7 +39,8 @@ struct ModelInfo {
   int32_t head_size = 0;
   int32_t kv_dim = 0;
   int32_t vocab_size = 0;
-  int32_t context_length = 0;  // seq_len
+  int32_t context_length = 0;  // seq_len: positions served
+  int32_t file_context_length = 0;  // what the file declares
   int32_t rope_dim = 0;
   float rope_theta = 0.0f;
   float rms_eps = 0.0f;
@@ -57,6 +60,12 @@ struct ModelInfo {
   // attention_flops_per_position * pos to the above for position pos.
   int64_t attention_flops_per_position = 0;
   int64_t kv_bytes_per_token = 0;  // 2 * n_layers * kv_dim * sizeof(float)
+  // Tensors of the file by dtype as stored ("F32" -> 12, "Q4_K" -> 70).
+  std::map<std::string, int32_t> tensor_types;
+  double bits_per_weight = 0.0;  // weight_bytes * 8 / parameter_count
+  // Every hyperparameter the forward pass uses beyond the fields above,
+  // by name ("rope_style" -> "halves", "sliding_window" -> "512", ...).
+  std::map<std::string, std::string> hyperparameters;
 };
 
 // One unit of work in a batched Forward: append `tokens` to `seq` at
@@ -70,6 +79,17 @@ struct ForwardItem {
   std::vector<float>* logits = nullptr;  // never null; resized by Forward
 };
 
+// How to load a model: compute threads and the context to serve.
+struct LoadOptions {
+  // The compute threads of this model's pool, which run all matrix
+  // products (our kernels, and OpenBLAS single-threaded on slices); <= 0
+  // means 1.
+  int threads = 1;
+  // Positions a sequence may hold: the file's context length, capped at
+  // this when > 0 (a 128k-context file need not be served at 128k).
+  int32_t ctx_size = 0;
+};
+
 class LlamaModel {
  public:
   // Loads a checkpoint (format by magic) and logs what it loaded and the
@@ -77,8 +97,13 @@ class LlamaModel {
   // compute threads of this model's pool, which run all matrix products
   // (our kernels, and OpenBLAS single-threaded on slices); <= 0 means 1.
   // Sets OpenBLAS to one thread (process-wide).
+  // INVALID_ARGUMENT for a negative ctx_size.
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(
+      absl::string_view path, const LoadOptions& options);
   static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(
       absl::string_view path, int threads);
+  static absl::StatusOr<std::unique_ptr<LlamaModel>> FromCheckpoint(
+      std::unique_ptr<Checkpoint> checkpoint, const LoadOptions& options);
   static absl::StatusOr<std::unique_ptr<LlamaModel>> FromCheckpoint(
       std::unique_ptr<Checkpoint> checkpoint, int threads);
 

@@ -11,10 +11,15 @@
 #include "services/model/model_service.h"
 
 ABSL_FLAG(std::string, model, "",
-          "Model file: llama2.c checkpoint or GGUF (F32/F16/Q8_0). Required.");
+          "Model file: llama2.c checkpoint or GGUF (architectures llama, "
+          "qwen2, qwen3, gemma2, gemma3; F32, F16, BF16, Q4_0, Q4_1, Q5_0, "
+          "Q5_1, Q8_0, Q2_K-Q6_K). Required.");
+ABSL_FLAG(int, ctx_size, 0,
+          "Serve at most this many positions per sequence (0: the file's "
+          "context length).");
 ABSL_FLAG(std::string, model_sha256, "",
           "Expected sha256 of --model; refuse to start on mismatch.");
-ABSL_FLAG(int, threads, 1, "Compute threads (OpenBLAS and Q8_0 kernels).");
+ABSL_FLAG(int, threads, 1, "Compute threads (all matrix kernels).");
 ABSL_FLAG(int, max_sessions, 64, "Open Session streams at most.");
 ABSL_FLAG(int, max_sequences, 16, "Sequences per session at most.");
 ABSL_FLAG(absl::Duration, idle_timeout, absl::Minutes(5),
@@ -48,7 +53,15 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  auto model = fm::model::LlamaModel::Load(path, absl::GetFlag(FLAGS_threads));
+  if (absl::GetFlag(FLAGS_ctx_size) < 0) {
+    FM_LOG(ERROR) << "--ctx_size=" << absl::GetFlag(FLAGS_ctx_size)
+                  << " must be >= 0 (0: the file's context length)";
+    return 2;
+  }
+  fm::model::LoadOptions load;
+  load.threads = absl::GetFlag(FLAGS_threads);
+  load.ctx_size = absl::GetFlag(FLAGS_ctx_size);
+  auto model = fm::model::LlamaModel::Load(path, load);
   if (!model.ok()) {
     FM_LOG(ERROR) << "cannot load model: " << model.status();
     return 1;

@@ -67,6 +67,7 @@ class ModelServiceImpl::SessionReactor final
     if (admitted_) {
       service_->Unregister(this);
       service_->active_sequences_ -= reported_sequences_;
+      service_->kv_bytes_allocated_ -= reported_kv_bytes_;
     }
     delete this;  // frees the KV cache
   }
@@ -94,6 +95,9 @@ class ModelServiceImpl::SessionReactor final
     const int32_t now = cache_->num_sequences();
     service_->active_sequences_ += now - reported_sequences_;
     reported_sequences_ = now;
+    const int64_t kv_bytes = static_cast<int64_t>(cache_->allocated_bytes());
+    service_->kv_bytes_allocated_ += kv_bytes - reported_kv_bytes_;
+    reported_kv_bytes_ = kv_bytes;
     if (!identified_) {
       response_.set_model_sha256(service_->options_.model_sha256);
       identified_ = true;
@@ -114,6 +118,7 @@ class ModelServiceImpl::SessionReactor final
   fm::v1::SessionRequest request_;
   fm::v1::SessionResponse response_;
   int32_t reported_sequences_ = 0;
+  int64_t reported_kv_bytes_ = 0;  // this session's share of the total
 
   absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kReading;
@@ -214,6 +219,18 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Info(
   response->set_threads(info.threads);
   response->set_sessions_opened(sessions_opened_.load());
   response->set_sessions_closed(sessions_closed_.load());
+  response->set_file_context_length(info.file_context_length);
+  for (const auto& [type, count] : info.tensor_types) {
+    (*response->mutable_tensor_types())[type] = count;
+  }
+  response->set_bits_per_weight(info.bits_per_weight);
+  response->set_compute_dtype(info.compute_dtype);
+  for (const auto& [name, value] : info.hyperparameters) {
+    (*response->mutable_hyperparameters())[name] = value;
+  }
+  response->set_rope_dim(info.rope_dim);
+  response->set_kv_bytes_allocated(kv_bytes_allocated_.load());
+  response->set_streamed_bytes_per_token(info.streamed_bytes_per_token);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -58,6 +58,7 @@ class ModelServiceImpl final : public fm::v1::ModelService::CallbackService {
 
   std::atomic<int32_t> active_sessions_{0};
   std::atomic<int32_t> active_sequences_{0};
+  std::atomic<int64_t> kv_bytes_allocated_{0};  // over all sessions
   std::atomic<int64_t> sessions_opened_{0};
   std::atomic<int64_t> sessions_closed_{0};
 

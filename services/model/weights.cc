@@ -16,6 +16,17 @@ uint64_t Tensor::row_bytes() const {
   return DTypeBytes(dtype, static_cast<uint64_t>(cols));
 }
 
+std::vector<const Tensor*> LayerTensors(const LayerWeights& l) {
+  std::vector<const Tensor*> out;
+  for (const Tensor* t :
+       {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.bq, &l.bk, &l.bv, &l.q_norm,
+        &l.k_norm, &l.wo, &l.rms_post_att, &l.rms_ffn, &l.w1, &l.w2, &l.w3,
+        &l.rms_post_ffn}) {
+    if (t->present()) out.push_back(t);
+  }
+  return out;
+}
+
 namespace {
 
 // What a tensor may be: a matrix (F32 or any block type whose block divides

@@ -65,6 +65,9 @@ struct LlamaWeights {
   Tensor rope_freqs;
 };
 
+// Every tensor a layer has (the optional ones only when present).
+std::vector<const Tensor*> LayerTensors(const LayerWeights& l);
+
 // Checks that every tensor has the shape `config` implies, a non-null data
 // pointer and a supported dtype (vectors must be F32; F16/BF16 matrices
 // must have been converted to F32 by the loader; a quantized row is a whole

@@ -311,3 +311,59 @@ TEST_CASE("a forked sequence continues like an independent one for every "
 
 }  // namespace
 }  // namespace fm::model::testing
+
+namespace fm::model::testing {
+namespace {
+
+TEST_CASE("ctx_size caps the served context; Info describes the file",
+          "[model][arch][info]") {
+  ArchConfig c;
+  c.arch = Arch::kGemma3;
+  c.n_layers = 7;
+  c.head_size = 32;
+  c.sliding_window = 5;
+  c.context_length = 40;
+  const ArchModel m = MakeRandomArchModel(c, 3);
+  const std::string path = TempPath("info.gguf");
+  REQUIRE(MakeArchGguf(m, UniformPlan(GgmlType::kQ8_0)).Write(path).ok());
+  LoadOptions options;
+  options.threads = 1;
+  options.ctx_size = 16;
+  auto model = LlamaModel::Load(path, options);
+  REQUIRE(model.ok());
+  const ModelInfo& info = (*model)->info();
+  CHECK(info.context_length == 16);
+  CHECK(info.file_context_length == 40);
+  CHECK(info.architecture == "gemma3");
+  CHECK(info.head_size == 32);
+  CHECK(info.hyperparameters.at("q_dim") == "128");
+  CHECK(info.hyperparameters.at("rope_style") == "halves");
+  CHECK(info.hyperparameters.at("ffn_activation") == "gelu_tanh");
+  CHECK(info.hyperparameters.at("qk_norm") == "yes");
+  CHECK(info.hyperparameters.at("sliding_layers") == "6 of 7");
+  CHECK(info.hyperparameters.at("rope_theta_swa") == "10000");
+  // 7 layers x 6 norms (attention, FFN, q, k, post-attention, post-FFN)
+  // and the final norm: F32; every matrix (7 x 7) and the tied embedding:
+  // Q8_0.
+  CHECK(info.tensor_types.at("F32") == 7 * 6 + 1);
+  CHECK(info.tensor_types.at("Q8_0") == 7 * 7 + 1);
+  CHECK(info.bits_per_weight > 8.0);  // 8.5 for Q8_0, more with F32 norms
+  CHECK(info.bits_per_weight < 9.0);
+  // The cap is enforced: position 16 does not fit.
+  auto seq = (*model)->NewSequence(0);
+  std::vector<int32_t> tokens(16, 3);
+  REQUIRE((*model)->Forward(seq.get(), tokens).ok());
+  auto over = (*model)->Forward(seq.get(), {3});
+  CHECK(over.status().code() == absl::StatusCode::kOutOfRange);
+  // A ctx_size above the file's serves the file's.
+  options.ctx_size = 1000;
+  auto wide = LlamaModel::Load(path, options);
+  REQUIRE(wide.ok());
+  CHECK((*wide)->info().context_length == 40);
+  options.ctx_size = -1;
+  CHECK(LlamaModel::Load(path, options).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace fm::model::testing
