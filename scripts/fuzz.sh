@@ -20,13 +20,21 @@ sanitizers=address,undefined
 flags=(-std=c++17 -O1 -g -fno-sanitize-recover=undefined -I.)
 libs=$(pkg-config --cflags --libs absl_strings absl_status absl_statusor \
          absl_flat_hash_map absl_str_format absl_hash absl_synchronization \
-         libpcre2-8 libutf8proc)
-cflags=$(pkg-config --cflags absl_strings libpcre2-8 libutf8proc)
+         libpcre2-8 libutf8proc openblas)
+cflags=$(pkg-config --cflags absl_strings libpcre2-8 libutf8proc openblas)
 
-# What the targets link: the tokenizer pipeline, the text library and the
-# template interpreter; no SentencePiece and no gRPC. Compiled once.
+# What the targets link: the tokenizer pipeline, the text library, the
+# template interpreter and the model core (loaders, kernels, forward pass);
+# no SentencePiece and no gRPC. Compiled once.
 core=(common/gguf/gguf_file.cc common/json_nesting.cc common/utf8.cc common/text/*.cc
-      common/jinja/*.cc)
+      common/jinja/*.cc common/half.cc common/log.cc common/mapped_file.cc)
+for f in arch_gemma arch_llama arch_qwen architectures blas_core checkpoint \
+    cpu_features \
+    dequantize dtype f32_kernel gguf_hparams gguf_loader kquant_matmul \
+    kv_attention kv_cache llama2c_loader llama_config llama_model ops quant thread_pool \
+    weights; do
+  core+=("services/model/$f.cc")
+done
 for f in added_tokens bpe_model bpe_tokenizer end_of_generation \
     gguf_pre_tokenizers gguf_tokenizer gguf_vocabulary hf_json_fields \
     hf_pipeline_json hf_tokenizer_json \
@@ -42,14 +50,15 @@ printf '%s\n' "${core[@]}" | xargs -P "${FM_JOBS:-2}" -I{} bash -c '
     -fsanitize=fuzzer-no-link,'"$sanitizers"' -c {} -o "$obj"'
 objects=("$out"/obj/*.o)
 
-# name | sources
+# name | largest input (bytes) | sources
 TARGETS=(
-  "gguf_tokenizer|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc"
-  "tokenizer_json|tests/fuzz/libfuzzer_tokenizer_json.cc tests/fuzz/tokenizer_json_fuzz.cc"
-  "chat_template|tests/fuzz/libfuzzer_chat_template.cc tests/fuzz/chat_template_fuzz.cc"
+  "gguf_tokenizer|16384|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc"
+  "tokenizer_json|16384|tests/fuzz/libfuzzer_tokenizer_json.cc tests/fuzz/tokenizer_json_fuzz.cc"
+  "chat_template|16384|tests/fuzz/libfuzzer_chat_template.cc tests/fuzz/chat_template_fuzz.cc"
+  "gguf_model|65536|tests/fuzz/libfuzzer_gguf_model.cc tests/fuzz/gguf_model_fuzz.cc"
 )
 for entry in "${TARGETS[@]}"; do
-  IFS='|' read -r name sources <<<"$entry"
+  IFS='|' read -r name max_len sources <<<"$entry"
   echo "fuzz: building $name"
   # shellcheck disable=SC2086
   clang++ "${flags[@]}" -fsanitize=fuzzer,$sanitizers $sources "${objects[@]}" \
@@ -58,7 +67,8 @@ for entry in "${TARGETS[@]}"; do
   rm -rf "$work" && mkdir -p "$work"
   cp "tests/fuzz/corpus/$name/"* "$work/"
   echo "fuzz: running $name for ${seconds}s"
-  (cd "$out" && "./$name" -max_total_time="$seconds" -max_len=16384 \
+  (cd "$out" && FM_LOG_LEVEL=ERROR "./$name" -max_total_time="$seconds" \
+     -max_len="$max_len" \
      -timeout=10 -rss_limit_mb=2048 -artifact_prefix="$name-" \
      "$name.corpus" 2>"$name.log") || {
     tail -40 "$out/$name.log" >&2

@@ -114,7 +114,10 @@ int main(int argc, char** argv) {
     auto weights = fm::model::testing::MakeRandomTinyModel(config, 1);
     if (!fm::model::testing::WriteLlama2cLegacy(weights, path).ok()) return 1;
     const int tokens = quick ? 64 : (shape.dim > 500 ? 128 : 256);
-    auto local_model = fm::model::LlamaModel::Load(path, threads);
+    fm::model::LoadOptions load;  // as fm-model runs by default
+    load.threads = threads;
+    load.kv_dtype = fm::model::KvDType::kF16;
+    auto local_model = fm::model::LlamaModel::Load(path, load);
     if (!local_model.ok()) {
       std::fprintf(stderr, "load: %s\n",
                    local_model.status().ToString().c_str());

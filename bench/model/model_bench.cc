@@ -413,7 +413,10 @@ int Main(int argc, char** argv) {
     for (const WeightType& type : WeightTypes(opt.dtypes)) {
       const std::string path = WriteModel(shape, type, opt);
       for (int threads : {1, 2}) {
-        auto loaded = LlamaModel::Load(path, threads);
+        LoadOptions load;  // as fm-model runs by default: F16 KV cache
+        load.threads = threads;
+        load.kv_dtype = KvDType::kF16;
+        auto loaded = LlamaModel::Load(path, load);
         if (!loaded.ok()) {
           std::fprintf(stderr, "%s\n", loaded.status().ToString().c_str());
           return 1;
@@ -453,7 +456,8 @@ int Main(int argc, char** argv) {
       "Random weights, vocab 32000, n_kv_heads = n_heads; decode from "
       "position 8 (single stream: %d steps; batched: %d steps per "
       "sequence); prefill = one 128-token Forward. OpenBLAS core: %s "
-      "(OPENBLAS_CORETYPE=%s). Q8_0 kernel: %s. CPU threads available: %u.\n\n",
+      "(OPENBLAS_CORETYPE=%s). Q8_0 kernel: %s. KV cache: f16 (fm-model's "
+      "default). CPU threads available: %u.\n\n",
       decode_steps, batch_steps, BlasCoreName().c_str(),
       env_core ? env_core : "unset", Q8KernelName(),
       std::thread::hardware_concurrency());

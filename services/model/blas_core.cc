@@ -2,6 +2,8 @@
 // core by the one that matches the CPU's vector extensions.
 #include "services/model/blas_core.h"
 
+#include "services/model/cpu_features.h"
+
 #include <cblas.h>
 #include <errno.h>
 #include <unistd.h>
@@ -36,16 +38,8 @@ bool IsGenericBlasCore(absl::string_view core) {
 // and is kept; the re-exec only replaces generic fallbacks such as
 // "Prescott".)
 std::string PreferredBlasCore() {
-  __builtin_cpu_init();
-  const bool avx2 =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq")) {
-    return "SkylakeX";
-  }
-  if (avx2) return "Haswell";
+  if (Cpu().avx2_fma_f16c && Cpu().avx512) return "SkylakeX";
+  if (Cpu().avx2_fma_f16c) return "Haswell";
   return "";
 }
 

@@ -3,6 +3,8 @@
 // small vector ops of attention.
 #include "services/model/f32_kernel.h"
 
+#include "services/model/cpu_features.h"
+
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own
 // _mm512_undefined_* placeholders (GCC bug 105593); nothing here is
 // uninitialized.
@@ -391,15 +393,9 @@ void MixScalar(const float* weights, const float* values, int64_t stride,
   }
 }
 
-bool HasAvx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-}
+bool HasAvx512() { return Cpu().avx512; }
 
-bool HasAvx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
+bool HasAvx2() { return Cpu().avx2_fma_f16c; }
 
 }  // namespace
 

@@ -11,7 +11,9 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
+#include "services/model/cpu_features.h"
 #include "services/model/quant_blocks.h"
 
 namespace fm::model {
@@ -42,15 +44,21 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
     const float* xb = x + b * kQkK;
     int8_t* qb = q + b * kQkK;
     float amax = 0.0f;
-    for (int j = 0; j < kQkK; ++j) amax = std::fmax(amax, std::fabs(xb[j]));
+    bool finite = true;
+    for (int j = 0; j < kQkK; ++j) {
+      amax = std::fmax(amax, std::fabs(xb[j]));
+      finite &= std::isfinite(xb[j]);
+    }
     const float scale = amax / 127.0f;
     const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
     for (int j = 0; j < kQkK; ++j) {
-      // Round to nearest (ties to even) without a libm call per value;
-      // |x * inv| <= 127 so the result is always in range.
-      qb[j] = static_cast<int8_t>(std::nearbyint(xb[j] * inv));
+      // Round to nearest (ties to even); |x * inv| <= 127, so the result is
+      // in range. A block with a NaN or an infinity is all zeros.
+      qb[j] = finite ? static_cast<int8_t>(std::nearbyint(xb[j] * inv)) : 0;
     }
-    di[b] = scale;
+    // A non-finite input makes the block's products NaN, as an F32 product
+    // would be, instead of silently dropping it.
+    di[b] = finite ? scale : std::numeric_limits<float>::quiet_NaN();
     for (int g = 0; g < kQkK / 16; ++g) {
       int16_t sum = 0;
       for (int j = 0; j < 16; ++j) sum += qb[16 * g + j];
@@ -376,17 +384,10 @@ struct Q6K {
   }
 };
 
-bool HasAvx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
-}
-
 }  // namespace
 
 bool HasKQuantKernel(DType dtype) {
-  static const bool avx2 = HasAvx2();
-  return avx2 && (dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
+  return Cpu().avx2_fma_f16c && (dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
                   dtype == DType::kQ6_K);
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "services/model/kv_attention.h"
 
 namespace fm::model {
 namespace {
@@ -15,18 +16,35 @@ constexpr int32_t kMinCapacity = 16;
 
 }  // namespace
 
+const char* KvDTypeName(KvDType dtype) {
+  return dtype == KvDType::kF16 ? "f16" : "f32";
+}
+
 KvSequence::KvSequence(int32_t id, int32_t n_layers, int32_t kv_dim,
-                       int32_t seq_len)
+                       int32_t seq_len, KvDType dtype)
     : id_(id),
       n_layers_(n_layers),
       kv_dim_(kv_dim),
       seq_len_(seq_len),
+      dtype_(dtype),
+      row_bytes_(static_cast<int64_t>(kv_dim) * KvElementBytes(dtype)),
       key_cache_(n_layers),
       value_cache_(n_layers) {}
 
 uint64_t KvSequence::allocated_bytes() const {
-  return 2ull * n_layers_ * static_cast<uint64_t>(capacity_) * kv_dim_ *
-         sizeof(float);
+  return 2ull * n_layers_ * static_cast<uint64_t>(capacity_) * row_bytes_;
+}
+
+void KvSequence::Store(int32_t l, int32_t pos, const float* key,
+                       const float* value) {
+  if (dtype_ == KvDType::kF32) {
+    std::memcpy(Row(key_cache_[l], pos), key, row_bytes_);
+    std::memcpy(Row(value_cache_[l], pos), value, row_bytes_);
+    return;
+  }
+  StoreF16(key, reinterpret_cast<uint16_t*>(Row(key_cache_[l], pos)), kv_dim_);
+  StoreF16(value, reinterpret_cast<uint16_t*>(Row(value_cache_[l], pos)),
+           kv_dim_);
 }
 
 absl::Status KvSequence::Truncate(int32_t n) {
@@ -44,10 +62,10 @@ void KvSequence::Reserve(int32_t n) {
   int64_t cap = std::max<int64_t>(kMinCapacity, 2ll * capacity_);
   cap = std::max<int64_t>(cap, n);
   cap = std::min<int64_t>(cap, seq_len_);
-  const size_t elems = static_cast<size_t>(cap) * kv_dim_;
+  const size_t words = static_cast<size_t>((cap * row_bytes_ + 3) / 4);
   for (int32_t l = 0; l < n_layers_; ++l) {
-    key_cache_[l].resize(elems);
-    value_cache_[l].resize(elems);
+    key_cache_[l].resize(words);
+    value_cache_[l].resize(words);
   }
   capacity_ = static_cast<int32_t>(cap);
 }
@@ -58,10 +76,10 @@ absl::StatusOr<std::unique_ptr<KvSequence>> KvSequence::Fork(int32_t new_id,
     return absl::OutOfRangeError(absl::StrCat(
         "sequence ", id_, ": cannot fork ", n, " positions, it holds ", size_));
   }
-  auto copy =
-      std::make_unique<KvSequence>(new_id, n_layers_, kv_dim_, seq_len_);
+  auto copy = std::make_unique<KvSequence>(new_id, n_layers_, kv_dim_,
+                                           seq_len_, dtype_);
   copy->Reserve(n);
-  const size_t bytes = static_cast<size_t>(n) * kv_dim_ * sizeof(float);
+  const size_t bytes = static_cast<size_t>(n) * row_bytes_;
   for (int32_t l = 0; l < n_layers_ && n > 0; ++l) {
     std::memcpy(copy->key_cache_[l].data(), key_cache_[l].data(), bytes);
     std::memcpy(copy->value_cache_[l].data(), value_cache_[l].data(), bytes);
@@ -70,11 +88,13 @@ absl::StatusOr<std::unique_ptr<KvSequence>> KvSequence::Fork(int32_t new_id,
   return copy;
 }
 
-KvCache::KvCache(const LlamaConfig& config, int32_t max_sequences)
+KvCache::KvCache(const LlamaConfig& config, int32_t max_sequences,
+                 KvDType dtype)
     : n_layers_(config.n_layers),
       kv_dim_(config.kv_dim),
       seq_len_(config.seq_len),
-      max_sequences_(max_sequences) {}
+      max_sequences_(max_sequences),
+      dtype_(dtype) {}
 
 absl::Status KvCache::CheckNewId(int32_t id) const {
   if (sequences_.count(id) != 0) {
@@ -92,7 +112,8 @@ absl::Status KvCache::CheckNewId(int32_t id) const {
 
 absl::StatusOr<KvSequence*> KvCache::Create(int32_t id) {
   if (auto s = CheckNewId(id); !s.ok()) return s;
-  auto seq = std::make_unique<KvSequence>(id, n_layers_, kv_dim_, seq_len_);
+  auto seq =
+      std::make_unique<KvSequence>(id, n_layers_, kv_dim_, seq_len_, dtype_);
   KvSequence* raw = seq.get();
   sequences_[id] = std::move(seq);
   return raw;

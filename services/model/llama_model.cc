@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "services/model/blas_core.h"
 #include "services/model/f32_kernel.h"
+#include "services/model/kv_attention.h"
 
 namespace fm::model {
 namespace {
@@ -95,6 +96,7 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
     absl::string_view path, int threads) {
   LoadOptions options;
   options.threads = threads;
+  options.kv_dtype = KvDType::kF32;
   return Load(path, options);
 }
 
@@ -126,6 +128,7 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::FromCheckpoint(
     std::unique_ptr<Checkpoint> checkpoint, int threads) {
   LoadOptions options;
   options.threads = threads;
+  options.kv_dtype = KvDType::kF32;
   return FromCheckpoint(std::move(checkpoint), options);
 }
 
@@ -144,13 +147,16 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::FromCheckpoint(
     checkpoint->config.seq_len = std::min(file_context, options.ctx_size);
   }
   auto model = std::unique_ptr<LlamaModel>(
-      new LlamaModel(std::move(checkpoint), std::max(1, options.threads)));
+      new LlamaModel(std::move(checkpoint), std::max(1, options.threads),
+                     options.kv_dtype));
   model->info_.file_context_length = file_context;
   return model;
 }
 
-LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
+LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads,
+                       KvDType kv_dtype)
     : checkpoint_(std::move(checkpoint)),
+      kv_dtype_(kv_dtype),
       pool_(std::make_unique<ThreadPool>(threads)) {
   // OpenBLAS runs single-threaded inside our pool's threads (see MatMulMulti).
   openblas_set_num_threads(1);
@@ -192,7 +198,9 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
   i.flops_per_token_decode = 2 * MatrixParams(w, true);
   i.flops_per_token_prefill = 2 * MatrixParams(w, false);
   i.attention_flops_per_position = 4ll * c.n_layers * c.n_heads * c.head_size;
-  i.kv_bytes_per_token = 2ll * c.n_layers * c.kv_dim * sizeof(float);
+  i.kv_dtype = KvDTypeName(kv_dtype);
+  i.kv_bytes_per_token =
+      2ll * c.n_layers * c.kv_dim * KvElementBytes(kv_dtype);
   i.file_context_length = c.seq_len;
   i.tensor_types = checkpoint_->tensor_types;
   i.bits_per_weight = params > 0 ? 8.0 * static_cast<double>(i.weight_bytes) /
@@ -205,12 +213,13 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads)
 LlamaModel::~LlamaModel() = default;
 
 std::unique_ptr<KvCache> LlamaModel::NewKvCache(int32_t max_sequences) const {
-  return std::make_unique<KvCache>(config(), max_sequences);
+  return std::make_unique<KvCache>(config(), max_sequences, kv_dtype_);
 }
 
 std::unique_ptr<KvSequence> LlamaModel::NewSequence(int32_t id) const {
   const LlamaConfig& c = config();
-  return std::make_unique<KvSequence>(id, c.n_layers, c.kv_dim, c.seq_len);
+  return std::make_unique<KvSequence>(id, c.n_layers, c.kv_dim, c.seq_len,
+                                      kv_dtype_);
 }
 
 absl::Status LlamaModel::ValidateItem(const ForwardItem& item) const {
@@ -223,7 +232,7 @@ absl::Status LlamaModel::ValidateItem(const ForwardItem& item) const {
         "forward: sequence ", item.seq->id(), ": logits output is null"));
   }
   if (item.seq->n_layers() != c.n_layers || item.seq->kv_dim() != c.kv_dim ||
-      item.seq->max_size() != c.seq_len) {
+      item.seq->max_size() != c.seq_len || item.seq->dtype() != kv_dtype_) {
     return absl::InvalidArgumentError(
         absl::StrCat("forward: sequence ", item.seq->id(),
                      " was made for a model of a different shape"));
@@ -419,10 +428,7 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
                 sin_t);
       ApplyRope(kr, c.n_kv_heads, c.head_size, c.rope_dim, c.rope_style, cos_t,
                 sin_t);
-      KvSequence* seq = items[rows[r].item].seq;
-      std::memcpy(seq->key(l, rows[r].pos), kr, sizeof(float) * kv_dim);
-      std::memcpy(seq->value(l, rows[r].pos), v + r * kv_dim,
-                  sizeof(float) * kv_dim);
+      items[rows[r].item].seq->Store(l, rows[r].pos, kr, v + r * kv_dim);
     }
 
     // Multihead attention: every (row, head) pair independently, over the
@@ -440,14 +446,25 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
             KvSequence* seq = items[rows[r].item].seq;
             const float* qh = q + r * q_dim + h * head_size;
             const int64_t kv_off = (h / kv_mul) * head_size;
-            // Attention scores for timesteps first..pos.
-            AttentionScores(qh, seq->key(l, first) + kv_off, kv_dim, n_pos,
-                            head_size, query_scale, att);
+            float* out = ao + r * q_dim + h * head_size;
+            // Attention scores for timesteps first..pos, then the weighted
+            // sum of the values into ao (from the cache's dtype).
+            if (kv_dtype_ == KvDType::kF16) {
+              AttentionScoresF16(qh, seq->key_f16(l, first) + kv_off, kv_dim,
+                                 n_pos, head_size, query_scale, att);
+            } else {
+              AttentionScores(qh, seq->key_f32(l, first) + kv_off, kv_dim,
+                              n_pos, head_size, query_scale, att);
+            }
             if (c.attn_softcap > 0.0f) SoftCap(att, n_pos, c.attn_softcap);
             Softmax(att, n_pos);
-            // Weighted sum of the values into ao.
-            AttentionMix(att, seq->value(l, first) + kv_off, kv_dim, n_pos,
-                         head_size, ao + r * q_dim + h * head_size);
+            if (kv_dtype_ == KvDType::kF16) {
+              AttentionMixF16(att, seq->value_f16(l, first) + kv_off, kv_dim,
+                              n_pos, head_size, out);
+            } else {
+              AttentionMix(att, seq->value_f32(l, first) + kv_off, kv_dim,
+                           n_pos, head_size, out);
+            }
           }
         });
 

@@ -59,7 +59,9 @@ struct ModelInfo {
   // (QK dot + AV sum: 4 * n_layers * n_heads * head_size); add
   // attention_flops_per_position * pos to the above for position pos.
   int64_t attention_flops_per_position = 0;
-  int64_t kv_bytes_per_token = 0;  // 2 * n_layers * kv_dim * sizeof(float)
+  std::string kv_dtype;            // "f16" or "f32"
+  // 2 * n_layers * kv_dim * element bytes: per position of one sequence.
+  int64_t kv_bytes_per_token = 0;
   // Tensors of the file by dtype as stored ("F32" -> 12, "Q4_K" -> 70).
   std::map<std::string, int32_t> tensor_types;
   double bits_per_weight = 0.0;  // weight_bytes * 8 / parameter_count
@@ -88,6 +90,8 @@ struct LoadOptions {
   // Positions a sequence may hold: the file's context length, capped at
   // this when > 0 (a 128k-context file need not be served at 128k).
   int32_t ctx_size = 0;
+  // How the KV cache stores keys and values.
+  KvDType kv_dtype = KvDType::kF16;
 };
 
 class LlamaModel {
@@ -100,6 +104,8 @@ class LlamaModel {
   // INVALID_ARGUMENT for a negative ctx_size.
   static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(
       absl::string_view path, const LoadOptions& options);
+  // With `threads` and an F32 KV cache (exact: tests and tools compare it
+  // with references).
   static absl::StatusOr<std::unique_ptr<LlamaModel>> Load(
       absl::string_view path, int threads);
   static absl::StatusOr<std::unique_ptr<LlamaModel>> FromCheckpoint(
@@ -120,7 +126,7 @@ class LlamaModel {
 
   // The checks Forward applies to one item, without running anything:
   // INVALID_ARGUMENT for a null seq/logits, empty tokens, a sequence of a
-  // different shape, or a token id outside [0, vocab_size) (naming the id,
+  // different shape or KV dtype, or a token id outside [0, vocab_size) (naming the id,
   // its index and vocab_size); OUT_OF_RANGE when the tokens do not fit
   // before seq_len (naming position, count and seq_len).
   absl::Status ValidateItem(const ForwardItem& item) const;
@@ -141,12 +147,14 @@ class LlamaModel {
 
  private:
   struct Row;  // one (sequence, position, token) of a pass
-  LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads);
+  LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads,
+             KvDType kv_dtype);
   void EnsureScratch(int64_t n_rows, int64_t n_out);
   void RunPass(absl::Span<const Row> rows, absl::Span<const ForwardItem> items);
 
   std::unique_ptr<Checkpoint> checkpoint_;
   ModelInfo info_;
+  KvDType kv_dtype_ = KvDType::kF16;
   std::unique_ptr<ThreadPool> pool_;
   MatMulContext matmul_;
 

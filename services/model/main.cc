@@ -19,6 +19,9 @@ ABSL_FLAG(int, ctx_size, 0,
           "context length).");
 ABSL_FLAG(std::string, model_sha256, "",
           "Expected sha256 of --model; refuse to start on mismatch.");
+ABSL_FLAG(std::string, kv_dtype, "f16",
+          "KV cache element type: f16 (half the memory of long contexts) or "
+          "f32 (exact).");
 ABSL_FLAG(int, threads, 1, "Compute threads (all matrix kernels).");
 ABSL_FLAG(int, max_sessions, 64, "Open Session streams at most.");
 ABSL_FLAG(int, max_sequences, 16, "Sequences per session at most.");
@@ -58,8 +61,15 @@ int main(int argc, char** argv) {
                   << " must be >= 0 (0: the file's context length)";
     return 2;
   }
+  const std::string kv_dtype = absl::GetFlag(FLAGS_kv_dtype);
+  if (kv_dtype != "f16" && kv_dtype != "f32") {
+    FM_LOG(ERROR) << "--kv_dtype='" << kv_dtype << "' must be f16 or f32";
+    return 2;
+  }
   fm::model::LoadOptions load;
   load.threads = absl::GetFlag(FLAGS_threads);
+  load.kv_dtype =
+      kv_dtype == "f16" ? fm::model::KvDType::kF16 : fm::model::KvDType::kF32;
   load.ctx_size = absl::GetFlag(FLAGS_ctx_size);
   auto model = fm::model::LlamaModel::Load(path, load);
   if (!model.ok()) {

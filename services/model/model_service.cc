@@ -231,6 +231,7 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Info(
   response->set_rope_dim(info.rope_dim);
   response->set_kv_bytes_allocated(kv_bytes_allocated_.load());
   response->set_streamed_bytes_per_token(info.streamed_bytes_per_token);
+  response->set_kv_dtype(info.kv_dtype);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

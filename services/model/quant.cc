@@ -2,6 +2,8 @@
 // versions chosen at run time, so the binary runs anywhere.
 #include "services/model/quant.h"
 
+#include "services/model/cpu_features.h"
+
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own
 // _mm512_undefined_* placeholders (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -98,12 +100,7 @@ QuantizeBlockAvx512(const float* xb, int8_t* q) {
   return dq;
 }
 
-bool HasAvx512Quantize() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bw");
-}
+bool HasAvx512Quantize() { return Cpu().avx512; }
 
 }  // namespace
 
@@ -371,16 +368,8 @@ MatMulQ8Avx512(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
 enum class Q8Kernel { kScalar, kAvx2, kAvx512 };
 
 Q8Kernel DetectKernel() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vnni")) {
-    return Q8Kernel::kAvx512;
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
-    return Q8Kernel::kAvx2;
-  }
+  if (Cpu().avx512_vnni) return Q8Kernel::kAvx512;
+  if (Cpu().avx2_fma_f16c) return Q8Kernel::kAvx2;
   return Q8Kernel::kScalar;
 }
 

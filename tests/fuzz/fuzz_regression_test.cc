@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/fuzz/chat_template_fuzz.h"
+#include "tests/fuzz/gguf_model_fuzz.h"
 #include "tests/fuzz/gguf_tokenizer_fuzz.h"
 #include "tests/fuzz/tokenizer_json_fuzz.h"
 #include "tests/support/test_env.h"
@@ -79,6 +80,10 @@ void RunTarget(const std::string& name, Target target, size_t min_seeds,
 
 TEST_CASE("GGUF tokenizer: seeds, past crashes and mutations", "[fuzz]") {
   RunTarget("gguf_tokenizer", FuzzGgufTokenizer, 3, 2, 3000);
+}
+
+TEST_CASE("GGUF model: seeds, past crashes and mutations", "[fuzz]") {
+  RunTarget("gguf_model", FuzzGgufModel, 13, 2, 3000);
 }
 
 TEST_CASE("chat template: seeds, past crashes and mutations", "[fuzz]") {

@@ -22,6 +22,8 @@
 #include "fm/v1/tokenizer.grpc.pb.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "tests/gateway/pipeline.h"
+#include "services/model/llama_model.h"
+#include "tests/model/arch_model.h"
 #include "tests/model/tiny_model_writer.h"
 #include "tests/support/known_text.h"
 #include "tests/support/subprocess.h"
@@ -81,11 +83,12 @@ constexpr char kChatMlTemplate[] =
     "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}\n";
 constexpr int32_t kImStart = 50257, kImEnd = 50258;
 
-// A random-weight model in one GGUF with GPT-2's real byte-level BPE
-// vocabulary (from llama.cpp's vocabulary-only file); with `chat`, also
-// ChatML's control tokens <|im_start|> and <|im_end|> (ids 50257, 50258)
-// and a ChatML chat template.
-std::string WriteByteLevelModelGguf(const std::string& vocab_path, bool chat = false) {
+// GPT-2's real byte-level BPE vocabulary (from llama.cpp's vocabulary-only
+// file) into `w`; with `chat`, also ChatML's control tokens <|im_start|>
+// and <|im_end|> (ids 50257, 50258) and a ChatML chat template. Returns the
+// vocabulary size.
+int32_t AddGpt2Vocabulary(const std::string& vocab_path, bool chat,
+                          ::fm::testing::GgufWriter* w) {
   std::ifstream in(vocab_path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)),
                     std::istreambuf_iterator<char>());
@@ -106,21 +109,32 @@ std::string WriteByteLevelModelGguf(const std::string& vocab_path, bool chat = f
       types.push_back(3);  // control
     }
   }
+  w->AddString("tokenizer.ggml.model", "gpt2");
+  w->AddString("tokenizer.ggml.pre", "gpt-2");
+  w->AddStringArray("tokenizer.ggml.tokens", tokens);
+  w->AddInt32Array("tokenizer.ggml.token_type", types);
+  w->AddStringArray("tokenizer.ggml.merges",
+                    vocab->Find("tokenizer.ggml.merges")->strings);
+  w->AddUint32(
+      "tokenizer.ggml.eos_token_id",
+      static_cast<uint32_t>(vocab->Find("tokenizer.ggml.eos_token_id")->u));
+  if (chat) w->AddString("tokenizer.chat_template", kChatMlTemplate);
+  return static_cast<int32_t>(tokens.size());
+}
+
+// The number of pieces of GPT-2's vocabulary (and so the model's rows).
+constexpr int32_t kGpt2Vocab = 50257;
+
+// A random-weight Llama model in one GGUF with GPT-2's vocabulary (see
+// AddGpt2Vocabulary).
+std::string WriteByteLevelModelGguf(const std::string& vocab_path, bool chat = false) {
   fm::model::testing::TinyConfig config;
-  config.vocab_size = static_cast<int32_t>(tokens.size());
+  config.vocab_size = kGpt2Vocab + (chat ? 2 : 0);
   config.seq_len = 128;
   auto w = fm::model::testing::MakeGguf(
       fm::model::testing::MakeRandomTinyModel(config, 5),
       fm::model::testing::GgmlType::kF32);
-  w.AddString("tokenizer.ggml.model", "gpt2");
-  w.AddString("tokenizer.ggml.pre", "gpt-2");
-  w.AddStringArray("tokenizer.ggml.tokens", tokens);
-  w.AddInt32Array("tokenizer.ggml.token_type", types);
-  w.AddStringArray("tokenizer.ggml.merges",
-                   vocab->Find("tokenizer.ggml.merges")->strings);
-  w.AddUint32("tokenizer.ggml.eos_token_id",
-              static_cast<uint32_t>(vocab->Find("tokenizer.ggml.eos_token_id")->u));
-  if (chat) w.AddString("tokenizer.chat_template", kChatMlTemplate);
+  REQUIRE(AddGpt2Vocabulary(vocab_path, chat, &w) == config.vocab_size);
   const std::string path = MakeTempDir() + "/random-gpt2-vocab.gguf";
   REQUIRE(w.Write(path).ok());
   return path;
@@ -907,6 +921,98 @@ TEST_CASE("Score ranks continuations by logprob", "[gateway][models]") {
   double sum = 0;
   for (const auto& t : response.scores(0).tokens()) sum += t.logprob();
   CHECK(sum == Approx(response.scores(0).sum_logprob()).epsilon(1e-5));
+}
+
+// The architectures and weight types of the model issue, each in one GGUF
+// with a real vocabulary, served by the four binaries: greedy generation
+// through the gateway is token for token the model's own greedy decode in
+// process (so tokenizer, model service, sampler and gateway agree on the
+// file).
+TEST_CASE("Llama 3, Qwen 2/3 and Gemma 3 GGUFs, quantized, end to end",
+          "[gateway][models][arch]") {
+  using fm::model::testing::Arch;
+  using fm::model::testing::GgmlType;
+  const std::string vocab = ModelFile("ggml-vocab-gpt-2.gguf");
+  FM_REQUIRE_FILE_OR_SKIP(vocab, "ggml-vocab-gpt-2.gguf");
+  struct Case {
+    const char* name;
+    Arch arch;
+    fm::model::testing::TypePlan plan;
+  };
+  const Case cases[] = {
+      {"llama3-q8_0", Arch::kLlama,
+       fm::model::testing::UniformPlan(GgmlType::kQ8_0)},
+      {"qwen2-q4_0", Arch::kQwen2,
+       fm::model::testing::UniformPlan(GgmlType::kQ4_0)},
+      {"qwen3-q4_k_m", Arch::kQwen3,
+       fm::model::testing::KQuantMixPlan(GgmlType::kQ4_K)},
+      {"gemma3-q6_k", Arch::kGemma3,
+       fm::model::testing::UniformPlan(GgmlType::kQ6_K)},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    fm::model::testing::ArchConfig config;
+    config.arch = c.arch;
+    config.dim = 256;
+    config.hidden_dim = 256;
+    config.n_heads = 4;
+    config.n_kv_heads = 2;
+    config.head_size = 64;
+    config.vocab_size = kGpt2Vocab;
+    config.context_length = 64;
+    if (c.arch == Arch::kLlama) {
+      config.rope_theta = 500000.0f;
+      config.rope_freq_factors = true;
+      config.tied_embeddings = false;
+    }
+    if (c.arch == Arch::kGemma3) config.sliding_window = 6;
+    auto w = fm::model::testing::MakeArchGguf(
+        fm::model::testing::MakeRandomArchModel(config, 9), c.plan);
+    REQUIRE(AddGpt2Vocabulary(vocab, false, &w) == kGpt2Vocab);
+    const std::string path =
+        MakeTempDir() + "/" + std::string(c.name) + ".gguf";
+    REQUIRE(w.Write(path).ok());
+
+    Pipeline p({}, HermeticModels{path, path});
+    REQUIRE_PIPELINE(p);
+    GenerateRequest r = Greedy("Once upon a time", 24);
+    r.set_add_bos(false);  // GPT-2 has no BOS
+    r.set_ignore_eos(true);
+    auto res = p.Generate(r);
+    INFO(res.status.error_message());
+    REQUIRE(res.status.ok());
+    std::vector<int32_t> served;
+    for (const auto& m : res.messages) {
+      served.insert(served.end(), m.token_ids().begin(), m.token_ids().end());
+    }
+    REQUIRE(served.size() == 24);
+
+    // The same greedy decode in process, from the tokenizer's prompt ids.
+    fm::v1::EncodeRequest enc;
+    enc.set_text("Once upon a time");
+    enc.set_add_bos(false);
+    fm::v1::EncodeResponse prompt;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(absl::Seconds(5)));
+    REQUIRE(p.stub->Tokenize(&ctx, enc, &prompt).ok());
+    fm::model::LoadOptions options;  // as fm-model's defaults: F16 KV cache
+    options.kv_dtype = fm::model::KvDType::kF16;
+    auto model = fm::model::LlamaModel::Load(path, options);
+    REQUIRE(model.ok());
+    CHECK((*model)->info().architecture == fm::model::testing::ArchName(c.arch));
+    auto seq = (*model)->NewSequence(0);
+    std::vector<int32_t> ids(prompt.ids().begin(), prompt.ids().end());
+    std::vector<int32_t> local;
+    auto logits = (*model)->Forward(seq.get(), ids);
+    for (int t = 0; t < 24; ++t) {
+      REQUIRE(logits.ok());
+      const int32_t next = static_cast<int32_t>(
+          std::max_element(logits->begin(), logits->end()) - logits->begin());
+      local.push_back(next);
+      logits = (*model)->Forward(seq.get(), {next});
+    }
+    CHECK(served == local);
+  }
 }
 
 }  // namespace

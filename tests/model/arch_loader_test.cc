@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <cstdlib>
+
 #include "absl/strings/match.h"
 #include "services/model/checkpoint.h"
 #include "tests/model/arch_model.h"
@@ -201,6 +203,75 @@ TEST_CASE("quantized tensors whose sizes do not fit their type are refused",
     ExpectRejected(LoadBytes(base.Serialize()),
                    "tensor rms_final has unsupported dtype Q8_0 (vectors "
                    "must be F32)");
+  }
+}
+
+}  // namespace
+}  // namespace fm::model::testing
+
+namespace fm::model::testing {
+namespace {
+
+// Not run by default: writes the seed corpus of the GGUF model fuzz target
+// (tests/fuzz/corpus/gguf_model) into $FM_FUZZ_SEED_DIR. One small file per
+// architecture and weight type; the K types on a 256-wide model whose
+// other dimensions are 8, so each seed stays a few KiB.
+TEST_CASE("write the GGUF model fuzz seeds", "[.fuzz_seeds]") {
+  const char* dir = std::getenv("FM_FUZZ_SEED_DIR");
+  REQUIRE(dir != nullptr);
+  struct Seed {
+    const char* name;
+    Arch arch;
+    GgmlType type;
+    bool wide;  // 256-wide (K types)
+  };
+  const Seed seeds[] = {
+      {"llama_f32", Arch::kLlama, GgmlType::kF32, false},
+      {"llama3_bf16", Arch::kLlama, GgmlType::kBF16, false},
+      {"qwen2_q4_0", Arch::kQwen2, GgmlType::kQ4_0, false},
+      {"qwen3_f16", Arch::kQwen3, GgmlType::kF16, false},
+      {"gemma2_q5_1", Arch::kGemma2, GgmlType::kQ5_1, false},
+      {"gemma3_q8_0", Arch::kGemma3, GgmlType::kQ8_0, false},
+      {"llama_q4_1", Arch::kLlama, GgmlType::kQ4_1, false},
+      {"qwen2_q5_0", Arch::kQwen2, GgmlType::kQ5_0, false},
+      {"llama_q2_k", Arch::kLlama, GgmlType::kQ2_K, true},
+      {"qwen3_q3_k", Arch::kQwen3, GgmlType::kQ3_K, true},
+      {"gemma3_q4_k_m", Arch::kGemma3, GgmlType::kQ4_K, true},
+      {"llama_q5_k", Arch::kLlama, GgmlType::kQ5_K, true},
+      {"qwen2_q6_k", Arch::kQwen2, GgmlType::kQ6_K, true},
+  };
+  for (const Seed& s : seeds) {
+    ArchConfig c;
+    c.arch = s.arch;
+    c.vocab_size = 8;
+    c.context_length = 8;
+    c.n_layers = s.arch == Arch::kGemma3 || s.arch == Arch::kGemma2 ? 2 : 1;
+    if (s.wide) {
+      c.dim = 256, c.hidden_dim = 8, c.n_heads = 1, c.n_kv_heads = 1;
+      c.head_size = 8;
+    } else {
+      c.dim = s.type == GgmlType::kF32 || s.type == GgmlType::kF16 ||
+                      s.type == GgmlType::kBF16
+                  ? 16
+                  : 32;
+      c.hidden_dim = c.dim, c.n_heads = 2, c.n_kv_heads = 1;
+    }
+    if (s.arch == Arch::kGemma3 || s.arch == Arch::kGemma2) {
+      c.sliding_window = 2;
+    }
+    if (std::string(s.name) == "llama3_bf16") {
+      c.rope_freq_factors = true;
+      c.tied_embeddings = false;
+      c.rope_theta = 500000.0f;
+    }
+    const TypePlan plan = std::string(s.name) == "gemma3_q4_k_m"
+                              ? KQuantMixPlan(s.type)
+                              : UniformPlan(s.type);
+    const ArchModel m = MakeRandomArchModel(c, 1);
+    const std::string path = std::string(dir) + "/" + s.name + ".gguf";
+    REQUIRE(MakeArchGguf(m, plan).Write(path).ok());
+    // Every seed is a model that loads.
+    CHECK(LoadCheckpoint(path).ok());
   }
 }
 

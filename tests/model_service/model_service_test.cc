@@ -1,5 +1,7 @@
 // fm-model end to end: the real binary on a free loopback port, sessions
 // over gRPC compared with the in-process model, limits, errors, cleanup.
+#include <sys/wait.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
@@ -86,9 +88,12 @@ std::vector<float> Dense(const fm::v1::Logits& logits) {
   return {logits.f32().values().begin(), logits.f32().values().end()};
 }
 
-// The in-process model: the reference for what the service returns.
+// The in-process model, loaded as fm-model loads it by default (F16 KV
+// cache): the reference for what the service returns.
 std::vector<float> LocalLogits(const std::vector<int32_t>& ids) {
-  auto model = LlamaModel::Load(TinyModelPath(), 1);
+  fm::model::LoadOptions options;
+  options.kv_dtype = fm::model::KvDType::kF16;
+  auto model = LlamaModel::Load(TinyModelPath(), options);
   REQUIRE(model.ok());
   auto seq = (*model)->NewSequence(0);
   auto logits = (*model)->Forward(seq.get(), ids);
@@ -109,10 +114,40 @@ TEST_CASE("Info describes the model and the load", "[model_service]") {
   CHECK(info.parameters() > 0);
   CHECK(info.weight_bytes() > 0);
   CHECK(info.flops_per_token_decode() > 0);
-  CHECK(info.kv_bytes_per_token() == 2 * 2 * 32 * 4);
+  // K and V, 2 layers, kv_dim 32, F16 (the default) elements.
+  CHECK(info.kv_dtype() == "f16");
+  CHECK(info.kv_bytes_per_token() == 2 * 2 * 32 * 2);
   CHECK(info.model_sha256().size() == 64);
   CHECK_FALSE(info.blas_core().empty());
   CHECK(info.active_sessions() == 0);
+  CHECK(info.kv_bytes_allocated() == 0);
+  // What the file holds and how it runs.
+  CHECK(info.file_context_length() == 48);
+  CHECK(info.compute_dtype() == "F32");
+  CHECK(info.tensor_types().at("F32") == 2 + 2 * 9);  // embedding, norm, layers
+  CHECK(info.bits_per_weight() == 32.0);
+  CHECK(info.streamed_bytes_per_token() > 0);
+  CHECK(info.hyperparameters().at("rope_style") == "adjacent_pairs");
+  CHECK(info.hyperparameters().at("ffn_activation") == "silu");
+}
+
+TEST_CASE("--ctx_size and --kv_dtype shape the served model",
+          "[model_service]") {
+  Server server({"--ctx_size=20", "--kv_dtype=f32"});
+  fm::v1::ModelInfo info = server.Info();
+  CHECK(info.context_length() == 20);
+  CHECK(info.file_context_length() == 48);
+  CHECK(info.kv_dtype() == "f32");
+  CHECK(info.kv_bytes_per_token() == 2 * 2 * 32 * 4);
+  for (const char* bad : {"--kv_dtype=q8", "--ctx_size=-4"}) {
+    ServiceProcess p("fm-model", {"--model=" + TinyModelPath(), bad});
+    INFO(bad);
+    const int status = p.WaitExit(20000);
+    REQUIRE(status != -1);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);  // a usage error, named in the log
+    CHECK_THAT(p.log(), Catch::Contains(std::string(bad).substr(2, 8)));
+  }
 }
 
 TEST_CASE("prefill then decode over gRPC equals the in-process model",
