@@ -73,21 +73,6 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
 
 namespace {
 
-// The 8 scales (bytes 0-7) and 8 minimums (bytes 8-15) of a Q4_K / Q5_K
-// block, all at once from their 12-byte packing (the same values as
-// ScaleMinK4 for j = 0..7, on whole 32-bit words).
-inline void UnpackScalesMins(const uint8_t* packed, uint8_t out[16]) {
-  constexpr uint32_t kLow6 = 0x3f3f3f3f, kLow4 = 0x0f0f0f0f, kLow2 = 0x03030303;
-  uint32_t u[4];
-  std::memcpy(u, packed, 12);
-  u[3] = ((u[2] >> 4) & kLow4) | (((u[1] >> 6) & kLow2) << 4);
-  const uint32_t mins_0_3 = u[1] & kLow6;
-  u[1] = (u[2] & kLow4) | (((u[0] >> 6) & kLow2) << 4);
-  u[2] = mins_0_3;
-  u[0] &= kLow6;
-  std::memcpy(out, u, 16);
-}
-
 #define FM_AVX2 __attribute__((target("avx2,fma,f16c")))
 
 FM_AVX2 inline __m256i Load32(const void* p) {
@@ -107,13 +92,38 @@ FM_AVX2 inline __m256i ScaledDot(__m256i q, __m256i x, __m256i scale16) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), scale16);
 }
 
-// The eight 6-bit sub-block scales as int16 in both 128-bit lanes, and the
-// shuffle that broadcasts scale k from it (one instruction per group
-// instead of a load and a broadcast).
-FM_AVX2 inline __m256i ScalesVector(const uint8_t* scales8) {
-  return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(
-      _mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales8))));
+// The 8 scales (bytes 0-7) and 8 minimums (bytes 8-15) of a Q4_K / Q5_K
+// block from their 12-byte packing (the values of ScaleMinK4 for j = 0..7),
+// on whole 32-bit words in one register: going through memory would stall
+// on store forwarding (4-byte stores read back as 8-byte loads).
+FM_AVX2 inline __m128i ScalesMins(const uint8_t* packed) {
+  // v = [u0, u1, u2, -]: the 16-byte load reads 4 bytes past the packing,
+  // still inside the block (the quants follow).
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed));
+  const __m128i low6 = _mm_set1_epi8(0x3f);
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  const __m128i low2 = _mm_set1_epi8(0x03);
+  // [scales 0-3, mins 0-3, -, -]: the low 6 bits of u0 and u1.
+  const __m128i first = _mm_and_si128(v, low6);
+  // [scales 4-7, mins 4-7, -, -]: u2's low / high nibbles, with the top
+  // two bits of u0 / u1 above them.
+  const __m128i u2 = _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 2, 2, 2));
+  const __m128i nibbles =
+      _mm_and_si128(_mm_srlv_epi32(u2, _mm_set_epi32(0, 0, 4, 0)), low4);
+  const __m128i tops = _mm_slli_epi32(
+      _mm_and_si128(_mm_srli_epi32(v, 6), low2), 4);
+  const __m128i second = _mm_or_si128(nibbles, tops);
+  // [scales 0-3, scales 4-7, mins 0-3, mins 4-7].
+  return _mm_unpacklo_epi32(first, second);
 }
+
+// The eight scales as int16 in both 128-bit lanes, for Broadcast16.
+FM_AVX2 inline __m256i ScalesVector(__m128i scales_mins) {
+  return _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scales_mins));
+}
+
+// Broadcast16(scales, k): scale k (of 8 int16 in each lane) in all lanes,
+// one shuffle per group instead of a load and a broadcast.
 FM_AVX2 inline __m256i Broadcast16(__m256i scales, int k) {
   return _mm256_shuffle_epi8(
       scales, _mm256_set1_epi16(static_cast<int16_t>(((2 * k + 1) << 8) |
@@ -140,10 +150,10 @@ FM_AVX2 inline float HorizontalSum128(__m128 v) {
   return _mm_cvtss_f32(v);
 }
 
-// sum_k mins[k] * sums32[k] over a block's eight sub-blocks: 4 int32.
-FM_AVX2 inline __m128i MinsDot(const uint8_t* mins, const int16_t* sums32) {
-  const __m128i m = _mm_cvtepu8_epi16(
-      _mm_loadl_epi64(reinterpret_cast<const __m128i*>(mins)));
+// sum_k mins[k] * sums32[k] over a block's eight sub-blocks (the minimums
+// in the high 8 bytes of ScalesMins): 4 int32.
+FM_AVX2 inline __m128i MinsDot(__m128i scales_mins, const int16_t* sums32) {
+  const __m128i m = _mm_cvtepu8_epi16(_mm_srli_si128(scales_mins, 8));
   return _mm_madd_epi16(
       m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(sums32)));
 }
@@ -175,11 +185,14 @@ FM_AVX2 void RowQ4K(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ4_K& blk = wr[b];
     Prefetch(&blk, sizeof(BlockQ4_K));
-    uint8_t sm[16];
-    UnpackScalesMins(blk.scales, sm);
+    const __m128i sm = ScalesMins(blk.scales);
     const __m256i scales = ScalesVector(sm);
-    const float dw = _cvtsh_ss(blk.d);
-    const float mw = _cvtsh_ss(blk.dmin);
+    // d and dmin (adjacent halves) converted together.
+    uint32_t d_dmin;
+    std::memcpy(&d_dmin, &blk.d, 4);
+    const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)));
+    const float dw = _mm_cvtss_f32(dm);
+    const float mw = _mm_cvtss_f32(_mm_movehdup_ps(dm));
     for (int j = 0; j < NB; ++j) {
       const int8_t* xq = in[j].qs + b * kQkK;
       __m256i sum = _mm256_setzero_si256();
@@ -200,7 +213,7 @@ FM_AVX2 void RowQ4K(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
                                _mm256_cvtepi32_ps(sum), acc[j]);
       acc_min[j] = _mm_fmadd_ps(
           _mm_set1_ps(mw * xd),
-          _mm_cvtepi32_ps(MinsDot(sm + 8, in[j].bsums32 + b * 8)), acc_min[j]);
+          _mm_cvtepi32_ps(MinsDot(sm, in[j].bsums32 + b * 8)), acc_min[j]);
     }
   }
   for (int j = 0; j < NB; ++j) {
@@ -227,11 +240,14 @@ FM_AVX2 void RowQ5K(const BlockQ5_K* wr, const Q8KActivations& x, int64_t nb,
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ5_K& blk = wr[b];
     Prefetch(&blk, sizeof(BlockQ5_K));
-    uint8_t sm[16];
-    UnpackScalesMins(blk.scales, sm);
+    const __m128i sm = ScalesMins(blk.scales);
     const __m256i scales = ScalesVector(sm);
-    const float dw = _cvtsh_ss(blk.d);
-    const float mw = _cvtsh_ss(blk.dmin);
+    // d and dmin (adjacent halves) converted together.
+    uint32_t d_dmin;
+    std::memcpy(&d_dmin, &blk.d, 4);
+    const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)));
+    const float dw = _mm_cvtss_f32(dm);
+    const float mw = _mm_cvtss_f32(_mm_movehdup_ps(dm));
     const __m256i qh = Load32(blk.qh);
     for (int j = 0; j < NB; ++j) {
       const int8_t* xq = in[j].qs + b * kQkK;
@@ -259,7 +275,7 @@ FM_AVX2 void RowQ5K(const BlockQ5_K* wr, const Q8KActivations& x, int64_t nb,
                                _mm256_cvtepi32_ps(sum), acc[j]);
       acc_min[j] = _mm_fmadd_ps(
           _mm_set1_ps(mw * xd),
-          _mm_cvtepi32_ps(MinsDot(sm + 8, in[j].bsums32 + b * 8)), acc_min[j]);
+          _mm_cvtepi32_ps(MinsDot(sm, in[j].bsums32 + b * 8)), acc_min[j]);
     }
   }
   for (int j = 0; j < NB; ++j) {
@@ -313,11 +329,17 @@ FM_AVX2 void RowQ6K(const BlockQ6_K* wr, const Q8KActivations& x, int64_t nb,
           _mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), low2),
                             4));
-      const int8_t* sc = blk.scales + 8 * h;
+      // This half's eight scales as int16 in both lanes; group k takes
+      // scale 2k in its low lane (weights 0-15) and 2k + 1 in its high
+      // lane (16-31), by one shuffle each.
+      const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepi8_epi16(
+          _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk.scales + 8 * h))));
       for (int k = 0; k < 4; ++k) {
-        // Lanes 0-7 (weights 0-15 of the group) and 8-15 (16-31).
-        scale16[h][k] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]),
-                                         _mm_set1_epi16(sc[2 * k]));
+        const int16_t lo = static_cast<int16_t>(((4 * k + 1) << 8) | (4 * k));
+        const int16_t hi =
+            static_cast<int16_t>(((4 * k + 3) << 8) | (4 * k + 2));
+        scale16[h][k] = _mm256_shuffle_epi8(
+            sc, _mm256_set_m128i(_mm_set1_epi16(hi), _mm_set1_epi16(lo)));
       }
     }
     for (int j = 0; j < NB; ++j) {
