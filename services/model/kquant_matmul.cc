@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "services/model/cpu_features.h"
 #include "services/model/quant_blocks.h"
@@ -167,12 +168,35 @@ FM_AVX2 inline void Prefetch(const void* block, int64_t bytes) {
   for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
 }
 
-// Q4_K: value = d * scale_j * q - dmin * min_j over eight sub-blocks of
-// 32; the minimums' part is sum_j min_j * (sum of that sub-block's
-// activations), from the activations' 16-sums.
-template <int NB>
-FM_AVX2 void RowQ4K(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
-                    int64_t rows, int64_t r, int64_t i0, float* out) {
+// The fifth bits of Q5_K's group g (weights 64g + l: bit 2g of qh[l];
+// 64g + 32 + l: bit 2g + 1), moved to bit 4 of each byte; none for Q4_K.
+template <typename Block>
+FM_AVX2 inline void FifthBits(const Block& blk, int g, __m256i* lo,
+                              __m256i* hi) {
+  if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+    const __m256i one = _mm256_set1_epi8(1);
+    const __m256i qh = Load32(blk.qh);
+    *lo = _mm256_or_si256(
+        *lo, _mm256_slli_epi16(_mm256_and_si256(
+                                   _mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g)),
+                                   one),
+                               4));
+    *hi = _mm256_or_si256(
+        *hi,
+        _mm256_slli_epi16(
+            _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * g + 1)),
+                             one),
+            4));
+  }
+}
+
+// Q4_K and Q5_K: value = d * scale_j * q - dmin * min_j over eight
+// sub-blocks of 32 (q of 4 bits, or 5 with Q5_K's fifth bits); the
+// minimums' part is sum_j min_j * (sum of that sub-block's activations),
+// from the activations' 32-sums.
+template <typename Block, int NB>
+FM_AVX2 void RowQ45K(const Block* wr, const Q8KActivations& x, int64_t nb,
+                     int64_t rows, int64_t r, int64_t i0, float* out) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m256 acc[NB];
   __m128 acc_min[NB];
@@ -183,8 +207,8 @@ FM_AVX2 void RowQ4K(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
     in[j] = Input(x, i0 + j);
   }
   for (int64_t b = 0; b < nb; ++b) {
-    const BlockQ4_K& blk = wr[b];
-    Prefetch(&blk, sizeof(BlockQ4_K));
+    const Block& blk = wr[b];
+    Prefetch(&blk, sizeof(Block));
     const __m128i sm = ScalesMins(blk.scales);
     const __m256i scales = ScalesVector(sm);
     // d and dmin (adjacent halves) converted together.
@@ -199,70 +223,9 @@ FM_AVX2 void RowQ4K(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
       for (int g = 0; g < 4; ++g) {
         // 32 bytes: weights 64g..64g+31 (low nibbles), +32..+63 (high).
         const __m256i q = Load32(blk.qs + 32 * g);
-        const __m256i lo = _mm256_and_si256(q, low4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-        sum = _mm256_add_epi32(
-            sum, ScaledDot(lo, Load32(xq + 64 * g),
-                           Broadcast16(scales, 2 * g)));
-        sum = _mm256_add_epi32(
-            sum, ScaledDot(hi, Load32(xq + 64 * g + 32),
-                           Broadcast16(scales, 2 * g + 1)));
-      }
-      const float xd = in[j].d[b];
-      acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd),
-                               _mm256_cvtepi32_ps(sum), acc[j]);
-      acc_min[j] = _mm_fmadd_ps(
-          _mm_set1_ps(mw * xd),
-          _mm_cvtepi32_ps(MinsDot(sm, in[j].bsums32 + b * 8)), acc_min[j]);
-    }
-  }
-  for (int j = 0; j < NB; ++j) {
-    out[(i0 + j) * rows + r] =
-        HorizontalSum(acc[j]) - HorizontalSum128(acc_min[j]);
-  }
-}
-
-// Q5_K: Q4_K with a fifth bit per weight: bit 2g of qh[l] for weight
-// 64g + l, bit 2g + 1 for weight 64g + 32 + l.
-template <int NB>
-FM_AVX2 void RowQ5K(const BlockQ5_K* wr, const Q8KActivations& x, int64_t nb,
-                    int64_t rows, int64_t r, int64_t i0, float* out) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  const __m256i one = _mm256_set1_epi8(1);
-  __m256 acc[NB];
-  __m128 acc_min[NB];
-  InputRow in[NB];
-  for (int j = 0; j < NB; ++j) {
-    acc[j] = _mm256_setzero_ps();
-    acc_min[j] = _mm_setzero_ps();
-    in[j] = Input(x, i0 + j);
-  }
-  for (int64_t b = 0; b < nb; ++b) {
-    const BlockQ5_K& blk = wr[b];
-    Prefetch(&blk, sizeof(BlockQ5_K));
-    const __m128i sm = ScalesMins(blk.scales);
-    const __m256i scales = ScalesVector(sm);
-    // d and dmin (adjacent halves) converted together.
-    uint32_t d_dmin;
-    std::memcpy(&d_dmin, &blk.d, 4);
-    const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(d_dmin)));
-    const float dw = _mm_cvtss_f32(dm);
-    const float mw = _mm_cvtss_f32(_mm_movehdup_ps(dm));
-    const __m256i qh = Load32(blk.qh);
-    for (int j = 0; j < NB; ++j) {
-      const int8_t* xq = in[j].qs + b * kQkK;
-      __m256i sum = _mm256_setzero_si256();
-      for (int g = 0; g < 4; ++g) {
-        const __m256i q = Load32(blk.qs + 32 * g);
-        const __m128i shift_lo = _mm_cvtsi32_si128(2 * g);
-        const __m128i shift_hi = _mm_cvtsi32_si128(2 * g + 1);
-        const __m256i h_lo = _mm256_slli_epi16(
-            _mm256_and_si256(_mm256_srl_epi16(qh, shift_lo), one), 4);
-        const __m256i h_hi = _mm256_slli_epi16(
-            _mm256_and_si256(_mm256_srl_epi16(qh, shift_hi), one), 4);
-        const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), h_lo);
-        const __m256i hi = _mm256_or_si256(
-            _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), h_hi);
+        __m256i lo = _mm256_and_si256(q, low4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        FifthBits(blk, g, &lo, &hi);
         sum = _mm256_add_epi32(
             sum, ScaledDot(lo, Load32(xq + 64 * g),
                            Broadcast16(scales, 2 * g)));
@@ -388,14 +351,14 @@ template <int NB>
 struct Q4K {
   static void Run(const BlockQ4_K* wr, const Q8KActivations& x, int64_t nb,
                   int64_t rows, int64_t r, int64_t i, float* out) {
-    RowQ4K<NB>(wr, x, nb, rows, r, i, out);
+    RowQ45K<BlockQ4_K, NB>(wr, x, nb, rows, r, i, out);
   }
 };
 template <int NB>
 struct Q5K {
   static void Run(const BlockQ5_K* wr, const Q8KActivations& x, int64_t nb,
                   int64_t rows, int64_t r, int64_t i, float* out) {
-    RowQ5K<NB>(wr, x, nb, rows, r, i, out);
+    RowQ45K<BlockQ5_K, NB>(wr, x, nb, rows, r, i, out);
   }
 };
 template <int NB>

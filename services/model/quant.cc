@@ -173,11 +173,28 @@ __attribute__((target("avx2,fma,f16c"))) inline float HorizontalSum(__m256 v) {
   return _mm_cvtss_f32(sums);
 }
 
-// NB input rows against one weight row.
-template <int NB>
+// A block's 32 quants as signed int8, in weight order: Q8_0's as stored;
+// Q4_0's nibbles (low: weights 0-15, high: 16-31) recentred to -8..7,
+// since value = d * (nibble - 8).
+__attribute__((target("avx2,fma,f16c"))) inline __m256i SignedQuants(
+    const BlockQ8_0& b) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
+}
+__attribute__((target("avx2,fma,f16c"))) inline __m256i SignedQuants(
+    const BlockQ4_0& b) {
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
+  return _mm256_sub_epi8(
+      _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4),
+                       _mm_and_si128(raw, low4)),
+      _mm256_set1_epi8(8));
+}
+
+// NB input rows against one weight row of 32-weight blocks (Q8_0, Q4_0).
+template <typename Block, int NB>
 __attribute__((target("avx2,fma,f16c"))) inline void RowAvx2(
-    const BlockQ8_0* wr, const Q8Activations& x, int64_t nb, int64_t rows,
-    int64_t r, int64_t i0, const BlockQ8_0* pf, float* out) {
+    const Block* wr, const Q8Activations& x, int64_t nb, int64_t rows,
+    int64_t r, int64_t i0, const Block* pf, float* out) {
   __m256 acc[NB];
   const int8_t* xq[NB];
   const float* xd[NB];
@@ -189,8 +206,7 @@ __attribute__((target("avx2,fma,f16c"))) inline void RowAvx2(
   }
   for (int64_t b = 0; b < nb; ++b) {
     _mm_prefetch(reinterpret_cast<const char*>(pf + b), _MM_HINT_T0);
-    const __m256i qw =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr[b].qs));
+    const __m256i qw = SignedQuants(wr[b]);
     const __m256i aw = _mm256_sign_epi8(qw, qw);
     const float dw = _cvtsh_ss(wr[b].d);
 #pragma GCC unroll 8
@@ -206,73 +222,20 @@ __attribute__((target("avx2,fma,f16c"))) inline void RowAvx2(
   for (int j = 0; j < NB; ++j) out[(i0 + j) * rows + r] = HorizontalSum(acc[j]);
 }
 
-__attribute__((target("avx2,fma,f16c"))) void MatMulQ8Avx2(
-    const BlockQ8_0* w, const Q8Activations& x, int64_t rows, int64_t row_begin,
+template <typename Block>
+__attribute__((target("avx2,fma,f16c"))) void MatMulBlocks32Avx2(
+    const Block* w, const Q8Activations& x, int64_t rows, int64_t row_begin,
     int64_t row_end, float* out) {
   const int64_t nb = x.cols / kQ8BlockSize;
   for (int64_t r = row_begin; r < row_end; ++r) {
-    const BlockQ8_0* wr = w + r * nb;
-    const BlockQ8_0* pf =
+    const Block* wr = w + r * nb;
+    const Block* pf =
         r + kQ8PrefetchRows < row_end ? wr + kQ8PrefetchRows * nb : wr;
     int64_t i = 0;
     // Four input rows per pass share each weight block load.
-    for (; i + 4 <= x.n; i += 4) RowAvx2<4>(wr, x, nb, rows, r, i, pf, out);
-    for (; i + 2 <= x.n; i += 2) RowAvx2<2>(wr, x, nb, rows, r, i, pf, out);
-    if (i < x.n) RowAvx2<1>(wr, x, nb, rows, r, i, pf, out);
-  }
-}
-
-// Q4_0 against Q8 activations: value = d * (nibble - 8), so the quants are
-// recentred to signed -8..7 and multiplied as Q8_0's are (sign trick).
-template <int NB>
-__attribute__((target("avx2,fma,f16c"))) inline void RowQ4_0Avx2(
-    const BlockQ4_0* wr, const Q8Activations& x, int64_t nb, int64_t rows,
-    int64_t r, int64_t i0, float* out) {
-  const __m128i low4 = _mm_set1_epi8(0x0F);
-  const __m256i eight = _mm256_set1_epi8(8);
-  __m256 acc[NB];
-  const int8_t* xq[NB];
-  const float* xd[NB];
-#pragma GCC unroll 8
-  for (int j = 0; j < NB; ++j) {
-    acc[j] = _mm256_setzero_ps();
-    xq[j] = x.qs.data() + (i0 + j) * x.cols;
-    xd[j] = x.d.data() + (i0 + j) * nb;
-  }
-  for (int64_t b = 0; b < nb; ++b) {
-    _mm_prefetch(reinterpret_cast<const char*>(wr + b) + 2048, _MM_HINT_T0);
-    const __m128i raw =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(wr[b].qs));
-    // Low nibbles are weights 0-15, high nibbles 16-31.
-    const __m256i qw = _mm256_sub_epi8(
-        _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4),
-                         _mm_and_si128(raw, low4)),
-        eight);
-    const __m256i aw = _mm256_sign_epi8(qw, qw);
-    const float dw = _cvtsh_ss(wr[b].d);
-#pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) {
-      const __m256i qx = _mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(xq[j] + b * kQ8BlockSize));
-      acc[j] =
-          _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[j][b]),
-                          _mm256_cvtepi32_ps(DotBlockAvx2(aw, qw, qx)), acc[j]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int j = 0; j < NB; ++j) out[(i0 + j) * rows + r] = HorizontalSum(acc[j]);
-}
-
-__attribute__((target("avx2,fma,f16c"))) void MatMulQ4_0Avx2(
-    const BlockQ4_0* w, const Q8Activations& x, int64_t rows, int64_t row_begin,
-    int64_t row_end, float* out) {
-  const int64_t nb = x.cols / kQ8BlockSize;
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    const BlockQ4_0* wr = w + r * nb;
-    int64_t i = 0;
-    for (; i + 4 <= x.n; i += 4) RowQ4_0Avx2<4>(wr, x, nb, rows, r, i, out);
-    for (; i + 2 <= x.n; i += 2) RowQ4_0Avx2<2>(wr, x, nb, rows, r, i, out);
-    if (i < x.n) RowQ4_0Avx2<1>(wr, x, nb, rows, r, i, out);
+    for (; i + 4 <= x.n; i += 4) RowAvx2<Block, 4>(wr, x, nb, rows, r, i, pf, out);
+    for (; i + 2 <= x.n; i += 2) RowAvx2<Block, 2>(wr, x, nb, rows, r, i, pf, out);
+    if (i < x.n) RowAvx2<Block, 1>(wr, x, nb, rows, r, i, pf, out);
   }
 }
 
@@ -396,7 +359,7 @@ bool HasQ4_0Kernel() { return ActiveKernel() != Q8Kernel::kScalar; }
 
 void MatMulQ4_0(const BlockQ4_0* w, const Q8Activations& x, int64_t rows,
                 int64_t row_begin, int64_t row_end, float* out) {
-  MatMulQ4_0Avx2(w, x, rows, row_begin, row_end, out);
+  MatMulBlocks32Avx2(w, x, rows, row_begin, row_end, out);
 }
 
 void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
@@ -406,7 +369,7 @@ void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
       MatMulQ8Avx512(w, x, rows, row_begin, row_end, out);
       return;
     case Q8Kernel::kAvx2:
-      MatMulQ8Avx2(w, x, rows, row_begin, row_end, out);
+      MatMulBlocks32Avx2(w, x, rows, row_begin, row_end, out);
       return;
     case Q8Kernel::kScalar:
       MatMulQ8Scalar(w, x, rows, row_begin, row_end, out);
