@@ -1,5 +1,6 @@
-// The Llama forward pass, batched: llama2.c's forward() applied to many
-// (sequence, position) rows at once so every matmul is one sgemm per pass.
+// The Llama-family forward pass, batched: llama2.c's forward() applied to
+// many (sequence, position) rows at once so every matmul streams each
+// weight matrix once per pass.
 #include "services/model/llama_model.h"
 
 #include <cblas.h>

@@ -1,5 +1,7 @@
-// LlamaModel: a loaded Llama checkpoint and its batched forward pass (token
-// ids in, logits out), reading top to bottom like llama2.c's forward().
+// LlamaModel: a loaded Llama-family checkpoint (Llama 2/3, Mistral, Qwen 2/3,
+// Gemma 2/3) and its batched forward pass (token ids in, logits out),
+// reading top to bottom like llama2.c's forward(), the architectures'
+// differences switched by the config.
 #ifndef FM_SERVICES_MODEL_LLAMA_MODEL_H_
 #define FM_SERVICES_MODEL_LLAMA_MODEL_H_
 

@@ -131,7 +131,7 @@ TEST_CASE("Info describes the model and the load", "[model_service]") {
   CHECK(info.hyperparameters().at("ffn_activation") == "silu");
 }
 
-TEST_CASE("--ctx_size and --kv_dtype shape the served model",
+TEST_CASE("the flags ctx_size and kv_dtype shape the served model",
           "[model_service]") {
   Server server({"--ctx_size=20", "--kv_dtype=f32"});
   fm::v1::ModelInfo info = server.Info();
