@@ -95,11 +95,6 @@ void SoftCap(float* x, int64_t size, float cap) {
 
 namespace {
 
-// The types whose kernel multiplies Q8Activations.
-bool UsesQ8Activations(DType dtype) {
-  return dtype == DType::kQ8_0 || (dtype == DType::kQ4_0 && HasQ4_0Kernel());
-}
-
 // Weight rows per dequantized tile: 16 rows of 4096 floats are 256 KiB,
 // within L2, so the F32 kernel reads the tile from cache.
 constexpr int64_t kDequantTileRows = 16;
@@ -131,6 +126,10 @@ void MatMulDequantized(const Tensor& w, const float* x, int64_t n, int64_t lo,
 
 }  // namespace
 
+bool QuantizesActivations(DType dtype) {
+  return HasBlocks32Kernel(dtype) || HasKQuantKernel(dtype);
+}
+
 void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
                  int64_t n, MatMulContext* ctx) {
   // Matrices for our kernels, run together in one parallel loop.
@@ -154,7 +153,7 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       });
       continue;
     }
-    any_q8 |= UsesQ8Activations(w.dtype);
+    any_q8 |= HasBlocks32Kernel(w.dtype);
     any_q8k |= HasKQuantKernel(w.dtype);
     kernel_targets.push_back(&t);
   }
@@ -200,12 +199,8 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       float* out = kernel_targets[k]->out;
       if (w.dtype == DType::kF32) {
         MatMulF32Rows(w.f32(), x, n, w.rows, w.cols, lo, hi, out);
-      } else if (w.dtype == DType::kQ8_0) {
-        MatMulQ8_0(static_cast<const BlockQ8_0*>(w.data), ctx->x_quant, w.rows,
-                   lo, hi, out);
-      } else if (w.dtype == DType::kQ4_0 && HasQ4_0Kernel()) {
-        MatMulQ4_0(static_cast<const BlockQ4_0*>(w.data), ctx->x_quant, w.rows,
-                   lo, hi, out);
+      } else if (HasBlocks32Kernel(w.dtype)) {
+        MatMulBlocks32(w.dtype, w.data, ctx->x_quant, w.rows, lo, hi, out);
       } else if (HasKQuantKernel(w.dtype)) {
         MatMulKQuant(w.dtype, w.data, ctx->x_quant_k, w.rows, lo, hi, out);
       } else {

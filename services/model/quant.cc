@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace fm::model {
 
@@ -44,6 +45,7 @@ void Q8Activations::Resize(int64_t n_rows, int64_t n_cols) {
   if (static_cast<int64_t>(d_pairs.size()) < n_rows * pairs * 16) {
     d_pairs.resize(n_rows * pairs * 16);
   }
+  if (static_cast<int64_t>(sums.size()) < n_rows * nb) sums.resize(n_rows * nb);
 }
 
 namespace {
@@ -114,6 +116,9 @@ void Q8Activations::QuantizeRow(int64_t i, const float* x) {
     const float* xb = x + b * kQ8BlockSize;
     int8_t* qb = q + b * kQ8BlockSize;
     di[b] = avx512 ? QuantizeBlockAvx512(xb, qb) : QuantizeBlockScalar(xb, qb);
+    int32_t sum = 0;
+    for (int j = 0; j < kQ8BlockSize; ++j) sum += qb[j];
+    sums[i * nb + b] = static_cast<int16_t>(sum);  // |sum| <= 32 * 127
   }
   float* dp = d_pairs.data() + i * pairs * 16;
   for (int64_t p = 0; p < pairs; ++p) {
@@ -174,52 +179,116 @@ __attribute__((target("avx2,fma,f16c"))) inline float HorizontalSum(__m256 v) {
 }
 
 // A block's 32 quants as signed int8, in weight order: Q8_0's as stored;
-// Q4_0's nibbles (low: weights 0-15, high: 16-31) recentred to -8..7,
-// since value = d * (nibble - 8).
+// Q4_0's nibbles recentred to -8..7 (value = d * (nibble - 8)); Q5_0's
+// below, with its fifth bits, recentred to -16..15.
+// A block's 32 nibbles in weight order (low: weights 0-15, high: 16-31).
+__attribute__((target("avx2,fma,f16c"))) inline __m256i Nibbles32(
+    const uint8_t* qs) {
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4),
+                          _mm_and_si128(raw, low4));
+}
+
 __attribute__((target("avx2,fma,f16c"))) inline __m256i SignedQuants(
     const BlockQ8_0& b) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
 }
 __attribute__((target("avx2,fma,f16c"))) inline __m256i SignedQuants(
     const BlockQ4_0& b) {
-  const __m128i low4 = _mm_set1_epi8(0x0F);
-  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-  return _mm256_sub_epi8(
-      _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), low4),
-                       _mm_and_si128(raw, low4)),
-      _mm256_set1_epi8(8));
+  return _mm256_sub_epi8(Nibbles32(b.qs), _mm256_set1_epi8(8));
 }
 
-// NB input rows against one weight row of 32-weight blocks (Q8_0, Q4_0).
+// The fifth bits of a Q5_0 / Q5_1 block (bit j of qh for weight j) as 0x10
+// in byte j: each byte picks its qh byte, tests its bit, keeps 0x10.
+__attribute__((target("avx2,fma,f16c"))) inline __m256i FifthBits32(
+    const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int32_t>(bits)),
+      _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                        0x0101010101010101, 0x0000000000000000));
+  const __m256i bit = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
+  return _mm256_and_si256(
+      _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit),
+      _mm256_set1_epi8(0x10));
+}
+
+__attribute__((target("avx2,fma,f16c"))) inline __m256i SignedQuants(
+    const BlockQ5_0& b) {
+  return _mm256_sub_epi8(_mm256_or_si256(Nibbles32(b.qs), FifthBits32(b.qh)),
+                         _mm256_set1_epi8(16));
+}
+
+// The types with a minimum (value = d * q + m): their quants unsigned.
+template <typename Block>
+inline constexpr bool kHasMin =
+    std::is_same_v<Block, BlockQ4_1> || std::is_same_v<Block, BlockQ5_1>;
+
+__attribute__((target("avx2,fma,f16c"))) inline __m256i UnsignedQuants(
+    const BlockQ4_1& b) {
+  return Nibbles32(b.qs);
+}
+__attribute__((target("avx2,fma,f16c"))) inline __m256i UnsignedQuants(
+    const BlockQ5_1& b) {
+  return _mm256_or_si256(Nibbles32(b.qs), FifthBits32(b.qh));
+}
+
+// NB input rows against one weight row of 32-weight blocks: the signed
+// types (Q8_0, Q4_0, Q5_0) by the sign trick; those with a minimum (Q4_1,
+// Q5_1) as unsigned quants times the inputs plus m * (sum of the inputs).
 template <typename Block, int NB>
 __attribute__((target("avx2,fma,f16c"))) inline void RowAvx2(
     const Block* wr, const Q8Activations& x, int64_t nb, int64_t rows,
     int64_t r, int64_t i0, const Block* pf, float* out) {
   __m256 acc[NB];
+  float acc_min[NB];
   const int8_t* xq[NB];
   const float* xd[NB];
+  const int16_t* xs[NB];
 #pragma GCC unroll 8
   for (int j = 0; j < NB; ++j) {
     acc[j] = _mm256_setzero_ps();
+    acc_min[j] = 0.0f;
     xq[j] = x.qs.data() + (i0 + j) * x.cols;
     xd[j] = x.d.data() + (i0 + j) * nb;
+    xs[j] = x.sums.data() + (i0 + j) * nb;
   }
+  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t b = 0; b < nb; ++b) {
     _mm_prefetch(reinterpret_cast<const char*>(pf + b), _MM_HINT_T0);
-    const __m256i qw = SignedQuants(wr[b]);
-    const __m256i aw = _mm256_sign_epi8(qw, qw);
     const float dw = _cvtsh_ss(wr[b].d);
+    if constexpr (kHasMin<Block>) {
+      const __m256i qw = UnsignedQuants(wr[b]);
+      const float mw = _cvtsh_ss(wr[b].m);
 #pragma GCC unroll 8
-    for (int j = 0; j < NB; ++j) {
-      const __m256i qx = _mm256_loadu_si256(
-          reinterpret_cast<const __m256i*>(xq[j] + b * kQ8BlockSize));
-      acc[j] =
-          _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[j][b]),
-                          _mm256_cvtepi32_ps(DotBlockAvx2(aw, qw, qx)), acc[j]);
+      for (int j = 0; j < NB; ++j) {
+        const __m256i qx = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(xq[j] + b * kQ8BlockSize));
+        const __m256i dot =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qx), ones);
+        acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * xd[j][b]),
+                                 _mm256_cvtepi32_ps(dot), acc[j]);
+        acc_min[j] += mw * xd[j][b] * static_cast<float>(xs[j][b]);
+      }
+    } else {
+      const __m256i qw = SignedQuants(wr[b]);
+      const __m256i aw = _mm256_sign_epi8(qw, qw);
+#pragma GCC unroll 8
+      for (int j = 0; j < NB; ++j) {
+        const __m256i qx = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(xq[j] + b * kQ8BlockSize));
+        acc[j] = _mm256_fmadd_ps(
+            _mm256_set1_ps(dw * xd[j][b]),
+            _mm256_cvtepi32_ps(DotBlockAvx2(aw, qw, qx)), acc[j]);
+      }
     }
   }
 #pragma GCC unroll 8
-  for (int j = 0; j < NB; ++j) out[(i0 + j) * rows + r] = HorizontalSum(acc[j]);
+  for (int j = 0; j < NB; ++j) {
+    out[(i0 + j) * rows + r] = HorizontalSum(acc[j]) + acc_min[j];
+  }
 }
 
 template <typename Block>
@@ -355,11 +424,35 @@ const char* Q8KernelName() {
   return "scalar";
 }
 
-bool HasQ4_0Kernel() { return ActiveKernel() != Q8Kernel::kScalar; }
+bool HasBlocks32Kernel(DType dtype) {
+  if (dtype == DType::kQ8_0) return true;  // a scalar kernel too
+  return ActiveKernel() != Q8Kernel::kScalar &&
+         (dtype == DType::kQ4_0 || dtype == DType::kQ4_1 ||
+          dtype == DType::kQ5_0 || dtype == DType::kQ5_1);
+}
 
-void MatMulQ4_0(const BlockQ4_0* w, const Q8Activations& x, int64_t rows,
-                int64_t row_begin, int64_t row_end, float* out) {
-  MatMulBlocks32Avx2(w, x, rows, row_begin, row_end, out);
+void MatMulBlocks32(DType dtype, const void* w, const Q8Activations& x,
+                    int64_t rows, int64_t row_begin, int64_t row_end,
+                    float* out) {
+  switch (dtype) {
+    case DType::kQ8_0:
+      return MatMulQ8_0(static_cast<const BlockQ8_0*>(w), x, rows, row_begin,
+                        row_end, out);
+    case DType::kQ4_0:
+      return MatMulBlocks32Avx2(static_cast<const BlockQ4_0*>(w), x, rows,
+                                row_begin, row_end, out);
+    case DType::kQ4_1:
+      return MatMulBlocks32Avx2(static_cast<const BlockQ4_1*>(w), x, rows,
+                                row_begin, row_end, out);
+    case DType::kQ5_0:
+      return MatMulBlocks32Avx2(static_cast<const BlockQ5_0*>(w), x, rows,
+                                row_begin, row_end, out);
+    case DType::kQ5_1:
+      return MatMulBlocks32Avx2(static_cast<const BlockQ5_1*>(w), x, rows,
+                                row_begin, row_end, out);
+    default:
+      return;  // callers check HasBlocks32Kernel first
+  }
 }
 
 void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,

@@ -9,6 +9,7 @@
 
 #include "common/half.h"
 #include "services/model/aligned_vector.h"
+#include "services/model/dtype.h"
 #include "services/model/quant_blocks.h"
 
 namespace fm::model {
@@ -26,6 +27,8 @@ struct Q8Activations {
   // (n, ceil(cols / 64), 16): the scales of block pairs (2b, 2b + 1), each
   // repeated 8 times, i.e. one 16-lane vector per pair (AVX-512 kernel).
   AlignedVector<float> d_pairs;
+  // (n, cols / 32) sum of each block's quants (for Q4_1 / Q5_1's minimum).
+  AlignedVector<int16_t> sums;
 
   // Sizes the buffers for n rows of `cols` (cols % 32 == 0).
   void Resize(int64_t n_rows, int64_t n_cols);
@@ -48,11 +51,14 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n);
 void MatMulQ8_0(const BlockQ8_0* w, const Q8Activations& x, int64_t rows,
                 int64_t row_begin, int64_t row_end, float* out);
 
-// The same for Q4_0 weights (AVX2, on a CPU where HasQ4_0Kernel(); else
-// Q4_0 takes the dequantizing path).
-bool HasQ4_0Kernel();
-void MatMulQ4_0(const BlockQ4_0* w, const Q8Activations& x, int64_t rows,
-                int64_t row_begin, int64_t row_end, float* out);
+// Whether `dtype` (a 32-weight block type) has an integer kernel here:
+// Q8_0 always, Q4_0 / Q4_1 / Q5_0 / Q5_1 with AVX2 (else they take the
+// dequantizing path).
+bool HasBlocks32Kernel(DType dtype);
+// MatMulQ8_0's contract for any type with HasBlocks32Kernel(dtype).
+void MatMulBlocks32(DType dtype, const void* w, const Q8Activations& x,
+                    int64_t rows, int64_t row_begin, int64_t row_end,
+                    float* out);
 
 // "avx512vnni", "avx2" or "scalar": the MatMulQ8_0 kernel on this CPU.
 const char* Q8KernelName();

@@ -35,8 +35,7 @@ constexpr double kQ8ActivationTolerance = 4e-2;
 bool QuantizesActivations(GgmlType t) {
   DType d;
   REQUIRE(DTypeFromGgml(static_cast<uint32_t>(t), &d));
-  return d == DType::kQ8_0 || (d == DType::kQ4_0 && HasQ4_0Kernel()) ||
-         HasKQuantKernel(d);
+  return ::fm::model::QuantizesActivations(d);
 }
 // Batched steps and prefill against one-at-a-time (same kernels; only the
 // OpenBLAS prefill path sums in another order).

@@ -35,9 +35,7 @@ std::vector<float> RandomFloats(size_t n, uint32_t seed, float spread) {
 // Whether this CPU multiplies type t by an integer kernel with quantized
 // activations (else: dequantized weights times float activations).
 bool QuantizesActivations(GgmlType t) {
-  const DType d = ToDType(t);
-  return d == DType::kQ8_0 || (d == DType::kQ4_0 && HasQ4_0Kernel()) ||
-         HasKQuantKernel(d);
+  return ::fm::model::QuantizesActivations(ToDType(t));
 }
 
 // The K types' kernels take 256-blocks of quantized inputs.
