@@ -53,14 +53,9 @@ std::unique_ptr<LlamaModel> WriteAndLoad(const ArchModel& m,
   return std::move(*model);
 }
 
+// The prompts of these tests (their own stream of model_test_util's).
 std::vector<int32_t> Tokens(int n, int vocab, int seed) {
-  std::vector<int32_t> t;
-  uint32_t s = 777u + seed;
-  for (int i = 0; i < n; ++i) {
-    s = s * 1664525u + 1013904223u;
-    t.push_back(static_cast<int32_t>((s >> 8) % vocab));
-  }
-  return t;
+  return ::fm::model::testing::Tokens(n, vocab, seed, 777u);
 }
 
 // The worst relative logit error over `tokens` fed one at a time, library

@@ -40,17 +40,6 @@ std::unique_ptr<LlamaModel> WriteAndLoad(const TinyModel& m,
   return LoadOrDie(path, threads);
 }
 
-// A fixed pseudo-random prompt within the vocabulary.
-std::vector<int32_t> Tokens(int n, int vocab, int seed) {
-  std::vector<int32_t> t;
-  uint32_t s = 12345u + seed;
-  for (int i = 0; i < n; ++i) {
-    s = s * 1664525u + 1013904223u;
-    t.push_back(static_cast<int32_t>((s >> 8) % vocab));
-  }
-  return t;
-}
-
 // Logits after each token, fed one at a time.
 std::vector<std::vector<float>> StepByStep(LlamaModel& model,
                                            const std::vector<int32_t>& tokens) {

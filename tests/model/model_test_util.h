@@ -34,6 +34,18 @@ inline int32_t ArgMax(const std::vector<float>& v) {
   return ArgMax(v.data(), static_cast<int64_t>(v.size()));
 }
 
+// A fixed pseudo-random prompt of n ids in [0, vocab) (an LCG from seed).
+inline std::vector<int32_t> Tokens(int n, int vocab, int seed,
+                                   uint32_t base = 12345u) {
+  std::vector<int32_t> t;
+  uint32_t s = base + seed;
+  for (int i = 0; i < n; ++i) {
+    s = s * 1664525u + 1013904223u;
+    t.push_back(static_cast<int32_t>((s >> 8) % vocab));
+  }
+  return t;
+}
+
 // A path in a per-process temporary directory.
 inline std::string TempPath(const std::string& name) {
   static const std::string dir = ::fm::testing::MakeTempDir();

@@ -99,6 +99,30 @@ TEST_CASE("dequantization is bit-identical to the format's definition",
   }
 }
 
+// The largest |out - double-precision dot| over out (n, rows) = x (n, cols)
+// times w (rows, cols)^T, and the largest |dot| (the scale it is relative to).
+struct DotError {
+  double worst = 0.0;
+  double scale = 0.0;
+};
+DotError ErrorVsDoubleDots(const std::vector<float>& w,
+                           const std::vector<float>& x,
+                           const std::vector<float>& out, int64_t n,
+                           int64_t rows, int64_t cols) {
+  DotError e;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double want = 0.0;
+      for (int64_t k = 0; k < cols; ++k) {
+        want += static_cast<double>(w[r * cols + k]) * x[i * cols + k];
+      }
+      e.worst = std::max(e.worst, std::fabs(want - out[i * rows + r]));
+      e.scale = std::max(e.scale, std::fabs(want));
+    }
+  }
+  return e;
+}
+
 // out (n, rows) through MatMul (the kernels the forward pass uses) against
 // double dot products over the reference's dequantized rows.
 TEST_CASE("matrix products of every type match double-precision dots",
@@ -124,17 +148,8 @@ TEST_CASE("matrix products of every type match double-precision dots",
       const std::vector<float> x = RandomFloats(n * kCols, 9 + n, 1.0f);
       std::vector<float> out(n * kRows);
       MatMul(tensor, x.data(), n, out.data(), &ctx);
-      double worst = 0.0, scale = 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        for (int64_t r = 0; r < kRows; ++r) {
-          double want = 0.0;
-          for (int64_t k = 0; k < kCols; ++k) {
-            want += static_cast<double>(wd[r * kCols + k]) * x[i * kCols + k];
-          }
-          worst = std::max(worst, std::fabs(want - out[i * kRows + r]));
-          scale = std::max(scale, std::fabs(want));
-        }
-      }
+      const DotError e = ErrorVsDoubleDots(wd, x, out, n, kRows, kCols);
+      const double worst = e.worst, scale = e.scale;
       // The integer kernels quantize the activations (rounding each to
       // 1/254 of its block's largest magnitude, blocks of 32 or 256: well
       // under 1% of a dot's scale); the others multiply the exact
@@ -169,17 +184,8 @@ TEST_CASE("matrix products of every type match double-precision dots",
       }
       std::vector<float> out(kN * kRows);
       MatMul(tensor, x.data(), kN, out.data(), &ctx);
-      double worst = 0.0, scale = 0.0;
-      for (int64_t i = 0; i < kN; ++i) {
-        for (int64_t r = 0; r < kRows; ++r) {
-          double want = 0.0;
-          for (int64_t k = 0; k < kCols; ++k) {
-            want += static_cast<double>(wd[r * kCols + k]) * xq[i * kCols + k];
-          }
-          worst = std::max(worst, std::fabs(want - out[i * kRows + r]));
-          scale = std::max(scale, std::fabs(want));
-        }
-      }
+      const DotError e = ErrorVsDoubleDots(wd, xq, out, kN, kRows, kCols);
+      const double worst = e.worst, scale = e.scale;
       INFO("integer kernel vs its own quantized inputs: max error " << worst
            << " of scale " << scale);
       CHECK(worst <= 1e-5 * scale);
