@@ -209,6 +209,7 @@ std::vector<WeightType> WeightTypes(const std::string& list) {
   using testing::GgmlType;
   const std::vector<WeightType> all = {
       {"F32", nullptr},
+      {"F16", Plan(GgmlType::kF16, false)},
       {"Q8_0", Plan(GgmlType::kQ8_0, false)},
       {"Q4_0", Plan(GgmlType::kQ4_0, false)},
       {"Q4_K_M", Plan(GgmlType::kQ4_K, true)},
@@ -394,7 +395,7 @@ int Main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--quick] [--dir=TMPDIR] [--only=SHAPE] "
-                   "[--dtypes=F32,Q8_0,Q4_0,Q4_K_M,Q5_K_M,Q6_K]\n",
+                   "[--dtypes=F32,F16,Q8_0,Q4_0,Q4_K_M,Q5_K_M,Q6_K]\n",
                    argv[0]);
       return 2;
     }

@@ -27,8 +27,8 @@ struct Checkpoint {
   // The file's tensors by stored dtype name.
   std::map<std::string, int32_t> tensor_types;
   std::unique_ptr<MappedFile> file;
-  // F16 tensors converted to F32 at load time (the forward pass has no F16
-  // kernel: F16 files are rare here and the conversion is exact).
+  // F16 / BF16 tensors converted to F32 at load time (exact): vectors
+  // always, matrices only where the half kernel cannot run them as stored.
   std::vector<std::unique_ptr<float[]>> owned;
 };
 

@@ -17,6 +17,7 @@
 #include "services/model/architectures.h"
 #include "services/model/dequantize.h"
 #include "services/model/gguf_hparams.h"
+#include "services/model/half_kernel.h"
 
 namespace fm::model {
 namespace {
@@ -93,7 +94,9 @@ class TensorMapper {
   TensorMapper(const GgufFile& f, Checkpoint* ckpt) : f_(f), ckpt_(ckpt) {}
 
   // Views tensor `name` as (rows, cols) = (ne[1], ne[0]) (or (1, ne[0]) for
-  // a vector); F16 and BF16 are converted to an owned F32 buffer (exact).
+  // a vector). F16 and BF16 matrices stay mapped when the half kernel runs
+  // here and the data is 2-byte aligned; vectors (and matrices otherwise)
+  // are converted to an owned F32 buffer (exact).
   // A missing tensor is an error when `required`, else leaves *out absent.
   absl::Status Map(const std::string& name, bool required, Tensor* out) {
     const GgufTensorInfo* t = f_.FindTensor(name);
@@ -112,7 +115,11 @@ class TensorMapper {
     out->rows = t->ne.size() == 2 ? static_cast<int64_t>(t->ne[1]) : 1;
     out->dtype = t->dtype;
     out->data = t->data;
-    if (t->dtype == DType::kF16 || t->dtype == DType::kBF16) {
+    const bool half = t->dtype == DType::kF16 || t->dtype == DType::kBF16;
+    const bool keep_mapped =
+        half && out->rows > 1 && HasHalfKernel() &&
+        reinterpret_cast<uintptr_t>(t->data) % alignof(uint16_t) == 0;
+    if (half && !keep_mapped) {
       // Bounded by the file size: the data was checked to be in it.
       const int64_t n = out->rows * out->cols;
       auto buf = std::unique_ptr<float[]>(new float[n]);

@@ -10,6 +10,7 @@
 
 #include "services/model/dequantize.h"
 #include "services/model/f32_kernel.h"
+#include "services/model/half_kernel.h"
 #include "services/model/kquant_matmul.h"
 
 namespace fm::model {
@@ -199,6 +200,10 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       float* out = kernel_targets[k]->out;
       if (w.dtype == DType::kF32) {
         MatMulF32Rows(w.f32(), x, n, w.rows, w.cols, lo, hi, out);
+      } else if ((w.dtype == DType::kF16 || w.dtype == DType::kBF16) &&
+                 n <= kMaxKernelRows && HasHalfKernel()) {
+        MatMulHalfRows(w.dtype, static_cast<const uint16_t*>(w.data), x, n,
+                       w.rows, w.cols, lo, hi, out);
       } else if (HasBlocks32Kernel(w.dtype)) {
         MatMulBlocks32(w.dtype, w.data, ctx->x_quant, w.rows, lo, hi, out);
       } else if (HasKQuantKernel(w.dtype)) {

@@ -65,7 +65,8 @@ inline constexpr int64_t kMaxKernelRows = 16;
 // the n rows, weight rows split across the pool. F32: MatMulF32Rows for
 // n <= kMaxKernelRows, else single-threaded cblas_sgemm per slice of rows
 // (weights stream once per call either way). Q8_0: x is quantized to Q8
-// and multiplied by the int8 kernel; Q4_0 likewise, and Q4_K / Q5_K / Q6_K
+// and multiplied by the int8 kernel; F16 / BF16 rows are widened in
+// registers (half_kernel.h, up to kMaxKernelRows rows); Q4_0 likewise, and Q4_K / Q5_K / Q6_K
 // with inputs quantized to Q8_K (kquant_matmul.h). Other block types (and
 // all of them on a CPU without AVX2): tiles of weight rows
 // are dequantized to F32 (DequantizeRow, exact) and multiplied by the F32

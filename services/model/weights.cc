@@ -46,6 +46,10 @@ absl::Status Check(const std::string& name, const Tensor& t, int64_t rows,
         absl::StrCat("tensor ", name, " has no data"));
   }
   if (t.dtype == DType::kF32) return absl::OkStatus();
+  if (kind == Kind::kMatrix &&
+      (t.dtype == DType::kF16 || t.dtype == DType::kBF16)) {
+    return absl::OkStatus();  // multiplied as stored (half_kernel.h)
+  }
   if (kind == Kind::kMatrix && IsQuantized(t.dtype)) {
     const int64_t block = DTypeBlockElements(t.dtype);
     if (cols % block != 0) {

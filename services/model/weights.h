@@ -69,9 +69,9 @@ struct LlamaWeights {
 std::vector<const Tensor*> LayerTensors(const LayerWeights& l);
 
 // Checks that every tensor has the shape `config` implies, a non-null data
-// pointer and a supported dtype (vectors must be F32; F16/BF16 matrices
-// must have been converted to F32 by the loader; a quantized row is a whole
-// number of blocks), and that the optional tensors are there exactly when
+// pointer and a supported dtype (vectors must be F32; matrices may be F32,
+// F16, BF16 or a block type whose block divides a row), and that the
+// optional tensors are there exactly when
 // the config's architecture asks for them.
 // INVALID_ARGUMENT naming the tensor, the expected and the actual shape.
 absl::Status ValidateWeights(const LlamaConfig& config,

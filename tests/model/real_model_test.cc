@@ -292,7 +292,9 @@ TEST_CASE("llama-2-tiny-random.gguf (F16) matches its own F32 conversion",
   auto f32 = LlamaModel::Load(f32_path, 1);
   REQUIRE(f32.ok());
   CHECK((*f32)->info().dtype == "F32");
-  // The conversion is exact, and both run the same F32 code: identical.
+  // The conversion is exact; the F16 file is multiplied as stored (widened
+  // in registers, half_kernel.h) where the F32 one runs the F32 kernel, so
+  // only the summation order differs: equal to float rounding.
   auto sa = (*f16)->NewSequence(0);
   auto sb = (*f32)->NewSequence(0);
   for (int32_t t : {1, 15043, 3186, 29991, 31999, 0}) {
@@ -300,7 +302,7 @@ TEST_CASE("llama-2-tiny-random.gguf (F16) matches its own F32 conversion",
     auto lb = (*f32)->Forward(sb.get(), {t});
     REQUIRE(la.ok());
     REQUIRE(lb.ok());
-    CHECK(*la == *lb);
+    CHECK(MaxRelErr(*la, *lb) <= 1e-5);
   }
 }
 
