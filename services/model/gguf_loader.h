@@ -42,7 +42,8 @@ struct GgufFile {
 absl::StatusOr<GgufFile> ParseGguf(const uint8_t* data, uint64_t size);
 
 // Fills ckpt from ckpt->file: the architecture's keys into the config,
-// tensors into weight views (F16/BF16 converted into ckpt->owned).
+// tensors into weight views (F16/BF16 vectors, and matrices the half
+// kernel cannot run as stored, converted into ckpt->owned).
 absl::Status LoadGguf(Checkpoint* ckpt);
 
 }  // namespace fm::model
