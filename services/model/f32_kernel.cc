@@ -12,6 +12,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "services/model/avx2_reduce.h"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -61,17 +63,8 @@ void MatMulScalar(const float* w, const float* x, int64_t n, int64_t rows,
 // too slow for the hardware prefetcher to keep enough lines in flight (73%
 // -> 83% at 8 inputs, 83% -> 113% at 4); for one input it costs nothing.
 // Inputs must not alias `out`; 64-byte aligned inputs are fastest (a
-// misaligned 64-byte load splits two cache lines).
-
-__attribute__((target("avx2,fma"))) inline float Reduce(__m256 v) {
-  // ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)), as DotScalar.
-  const __m128 lo = _mm256_castps256_ps128(v);
-  const __m128 hi = _mm256_extractf128_ps(v, 1);
-  const __m128 s4 = _mm_add_ps(lo, hi);                     // l0+l4 .. l3+l7
-  const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));  // (0+2), (1+3)
-  const __m128 s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
-  return _mm_cvtss_f32(s1);
-}
+// misaligned 64-byte load splits two cache lines). Each dot's 8 lanes are
+// summed by SumLanes8, in DotScalar's order.
 
 // Prefetches the line at byte `offset` of each of RB rows two tiles ahead.
 template <int RB>
@@ -121,7 +114,7 @@ __attribute__((target("avx2,fma"))) inline void Tile(const float* w,
   for (int a = 0; a < RB; ++a) {
 #pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) {
-      float sum = Reduce(acc[a][b]);
+      float sum = SumLanes8(acc[a][b]);
       for (int64_t t = c; t < cols; ++t) sum += wr[a][t] * xi[b][t];
       out[(i0 + b) * rows + r0 + a] = sum;
     }

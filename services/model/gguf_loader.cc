@@ -4,7 +4,6 @@
 // tensors LlamaWeights: every tensor of the file must be used.
 #include "services/model/gguf_loader.h"
 
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -151,21 +150,6 @@ class TensorMapper {
   std::set<std::string> used_;
 };
 
-// Llama 3's RoPE divisors must be usable: finite and in (0, 1e4] (the
-// published ones are 1..8; a zero would make the angle infinite).
-absl::Status CheckRopeFactors(const Tensor& t) {
-  if (!t.present()) return absl::OkStatus();
-  for (int64_t i = 0; i < t.cols; ++i) {
-    const float v = t.f32()[i];
-    if (!std::isfinite(v) || v <= 0.0f || v > 1e4f) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tensor rope_freqs.weight[", i, "] = ", v,
-                       " is outside (0, 10000]"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status MapWeights(const GgufFile& f, const LlamaConfig& c,
                         Checkpoint* ckpt) {
   LlamaWeights& w = ckpt->weights;
@@ -213,9 +197,8 @@ absl::Status MapWeights(const GgufFile& f, const LlamaConfig& c,
   } else {
     FM_RETURN_IF_ERROR(m.Map("output.weight", true, &w.wcls));
   }
-  FM_RETURN_IF_ERROR(m.CheckAllUsed(c.architecture));
-  FM_RETURN_IF_ERROR(ValidateWeights(c, w));
-  return CheckRopeFactors(w.rope_freqs);
+  // Shapes, dtypes and the RoPE factors: ValidateWeights, by the caller.
+  return m.CheckAllUsed(c.architecture);
 }
 
 }  // namespace

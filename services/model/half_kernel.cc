@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "common/half.h"
+#include "services/model/avx2_reduce.h"
 #include "services/model/cpu_features.h"
 
 namespace fm::model {
@@ -36,13 +37,6 @@ inline float WidenOne(uint16_t v) {
   }
 }
 
-FM_AVX2 inline float Sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 template <bool kBf16, int NB>
 FM_AVX2 void Row(const uint16_t* wr, const float* x, int64_t cols, int64_t rows,
                  int64_t r, int64_t i0, float* out) {
@@ -63,7 +57,7 @@ FM_AVX2 void Row(const uint16_t* wr, const float* x, int64_t cols, int64_t rows,
     }
   }
   for (int j = 0; j < NB; ++j) {
-    float sum = Sum8(_mm256_add_ps(a0[j], a1[j]));
+    float sum = SumLanes8(_mm256_add_ps(a0[j], a1[j]));
     const float* xj = x + (i0 + j) * cols;
     for (int64_t k = vec; k < cols; ++k) sum += WidenOne<kBf16>(wr[k]) * xj[k];
     out[(i0 + j) * rows + r] = sum;

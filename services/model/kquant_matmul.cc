@@ -14,6 +14,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "services/model/avx2_reduce.h"
 #include "services/model/cpu_features.h"
 #include "services/model/quant_blocks.h"
 
@@ -80,13 +81,6 @@ FM_AVX2 inline __m256i Load32(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
 }
 
-FM_AVX2 inline float HorizontalSum(__m256 v) {
-  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
-}
-
 // 32 unsigned quants times 32 signed activations, in pairs, times a 16-bit
 // multiplier per 16 pairs: 8 int32 partial sums.
 FM_AVX2 inline __m256i ScaledDot(__m256i q, __m256i x, __m256i scale16) {
@@ -143,12 +137,6 @@ inline InputRow Input(const Q8KActivations& x, int64_t i) {
   return {x.qs.data() + i * x.cols, x.bsums.data() + i * (x.cols / 16),
           x.bsums32.data() + i * (x.cols / 32),
           x.d.data() + i * (x.cols / kQkK)};
-}
-
-FM_AVX2 inline float HorizontalSum128(__m128 v) {
-  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
-  v = _mm_add_ss(v, _mm_movehdup_ps(v));
-  return _mm_cvtss_f32(v);
 }
 
 // sum_k mins[k] * sums32[k] over a block's eight sub-blocks (the minimums
@@ -243,7 +231,7 @@ FM_AVX2 void RowQ45K(const Block* wr, const Q8KActivations& x, int64_t nb,
   }
   for (int j = 0; j < NB; ++j) {
     out[(i0 + j) * rows + r] =
-        HorizontalSum(acc[j]) - HorizontalSum128(acc_min[j]);
+        SumLanes8(acc[j]) - SumLanes4(acc_min[j]);
   }
 }
 
@@ -328,7 +316,7 @@ FM_AVX2 void RowQ6K(const BlockQ6_K* wr, const Q8KActivations& x, int64_t nb,
     }
   }
   for (int j = 0; j < NB; ++j) {
-    out[(i0 + j) * rows + r] = HorizontalSum(acc[j]);
+    out[(i0 + j) * rows + r] = SumLanes8(acc[j]);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "common/half.h"
+#include "services/model/avx2_reduce.h"
 #include "services/model/cpu_features.h"
 
 namespace fm::model {
@@ -19,13 +20,6 @@ namespace {
 FM_AVX2 inline __m256 LoadHalf8(const uint16_t* p) {
   return _mm256_cvtph_ps(
       _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
-FM_AVX2 inline float Sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 FM_AVX2 void ScoresAvx2(const float* q, const uint16_t* keys, int64_t stride,
@@ -49,7 +43,7 @@ FM_AVX2 void ScoresAvx2(const float* q, const uint16_t* keys, int64_t stride,
         acc[j] = _mm256_fmadd_ps(qv, LoadHalf8(k[j] + i), acc[j]);
       }
     }
-    for (int j = 0; j < 4; ++j) scores[t + j] = finish(k[j], Sum8(acc[j]));
+    for (int j = 0; j < 4; ++j) scores[t + j] = finish(k[j], SumLanes8(acc[j]));
   }
   for (; t < n_pos; ++t) {
     const uint16_t* k = keys + t * stride;
@@ -57,7 +51,7 @@ FM_AVX2 void ScoresAvx2(const float* q, const uint16_t* keys, int64_t stride,
     for (int64_t i = 0; i < vec; i += 8) {
       acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), LoadHalf8(k + i), acc);
     }
-    scores[t] = finish(k, Sum8(acc));
+    scores[t] = finish(k, SumLanes8(acc));
   }
 }
 

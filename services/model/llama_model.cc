@@ -54,7 +54,6 @@ std::string ComputeDType(const LlamaWeights& w) {
   return out;
 }
 
-
 // The architecture switches of the config, by name, for Info.
 std::map<std::string, std::string> Hyperparameters(const LlamaConfig& c,
                                                    const LlamaWeights& w) {
@@ -202,7 +201,6 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads,
   i.kv_dtype = KvDTypeName(kv_dtype);
   i.kv_bytes_per_token =
       2ll * c.n_layers * c.kv_dim * KvElementBytes(kv_dtype);
-  i.file_context_length = c.seq_len;
   i.tensor_types = checkpoint_->tensor_types;
   i.bits_per_weight = params > 0 ? 8.0 * static_cast<double>(i.weight_bytes) /
                                        static_cast<double>(params)
@@ -370,7 +368,11 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
   float* ao = ao_.data();    // (n, q_dim) attention output, all heads
 
   // Copy the token embeddings into x (scaled, for Gemma); RoPE angles for
-  // each row's position, for the global and the sliding-window layers.
+  // each row's position, and separate ones for the sliding-window layers
+  // only where they rotate differently (Gemma 3's local base).
+  const bool own_swa_rope = c.sliding_window > 0 &&
+                            (c.rope_theta_swa != c.rope_theta ||
+                             c.rope_scale_swa != c.rope_scale);
   for (int64_t r = 0; r < n; ++r) {
     ReadRow(w.token_embedding, rows[r].token, x + r * dim);
     if (c.embedding_scale != 1.0f) {
@@ -379,9 +381,11 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
     RopeTable(rows[r].pos, c.rope_dim, c.rope_theta, c.rope_scale,
               rope_factors, rope_cos_.data() + r * half_rope,
               rope_sin_.data() + r * half_rope);
-    RopeTable(rows[r].pos, c.rope_dim, c.rope_theta_swa, c.rope_scale_swa,
-              rope_factors, rope_cos_swa_.data() + r * half_rope,
-              rope_sin_swa_.data() + r * half_rope);
+    if (own_swa_rope) {
+      RopeTable(rows[r].pos, c.rope_dim, c.rope_theta_swa, c.rope_scale_swa,
+                rope_factors, rope_cos_swa_.data() + r * half_rope,
+                rope_sin_swa_.data() + r * half_rope);
+    }
   }
 
   // Forward all the layers.
@@ -408,8 +412,9 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
     // positional encoding, then k and v into the kv cache at each row's
     // position (all rows first, so that a prefill row can attend to the
     // earlier rows of its own sequence).
-    const float* cos_all = sliding ? rope_cos_swa_.data() : rope_cos_.data();
-    const float* sin_all = sliding ? rope_sin_swa_.data() : rope_sin_.data();
+    const bool swa_rope = sliding && own_swa_rope;
+    const float* cos_all = swa_rope ? rope_cos_swa_.data() : rope_cos_.data();
+    const float* sin_all = swa_rope ? rope_sin_swa_.data() : rope_sin_.data();
     for (int64_t r = 0; r < n; ++r) {
       float* qr = q + r * q_dim;
       float* kr = k + r * kv_dim;

@@ -42,7 +42,7 @@ struct ModelInfo {
   int32_t kv_dim = 0;
   int32_t vocab_size = 0;
   int32_t context_length = 0;  // seq_len: positions served
-  int32_t file_context_length = 0;  // what the file declares
+  int32_t file_context_length = 0;  // what the file declares (FromCheckpoint)
   int32_t rope_dim = 0;
   float rope_theta = 0.0f;
   float rms_eps = 0.0f;

@@ -136,7 +136,8 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
   // Matrices for our kernels, run together in one parallel loop.
   std::vector<const MatMulTarget*> kernel_targets;
   kernel_targets.reserve(targets.size());
-  bool any_q8 = false;   // Q8_0 / Q4_0: 32-blocks of int8 inputs
+  bool any_q8 = false;   // the 32-weight block types: 32-blocks of int8
+                         // inputs
   bool any_q8k = false;  // K types: 256-blocks of int8 inputs
   int64_t cols = 0;
   for (const MatMulTarget& t : targets) {

@@ -2,6 +2,7 @@
 // so that the forward pass can trust every view it reads.
 #include "services/model/weights.h"
 
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -134,6 +135,16 @@ absl::Status ValidateWeights(const LlamaConfig& c, const LlamaWeights& w) {
                        Kind::kVector);
         !s.ok())
       return s;
+    // Llama 3's divisors must be usable: finite and in (0, 1e4] (the
+    // published ones are 1..8; a zero would make the angle infinite).
+    for (int64_t i = 0; i < w.rope_freqs.cols; ++i) {
+      const float v = w.rope_freqs.f32()[i];
+      if (!std::isfinite(v) || v <= 0.0f || v > 1e4f) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tensor rope_freqs.weight[", i, "] = ", v,
+                         " is outside (0, 10000]"));
+      }
+    }
   }
   return Check("wcls", w.wcls, c.vocab_size, c.dim, Kind::kMatrix);
 }
