@@ -49,6 +49,17 @@ absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
       new MappedFile(static_cast<const uint8_t*>(addr), size));
 }
 
+void MappedFile::DropPages(const void* begin, uint64_t bytes) const {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(begin);
+  const uintptr_t first = (lo + page - 1) / page * page;
+  const uintptr_t last = (lo + bytes) / page * page;
+  const uintptr_t map_begin = reinterpret_cast<uintptr_t>(data_);
+  if (first >= last || first < map_begin || last > map_begin + size_) return;
+  // Advice only: a failure leaves the pages resident, nothing else.
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) {
     ::munmap(const_cast<uint8_t*>(data_), size_);

@@ -28,6 +28,12 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   uint64_t size() const { return size_; }
 
+  // Lets the pages wholly inside [begin, begin + bytes) (a range of the
+  // mapping) leave this process's resident set (MADV_DONTNEED): for bytes
+  // copied elsewhere, such as weights re-laid at load. Reading them again
+  // is still valid: they come back from the page cache.
+  void DropPages(const void* begin, uint64_t bytes) const;
+
  private:
   MappedFile(const uint8_t* data, uint64_t size) : data_(data), size_(size) {}
 

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "services/model/huge_page_buffer.h"
 #include "services/model/llama_config.h"
 #include "common/mapped_file.h"
 #include "services/model/weights.h"
@@ -30,6 +31,10 @@ struct Checkpoint {
   // F16 / BF16 tensors converted to F32 at load time (exact): vectors
   // always, matrices only where the half kernel cannot run them as stored.
   std::vector<std::unique_ptr<float[]>> owned;
+  // The interleaved copies of matrices (Tensor::interleaved), made at model
+  // load, one after another in one mapping (huge pages are 2 MiB; a
+  // matrix can be much smaller).
+  HugePageBuffer interleaved;
 };
 
 // Opens and maps `path` and parses it as llama2.c (legacy or "ak42" v1) or

@@ -15,6 +15,7 @@
 #include "common/status_macros.h"
 #include "services/model/blas_core.h"
 #include "services/model/f32_kernel.h"
+#include "services/model/kquant_interleaved.h"
 #include "services/model/kv_attention.h"
 
 namespace fm::model {
@@ -83,6 +84,49 @@ std::map<std::string, std::string> Hyperparameters(const LlamaConfig& c,
   return h;
 }
 
+// Gives every layer matrix and the classifier whose type has an
+// interleaved kernel here its interleaved copy, the matrices spread over
+// `threads` threads (a few seconds for a 7B model's 4 GB on one).
+void InterleaveMatrices(int threads, Checkpoint* ckpt) {
+  LlamaWeights& w = ckpt->weights;
+  std::vector<Tensor*> matrices;
+  for (LayerWeights& l : w.layers) {
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) {
+      if (HasInterleavedKernel(t->dtype)) matrices.push_back(t);
+    }
+  }
+  if (HasInterleavedKernel(w.wcls.dtype)) matrices.push_back(&w.wcls);
+  if (matrices.empty()) return;
+  // Offsets on cache-line boundaries in one buffer.
+  std::vector<int64_t> offset(matrices.size() + 1, 0);
+  for (size_t k = 0; k < matrices.size(); ++k) {
+    const Tensor& t = *matrices[k];
+    const int64_t bytes = InterleavedBytes(t.dtype, t.rows, t.cols);
+    offset[k + 1] = offset[k] + (bytes + 63) / 64 * 64;
+  }
+  ckpt->interleaved = HugePageBuffer(static_cast<size_t>(offset.back()));
+  uint8_t* base = ckpt->interleaved.data();
+  ThreadPool pool(threads);
+  pool.ParallelFor(static_cast<int64_t>(matrices.size()), 1,
+                   [&](int64_t b, int64_t e, int) {
+                     for (int64_t k = b; k < e; ++k) {
+                       const Tensor& t = *matrices[k];
+                       InterleaveRows(t.dtype, t.data, t.rows, t.cols,
+                                      base + offset[k]);
+                     }
+                   });
+  for (size_t k = 0; k < matrices.size(); ++k) {
+    Tensor& t = *matrices[k];
+    t.interleaved = base + offset[k];
+    t.interleaved_bytes =
+        static_cast<uint64_t>(InterleavedBytes(t.dtype, t.rows, t.cols));
+    // The file's copy is read again only for embedding rows (a tied
+    // classifier): let it leave the resident set, so that RSS counts the
+    // weights once.
+    if (ckpt->file != nullptr) ckpt->file->DropPages(t.data, t.bytes());
+  }
+}
+
 }  // namespace
 
 struct LlamaModel::Row {
@@ -142,6 +186,9 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::FromCheckpoint(
         "ctx_size = ", options.ctx_size, " must be >= 0 (0: the file's)"));
   }
   FM_RETURN_IF_ERROR(ValidateWeights(checkpoint->config, checkpoint->weights));
+  if (options.interleave_weights) {
+    InterleaveMatrices(std::max(1, options.threads), checkpoint.get());
+  }
   const int32_t file_context = checkpoint->config.seq_len;
   if (options.ctx_size > 0) {
     checkpoint->config.seq_len = std::min(file_context, options.ctx_size);
@@ -184,11 +231,11 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads,
   i.shared_classifier = w.shared_classifier;
   i.threads = threads;
   int64_t params = w.token_embedding.elements() + w.rms_final.elements();
-  int64_t streamed = static_cast<int64_t>(w.wcls.bytes());
+  int64_t streamed = static_cast<int64_t>(w.wcls.streamed_bytes());
   for (const LayerWeights& l : w.layers) {
     for (const Tensor* t : LayerTensors(l)) {
       params += t->elements();
-      streamed += static_cast<int64_t>(t->bytes());
+      streamed += static_cast<int64_t>(t->streamed_bytes());
     }
   }
   if (!w.shared_classifier) params += w.wcls.elements();
@@ -492,7 +539,11 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
 
     // w2(act(w1(x)) * w3(x)): SwiGLU, or GeGLU for Gemma.
     MatMulMulti({{&lw.w1, hb}, {&lw.w3, hb2}}, xb, n, &matmul_);
-    GatedActivation(c.ffn_activation, hb, hb2, n * hidden_dim);
+    // Elementwise, so split over the pool (exp / tanh per element is a
+    // few percent of a decode step on one thread).
+    pool_->ParallelFor(n * hidden_dim, 512, [&](int64_t b, int64_t e, int) {
+      GatedActivation(c.ffn_activation, hb + b, hb2 + b, e - b);
+    });
     MatMul(lw.w2, hb, n, xb, &matmul_);
     if (c.post_norms) {
       for (int64_t r = 0; r < n; ++r) {

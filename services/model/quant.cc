@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 namespace fm::model {
@@ -50,15 +51,26 @@ void Q8Activations::Resize(int64_t n_rows, int64_t n_cols) {
 
 namespace {
 
+// A block with a NaN or an infinity: zero quants and a NaN scale, so that
+// its products come out NaN, as an F32 product would, instead of finite
+// values from whatever the conversion made of the NaN.
+float NonFiniteBlock(int8_t* q) {
+  std::memset(q, 0, kQ8BlockSize);
+  return std::numeric_limits<float>::quiet_NaN();
+}
+
 // One block of Q8Activations::QuantizeRow: returns the scale, writes the
 // quants. The scale is rounded through fp16 as ggml does, so that the
 // kernel computes exactly the products ggml's vec_dot_q8_0_q8_0 would;
 // quants are round-half-away-from-zero of x / scale (as lround).
 float QuantizeBlockScalar(const float* xb, int8_t* q) {
   float amax = 0.0f;
+  bool finite = true;
   for (int j = 0; j < kQ8BlockSize; ++j) {
     amax = std::fmax(amax, std::fabs(xb[j]));
+    finite &= std::isfinite(xb[j]);
   }
+  if (!finite) return NonFiniteBlock(q);
   const float dq = F16ToF32(F32ToF16(amax / 127.0f));
   const float id = dq != 0.0f ? 1.0f / dq : 0.0f;
   for (int j = 0; j < kQ8BlockSize; ++j) {
@@ -73,6 +85,11 @@ __attribute__((target("avx512f,avx512dq,avx512bw,f16c"))) float
 QuantizeBlockAvx512(const float* xb, int8_t* q) {
   const __m512 v0 = _mm512_loadu_ps(xb);
   const __m512 v1 = _mm512_loadu_ps(xb + 16);
+  const __m512 largest = _mm512_set1_ps(std::numeric_limits<float>::max());
+  if ((_mm512_cmp_ps_mask(_mm512_abs_ps(v0), largest, _CMP_LE_OQ) &
+       _mm512_cmp_ps_mask(_mm512_abs_ps(v1), largest, _CMP_LE_OQ)) != 0xFFFF) {
+    return NonFiniteBlock(q);
+  }
   const __m512 m = _mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1));
   __m256 m8 =
       _mm256_max_ps(_mm512_castps512_ps256(m), _mm512_extractf32x8_ps(m, 1));
@@ -102,12 +119,55 @@ QuantizeBlockAvx512(const float* xb, int8_t* q) {
   return dq;
 }
 
+// And in AVX2, for the CPUs without AVX-512.
+__attribute__((target("avx2,fma,f16c"))) float QuantizeBlockAvx2(
+    const float* xb, int8_t* q) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 v[4];
+  const __m256 largest = _mm256_set1_ps(std::numeric_limits<float>::max());
+  __m256 m = _mm256_setzero_ps();
+  __m256 finite = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  for (int k = 0; k < 4; ++k) {
+    v[k] = _mm256_loadu_ps(xb + 8 * k);
+    const __m256 a = _mm256_andnot_ps(sign, v[k]);
+    m = _mm256_max_ps(m, a);
+    finite = _mm256_and_ps(finite, _mm256_cmp_ps(a, largest, _CMP_LE_OQ));
+  }
+  if (_mm256_movemask_ps(finite) != 0xFF) return NonFiniteBlock(q);
+  __m128 m4 =
+      _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+  m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
+  const float amax = _mm_cvtss_f32(m4);
+  const float dq = F16ToF32(F32ToF16(amax / 127.0f));
+  const __m256 id = _mm256_set1_ps(dq != 0.0f ? 1.0f / dq : 0.0f);
+  const __m256 half = _mm256_set1_ps(0.5f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256i r[4];
+  for (int k = 0; k < 4; ++k) {
+    const __m256 s = _mm256_mul_ps(v[k], id);
+    // Round half away from zero, as the AVX-512 version.
+    const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(s, t)),
+                                    half, _CMP_GE_OQ);
+    const __m256 step = _mm256_and_ps(up, _mm256_or_ps(one, _mm256_and_ps(s, sign)));
+    r[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+  }
+  const __m256i bytes = _mm256_permutevar8x32_epi32(
+      _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]),
+                         _mm256_packs_epi32(r[2], r[3])),
+      _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), bytes);
+  return dq;
+}
+
 bool HasAvx512Quantize() { return Cpu().avx512; }
 
 }  // namespace
 
 void Q8Activations::QuantizeRow(int64_t i, const float* x) {
   static const bool avx512 = HasAvx512Quantize();
+  static const bool avx2 = Cpu().avx2_fma_f16c;
   const int64_t nb = cols / kQ8BlockSize;
   const int64_t pairs = (nb + 1) / 2;
   int8_t* q = qs.data() + i * cols;
@@ -115,7 +175,9 @@ void Q8Activations::QuantizeRow(int64_t i, const float* x) {
   for (int64_t b = 0; b < nb; ++b) {
     const float* xb = x + b * kQ8BlockSize;
     int8_t* qb = q + b * kQ8BlockSize;
-    di[b] = avx512 ? QuantizeBlockAvx512(xb, qb) : QuantizeBlockScalar(xb, qb);
+    di[b] = avx512 ? QuantizeBlockAvx512(xb, qb)
+            : avx2 ? QuantizeBlockAvx2(xb, qb)
+                   : QuantizeBlockScalar(xb, qb);
     int32_t sum = 0;
     for (int j = 0; j < kQ8BlockSize; ++j) sum += qb[j];
     sums[i * nb + b] = static_cast<int16_t>(sum);  // |sum| <= 32 * 127

@@ -23,6 +23,11 @@ struct Tensor {
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  // The matrix re-laid for an interleaved kernel (kquant_interleaved.h),
+  // owned by the Checkpoint, or null. `data` stays the file's layout (row
+  // lookups read it).
+  const void* interleaved = nullptr;
+  uint64_t interleaved_bytes = 0;
 
   // False for a tensor the architecture does not have (no data).
   bool present() const { return data != nullptr; }
@@ -32,6 +37,11 @@ struct Tensor {
   uint64_t bytes() const;
   // Bytes of one row (a whole number of blocks: checked at load).
   uint64_t row_bytes() const;
+  // Bytes a product with this matrix reads: the interleaved copy's where
+  // there is one, else bytes().
+  uint64_t streamed_bytes() const {
+    return interleaved != nullptr ? interleaved_bytes : bytes();
+  }
 };
 
 // The optional tensors are present exactly when the config's architecture

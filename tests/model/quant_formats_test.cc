@@ -10,6 +10,8 @@
 
 #include "services/model/dequantize.h"
 #include "services/model/dtype.h"
+#include "services/model/huge_page_buffer.h"
+#include "services/model/kquant_interleaved.h"
 #include "services/model/kquant_matmul.h"
 #include "services/model/ops.h"
 #include "services/model/thread_pool.h"
@@ -197,6 +199,105 @@ TEST_CASE("matrix products of every type match double-precision dots",
     ReadRow(tensor, 7, row.data());
     CHECK(SameBits(row, std::vector<float>(wd.begin() + 7 * kCols,
                                            wd.begin() + 8 * kCols)));
+  }
+}
+
+// A NaN among the inputs makes the products NaN on every integer kernel,
+// as it would in F32, rather than whatever its quantization made of it.
+TEST_CASE("a NaN input makes every integer kernel's products NaN",
+          "[model][quant]") {
+  constexpr int64_t kRows = 16, kCols = 512;
+  ThreadPool pool(1);
+  MatMulContext ctx;
+  ctx.pool = &pool;
+  for (GgmlType t : AllGgmlTypes()) {
+    if (!QuantizesActivations(t)) continue;
+    INFO(GgmlTypeName(t));
+    const std::vector<float> w = RandomFloats(kRows * kCols, 5, 0.1f);
+    const std::string q = QuantizeReference(t, w.data(), kRows * kCols);
+    Tensor tensor;
+    tensor.dtype = ToDType(t);
+    tensor.data = q.data();
+    tensor.rows = kRows;
+    tensor.cols = kCols;
+    HugePageBuffer packed;
+    for (bool interleaved : {false, true}) {
+      if (interleaved) {
+        if (!HasInterleavedKernel(tensor.dtype)) continue;
+        packed = HugePageBuffer(InterleavedBytes(tensor.dtype, kRows, kCols));
+        InterleaveRows(tensor.dtype, q.data(), kRows, kCols, packed.data());
+        tensor.interleaved = packed.data();
+      }
+      INFO("interleaved " << interleaved);
+      std::vector<float> x = RandomFloats(2 * kCols, 8, 1.0f);
+      x[kCols + 300] = std::nanf("");  // the second input only
+      std::vector<float> out(2 * kRows);
+      MatMul(tensor, x.data(), 2, out.data(), &ctx);
+      for (int64_t r = 0; r < kRows; ++r) {
+        CHECK(std::isfinite(out[r]));
+        CHECK(std::isnan(out[kRows + r]));
+      }
+    }
+  }
+}
+
+// The interleaved kernels (8 rows re-laid together) against double dots
+// over the reference's weights and the kernel's own quantized inputs, with
+// a last group cut short (43 rows), for any batch and any row range.
+TEST_CASE("interleaved Q4_K and Q6_K products are exact for any batch and "
+          "row range",
+          "[model][quant]") {
+  constexpr int64_t kRows = 43, kCols = 768;
+  for (GgmlType t : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+    INFO(GgmlTypeName(t));
+    const DType dtype = ToDType(t);
+    if (!HasInterleavedKernel(dtype)) {
+      WARN("no interleaved kernel for " << GgmlTypeName(t)
+                                        << " on this CPU (needs AVX2)");
+      continue;
+    }
+    const std::vector<float> w = RandomFloats(kRows * kCols, 3, 0.1f);
+    const std::string q = QuantizeReference(t, w.data(), kRows * kCols);
+    const std::vector<float> wd =
+        DequantizeReference(t, q.data(), kRows * kCols);
+    const int64_t bytes = InterleavedBytes(dtype, kRows, kCols);
+    REQUIRE(bytes == static_cast<int64_t>(
+                         (kRows + 7) / 8 * (kCols / 256) *
+                         (t == GgmlType::kQ4_K ? sizeof(BlockQ4_Kx8)
+                                               : sizeof(BlockQ6_Kx8))));
+    HugePageBuffer packed(bytes);
+    InterleaveRows(dtype, q.data(), kRows, kCols, packed.data());
+    constexpr int64_t kN = 7;  // 4 + 2 + 1: every input-group width
+    const std::vector<float> x = RandomFloats(kN * kCols, 17, 1.0f);
+    Q8KActivations a;
+    a.Resize(kN, kCols);
+    std::vector<float> xq(kN * kCols);
+    for (int64_t i = 0; i < kN; ++i) a.QuantizeRow(i, x.data() + i * kCols);
+    for (int64_t k = 0; k < kN * kCols; ++k) xq[k] = a.qs[k] * a.d[k / 256];
+    std::vector<float> out(kN * kRows, -1.0f);
+    MatMulInterleaved(dtype, packed.data(), a, kRows, 0, kRows, out.data());
+    const DotError e = ErrorVsDoubleDots(wd, xq, out, kN, kRows, kCols);
+    const double worst = e.worst, scale = e.scale;
+    INFO("max error " << worst << " of scale " << scale);
+    CHECK(worst <= 1e-5 * scale);
+    // Row ranges that cut groups (5 | 13 | 43) store exactly their rows,
+    // computed as in the whole range.
+    std::vector<float> pieces(kN * kRows, -1.0f);
+    for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 5}, {5, 13},
+                          {13, kRows}}) {
+      MatMulInterleaved(dtype, packed.data(), a, kRows, lo, hi,
+                        pieces.data());
+    }
+    CHECK(SameBits(pieces, out));
+    // One input alone (a batch of 1) is the same row of the batch.
+    Q8KActivations one;
+    one.Resize(1, kCols);
+    one.QuantizeRow(0, x.data() + (kN - 1) * kCols);
+    std::vector<float> alone(kRows);
+    MatMulInterleaved(dtype, packed.data(), one, kRows, 0, kRows,
+                      alone.data());
+    CHECK(SameBits(alone, std::vector<float>(out.begin() + (kN - 1) * kRows,
+                                             out.end())));
   }
 }
 

@@ -1,0 +1,423 @@
+// Interleaving Q4_K / Q6_K rows by 8 (scalar, at load) and the AVX2
+// kernels over the result (see kquant_interleaved.h for the layout).
+#include "services/model/kquant_interleaved.h"
+
+// GCC 12's AVX headers trip -Wuninitialized on their own placeholders.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "services/model/cpu_features.h"
+#include "services/model/quant_blocks.h"
+
+namespace fm::model {
+namespace {
+
+// --- Interleaving (scalar, once per matrix at load). ---
+
+// The 256 quants of a Q4_K block (0..15) and its 8 scales and minimums.
+void UnpackQ4K(const BlockQ4_K& b, uint8_t q[kQkK], uint8_t sc[8],
+               uint8_t mn[8]) {
+  for (int g = 0; g < 4; ++g) {
+    for (int l = 0; l < 32; ++l) {
+      q[64 * g + l] = b.qs[32 * g + l] & 0xF;
+      q[64 * g + 32 + l] = b.qs[32 * g + l] >> 4;
+    }
+  }
+  for (int j = 0; j < 8; ++j) ScaleMinK4(j, b.scales, &sc[j], &mn[j]);
+}
+
+// The 256 quants of a Q6_K block (0..63, value offset by 32), as
+// dequantize.cc's RowQ6_K reads them.
+void UnpackQ6K(const BlockQ6_K& b, uint8_t q[kQkK]) {
+  for (int h = 0; h < 2; ++h) {
+    const uint8_t* ql = b.ql + 64 * h;
+    const uint8_t* qh = b.qh + 32 * h;
+    uint8_t* o = q + 128 * h;
+    for (int l = 0; l < 32; ++l) {
+      o[l] = (ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4);
+      o[l + 32] = (ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4);
+      o[l + 64] = (ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4);
+      o[l + 96] = (ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4);
+    }
+  }
+}
+
+// Byte 4r + i of vector k: weight 4k + i of row r.
+inline int VectorByte(int r, int i) { return 4 * r + i; }
+
+void InterleaveQ4K(const BlockQ4_K* const rows[kInterleave], int64_t b,
+                   BlockQ4_Kx8* out) {
+  uint8_t q[kInterleave][kQkK];
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;  // a padding row: zeros
+    const BlockQ4_K& src = rows[r][b];
+    uint8_t sc[8], mn[8];
+    UnpackQ4K(src, q[r], sc, mn);
+    out->d[r] = src.d;
+    out->dmin[r] = src.dmin;
+    for (int j = 0; j < 8; ++j) {
+      out->scales[j][r] = sc[j];
+      out->mins[j / 2][r][j % 2] = mn[j];
+    }
+  }
+  for (int j = 0; j < 8; ++j) {
+    for (int t = 0; t < 4; ++t) {
+      for (int r = 0; r < kInterleave; ++r) {
+        if (rows[r] == nullptr) continue;
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t lo = q[r][32 * j + 8 * t + i];
+          const uint8_t hi = q[r][32 * j + 8 * t + 4 + i];
+          out->qs[j][t][VectorByte(r, i)] = static_cast<uint8_t>(lo | hi << 4);
+        }
+      }
+    }
+  }
+}
+
+void InterleaveQ6K(const BlockQ6_K* const rows[kInterleave], int64_t b,
+                   BlockQ6_Kx8* out) {
+  uint8_t q[kInterleave][kQkK];
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    const BlockQ6_K& src = rows[r][b];
+    UnpackQ6K(src, q[r]);
+    out->d[r] = src.d;
+    for (int s = 0; s < 16; ++s) out->scales[s / 2][r][s % 2] = src.scales[s];
+  }
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    for (int k = 0; k < 64; ++k) {
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t v = q[r][4 * k + i];
+        const int byte = VectorByte(r, i);
+        auto& sub = out->q[k / 4];
+        sub.ql[(k % 4) / 2][byte] |=
+            static_cast<uint8_t>((v & 0xF) << (4 * (k % 2)));
+        sub.qh[byte] |= static_cast<uint8_t>((v >> 4) << (2 * (k % 4)));
+      }
+    }
+  }
+}
+
+template <typename Src, typename Dst, typename Fn>
+void InterleaveAll(const void* w, int64_t rows, int64_t cols, uint8_t* out,
+                   Fn interleave_block) {
+  const int64_t nb = cols / kQkK;
+  const int64_t groups = (rows + kInterleave - 1) / kInterleave;
+  const auto* src = static_cast<const Src*>(w);
+  auto* dst = reinterpret_cast<Dst*>(out);
+  for (int64_t g = 0; g < groups; ++g) {
+    const Src* group_rows[kInterleave];
+    for (int r = 0; r < kInterleave; ++r) {
+      const int64_t row = g * kInterleave + r;
+      group_rows[r] = row < rows ? src + row * nb : nullptr;
+    }
+    for (int64_t b = 0; b < nb; ++b) {
+      interleave_block(group_rows, b, dst + g * nb + b);
+    }
+  }
+}
+
+// --- Kernels (AVX2). ---
+
+#define FM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+FM_AVX2 inline __m256i Load32(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+
+// The weights stream front to back; prefetching this far ahead of the
+// bytes being read hides the memory latency that the hardware prefetcher
+// alone leaves.
+constexpr int64_t kPrefetchAhead = 2048;
+
+FM_AVX2 inline void Prefetch(const void* p, int64_t bytes) {
+  const char* c = static_cast<const char*>(p) + kPrefetchAhead;
+  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
+}
+
+// 4 activations (int8) in every 32-bit lane: one vector's worth for all 8
+// rows.
+FM_AVX2 inline __m256i Broadcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// 8 fp16 per-row factors as floats.
+FM_AVX2 inline __m256 RowHalves(const uint16_t* h) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
+}
+
+// Row r's int16 value in int16 lanes 2r and 2r + 1 (madd's pairs), from 8
+// unsigned bytes (one per row).
+FM_AVX2 inline __m256i PairLanes(const uint8_t* bytes) {
+  int64_t v;
+  std::memcpy(&v, bytes, 8);
+  const __m256i pattern = _mm256_setr_epi8(
+      0, -1, 0, -1, 1, -1, 1, -1, 2, -1, 2, -1, 3, -1, 3, -1,  //
+      4, -1, 4, -1, 5, -1, 5, -1, 6, -1, 6, -1, 7, -1, 7, -1);
+  return _mm256_shuffle_epi8(_mm256_set1_epi64x(v), pattern);
+}
+
+// The 8 rows' float results of one group for NB inputs.
+template <int NB>
+struct GroupSums {
+  __m256 v[NB];
+};
+
+// Q4_K: per sub-block j, 8 maddubs (4-bit quants times 4 broadcast
+// activations) add up in int16 (each lane at most 8 * 2 * 15 * 127 =
+// 30480), then one madd by the rows' scales; the minimums' part is
+// sum_j min[r][j] * (sum of sub-block j's activations).
+template <int NB>
+FM_AVX2 GroupSums<NB> GroupQ4K(const BlockQ4_Kx8* blocks, int64_t nb,
+                               const Q8KActivations& x, int64_t i0) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  GroupSums<NB> acc;
+  const int8_t* xq[NB];
+  for (int n = 0; n < NB; ++n) {
+    acc.v[n] = _mm256_setzero_ps();
+    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ4_Kx8& blk = blocks[b];
+    __m256i sumi[NB];
+    for (int n = 0; n < NB; ++n) sumi[n] = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+      __m256i p16[NB];
+      Prefetch(blk.qs[j], sizeof(blk.qs[j]));
+      for (int t = 0; t < 4; ++t) {
+        const __m256i q = Load32(blk.qs[j][t]);
+        const __m256i lo = _mm256_and_si256(q, low4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+        for (int n = 0; n < NB; ++n) {
+          const int8_t* xp = xq[n] + b * kQkK + 32 * j + 8 * t;
+          const __m256i s = _mm256_add_epi16(
+              _mm256_maddubs_epi16(lo, Broadcast4(xp)),
+              _mm256_maddubs_epi16(hi, Broadcast4(xp + 4)));
+          p16[n] = t == 0 ? s : _mm256_add_epi16(p16[n], s);
+        }
+      }
+      const __m256i sc = PairLanes(blk.scales[j]);
+      for (int n = 0; n < NB; ++n) {
+        sumi[n] = _mm256_add_epi32(sumi[n], _mm256_madd_epi16(p16[n], sc));
+      }
+    }
+    const __m256 d = RowHalves(blk.d);
+    const __m256 dmin = RowHalves(blk.dmin);
+    for (int n = 0; n < NB; ++n) {
+      const int16_t* sums32 = x.bsums32.data() + (i0 + n) * (x.cols / 32) + 8 * b;
+      __m256i m = _mm256_setzero_si256();
+      for (int p = 0; p < 4; ++p) {
+        int32_t pair;
+        std::memcpy(&pair, sums32 + 2 * p, 4);
+        m = _mm256_add_epi32(
+            m, _mm256_madd_epi16(
+                   _mm256_cvtepu8_epi16(_mm_loadu_si128(
+                       reinterpret_cast<const __m128i*>(blk.mins[p]))),
+                   _mm256_set1_epi32(pair)));
+      }
+      const __m256 xd = _mm256_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
+      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, xd),
+                                 _mm256_cvtepi32_ps(sumi[n]), acc.v[n]);
+      acc.v[n] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, xd),
+                                  _mm256_cvtepi32_ps(m), acc.v[n]);
+    }
+  }
+  return acc;
+}
+
+// Q6_K: per sub-block s of 16, the 6-bit quants (unsigned, 0..63) times
+// the activations, two maddubs added in int16 (at most 2 * 2 * 63 * 127 =
+// 32004) before each madd by the rows' scales; the offset 32 is taken back
+// out as 32 * sum_s scale[r][s] * (sum of sub-block s's activations).
+template <int NB>
+FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
+                               const Q8KActivations& x, int64_t i0) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i bits45 = _mm256_set1_epi8(0x30);
+  // From the pair layout [row][s % 2] as int16: scale s = 2p (even) or
+  // 2p + 1 (odd) of row r into int16 lanes 2r and 2r + 1.
+  const __m256i even = _mm256_setr_epi8(
+      0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,  //
+      0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+  const __m256i odd = _mm256_setr_epi8(
+      2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15,  //
+      2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15);
+  GroupSums<NB> acc;
+  const int8_t* xq[NB];
+  for (int n = 0; n < NB; ++n) {
+    acc.v[n] = _mm256_setzero_ps();
+    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ6_Kx8& blk = blocks[b];
+    __m256i sumi[NB], offset[NB];
+    for (int n = 0; n < NB; ++n) {
+      sumi[n] = _mm256_setzero_si256();
+      offset[n] = _mm256_setzero_si256();
+    }
+    for (int p = 0; p < 8; ++p) {
+      const __m256i pair = _mm256_cvtepi8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p])));
+      for (int n = 0; n < NB; ++n) {
+        int32_t sums;
+        std::memcpy(&sums,
+                    x.bsums.data() + (i0 + n) * (x.cols / 16) + 16 * b + 2 * p,
+                    4);
+        offset[n] = _mm256_add_epi32(
+            offset[n], _mm256_madd_epi16(pair, _mm256_set1_epi32(sums)));
+      }
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * p + h;  // vectors 4s..4s+3
+        Prefetch(&blk.q[s], sizeof(blk.q[s]));
+        const __m256i qh = Load32(blk.q[s].qh);
+        const __m256i l0 = Load32(blk.q[s].ql[0]);
+        const __m256i l1 = Load32(blk.q[s].ql[1]);
+        const __m256i v0 = _mm256_or_si256(
+            _mm256_and_si256(l0, low4),
+            _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+        const __m256i v1 = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+            _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+        const __m256i v2 = _mm256_or_si256(_mm256_and_si256(l1, low4),
+                                           _mm256_and_si256(qh, bits45));
+        const __m256i v3 = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+        const __m256i sc = _mm256_shuffle_epi8(pair, h == 0 ? even : odd);
+        for (int n = 0; n < NB; ++n) {
+          const int8_t* xp = xq[n] + b * kQkK + 16 * s;
+          const __m256i a = _mm256_add_epi16(
+              _mm256_maddubs_epi16(v0, Broadcast4(xp)),
+              _mm256_maddubs_epi16(v1, Broadcast4(xp + 4)));
+          const __m256i c = _mm256_add_epi16(
+              _mm256_maddubs_epi16(v2, Broadcast4(xp + 8)),
+              _mm256_maddubs_epi16(v3, Broadcast4(xp + 12)));
+          sumi[n] = _mm256_add_epi32(
+              sumi[n], _mm256_add_epi32(_mm256_madd_epi16(a, sc),
+                                        _mm256_madd_epi16(c, sc)));
+        }
+      }
+    }
+    const __m256 d = RowHalves(blk.d);
+    for (int n = 0; n < NB; ++n) {
+      const __m256 xd = _mm256_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
+      const __m256i total =
+          _mm256_sub_epi32(sumi[n], _mm256_slli_epi32(offset[n], 5));
+      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, xd),
+                                 _mm256_cvtepi32_ps(total), acc.v[n]);
+    }
+  }
+  return acc;
+}
+
+// Stores rows [lo, hi) (within group g) of input i's results.
+FM_AVX2 inline void StoreRows(__m256 v, int64_t g, int64_t lo, int64_t hi,
+                              int64_t i, int64_t rows, float* out) {
+  float* dst = out + i * rows + g * kInterleave;
+  if (lo == 0 && hi == kInterleave) {
+    _mm256_storeu_ps(dst, v);
+    return;
+  }
+  alignas(32) float lanes[kInterleave];
+  _mm256_store_ps(lanes, v);
+  for (int64_t r = lo; r < hi; ++r) dst[r] = lanes[r];
+}
+
+template <typename Block, template <int> class Group>
+FM_AVX2 void RunGroups(const void* packed, const Q8KActivations& x,
+                       int64_t rows, int64_t row_begin, int64_t row_end,
+                       float* out) {
+  const int64_t nb = x.cols / kQkK;
+  const auto* blocks = static_cast<const Block*>(packed);
+  for (int64_t g = row_begin / kInterleave; g * kInterleave < row_end; ++g) {
+    const int64_t lo = std::max<int64_t>(row_begin - g * kInterleave, 0);
+    const int64_t hi =
+        std::min<int64_t>(row_end - g * kInterleave, kInterleave);
+    const Block* gb = blocks + g * nb;
+    int64_t i = 0;
+    for (; i + 4 <= x.n; i += 4) {
+      const auto s = Group<4>::Run(gb, nb, x, i);
+      for (int n = 0; n < 4; ++n) StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
+    }
+    for (; i + 2 <= x.n; i += 2) {
+      const auto s = Group<2>::Run(gb, nb, x, i);
+      for (int n = 0; n < 2; ++n) StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
+    }
+    if (i < x.n) {
+      StoreRows(Group<1>::Run(gb, nb, x, i).v[0], g, lo, hi, i, rows, out);
+    }
+  }
+}
+
+template <int NB>
+struct Q4KGroup {
+  static GroupSums<NB> Run(const BlockQ4_Kx8* b, int64_t nb,
+                           const Q8KActivations& x, int64_t i) {
+    return GroupQ4K<NB>(b, nb, x, i);
+  }
+};
+template <int NB>
+struct Q6KGroup {
+  static GroupSums<NB> Run(const BlockQ6_Kx8* b, int64_t nb,
+                           const Q8KActivations& x, int64_t i) {
+    return GroupQ6K<NB>(b, nb, x, i);
+  }
+};
+
+}  // namespace
+
+bool HasInterleavedKernel(DType dtype) {
+  return Cpu().avx2_fma_f16c &&
+         (dtype == DType::kQ4_K || dtype == DType::kQ6_K);
+}
+
+int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols) {
+  const int64_t blocks =
+      (rows + kInterleave - 1) / kInterleave * (cols / kQkK);
+  switch (dtype) {
+    case DType::kQ4_K:
+      return blocks * static_cast<int64_t>(sizeof(BlockQ4_Kx8));
+    case DType::kQ6_K:
+      return blocks * static_cast<int64_t>(sizeof(BlockQ6_Kx8));
+    default:
+      return 0;
+  }
+}
+
+void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
+                    uint8_t* out) {
+  switch (dtype) {
+    case DType::kQ4_K:
+      return InterleaveAll<BlockQ4_K, BlockQ4_Kx8>(w, rows, cols, out,
+                                                   InterleaveQ4K);
+    case DType::kQ6_K:
+      return InterleaveAll<BlockQ6_K, BlockQ6_Kx8>(w, rows, cols, out,
+                                                   InterleaveQ6K);
+    default:
+      return;  // callers check HasInterleavedKernel first
+  }
+}
+
+void MatMulInterleaved(DType dtype, const void* packed,
+                       const Q8KActivations& x, int64_t rows,
+                       int64_t row_begin, int64_t row_end, float* out) {
+  switch (dtype) {
+    case DType::kQ4_K:
+      return RunGroups<BlockQ4_Kx8, Q4KGroup>(packed, x, rows, row_begin,
+                                              row_end, out);
+    case DType::kQ6_K:
+      return RunGroups<BlockQ6_Kx8, Q6KGroup>(packed, x, rows, row_begin,
+                                              row_end, out);
+    default:
+      return;
+  }
+}
+
+}  // namespace fm::model
