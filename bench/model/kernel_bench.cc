@@ -20,7 +20,7 @@
 #include "services/model/aligned_vector.h"
 #include "services/model/cpu_features.h"
 #include "services/model/huge_page_buffer.h"
-#include "services/model/kquant_interleaved.h"
+#include "services/model/interleaved.h"
 #include "services/model/kquant_matmul.h"
 #include "services/model/quant.h"
 #include "tests/model/ggml_quant_reference.h"
@@ -96,7 +96,7 @@ Inputs MakeInputs(int64_t n, int64_t cols) {
 void Run(DType dtype, bool interleaved, const uint8_t* w, const Inputs& in,
          int64_t rows, float* out) {
   if (interleaved) {
-    MatMulInterleaved(dtype, w, in.q8k, rows, 0, rows, out);
+    MatMulInterleaved(dtype, w, in.q8, in.q8k, rows, 0, rows, out);
   } else if (HasKQuantKernel(dtype)) {
     MatMulKQuant(dtype, w, in.q8k, rows, 0, rows, out);
   } else {

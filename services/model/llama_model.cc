@@ -15,7 +15,7 @@
 #include "common/status_macros.h"
 #include "services/model/blas_core.h"
 #include "services/model/f32_kernel.h"
-#include "services/model/kquant_interleaved.h"
+#include "services/model/interleaved.h"
 #include "services/model/kv_attention.h"
 
 namespace fm::model {
@@ -92,10 +92,10 @@ void InterleaveMatrices(int threads, Checkpoint* ckpt) {
   std::vector<Tensor*> matrices;
   for (LayerWeights& l : w.layers) {
     for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) {
-      if (HasInterleavedKernel(t->dtype)) matrices.push_back(t);
+      if (PrefersInterleaved(t->dtype)) matrices.push_back(t);
     }
   }
-  if (HasInterleavedKernel(w.wcls.dtype)) matrices.push_back(&w.wcls);
+  if (PrefersInterleaved(w.wcls.dtype)) matrices.push_back(&w.wcls);
   if (matrices.empty()) return;
   // Offsets on cache-line boundaries in one buffer.
   std::vector<int64_t> offset(matrices.size() + 1, 0);

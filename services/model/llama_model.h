@@ -94,9 +94,9 @@ struct LoadOptions {
   int32_t ctx_size = 0;
   // How the KV cache stores keys and values.
   KvDType kv_dtype = KvDType::kF16;
-  // Re-lay the Q4_K / Q6_K matrices 8 rows interleaved for their faster
-  // kernels (kquant_interleaved.h) where this CPU has them; false keeps
-  // the row kernels over the mapped file (benchmarks compare the two).
+  // Re-lay the Q4_K / Q6_K / Q8_0 / Q4_0 matrices 8 rows interleaved for
+  // their faster kernels (interleaved.h) where this CPU has them; false
+  // keeps the row kernels over the mapped file (benchmarks compare them).
   bool interleave_weights = true;
 };
 

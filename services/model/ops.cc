@@ -11,7 +11,7 @@
 #include "services/model/dequantize.h"
 #include "services/model/f32_kernel.h"
 #include "services/model/half_kernel.h"
-#include "services/model/kquant_interleaved.h"
+#include "services/model/interleaved.h"
 #include "services/model/kquant_matmul.h"
 
 namespace fm::model {
@@ -206,11 +206,11 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
                  n <= kMaxKernelRows && HasHalfKernel()) {
         MatMulHalfRows(w.dtype, static_cast<const uint16_t*>(w.data), x, n,
                        w.rows, w.cols, lo, hi, out);
+      } else if (w.interleaved != nullptr) {
+        MatMulInterleaved(w.dtype, w.interleaved, ctx->x_quant,
+                          ctx->x_quant_k, w.rows, lo, hi, out);
       } else if (HasBlocks32Kernel(w.dtype)) {
         MatMulBlocks32(w.dtype, w.data, ctx->x_quant, w.rows, lo, hi, out);
-      } else if (w.interleaved != nullptr) {
-        MatMulInterleaved(w.dtype, w.interleaved, ctx->x_quant_k, w.rows, lo,
-                          hi, out);
       } else if (HasKQuantKernel(w.dtype)) {
         MatMulKQuant(w.dtype, w.data, ctx->x_quant_k, w.rows, lo, hi, out);
       } else {

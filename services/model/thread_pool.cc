@@ -14,15 +14,20 @@ constexpr int kSpinIterations = 4000;
 // How long the caller spins waiting for the last chunks before it starts
 // yielding its CPU (to a worker that was preempted, for instance).
 constexpr int kWaitSpins = 2000;
-// Chunks per thread: enough to rebalance when a thread runs late.
-constexpr int64_t kChunksPerThread = 4;
+// Each chunk takes this share of the rows not yet handed out, per thread:
+// large chunks first, then smaller and smaller ones (down to the grain),
+// so that the thread that finishes last waits only for a small chunk. Two
+// threads streaming a 3 MB matrix in 8 equal chunks waited ~half a chunk
+// (tens of microseconds) at the end of every product.
+constexpr int64_t kShareDivisor = 2;
 
 }  // namespace
 
 struct ThreadPool::Job {
   const std::function<void(int64_t, int64_t, int)>* fn = nullptr;
-  int64_t n = 0;
-  int64_t chunk = 1;
+  // Chunk c is [bounds[c], bounds[c + 1]): fixed before any thread runs,
+  // so the chunks do not depend on timing (only who runs them does).
+  std::vector<int64_t> bounds;
   int64_t n_chunks = 0;
   std::atomic<int64_t> next{0};
   std::atomic<int64_t> done{0};
@@ -48,9 +53,7 @@ void ThreadPool::RunChunks(Job& job, int index) {
   for (;;) {
     const int64_t c = job.next.fetch_add(1, std::memory_order_relaxed);
     if (c >= job.n_chunks) return;
-    const int64_t begin = c * job.chunk;
-    const int64_t end = std::min(job.n, begin + job.chunk);
-    (*job.fn)(begin, end, index);
+    (*job.fn)(job.bounds[c], job.bounds[c + 1], index);
     job.done.fetch_add(1, std::memory_order_acq_rel);
   }
 }
@@ -66,11 +69,14 @@ void ThreadPool::ParallelFor(
   }
   auto job = std::make_shared<Job>();
   job->fn = &fn;
-  job->n = n;
-  const int64_t target =
-      (n + n_threads_ * kChunksPerThread - 1) / (n_threads_ * kChunksPerThread);
-  job->chunk = std::max(grain, (target + grain - 1) / grain * grain);
-  job->n_chunks = (n + job->chunk - 1) / job->chunk;
+  job->bounds.push_back(0);
+  for (int64_t pos = 0; pos < n;) {
+    const int64_t share = (n - pos) / (kShareDivisor * n_threads_);
+    const int64_t size = std::max(grain, (share + grain - 1) / grain * grain);
+    pos = std::min(n, pos + size);
+    job->bounds.push_back(pos);
+  }
+  job->n_chunks = static_cast<int64_t>(job->bounds.size()) - 1;
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = job;

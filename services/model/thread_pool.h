@@ -25,11 +25,13 @@ class ThreadPool {
   int n_threads() const { return n_threads_; }
 
   // Calls fn(begin, end, thread_index) over chunks covering [0, n) (chunk
-  // sizes multiples of `grain`), on the calling thread (index 0) and the
-  // workers (1..n_threads-1); returns when all chunks are done. Chunks are
-  // claimed dynamically, so a worker that the OS does not schedule in time
-  // does not hold the loop up: the others take its share. Not re-entrant:
-  // call from one thread at a time (the model's compute thread).
+  // boundaries multiples of `grain`, the same for the same n and grain),
+  // on the calling thread (index 0) and the workers (1..n_threads-1);
+  // returns when all chunks are done. Chunks shrink from a large first one
+  // to `grain` and are claimed dynamically, so a worker that the OS does
+  // not schedule in time does not hold the loop up: the others take its
+  // share. Not re-entrant: call from one thread at a time (the model's
+  // compute thread).
   void ParallelFor(int64_t n, int64_t grain,
                    const std::function<void(int64_t, int64_t, int)>& fn);
 

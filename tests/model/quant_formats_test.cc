@@ -11,7 +11,7 @@
 #include "services/model/dequantize.h"
 #include "services/model/dtype.h"
 #include "services/model/huge_page_buffer.h"
-#include "services/model/kquant_interleaved.h"
+#include "services/model/interleaved.h"
 #include "services/model/kquant_matmul.h"
 #include "services/model/ops.h"
 #include "services/model/thread_pool.h"
@@ -244,11 +244,12 @@ TEST_CASE("a NaN input makes every integer kernel's products NaN",
 // The interleaved kernels (8 rows re-laid together) against double dots
 // over the reference's weights and the kernel's own quantized inputs, with
 // a last group cut short (43 rows), for any batch and any row range.
-TEST_CASE("interleaved Q4_K and Q6_K products are exact for any batch and "
-          "row range",
+TEST_CASE("interleaved Q4_K, Q6_K, Q8_0 and Q4_0 products are exact for "
+          "any batch and row range",
           "[model][quant]") {
   constexpr int64_t kRows = 43, kCols = 768;
-  for (GgmlType t : {GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+  for (GgmlType t :
+       {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
     INFO(GgmlTypeName(t));
     const DType dtype = ToDType(t);
     if (!HasInterleavedKernel(dtype)) {
@@ -261,21 +262,29 @@ TEST_CASE("interleaved Q4_K and Q6_K products are exact for any batch and "
     const std::vector<float> wd =
         DequantizeReference(t, q.data(), kRows * kCols);
     const int64_t bytes = InterleavedBytes(dtype, kRows, kCols);
-    REQUIRE(bytes == static_cast<int64_t>(
-                         (kRows + 7) / 8 * (kCols / 256) *
-                         (t == GgmlType::kQ4_K ? sizeof(BlockQ4_Kx8)
-                                               : sizeof(BlockQ6_Kx8))));
+    // Interleaving moves bytes; a group's padding rows add whole blocks.
+    REQUIRE(bytes == static_cast<int64_t>(q.size()) / kRows * 48 *
+                         (t == GgmlType::kQ4_K ? 148 : 144) / 144);
     HugePageBuffer packed(bytes);
     InterleaveRows(dtype, q.data(), kRows, kCols, packed.data());
     constexpr int64_t kN = 7;  // 4 + 2 + 1: every input-group width
     const std::vector<float> x = RandomFloats(kN * kCols, 17, 1.0f);
-    Q8KActivations a;
-    a.Resize(kN, kCols);
-    std::vector<float> xq(kN * kCols);
-    for (int64_t i = 0; i < kN; ++i) a.QuantizeRow(i, x.data() + i * kCols);
-    for (int64_t k = 0; k < kN * kCols; ++k) xq[k] = a.qs[k] * a.d[k / 256];
+    Q8KActivations ak;
+    Q8Activations a32;
+    ak.Resize(kN, kCols);
+    a32.Resize(kN, kCols);
+    std::vector<float> xq(kN * kCols);  // the inputs as the kernel sees them
+    for (int64_t i = 0; i < kN; ++i) {
+      ak.QuantizeRow(i, x.data() + i * kCols);
+      a32.QuantizeRow(i, x.data() + i * kCols);
+    }
+    const bool k_type = UsesQ8K(dtype);
+    for (int64_t k = 0; k < kN * kCols; ++k) {
+      xq[k] = k_type ? ak.qs[k] * ak.d[k / 256] : a32.qs[k] * a32.d[k / 32];
+    }
     std::vector<float> out(kN * kRows, -1.0f);
-    MatMulInterleaved(dtype, packed.data(), a, kRows, 0, kRows, out.data());
+    MatMulInterleaved(dtype, packed.data(), a32, ak, kRows, 0, kRows,
+                      out.data());
     const DotError e = ErrorVsDoubleDots(wd, xq, out, kN, kRows, kCols);
     const double worst = e.worst, scale = e.scale;
     INFO("max error " << worst << " of scale " << scale);
@@ -285,16 +294,19 @@ TEST_CASE("interleaved Q4_K and Q6_K products are exact for any batch and "
     std::vector<float> pieces(kN * kRows, -1.0f);
     for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 5}, {5, 13},
                           {13, kRows}}) {
-      MatMulInterleaved(dtype, packed.data(), a, kRows, lo, hi,
+      MatMulInterleaved(dtype, packed.data(), a32, ak, kRows, lo, hi,
                         pieces.data());
     }
     CHECK(SameBits(pieces, out));
     // One input alone (a batch of 1) is the same row of the batch.
-    Q8KActivations one;
-    one.Resize(1, kCols);
-    one.QuantizeRow(0, x.data() + (kN - 1) * kCols);
+    Q8KActivations one_k;
+    Q8Activations one_32;
+    one_k.Resize(1, kCols);
+    one_32.Resize(1, kCols);
+    one_k.QuantizeRow(0, x.data() + (kN - 1) * kCols);
+    one_32.QuantizeRow(0, x.data() + (kN - 1) * kCols);
     std::vector<float> alone(kRows);
-    MatMulInterleaved(dtype, packed.data(), one, kRows, 0, kRows,
+    MatMulInterleaved(dtype, packed.data(), one_32, one_k, kRows, 0, kRows,
                       alone.data());
     CHECK(SameBits(alone, std::vector<float>(out.begin() + (kN - 1) * kRows,
                                              out.end())));

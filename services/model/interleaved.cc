@@ -1,6 +1,6 @@
-// Interleaving Q4_K / Q6_K rows by 8 (scalar, at load) and the AVX2
-// kernels over the result (see kquant_interleaved.h for the layout).
-#include "services/model/kquant_interleaved.h"
+// Interleaving quantized rows by 8 (scalar, at load) and the AVX2 kernels
+// over the result (see interleaved.h for the layouts).
+#include "services/model/interleaved.h"
 
 // GCC 12's AVX headers trip -Wuninitialized on their own placeholders.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -103,10 +103,43 @@ void InterleaveQ6K(const BlockQ6_K* const rows[kInterleave], int64_t b,
   }
 }
 
-template <typename Src, typename Dst, typename Fn>
+void InterleaveQ8_0(const BlockQ8_0* const rows[kInterleave], int64_t b,
+                    BlockQ8_0x8* out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    const BlockQ8_0& src = rows[r][b];
+    out->d[r] = src.d;
+    for (int k = 0; k < 8; ++k) {
+      for (int i = 0; i < 4; ++i) out->qs[k][VectorByte(r, i)] = src.qs[4 * k + i];
+    }
+  }
+}
+
+// Q4_0's quants: byte j holds weight j (low nibble) and j + 16 (high).
+void InterleaveQ4_0(const BlockQ4_0* const rows[kInterleave], int64_t b,
+                    BlockQ4_0x8* out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    const BlockQ4_0& src = rows[r][b];
+    out->d[r] = src.d;
+    uint8_t q[32];
+    for (int j = 0; j < 16; ++j) {
+      q[j] = src.qs[j] & 0xF;
+      q[j + 16] = src.qs[j] >> 4;
+    }
+    for (int k = 0; k < 8; ++k) {
+      for (int i = 0; i < 4; ++i) {
+        out->qs[k / 2][VectorByte(r, i)] |=
+            static_cast<uint8_t>(q[4 * k + i] << (4 * (k % 2)));
+      }
+    }
+  }
+}
+
+template <typename Src, typename Dst, int kBlockWeights, typename Fn>
 void InterleaveAll(const void* w, int64_t rows, int64_t cols, uint8_t* out,
                    Fn interleave_block) {
-  const int64_t nb = cols / kQkK;
+  const int64_t nb = cols / kBlockWeights;
   const int64_t groups = (rows + kInterleave - 1) / kInterleave;
   const auto* src = static_cast<const Src*>(w);
   auto* dst = reinterpret_cast<Dst*>(out);
@@ -317,6 +350,91 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
   return acc;
 }
 
+// Q8_0: 8 vectors per block; maddubs needs an unsigned operand, so |w|
+// times x with w's sign (32258 at most per int16 lane: one maddubs, then a
+// madd by ones to int32), and one float multiply-add per block by the
+// rows' scales.
+template <int NB>
+FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
+                                const Q8Activations& x, int64_t i0) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  GroupSums<NB> acc;
+  const int8_t* xq[NB];
+  const float* xd[NB];
+  for (int n = 0; n < NB; ++n) {
+    acc.v[n] = _mm256_setzero_ps();
+    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+    xd[n] = x.d.data() + (i0 + n) * nb;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ8_0x8& blk = blocks[b];
+    Prefetch(&blk, sizeof(blk));
+    __m256i sumi[NB];
+    for (int k = 0; k < 8; ++k) {
+      const __m256i w = Load32(blk.qs[k]);
+      const __m256i aw = _mm256_sign_epi8(w, w);
+      for (int n = 0; n < NB; ++n) {
+        const __m256i sx =
+            _mm256_sign_epi8(Broadcast4(xq[n] + b * kQ8BlockSize + 4 * k), w);
+        const __m256i p =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones);
+        sumi[n] = k == 0 ? p : _mm256_add_epi32(sumi[n], p);
+      }
+    }
+    const __m256 d = RowHalves(blk.d);
+    for (int n = 0; n < NB; ++n) {
+      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd[n][b])),
+                                 _mm256_cvtepi32_ps(sumi[n]), acc.v[n]);
+    }
+  }
+  return acc;
+}
+
+// Q4_0: the 4-bit quants (unsigned) times the activations, 8 maddubs
+// added in int16 (at most 8 * 2 * 15 * 127 = 30480), a madd by ones, and
+// the offset 8 taken back out as 8 * (sum of the block's activations).
+template <int NB>
+FM_AVX2 GroupSums<NB> GroupQ4_0(const BlockQ4_0x8* blocks, int64_t nb,
+                                const Q8Activations& x, int64_t i0) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  GroupSums<NB> acc;
+  const int8_t* xq[NB];
+  const float* xd[NB];
+  const int16_t* xs[NB];
+  for (int n = 0; n < NB; ++n) {
+    acc.v[n] = _mm256_setzero_ps();
+    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+    xd[n] = x.d.data() + (i0 + n) * nb;
+    xs[n] = x.sums.data() + (i0 + n) * nb;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ4_0x8& blk = blocks[b];
+    Prefetch(&blk, sizeof(blk));
+    __m256i p16[NB];
+    for (int m = 0; m < 4; ++m) {
+      const __m256i q = Load32(blk.qs[m]);
+      const __m256i lo = _mm256_and_si256(q, low4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+      for (int n = 0; n < NB; ++n) {
+        const int8_t* xp = xq[n] + b * kQ8BlockSize + 8 * m;
+        const __m256i s =
+            _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast4(xp)),
+                             _mm256_maddubs_epi16(hi, Broadcast4(xp + 4)));
+        p16[n] = m == 0 ? s : _mm256_add_epi16(p16[n], s);
+      }
+    }
+    const __m256 d = RowHalves(blk.d);
+    for (int n = 0; n < NB; ++n) {
+      const __m256i dot = _mm256_sub_epi32(
+          _mm256_madd_epi16(p16[n], ones), _mm256_set1_epi32(8 * xs[n][b]));
+      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd[n][b])),
+                                 _mm256_cvtepi32_ps(dot), acc.v[n]);
+    }
+  }
+  return acc;
+}
+
 // Stores rows [lo, hi) (within group g) of input i's results.
 FM_AVX2 inline void StoreRows(__m256 v, int64_t g, int64_t lo, int64_t hi,
                               int64_t i, int64_t rows, float* out) {
@@ -330,11 +448,10 @@ FM_AVX2 inline void StoreRows(__m256 v, int64_t g, int64_t lo, int64_t hi,
   for (int64_t r = lo; r < hi; ++r) dst[r] = lanes[r];
 }
 
-template <typename Block, template <int> class Group>
-FM_AVX2 void RunGroups(const void* packed, const Q8KActivations& x,
+template <typename Block, template <int> class Group, typename Inputs>
+FM_AVX2 void RunGroups(const void* packed, const Inputs& x, int64_t nb,
                        int64_t rows, int64_t row_begin, int64_t row_end,
                        float* out) {
-  const int64_t nb = x.cols / kQkK;
   const auto* blocks = static_cast<const Block*>(packed);
   for (int64_t g = row_begin / kInterleave; g * kInterleave < row_end; ++g) {
     const int64_t lo = std::max<int64_t>(row_begin - g * kInterleave, 0);
@@ -370,22 +487,47 @@ struct Q6KGroup {
     return GroupQ6K<NB>(b, nb, x, i);
   }
 };
+template <int NB>
+struct Q8_0Group {
+  static GroupSums<NB> Run(const BlockQ8_0x8* b, int64_t nb,
+                           const Q8Activations& x, int64_t i) {
+    return GroupQ8_0<NB>(b, nb, x, i);
+  }
+};
+template <int NB>
+struct Q4_0Group {
+  static GroupSums<NB> Run(const BlockQ4_0x8* b, int64_t nb,
+                           const Q8Activations& x, int64_t i) {
+    return GroupQ4_0<NB>(b, nb, x, i);
+  }
+};
 
 }  // namespace
 
 bool HasInterleavedKernel(DType dtype) {
   return Cpu().avx2_fma_f16c &&
-         (dtype == DType::kQ4_K || dtype == DType::kQ6_K);
+         (dtype == DType::kQ4_K || dtype == DType::kQ6_K ||
+          dtype == DType::kQ8_0 || dtype == DType::kQ4_0);
+}
+
+bool PrefersInterleaved(DType dtype) {
+  if (dtype == DType::kQ8_0 && Cpu().avx512_vnni) return false;
+  return HasInterleavedKernel(dtype);
 }
 
 int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols) {
-  const int64_t blocks =
-      (rows + kInterleave - 1) / kInterleave * (cols / kQkK);
+  const int64_t groups = (rows + kInterleave - 1) / kInterleave;
   switch (dtype) {
     case DType::kQ4_K:
-      return blocks * static_cast<int64_t>(sizeof(BlockQ4_Kx8));
+      return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ4_Kx8));
     case DType::kQ6_K:
-      return blocks * static_cast<int64_t>(sizeof(BlockQ6_Kx8));
+      return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ6_Kx8));
+    case DType::kQ8_0:
+      return groups * (cols / kQ8BlockSize) *
+             static_cast<int64_t>(sizeof(BlockQ8_0x8));
+    case DType::kQ4_0:
+      return groups * (cols / kQ8BlockSize) *
+             static_cast<int64_t>(sizeof(BlockQ4_0x8));
     default:
       return 0;
   }
@@ -395,26 +537,41 @@ void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
                     uint8_t* out) {
   switch (dtype) {
     case DType::kQ4_K:
-      return InterleaveAll<BlockQ4_K, BlockQ4_Kx8>(w, rows, cols, out,
+      return InterleaveAll<BlockQ4_K, BlockQ4_Kx8, kQkK>(w, rows, cols, out,
                                                    InterleaveQ4K);
     case DType::kQ6_K:
-      return InterleaveAll<BlockQ6_K, BlockQ6_Kx8>(w, rows, cols, out,
+      return InterleaveAll<BlockQ6_K, BlockQ6_Kx8, kQkK>(w, rows, cols, out,
                                                    InterleaveQ6K);
+    case DType::kQ8_0:
+      return InterleaveAll<BlockQ8_0, BlockQ8_0x8, kQ8BlockSize>(
+          w, rows, cols, out, InterleaveQ8_0);
+    case DType::kQ4_0:
+      return InterleaveAll<BlockQ4_0, BlockQ4_0x8, kQ8BlockSize>(
+          w, rows, cols, out, InterleaveQ4_0);
     default:
       return;  // callers check HasInterleavedKernel first
   }
 }
 
 void MatMulInterleaved(DType dtype, const void* packed,
-                       const Q8KActivations& x, int64_t rows,
-                       int64_t row_begin, int64_t row_end, float* out) {
+                       const Q8Activations& x32, const Q8KActivations& xk,
+                       int64_t rows, int64_t row_begin, int64_t row_end,
+                       float* out) {
+  const int64_t nbk = xk.cols / kQkK;
+  const int64_t nb32 = x32.cols / kQ8BlockSize;
   switch (dtype) {
     case DType::kQ4_K:
-      return RunGroups<BlockQ4_Kx8, Q4KGroup>(packed, x, rows, row_begin,
-                                              row_end, out);
+      return RunGroups<BlockQ4_Kx8, Q4KGroup>(packed, xk, nbk, rows,
+                                              row_begin, row_end, out);
     case DType::kQ6_K:
-      return RunGroups<BlockQ6_Kx8, Q6KGroup>(packed, x, rows, row_begin,
-                                              row_end, out);
+      return RunGroups<BlockQ6_Kx8, Q6KGroup>(packed, xk, nbk, rows,
+                                              row_begin, row_end, out);
+    case DType::kQ8_0:
+      return RunGroups<BlockQ8_0x8, Q8_0Group>(packed, x32, nb32, rows,
+                                               row_begin, row_end, out);
+    case DType::kQ4_0:
+      return RunGroups<BlockQ4_0x8, Q4_0Group>(packed, x32, nb32, rows,
+                                               row_begin, row_end, out);
     default:
       return;
   }

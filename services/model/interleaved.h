@@ -1,0 +1,106 @@
+// Quantized weights re-laid at load as groups of 8 rows interleaved 4
+// weights at a time (Q4_K, Q6_K, Q8_0, Q4_0), and their AVX2 kernels. In
+// ggml's layout a decode product takes one weight row at a time: every 32
+// weights cost an unpack, a maddubs, a scale multiply and an add, and each
+// row ends in a horizontal sum. Interleaved, one 32-byte vector holds 4
+// weights of each of 8 rows: maddubs against 4 broadcast activations gives
+// 8 rows' partial dots at once, a whole sub-block's partial dots add up in
+// int16 before the single scale multiply, and the 8 rows' results come out
+// as the 8 lanes of one register. Measured with bench/model/kernel_bench
+// (one thread, in L2): 2-4x the row kernels' rate.
+//
+// The same bytes as ggml's blocks for Q6_K, Q8_0 and Q4_0; Q4_K grows from
+// 144 to 148 bytes per 256 weights (scales and minimums one byte each
+// instead of six bits), which is paid back by not decoding the 6-bit
+// packing per row.
+#ifndef FM_SERVICES_MODEL_INTERLEAVED_H_
+#define FM_SERVICES_MODEL_INTERLEAVED_H_
+
+#include <cstdint>
+
+#include "services/model/dtype.h"
+#include "services/model/kquant_matmul.h"
+#include "services/model/quant.h"
+
+namespace fm::model {
+
+inline constexpr int kInterleave = 8;  // rows per interleaved group
+
+// Vector k (0..63) of a super-block below means weights 4k..4k+3 of each of
+// the group's 8 rows: 32 bytes, row r's 4 weights at bytes 4r..4r+3.
+
+// One super-block (256 weights) of 8 Q4_K rows. value = d[r] * scale * q -
+// dmin[r] * min, as ggml's Q4_K.
+struct BlockQ4_Kx8 {
+  uint16_t d[kInterleave];     // fp16, per row
+  uint16_t dmin[kInterleave];  // fp16, per row
+  uint8_t scales[8][kInterleave];    // [sub-block j of 32][row]: 0..63
+  uint8_t mins[4][kInterleave][2];   // [j / 2][row][j % 2]: 0..63
+  // [j][t]: low nibbles = vector 8j + 2t (weights 32j + 8t + 0..3), high
+  // nibbles = vector 8j + 2t + 1 (32j + 8t + 4..7).
+  uint8_t qs[8][4][32];
+};
+static_assert(sizeof(BlockQ4_Kx8) == 1184, "Q4_K x8 block");
+
+// One super-block of 8 Q6_K rows: value = d[r] * scale * (q - 32), q 6-bit.
+struct BlockQ6_Kx8 {
+  uint16_t d[kInterleave];              // fp16, per row
+  int8_t scales[8][kInterleave][2];     // [s / 2][row][s % 2], s of 16
+  // Sub-block s's vectors 4s..4s+3, their bytes together so that the
+  // kernel reads the block front to back: qh = their high 2 bits (vector
+  // 4s + c in bits 2c, 2c + 1), ql[m] = low 4 bits of vectors 4s + 2m (low
+  // nibbles) and 4s + 2m + 1 (high nibbles).
+  struct {
+    uint8_t qh[32];
+    uint8_t ql[2][32];
+  } q[16];
+};
+static_assert(sizeof(BlockQ6_Kx8) == 8 * 210, "Q6_K x8 block");
+
+// One block (32 weights) of 8 Q8_0 rows: value = d[r] * q.
+struct BlockQ8_0x8 {
+  uint16_t d[kInterleave];  // fp16, per row
+  int8_t qs[8][32];         // [k]: vector k (weights 4k..4k+3)
+};
+static_assert(sizeof(BlockQ8_0x8) == 8 * 34, "Q8_0 x8 block");
+
+// One block of 8 Q4_0 rows: value = d[r] * (q - 8), q 4-bit.
+struct BlockQ4_0x8 {
+  uint16_t d[kInterleave];  // fp16, per row
+  uint8_t qs[4][32];  // [m]: vector 2m in the low nibbles, 2m + 1 high
+};
+static_assert(sizeof(BlockQ4_0x8) == 8 * 18, "Q4_0 x8 block");
+
+// True when this CPU runs the interleaved kernel of `dtype` (Q4_K, Q6_K,
+// Q8_0, Q4_0 with AVX2+FMA+F16C).
+bool HasInterleavedKernel(DType dtype);
+
+// Whether a model should re-lay `dtype`'s matrices here: where the
+// interleaved kernel is the fastest this CPU has (Q8_0 keeps its AVX-512
+// VNNI row kernel where there is one: it is measured, the interleaved
+// AVX2 one is not on such a CPU).
+bool PrefersInterleaved(DType dtype);
+
+// Bytes of the interleaved copy of a (rows, cols) matrix of `dtype`.
+int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols);
+
+// Writes the interleaved copy of W (rows, cols) in ggml's `dtype` layout
+// (cols a multiple of the block size) to `out` (InterleavedBytes of zeroed
+// memory): ceil(rows / 8) groups, each its blocks in order; the rows past
+// `rows` in the last group stay zeros.
+void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
+                    uint8_t* out);
+
+// MatMulKQuant's contract over an InterleaveRows copy: out[i * rows + r] =
+// dot(W[r], X[i]) for r in [row_begin, row_end) (any range: a group cut
+// by it is computed whole and only its rows in range are stored), and each
+// result is computed the same way whatever x.n or the range is. The K
+// types read `xk`, the 32-weight types `x32` (both of the same inputs).
+void MatMulInterleaved(DType dtype, const void* packed,
+                       const Q8Activations& x32, const Q8KActivations& xk,
+                       int64_t rows, int64_t row_begin, int64_t row_end,
+                       float* out);
+
+}  // namespace fm::model
+
+#endif  // FM_SERVICES_MODEL_INTERLEAVED_H_
