@@ -122,10 +122,12 @@ __attribute__((target("avx2"))) double ReadRate(const uint8_t* p,
   return i / s;
 }
 
-// Median over `reps` passes of weights x inputs per second.
+// Weights x inputs per second over `reps` passes: the best pass (in L2 the
+// kernel is compute-bound, and other tenants of the host only slow a pass
+// down), or the median of streamed passes.
 double KernelRate(DType dtype, bool interleaved, const uint8_t* w,
                   const Inputs& in, int64_t rows, int64_t cols, int64_t n,
-                  int reps) {
+                  int reps, bool best) {
   std::vector<float> out(rows * n);
   std::vector<double> rates;
   Run(dtype, interleaved, w, in, rows, out.data());  // warm-up
@@ -135,7 +137,8 @@ double KernelRate(DType dtype, bool interleaved, const uint8_t* w,
     rates.push_back(static_cast<double>(rows) * cols * n /
                     Seconds(t0, Clock::now()));
   }
-  return bench::Median(rates);
+  return best ? *std::max_element(rates.begin(), rates.end())
+              : bench::Median(rates);
 }
 
 struct Options {
@@ -156,8 +159,8 @@ int Main(const Options& opt) {
   std::printf(
       "# Integer kernels, one thread\n\n`build/bin/kernel_bench`: rows of %lld "
       "weights; \"cache\": %lld rows (in L2), \"memory\": %lld MiB of rows "
-      "(streamed); Gw/s = 10^9 weights x inputs per second, median of "
-      "passes; read GB/s = a plain streaming read of the same buffer. "
+      "(streamed); Gw/s = 10^9 weights x inputs per second, the best "
+      "pass in cache, the median in memory; read GB/s = a plain streaming read of the same buffer. "
       "CPU: avx2+fma+f16c %s, avx512 %s, avx512vnni %s.\n\n",
       static_cast<long long>(kCols), static_cast<long long>(cache_rows),
       static_cast<long long>(stream_bytes >> 20),
@@ -195,12 +198,13 @@ int Main(const Options& opt) {
       for (int64_t n : batches) {
         const Inputs sub = MakeInputs(n, kCols);
         const double cache = KernelRate(dtype, interleaved, cw, sub,
-                                        cache_rows, kCols, n, reps_cache);
+                                        cache_rows, kCols, n, reps_cache,
+                                        /*best=*/true);
         std::vector<double> mem, read;
         for (int r = 0; r < reps_stream; ++r) {
           read.push_back(ReadRate(sw, stream_size));
           mem.push_back(KernelRate(dtype, interleaved, sw, sub, stream_rows,
-                                   kCols, n, 1));
+                                   kCols, n, 1, /*best=*/false));
         }
         const double mem_rate = bench::Median(mem);
         const double read_rate = bench::Median(read);

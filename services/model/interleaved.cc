@@ -173,12 +173,12 @@ FM_AVX2 inline void Prefetch(const void* p, int64_t bytes) {
   for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
 }
 
-// 4 activations (int8) in every 32-bit lane: one vector's worth for all 8
-// rows.
-FM_AVX2 inline __m256i Broadcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
+// Activations pos..pos+3 (int8) in every 32-bit lane, one vector's worth
+// for all 8 rows, from the inputs' spread copy (SpreadQuads): a plain load
+// that maddubs takes as its memory operand, where a broadcast would cost
+// an instruction of its own per maddubs.
+FM_AVX2 inline __m256i Activations4(const int8_t* spread_row, int64_t pos) {
+  return Load32(spread_row + 8 * pos);
 }
 
 // 8 fp16 per-row factors as floats.
@@ -212,10 +212,10 @@ FM_AVX2 GroupSums<NB> GroupQ4K(const BlockQ4_Kx8* blocks, int64_t nb,
                                const Q8KActivations& x, int64_t i0) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   GroupSums<NB> acc;
-  const int8_t* xq[NB];
+  const int8_t* xs[NB];  // spread rows
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm256_setzero_ps();
-    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
   }
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ4_Kx8& blk = blocks[b];
@@ -229,10 +229,10 @@ FM_AVX2 GroupSums<NB> GroupQ4K(const BlockQ4_Kx8* blocks, int64_t nb,
         const __m256i lo = _mm256_and_si256(q, low4);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
         for (int n = 0; n < NB; ++n) {
-          const int8_t* xp = xq[n] + b * kQkK + 32 * j + 8 * t;
+          const int64_t pos = b * kQkK + 32 * j + 8 * t;
           const __m256i s = _mm256_add_epi16(
-              _mm256_maddubs_epi16(lo, Broadcast4(xp)),
-              _mm256_maddubs_epi16(hi, Broadcast4(xp + 4)));
+              _mm256_maddubs_epi16(lo, Activations4(xs[n], pos)),
+              _mm256_maddubs_epi16(hi, Activations4(xs[n], pos + 4)));
           p16[n] = t == 0 ? s : _mm256_add_epi16(p16[n], s);
         }
       }
@@ -283,10 +283,10 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
       2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15,  //
       2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15);
   GroupSums<NB> acc;
-  const int8_t* xq[NB];
+  const int8_t* xs[NB];  // spread rows
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm256_setzero_ps();
-    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
   }
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ6_Kx8& blk = blocks[b];
@@ -325,13 +325,13 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
             _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
         const __m256i sc = _mm256_shuffle_epi8(pair, h == 0 ? even : odd);
         for (int n = 0; n < NB; ++n) {
-          const int8_t* xp = xq[n] + b * kQkK + 16 * s;
+          const int64_t pos = b * kQkK + 16 * s;
           const __m256i a = _mm256_add_epi16(
-              _mm256_maddubs_epi16(v0, Broadcast4(xp)),
-              _mm256_maddubs_epi16(v1, Broadcast4(xp + 4)));
+              _mm256_maddubs_epi16(v0, Activations4(xs[n], pos)),
+              _mm256_maddubs_epi16(v1, Activations4(xs[n], pos + 4)));
           const __m256i c = _mm256_add_epi16(
-              _mm256_maddubs_epi16(v2, Broadcast4(xp + 8)),
-              _mm256_maddubs_epi16(v3, Broadcast4(xp + 12)));
+              _mm256_maddubs_epi16(v2, Activations4(xs[n], pos + 8)),
+              _mm256_maddubs_epi16(v3, Activations4(xs[n], pos + 12)));
           sumi[n] = _mm256_add_epi32(
               sumi[n], _mm256_add_epi32(_mm256_madd_epi16(a, sc),
                                         _mm256_madd_epi16(c, sc)));
@@ -359,11 +359,11 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
                                 const Q8Activations& x, int64_t i0) {
   const __m256i ones = _mm256_set1_epi16(1);
   GroupSums<NB> acc;
-  const int8_t* xq[NB];
+  const int8_t* xs[NB];  // spread rows
   const float* xd[NB];
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm256_setzero_ps();
-    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
     xd[n] = x.d.data() + (i0 + n) * nb;
   }
   for (int64_t b = 0; b < nb; ++b) {
@@ -375,7 +375,7 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
       const __m256i aw = _mm256_sign_epi8(w, w);
       for (int n = 0; n < NB; ++n) {
         const __m256i sx =
-            _mm256_sign_epi8(Broadcast4(xq[n] + b * kQ8BlockSize + 4 * k), w);
+            _mm256_sign_epi8(Activations4(xs[n], b * kQ8BlockSize + 4 * k), w);
         const __m256i p =
             _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones);
         sumi[n] = k == 0 ? p : _mm256_add_epi32(sumi[n], p);
@@ -399,14 +399,14 @@ FM_AVX2 GroupSums<NB> GroupQ4_0(const BlockQ4_0x8* blocks, int64_t nb,
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   GroupSums<NB> acc;
-  const int8_t* xq[NB];
+  const int8_t* xs[NB];  // spread rows
   const float* xd[NB];
-  const int16_t* xs[NB];
+  const int16_t* sums[NB];
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm256_setzero_ps();
-    xq[n] = x.qs.data() + (i0 + n) * x.cols;
+    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
     xd[n] = x.d.data() + (i0 + n) * nb;
-    xs[n] = x.sums.data() + (i0 + n) * nb;
+    sums[n] = x.sums.data() + (i0 + n) * nb;
   }
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ4_0x8& blk = blocks[b];
@@ -417,17 +417,17 @@ FM_AVX2 GroupSums<NB> GroupQ4_0(const BlockQ4_0x8* blocks, int64_t nb,
       const __m256i lo = _mm256_and_si256(q, low4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
       for (int n = 0; n < NB; ++n) {
-        const int8_t* xp = xq[n] + b * kQ8BlockSize + 8 * m;
-        const __m256i s =
-            _mm256_add_epi16(_mm256_maddubs_epi16(lo, Broadcast4(xp)),
-                             _mm256_maddubs_epi16(hi, Broadcast4(xp + 4)));
+        const int64_t pos = b * kQ8BlockSize + 8 * m;
+        const __m256i s = _mm256_add_epi16(
+            _mm256_maddubs_epi16(lo, Activations4(xs[n], pos)),
+            _mm256_maddubs_epi16(hi, Activations4(xs[n], pos + 4)));
         p16[n] = m == 0 ? s : _mm256_add_epi16(p16[n], s);
       }
     }
     const __m256 d = RowHalves(blk.d);
     for (int n = 0; n < NB; ++n) {
       const __m256i dot = _mm256_sub_epi32(
-          _mm256_madd_epi16(p16[n], ones), _mm256_set1_epi32(8 * xs[n][b]));
+          _mm256_madd_epi16(p16[n], ones), _mm256_set1_epi32(8 * sums[n][b]));
       acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd[n][b])),
                                  _mm256_cvtepi32_ps(dot), acc.v[n]);
     }

@@ -34,6 +34,10 @@ void Q8KActivations::Resize(int64_t n_rows, int64_t n_cols) {
   if (static_cast<int64_t>(bsums32.size()) < n_rows * n_cols / 32) {
     bsums32.resize(n_rows * n_cols / 32);
   }
+  if (Cpu().avx2_fma_f16c &&
+      static_cast<int64_t>(spread.size()) < n_rows * n_cols * 8) {
+    spread.resize(n_rows * n_cols * 8);
+  }
 }
 
 namespace {
@@ -124,6 +128,7 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
           bs[b * (kQkK / 16) + 2 * g] + bs[b * (kQkK / 16) + 2 * g + 1]);
     }
   }
+  if (avx2) SpreadQuads(q, cols, spread.data() + i * cols * 8);
 }
 
 namespace {

@@ -24,6 +24,9 @@ struct Q8KActivations {
   AlignedVector<float> d;     // (n, cols / 256)
   AlignedVector<int16_t> bsums;    // (n, cols / 16)
   AlignedVector<int16_t> bsums32;  // (n, cols / 32) sums of each 32
+  // (n, cols * 8): SpreadQuads of each row's quants, for the interleaved
+  // kernels (filled where they run, i.e. with AVX2).
+  AlignedVector<int8_t> spread;
 
   void Resize(int64_t n_rows, int64_t n_cols);
   // Quantizes row i from x (cols floats): d = amax / 127, q = round(x / d).

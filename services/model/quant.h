@@ -29,6 +29,9 @@ struct Q8Activations {
   AlignedVector<float> d_pairs;
   // (n, cols / 32) sum of each block's quants (for Q4_1 / Q5_1's minimum).
   AlignedVector<int16_t> sums;
+  // (n, cols * 8): SpreadQuads of each row's quants, for the interleaved
+  // kernels (filled where they run, i.e. with AVX2).
+  AlignedVector<int8_t> spread;
 
   // Sizes the buffers for n rows of `cols` (cols % 32 == 0).
   void Resize(int64_t n_rows, int64_t n_cols);
@@ -36,6 +39,11 @@ struct Q8Activations {
   // with the scale rounded through fp16 (so the products equal ggml's).
   void QuantizeRow(int64_t i, const float* x);
 };
+
+// out[8 * k .. 8 * k + 31] = q[k .. k + 3] repeated 8 times, for every
+// k = 0, 4, 8, ... < n (n % 4 == 0): the activations as the interleaved
+// kernels multiply them, 4 at a time against 8 weight rows (interleaved.h).
+void SpreadQuads(const int8_t* q, int64_t n, int8_t* out);
 
 // IEEE half <-> float: fm::F16ToF32, fm::F32ToF16 and fm::F16ToF32Row
 // (common/half.h), shared with the logits codec.
