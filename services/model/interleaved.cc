@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "services/model/cpu_features.h"
 #include "services/model/quant_blocks.h"
@@ -78,6 +79,47 @@ void InterleaveQ4K(const BlockQ4_K* const rows[kInterleave], int64_t b,
   }
 }
 
+// The 256 quants of a Q5_K block (0..31) and its scales and minimums.
+void UnpackQ5K(const BlockQ5_K& b, uint8_t q[kQkK], uint8_t sc[8],
+               uint8_t mn[8]) {
+  for (int g = 0; g < 4; ++g) {
+    for (int l = 0; l < 32; ++l) {
+      q[64 * g + l] = static_cast<uint8_t>(
+          (b.qs[32 * g + l] & 0xF) | (((b.qh[l] >> (2 * g)) & 1) << 4));
+      q[64 * g + 32 + l] = static_cast<uint8_t>(
+          (b.qs[32 * g + l] >> 4) | (((b.qh[l] >> (2 * g + 1)) & 1) << 4));
+    }
+  }
+  for (int j = 0; j < 8; ++j) ScaleMinK4(j, b.scales, &sc[j], &mn[j]);
+}
+
+void InterleaveQ5K(const BlockQ5_K* const rows[kInterleave], int64_t b,
+                   BlockQ5_Kx8* out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    const BlockQ5_K& src = rows[r][b];
+    uint8_t q[kQkK], sc[8], mn[8];
+    UnpackQ5K(src, q, sc, mn);
+    out->d[r] = src.d;
+    out->dmin[r] = src.dmin;
+    for (int j = 0; j < 8; ++j) {
+      out->scales[j][r] = sc[j];
+      out->mins[j / 2][r][j % 2] = mn[j];
+      for (int t = 0; t < 4; ++t) {
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t lo = q[32 * j + 8 * t + i];
+          const uint8_t hi = q[32 * j + 8 * t + 4 + i];
+          const int byte = VectorByte(r, i);
+          out->qs[j][t][byte] =
+              static_cast<uint8_t>((lo & 0xF) | (hi & 0xF) << 4);
+          out->qh[j][byte] |= static_cast<uint8_t>(
+              (lo >> 4) << (2 * t) | (hi >> 4) << (2 * t + 1));
+        }
+      }
+    }
+  }
+}
+
 void InterleaveQ6K(const BlockQ6_K* const rows[kInterleave], int64_t b,
                    BlockQ6_Kx8* out) {
   uint8_t q[kInterleave][kQkK];
@@ -131,6 +173,28 @@ void InterleaveQ4_0(const BlockQ4_0* const rows[kInterleave], int64_t b,
       for (int i = 0; i < 4; ++i) {
         out->qs[k / 2][VectorByte(r, i)] |=
             static_cast<uint8_t>(q[4 * k + i] << (4 * (k % 2)));
+      }
+    }
+  }
+}
+
+// Q5_0's quants: weight j's low 4 bits in byte j % 16 (low nibble for
+// j < 16), its fifth bit at bit j of the little-endian qh.
+void InterleaveQ5_0(const BlockQ5_0* const rows[kInterleave], int64_t b,
+                    BlockQ5_0x8* out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    const BlockQ5_0& src = rows[r][b];
+    out->d[r] = src.d;
+    uint32_t qh;
+    std::memcpy(&qh, src.qh, 4);
+    for (int k = 0; k < 8; ++k) {
+      for (int i = 0; i < 4; ++i) {
+        const int w = 4 * k + i;
+        const uint8_t low4 = w < 16 ? src.qs[w] & 0xF : src.qs[w - 16] >> 4;
+        const int byte = VectorByte(r, i);
+        out->qs[k / 2][byte] |= static_cast<uint8_t>(low4 << (4 * (k % 2)));
+        out->qh[byte] |= static_cast<uint8_t>(((qh >> w) & 1) << k);
       }
     }
   }
@@ -207,38 +271,84 @@ struct GroupSums {
 // activations) add up in int16 (each lane at most 8 * 2 * 15 * 127 =
 // 30480), then one madd by the rows' scales; the minimums' part is
 // sum_j min[r][j] * (sum of sub-block j's activations).
-template <int NB>
-FM_AVX2 GroupSums<NB> GroupQ4K(const BlockQ4_Kx8* blocks, int64_t nb,
-                               const Q8KActivations& x, int64_t i0) {
+// Bit c of each byte of qh moved to bit 4 (a fifth quant bit): 16-bit
+// shifts stay exact per byte once masked to bit 4.
+template <int C>
+FM_AVX2 inline __m256i FifthBit(__m256i qh) {
+  const __m256i bit4 = _mm256_set1_epi8(0x10);
+  if constexpr (C <= 4) {
+    return _mm256_and_si256(_mm256_slli_epi16(qh, 4 - C), bit4);
+  } else {
+    return _mm256_and_si256(_mm256_srli_epi16(qh, C - 4), bit4);
+  }
+}
+
+template <int C>
+FM_AVX2 inline __m256i WithFifthBit(__m256i low4, __m256i qh) {
+  return _mm256_or_si256(low4, FifthBit<C>(qh));
+}
+
+// One t step of GroupQ45K: vectors 2t (lo) and 2t + 1 (hi) of sub-block
+// j, with Q5_K's fifth bits; a product of 5-bit quants can reach 2 * 31 *
+// 127 = 7874 per int16 lane, so Q5_K keeps two partial sums of 4 (31496)
+// where Q4_K adds all 8 (30480).
+template <typename Block, int NB, int T>
+FM_AVX2 inline void SubBlockStep(const Block& blk, int j, int64_t base,
+                                 const int8_t* const xs[NB], __m256i qh,
+                                 __m256i p16[2][NB]) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i q = Load32(blk.qs[j][T]);
+  __m256i lo = _mm256_and_si256(q, low4);
+  __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+  constexpr bool kFive = std::is_same_v<Block, BlockQ5_Kx8>;
+  if constexpr (kFive) {
+    lo = WithFifthBit<2 * T>(lo, qh);
+    hi = WithFifthBit<2 * T + 1>(hi, qh);
+  }
+  constexpr int kPart = kFive ? T / 2 : 0;
+  constexpr bool kFirst = kFive ? T % 2 == 0 : T == 0;
+  for (int n = 0; n < NB; ++n) {
+    const int64_t pos = base + 32 * j + 8 * T;
+    const __m256i s = _mm256_add_epi16(
+        _mm256_maddubs_epi16(lo, Activations4(xs[n], pos)),
+        _mm256_maddubs_epi16(hi, Activations4(xs[n], pos + 4)));
+    p16[kPart][n] = kFirst ? s : _mm256_add_epi16(p16[kPart][n], s);
+  }
+}
+
+template <typename Block, int NB>
+FM_AVX2 GroupSums<NB> GroupQ45K(const Block* blocks, int64_t nb,
+                                const Q8KActivations& x, int64_t i0) {
   GroupSums<NB> acc;
   const int8_t* xs[NB];  // spread rows
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm256_setzero_ps();
     xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
   }
+  constexpr bool kFive = std::is_same_v<Block, BlockQ5_Kx8>;
   for (int64_t b = 0; b < nb; ++b) {
-    const BlockQ4_Kx8& blk = blocks[b];
+    const Block& blk = blocks[b];
     __m256i sumi[NB];
     for (int n = 0; n < NB; ++n) sumi[n] = _mm256_setzero_si256();
     for (int j = 0; j < 8; ++j) {
-      __m256i p16[NB];
-      Prefetch(blk.qs[j], sizeof(blk.qs[j]));
-      for (int t = 0; t < 4; ++t) {
-        const __m256i q = Load32(blk.qs[j][t]);
-        const __m256i lo = _mm256_and_si256(q, low4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-        for (int n = 0; n < NB; ++n) {
-          const int64_t pos = b * kQkK + 32 * j + 8 * t;
-          const __m256i s = _mm256_add_epi16(
-              _mm256_maddubs_epi16(lo, Activations4(xs[n], pos)),
-              _mm256_maddubs_epi16(hi, Activations4(xs[n], pos + 4)));
-          p16[n] = t == 0 ? s : _mm256_add_epi16(p16[n], s);
-        }
+      __m256i p16[2][NB];
+      __m256i qh = _mm256_setzero_si256();
+      if constexpr (kFive) {
+        Prefetch(blk.qh[j], sizeof(blk.qh[j]));
+        qh = Load32(blk.qh[j]);
       }
+      Prefetch(blk.qs[j], sizeof(blk.qs[j]));
+      SubBlockStep<Block, NB, 0>(blk, j, b * kQkK, xs, qh, p16);
+      SubBlockStep<Block, NB, 1>(blk, j, b * kQkK, xs, qh, p16);
+      SubBlockStep<Block, NB, 2>(blk, j, b * kQkK, xs, qh, p16);
+      SubBlockStep<Block, NB, 3>(blk, j, b * kQkK, xs, qh, p16);
       const __m256i sc = PairLanes(blk.scales[j]);
       for (int n = 0; n < NB; ++n) {
-        sumi[n] = _mm256_add_epi32(sumi[n], _mm256_madd_epi16(p16[n], sc));
+        __m256i dot = _mm256_madd_epi16(p16[0][n], sc);
+        if constexpr (kFive) {
+          dot = _mm256_add_epi32(dot, _mm256_madd_epi16(p16[1][n], sc));
+        }
+        sumi[n] = _mm256_add_epi32(sumi[n], dot);
       }
     }
     const __m256 d = RowHalves(blk.d);
@@ -435,6 +545,67 @@ FM_AVX2 GroupSums<NB> GroupQ4_0(const BlockQ4_0x8* blocks, int64_t nb,
   return acc;
 }
 
+// Q5_0: as Q4_0 with the fifth bits, two int16 partial sums of 4 maddubs
+// (5-bit products: at most 4 * 2 * 31 * 127 = 31496), offset 16.
+template <int NB>
+FM_AVX2 GroupSums<NB> GroupQ5_0(const BlockQ5_0x8* blocks, int64_t nb,
+                                const Q8Activations& x, int64_t i0) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  GroupSums<NB> acc;
+  const int8_t* xs[NB];  // spread rows
+  const float* xd[NB];
+  const int16_t* sums[NB];
+  for (int n = 0; n < NB; ++n) {
+    acc.v[n] = _mm256_setzero_ps();
+    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
+    xd[n] = x.d.data() + (i0 + n) * nb;
+    sums[n] = x.sums.data() + (i0 + n) * nb;
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ5_0x8& blk = blocks[b];
+    Prefetch(&blk, sizeof(blk));
+    const __m256i qh = Load32(blk.qh);
+    __m256i v[8];
+    for (int m = 0; m < 4; ++m) {
+      const __m256i q = Load32(blk.qs[m]);
+      v[2 * m] = _mm256_and_si256(q, low4);
+      v[2 * m + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    }
+    v[0] = WithFifthBit<0>(v[0], qh);
+    v[1] = WithFifthBit<1>(v[1], qh);
+    v[2] = WithFifthBit<2>(v[2], qh);
+    v[3] = WithFifthBit<3>(v[3], qh);
+    v[4] = WithFifthBit<4>(v[4], qh);
+    v[5] = WithFifthBit<5>(v[5], qh);
+    v[6] = WithFifthBit<6>(v[6], qh);
+    v[7] = WithFifthBit<7>(v[7], qh);
+    const __m256 d = RowHalves(blk.d);
+    for (int n = 0; n < NB; ++n) {
+      const int64_t pos = b * kQ8BlockSize;
+      __m256i half[2];
+      for (int h = 0; h < 2; ++h) {
+        const __m256i a = _mm256_add_epi16(
+            _mm256_maddubs_epi16(v[4 * h], Activations4(xs[n], pos + 16 * h)),
+            _mm256_maddubs_epi16(v[4 * h + 1],
+                                 Activations4(xs[n], pos + 16 * h + 4)));
+        const __m256i c = _mm256_add_epi16(
+            _mm256_maddubs_epi16(v[4 * h + 2],
+                                 Activations4(xs[n], pos + 16 * h + 8)),
+            _mm256_maddubs_epi16(v[4 * h + 3],
+                                 Activations4(xs[n], pos + 16 * h + 12)));
+        half[h] = _mm256_madd_epi16(_mm256_add_epi16(a, c), ones);
+      }
+      const __m256i dot =
+          _mm256_sub_epi32(_mm256_add_epi32(half[0], half[1]),
+                           _mm256_set1_epi32(16 * sums[n][b]));
+      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd[n][b])),
+                                 _mm256_cvtepi32_ps(dot), acc.v[n]);
+    }
+  }
+  return acc;
+}
+
 // Stores rows [lo, hi) (within group g) of input i's results.
 FM_AVX2 inline void StoreRows(__m256 v, int64_t g, int64_t lo, int64_t hi,
                               int64_t i, int64_t rows, float* out) {
@@ -477,7 +648,21 @@ template <int NB>
 struct Q4KGroup {
   static GroupSums<NB> Run(const BlockQ4_Kx8* b, int64_t nb,
                            const Q8KActivations& x, int64_t i) {
-    return GroupQ4K<NB>(b, nb, x, i);
+    return GroupQ45K<BlockQ4_Kx8, NB>(b, nb, x, i);
+  }
+};
+template <int NB>
+struct Q5KGroup {
+  static GroupSums<NB> Run(const BlockQ5_Kx8* b, int64_t nb,
+                           const Q8KActivations& x, int64_t i) {
+    return GroupQ45K<BlockQ5_Kx8, NB>(b, nb, x, i);
+  }
+};
+template <int NB>
+struct Q5_0Group {
+  static GroupSums<NB> Run(const BlockQ5_0x8* b, int64_t nb,
+                           const Q8Activations& x, int64_t i) {
+    return GroupQ5_0<NB>(b, nb, x, i);
   }
 };
 template <int NB>
@@ -506,8 +691,9 @@ struct Q4_0Group {
 
 bool HasInterleavedKernel(DType dtype) {
   return Cpu().avx2_fma_f16c &&
-         (dtype == DType::kQ4_K || dtype == DType::kQ6_K ||
-          dtype == DType::kQ8_0 || dtype == DType::kQ4_0);
+         (dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
+          dtype == DType::kQ6_K || dtype == DType::kQ8_0 ||
+          dtype == DType::kQ4_0 || dtype == DType::kQ5_0);
 }
 
 bool PrefersInterleaved(DType dtype) {
@@ -522,6 +708,11 @@ int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols) {
       return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ4_Kx8));
     case DType::kQ6_K:
       return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ6_Kx8));
+    case DType::kQ5_K:
+      return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ5_Kx8));
+    case DType::kQ5_0:
+      return groups * (cols / kQ8BlockSize) *
+             static_cast<int64_t>(sizeof(BlockQ5_0x8));
     case DType::kQ8_0:
       return groups * (cols / kQ8BlockSize) *
              static_cast<int64_t>(sizeof(BlockQ8_0x8));
@@ -542,6 +733,12 @@ void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
     case DType::kQ6_K:
       return InterleaveAll<BlockQ6_K, BlockQ6_Kx8, kQkK>(w, rows, cols, out,
                                                    InterleaveQ6K);
+    case DType::kQ5_K:
+      return InterleaveAll<BlockQ5_K, BlockQ5_Kx8, kQkK>(w, rows, cols, out,
+                                                         InterleaveQ5K);
+    case DType::kQ5_0:
+      return InterleaveAll<BlockQ5_0, BlockQ5_0x8, kQ8BlockSize>(
+          w, rows, cols, out, InterleaveQ5_0);
     case DType::kQ8_0:
       return InterleaveAll<BlockQ8_0, BlockQ8_0x8, kQ8BlockSize>(
           w, rows, cols, out, InterleaveQ8_0);
@@ -563,9 +760,15 @@ void MatMulInterleaved(DType dtype, const void* packed,
     case DType::kQ4_K:
       return RunGroups<BlockQ4_Kx8, Q4KGroup>(packed, xk, nbk, rows,
                                               row_begin, row_end, out);
+    case DType::kQ5_K:
+      return RunGroups<BlockQ5_Kx8, Q5KGroup>(packed, xk, nbk, rows,
+                                              row_begin, row_end, out);
     case DType::kQ6_K:
       return RunGroups<BlockQ6_Kx8, Q6KGroup>(packed, xk, nbk, rows,
                                               row_begin, row_end, out);
+    case DType::kQ5_0:
+      return RunGroups<BlockQ5_0x8, Q5_0Group>(packed, x32, nb32, rows,
+                                               row_begin, row_end, out);
     case DType::kQ8_0:
       return RunGroups<BlockQ8_0x8, Q8_0Group>(packed, x32, nb32, rows,
                                                row_begin, row_end, out);

@@ -1,5 +1,6 @@
 // Quantized weights re-laid at load as groups of 8 rows interleaved 4
-// weights at a time (Q4_K, Q6_K, Q8_0, Q4_0), and their AVX2 kernels. In
+// weights at a time (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q5_0), and their AVX2
+// kernels. In
 // ggml's layout a decode product takes one weight row at a time: every 32
 // weights cost an unpack, a maddubs, a scale multiply and an add, and each
 // row ends in a horizontal sum. Interleaved, one 32-byte vector holds 4
@@ -9,10 +10,10 @@
 // as the 8 lanes of one register. Measured with bench/model/kernel_bench
 // (one thread, in L2): 2-4x the row kernels' rate.
 //
-// The same bytes as ggml's blocks for Q6_K, Q8_0 and Q4_0; Q4_K grows from
-// 144 to 148 bytes per 256 weights (scales and minimums one byte each
-// instead of six bits), which is paid back by not decoding the 6-bit
-// packing per row.
+// The same bytes as ggml's blocks for Q6_K, Q8_0, Q4_0 and Q5_0; Q4_K and
+// Q5_K grow by 4 bytes per 256 weights (144 -> 148, 176 -> 180: scales and
+// minimums one byte each instead of six bits), which is paid back by not
+// decoding the 6-bit packing per row.
 #ifndef FM_SERVICES_MODEL_INTERLEAVED_H_
 #define FM_SERVICES_MODEL_INTERLEAVED_H_
 
@@ -71,8 +72,27 @@ struct BlockQ4_0x8 {
 };
 static_assert(sizeof(BlockQ4_0x8) == 8 * 18, "Q4_0 x8 block");
 
-// True when this CPU runs the interleaved kernel of `dtype` (Q4_K, Q6_K,
-// Q8_0, Q4_0 with AVX2+FMA+F16C).
+// One super-block of 8 Q5_K rows: Q4_K's layout plus the fifth bits.
+struct BlockQ5_Kx8 {
+  uint16_t d[kInterleave];
+  uint16_t dmin[kInterleave];
+  uint8_t scales[8][kInterleave];
+  uint8_t mins[4][kInterleave][2];
+  uint8_t qh[8][32];     // [j]: bit k = fifth bit of vector 8j + k
+  uint8_t qs[8][4][32];  // as BlockQ4_Kx8's
+};
+static_assert(sizeof(BlockQ5_Kx8) == 1440, "Q5_K x8 block");
+
+// One block of 8 Q5_0 rows: value = d[r] * (q - 16), q 5-bit.
+struct BlockQ5_0x8 {
+  uint16_t d[kInterleave];
+  uint8_t qh[32];     // bit k = fifth bit of vector k
+  uint8_t qs[4][32];  // as BlockQ4_0x8's
+};
+static_assert(sizeof(BlockQ5_0x8) == 8 * 22, "Q5_0 x8 block");
+
+// True when this CPU runs the interleaved kernel of `dtype` (Q4_K, Q5_K,
+// Q6_K, Q8_0, Q4_0, Q5_0 with AVX2+FMA+F16C).
 bool HasInterleavedKernel(DType dtype);
 
 // Whether a model should re-lay `dtype`'s matrices here: where the

@@ -244,12 +244,12 @@ TEST_CASE("a NaN input makes every integer kernel's products NaN",
 // The interleaved kernels (8 rows re-laid together) against double dots
 // over the reference's weights and the kernel's own quantized inputs, with
 // a last group cut short (43 rows), for any batch and any row range.
-TEST_CASE("interleaved Q4_K, Q6_K, Q8_0 and Q4_0 products are exact for "
-          "any batch and row range",
+TEST_CASE("interleaved K, Q8_0, Q4_0 and Q5_0 products are exact for any "
+          "batch and row range",
           "[model][quant]") {
   constexpr int64_t kRows = 43, kCols = 768;
-  for (GgmlType t :
-       {GgmlType::kQ4_K, GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0}) {
+  for (GgmlType t : {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0}) {
     INFO(GgmlTypeName(t));
     const DType dtype = ToDType(t);
     if (!HasInterleavedKernel(dtype)) {
@@ -263,8 +263,11 @@ TEST_CASE("interleaved Q4_K, Q6_K, Q8_0 and Q4_0 products are exact for "
         DequantizeReference(t, q.data(), kRows * kCols);
     const int64_t bytes = InterleavedBytes(dtype, kRows, kCols);
     // Interleaving moves bytes; a group's padding rows add whole blocks.
-    REQUIRE(bytes == static_cast<int64_t>(q.size()) / kRows * 48 *
-                         (t == GgmlType::kQ4_K ? 148 : 144) / 144);
+    const int64_t grown = t == GgmlType::kQ4_K   ? 4 * 3   // per 768
+                          : t == GgmlType::kQ5_K ? 4 * 3
+                                                 : 0;
+    REQUIRE(bytes ==
+            (static_cast<int64_t>(q.size()) / kRows + grown) * 48);
     HugePageBuffer packed(bytes);
     InterleaveRows(dtype, q.data(), kRows, kCols, packed.data());
     constexpr int64_t kN = 7;  // 4 + 2 + 1: every input-group width
