@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/process_stats.h"
 
 namespace fm::model {
 
@@ -232,6 +233,7 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Info(
   response->set_kv_bytes_allocated(kv_bytes_allocated_.load());
   response->set_streamed_bytes_per_token(info.streamed_bytes_per_token);
   response->set_kv_dtype(info.kv_dtype);
+  response->set_resident_bytes(ResidentBytes());
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

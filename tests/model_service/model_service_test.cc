@@ -121,6 +121,7 @@ TEST_CASE("Info describes the model and the load", "[model_service]") {
   CHECK_FALSE(info.blas_core().empty());
   CHECK(info.active_sessions() == 0);
   CHECK(info.kv_bytes_allocated() == 0);
+  CHECK(info.resident_bytes() > 0);
   // What the file holds and how it runs.
   CHECK(info.file_context_length() == 48);
   CHECK(info.compute_dtype() == "F32");
