@@ -466,6 +466,31 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
   return acc;
 }
 
+// Where NB inputs' rows start, for the 32-weight block types.
+template <int NB>
+struct Inputs32 {
+  const int8_t* spread[NB];  // SpreadQuads rows
+  const float* d[NB];        // per block
+  const int16_t* sums[NB];   // per block
+};
+
+template <int NB>
+Inputs32<NB> Rows32(const Q8Activations& x, int64_t nb, int64_t i0) {
+  Inputs32<NB> in;
+  for (int n = 0; n < NB; ++n) {
+    in.spread[n] = x.spread.data() + (i0 + n) * x.cols * 8;
+    in.d[n] = x.d.data() + (i0 + n) * nb;
+    in.sums[n] = x.sums.data() + (i0 + n) * nb;
+  }
+  return in;
+}
+
+// acc + d[r] * xd * dot[r] per row lane: one block's integer dots scaled.
+FM_AVX2 inline __m256 AddScaled(__m256 acc, __m256 d, float xd, __m256i dot) {
+  return _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd)),
+                         _mm256_cvtepi32_ps(dot), acc);
+}
+
 // Q8_0: 8 vectors per block; maddubs needs an unsigned operand, so |w|
 // times x with w's sign (32258 at most per int16 lane: one maddubs, then a
 // madd by ones to int32), and one float multiply-add per block by the
@@ -474,14 +499,9 @@ template <int NB>
 FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
                                 const Q8Activations& x, int64_t i0) {
   const __m256i ones = _mm256_set1_epi16(1);
+  const Inputs32<NB> in = Rows32<NB>(x, nb, i0);
   GroupSums<NB> acc;
-  const int8_t* xs[NB];  // spread rows
-  const float* xd[NB];
-  for (int n = 0; n < NB; ++n) {
-    acc.v[n] = _mm256_setzero_ps();
-    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
-    xd[n] = x.d.data() + (i0 + n) * nb;
-  }
+  for (int n = 0; n < NB; ++n) acc.v[n] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ8_0x8& blk = blocks[b];
     Prefetch(&blk, sizeof(blk));
@@ -490,8 +510,8 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
       const __m256i w = Load32(blk.qs[k]);
       const __m256i aw = _mm256_sign_epi8(w, w);
       for (int n = 0; n < NB; ++n) {
-        const __m256i sx =
-            _mm256_sign_epi8(Activations4(xs[n], b * kQ8BlockSize + 4 * k), w);
+        const __m256i sx = _mm256_sign_epi8(
+            Activations4(in.spread[n], b * kQ8BlockSize + 4 * k), w);
         const __m256i p =
             _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones);
         sumi[n] = k == 0 ? p : _mm256_add_epi32(sumi[n], p);
@@ -499,114 +519,69 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
     }
     const __m256 d = RowHalves(blk.d);
     for (int n = 0; n < NB; ++n) {
-      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd[n][b])),
-                                 _mm256_cvtepi32_ps(sumi[n]), acc.v[n]);
+      acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], sumi[n]);
     }
   }
   return acc;
 }
 
-// Q4_0: the 4-bit quants (unsigned) times the activations, 8 maddubs
-// added in int16 (at most 8 * 2 * 15 * 127 = 30480), a madd by ones, and
-// the offset 8 taken back out as 8 * (sum of the block's activations).
-template <int NB>
-FM_AVX2 GroupSums<NB> GroupQ4_0(const BlockQ4_0x8* blocks, int64_t nb,
-                                const Q8Activations& x, int64_t i0) {
+// Q4_0 and Q5_0: the 4- or 5-bit quants (unsigned) times the activations,
+// maddubs added in int16 before a madd by ones (Q4_0: all 8 of a block, at
+// most 8 * 2 * 15 * 127 = 30480; Q5_0: 4 at a time, 4 * 2 * 31 * 127 =
+// 31496), and the offset 8 or 16 taken back out as offset * (sum of the
+// block's activations).
+template <typename Block, int NB>
+FM_AVX2 GroupSums<NB> GroupQ45_0(const Block* blocks, int64_t nb,
+                                 const Q8Activations& x, int64_t i0) {
+  constexpr bool kFive = std::is_same_v<Block, BlockQ5_0x8>;
+  constexpr int kOffset = kFive ? 16 : 8;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
+  const Inputs32<NB> in = Rows32<NB>(x, nb, i0);
   GroupSums<NB> acc;
-  const int8_t* xs[NB];  // spread rows
-  const float* xd[NB];
-  const int16_t* sums[NB];
-  for (int n = 0; n < NB; ++n) {
-    acc.v[n] = _mm256_setzero_ps();
-    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
-    xd[n] = x.d.data() + (i0 + n) * nb;
-    sums[n] = x.sums.data() + (i0 + n) * nb;
-  }
+  for (int n = 0; n < NB; ++n) acc.v[n] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const BlockQ4_0x8& blk = blocks[b];
+    const Block& blk = blocks[b];
     Prefetch(&blk, sizeof(blk));
-    __m256i p16[NB];
-    for (int m = 0; m < 4; ++m) {
-      const __m256i q = Load32(blk.qs[m]);
-      const __m256i lo = _mm256_and_si256(q, low4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-      for (int n = 0; n < NB; ++n) {
-        const int64_t pos = b * kQ8BlockSize + 8 * m;
-        const __m256i s = _mm256_add_epi16(
-            _mm256_maddubs_epi16(lo, Activations4(xs[n], pos)),
-            _mm256_maddubs_epi16(hi, Activations4(xs[n], pos + 4)));
-        p16[n] = m == 0 ? s : _mm256_add_epi16(p16[n], s);
-      }
-    }
-    const __m256 d = RowHalves(blk.d);
-    for (int n = 0; n < NB; ++n) {
-      const __m256i dot = _mm256_sub_epi32(
-          _mm256_madd_epi16(p16[n], ones), _mm256_set1_epi32(8 * sums[n][b]));
-      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd[n][b])),
-                                 _mm256_cvtepi32_ps(dot), acc.v[n]);
-    }
-  }
-  return acc;
-}
-
-// Q5_0: as Q4_0 with the fifth bits, two int16 partial sums of 4 maddubs
-// (5-bit products: at most 4 * 2 * 31 * 127 = 31496), offset 16.
-template <int NB>
-FM_AVX2 GroupSums<NB> GroupQ5_0(const BlockQ5_0x8* blocks, int64_t nb,
-                                const Q8Activations& x, int64_t i0) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  const __m256i ones = _mm256_set1_epi16(1);
-  GroupSums<NB> acc;
-  const int8_t* xs[NB];  // spread rows
-  const float* xd[NB];
-  const int16_t* sums[NB];
-  for (int n = 0; n < NB; ++n) {
-    acc.v[n] = _mm256_setzero_ps();
-    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
-    xd[n] = x.d.data() + (i0 + n) * nb;
-    sums[n] = x.sums.data() + (i0 + n) * nb;
-  }
-  for (int64_t b = 0; b < nb; ++b) {
-    const BlockQ5_0x8& blk = blocks[b];
-    Prefetch(&blk, sizeof(blk));
-    const __m256i qh = Load32(blk.qh);
-    __m256i v[8];
+    __m256i v[8];  // vector k: weights 4k..4k+3 of the 8 rows
     for (int m = 0; m < 4; ++m) {
       const __m256i q = Load32(blk.qs[m]);
       v[2 * m] = _mm256_and_si256(q, low4);
       v[2 * m + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
     }
-    v[0] = WithFifthBit<0>(v[0], qh);
-    v[1] = WithFifthBit<1>(v[1], qh);
-    v[2] = WithFifthBit<2>(v[2], qh);
-    v[3] = WithFifthBit<3>(v[3], qh);
-    v[4] = WithFifthBit<4>(v[4], qh);
-    v[5] = WithFifthBit<5>(v[5], qh);
-    v[6] = WithFifthBit<6>(v[6], qh);
-    v[7] = WithFifthBit<7>(v[7], qh);
+    if constexpr (kFive) {
+      const __m256i qh = Load32(blk.qh);
+      v[0] = WithFifthBit<0>(v[0], qh);
+      v[1] = WithFifthBit<1>(v[1], qh);
+      v[2] = WithFifthBit<2>(v[2], qh);
+      v[3] = WithFifthBit<3>(v[3], qh);
+      v[4] = WithFifthBit<4>(v[4], qh);
+      v[5] = WithFifthBit<5>(v[5], qh);
+      v[6] = WithFifthBit<6>(v[6], qh);
+      v[7] = WithFifthBit<7>(v[7], qh);
+    }
     const __m256 d = RowHalves(blk.d);
     for (int n = 0; n < NB; ++n) {
       const int64_t pos = b * kQ8BlockSize;
-      __m256i half[2];
+      __m256i half[2];  // vectors 0-3 and 4-7, in int16
       for (int h = 0; h < 2; ++h) {
-        const __m256i a = _mm256_add_epi16(
-            _mm256_maddubs_epi16(v[4 * h], Activations4(xs[n], pos + 16 * h)),
-            _mm256_maddubs_epi16(v[4 * h + 1],
-                                 Activations4(xs[n], pos + 16 * h + 4)));
-        const __m256i c = _mm256_add_epi16(
-            _mm256_maddubs_epi16(v[4 * h + 2],
-                                 Activations4(xs[n], pos + 16 * h + 8)),
-            _mm256_maddubs_epi16(v[4 * h + 3],
-                                 Activations4(xs[n], pos + 16 * h + 12)));
-        half[h] = _mm256_madd_epi16(_mm256_add_epi16(a, c), ones);
+        __m256i s = _mm256_maddubs_epi16(
+            v[4 * h], Activations4(in.spread[n], pos + 16 * h));
+        for (int k = 1; k < 4; ++k) {
+          s = _mm256_add_epi16(
+              s, _mm256_maddubs_epi16(v[4 * h + k],
+                                      Activations4(in.spread[n],
+                                                   pos + 16 * h + 4 * k)));
+        }
+        half[h] = s;
       }
       const __m256i dot =
-          _mm256_sub_epi32(_mm256_add_epi32(half[0], half[1]),
-                           _mm256_set1_epi32(16 * sums[n][b]));
-      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd[n][b])),
-                                 _mm256_cvtepi32_ps(dot), acc.v[n]);
+          kFive ? _mm256_add_epi32(_mm256_madd_epi16(half[0], ones),
+                                   _mm256_madd_epi16(half[1], ones))
+                : _mm256_madd_epi16(_mm256_add_epi16(half[0], half[1]), ones);
+      acc.v[n] = AddScaled(
+          acc.v[n], d, in.d[n][b],
+          _mm256_sub_epi32(dot, _mm256_set1_epi32(kOffset * in.sums[n][b])));
     }
   }
   return acc;
@@ -668,7 +643,7 @@ template <int NB>
 struct Q5_0Group {
   static GroupSums<NB> Run(const BlockQ5_0x8* b, int64_t nb,
                            const Q8Activations& x, int64_t i) {
-    return GroupQ5_0<NB>(b, nb, x, i);
+    return GroupQ45_0<BlockQ5_0x8, NB>(b, nb, x, i);
   }
 };
 template <int NB>
@@ -689,7 +664,7 @@ template <int NB>
 struct Q4_0Group {
   static GroupSums<NB> Run(const BlockQ4_0x8* b, int64_t nb,
                            const Q8Activations& x, int64_t i) {
-    return GroupQ4_0<NB>(b, nb, x, i);
+    return GroupQ45_0<BlockQ4_0x8, NB>(b, nb, x, i);
   }
 };
 
