@@ -163,44 +163,33 @@ void InterleaveQ8_0(const BlockQ8_0* const rows[kInterleave], int64_t b,
   }
 }
 
-// Q4_0's quants: byte j holds weight j (low nibble) and j + 16 (high).
-void InterleaveQ4_0(const BlockQ4_0* const rows[kInterleave], int64_t b,
-                    BlockQ4_0x8* out) {
+// Q4_0 / Q4_1 / Q5_0 / Q5_1 (Src) -> their x8 block (Dst): weight j's low
+// 4 bits in byte j % 16 (the low nibble for j < 16), Q5's fifth bit at bit
+// j of the little-endian qh; the _1 types' minimum m beside d.
+template <typename Src, typename Dst>
+void InterleaveNibbles32(const Src* const rows[kInterleave], int64_t b,
+                         Dst* out) {
+  constexpr bool kFive = std::is_same_v<Src, BlockQ5_0> ||
+                         std::is_same_v<Src, BlockQ5_1>;
   for (int r = 0; r < kInterleave; ++r) {
     if (rows[r] == nullptr) continue;
-    const BlockQ4_0& src = rows[r][b];
+    const Src& src = rows[r][b];
     out->d[r] = src.d;
-    uint8_t q[32];
-    for (int j = 0; j < 16; ++j) {
-      q[j] = src.qs[j] & 0xF;
-      q[j + 16] = src.qs[j] >> 4;
+    if constexpr (std::is_same_v<Src, BlockQ4_1> ||
+                  std::is_same_v<Src, BlockQ5_1>) {
+      out->m[r] = src.m;
     }
-    for (int k = 0; k < 8; ++k) {
-      for (int i = 0; i < 4; ++i) {
-        out->qs[k / 2][VectorByte(r, i)] |=
-            static_cast<uint8_t>(q[4 * k + i] << (4 * (k % 2)));
-      }
-    }
-  }
-}
-
-// Q5_0's quants: weight j's low 4 bits in byte j % 16 (low nibble for
-// j < 16), its fifth bit at bit j of the little-endian qh.
-void InterleaveQ5_0(const BlockQ5_0* const rows[kInterleave], int64_t b,
-                    BlockQ5_0x8* out) {
-  for (int r = 0; r < kInterleave; ++r) {
-    if (rows[r] == nullptr) continue;
-    const BlockQ5_0& src = rows[r][b];
-    out->d[r] = src.d;
-    uint32_t qh;
-    std::memcpy(&qh, src.qh, 4);
+    uint32_t qh = 0;
+    if constexpr (kFive) std::memcpy(&qh, src.qh, 4);
     for (int k = 0; k < 8; ++k) {
       for (int i = 0; i < 4; ++i) {
         const int w = 4 * k + i;
         const uint8_t low4 = w < 16 ? src.qs[w] & 0xF : src.qs[w - 16] >> 4;
         const int byte = VectorByte(r, i);
         out->qs[k / 2][byte] |= static_cast<uint8_t>(low4 << (4 * (k % 2)));
-        out->qh[byte] |= static_cast<uint8_t>(((qh >> w) & 1) << k);
+        if constexpr (kFive) {
+          out->qh[byte] |= static_cast<uint8_t>(((qh >> w) & 1) << k);
+        }
       }
     }
   }
@@ -525,16 +514,20 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
   return acc;
 }
 
-// Q4_0 and Q5_0: the 4- or 5-bit quants (unsigned) times the activations,
-// maddubs added in int16 before a madd by ones (Q4_0: all 8 of a block, at
-// most 8 * 2 * 15 * 127 = 30480; Q5_0: 4 at a time, 4 * 2 * 31 * 127 =
-// 31496), and the offset 8 or 16 taken back out as offset * (sum of the
-// block's activations).
+// Q4_0, Q5_0, Q4_1, Q5_1: the 4- or 5-bit quants (unsigned) times the
+// activations, maddubs added in int16 before a madd by ones (4 bits: all 8
+// of a block, at most 8 * 2 * 15 * 127 = 30480; 5 bits: 4 at a time,
+// 4 * 2 * 31 * 127 = 31496); the _0 types' offset 8 or 16 taken back out as
+// offset * (sum of the block's activations), the _1 types' minimum added
+// as m[r] * (that sum) in float.
 template <typename Block, int NB>
-FM_AVX2 GroupSums<NB> GroupQ45_0(const Block* blocks, int64_t nb,
-                                 const Q8Activations& x, int64_t i0) {
-  constexpr bool kFive = std::is_same_v<Block, BlockQ5_0x8>;
-  constexpr int kOffset = kFive ? 16 : 8;
+FM_AVX2 GroupSums<NB> GroupNibbles32(const Block* blocks, int64_t nb,
+                                     const Q8Activations& x, int64_t i0) {
+  constexpr bool kFive = std::is_same_v<Block, BlockQ5_0x8> ||
+                         std::is_same_v<Block, BlockQ5_1x8>;
+  constexpr bool kMin = std::is_same_v<Block, BlockQ4_1x8> ||
+                        std::is_same_v<Block, BlockQ5_1x8>;
+  constexpr int kOffset = kMin ? 0 : kFive ? 16 : 8;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   const Inputs32<NB> in = Rows32<NB>(x, nb, i0);
@@ -579,9 +572,16 @@ FM_AVX2 GroupSums<NB> GroupQ45_0(const Block* blocks, int64_t nb,
           kFive ? _mm256_add_epi32(_mm256_madd_epi16(half[0], ones),
                                    _mm256_madd_epi16(half[1], ones))
                 : _mm256_madd_epi16(_mm256_add_epi16(half[0], half[1]), ones);
-      acc.v[n] = AddScaled(
-          acc.v[n], d, in.d[n][b],
-          _mm256_sub_epi32(dot, _mm256_set1_epi32(kOffset * in.sums[n][b])));
+      if constexpr (kMin) {
+        acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], dot);
+        acc.v[n] = _mm256_fmadd_ps(
+            _mm256_mul_ps(RowHalves(blk.m), _mm256_set1_ps(in.d[n][b])),
+            _mm256_set1_ps(static_cast<float>(in.sums[n][b])), acc.v[n]);
+      } else {
+        acc.v[n] = AddScaled(
+            acc.v[n], d, in.d[n][b],
+            _mm256_sub_epi32(dot, _mm256_set1_epi32(kOffset * in.sums[n][b])));
+      }
     }
   }
   return acc;
@@ -640,10 +640,24 @@ struct Q5KGroup {
   }
 };
 template <int NB>
+struct Q4_1Group {
+  static GroupSums<NB> Run(const BlockQ4_1x8* b, int64_t nb,
+                           const Q8Activations& x, int64_t i) {
+    return GroupNibbles32<BlockQ4_1x8, NB>(b, nb, x, i);
+  }
+};
+template <int NB>
+struct Q5_1Group {
+  static GroupSums<NB> Run(const BlockQ5_1x8* b, int64_t nb,
+                           const Q8Activations& x, int64_t i) {
+    return GroupNibbles32<BlockQ5_1x8, NB>(b, nb, x, i);
+  }
+};
+template <int NB>
 struct Q5_0Group {
   static GroupSums<NB> Run(const BlockQ5_0x8* b, int64_t nb,
                            const Q8Activations& x, int64_t i) {
-    return GroupQ45_0<BlockQ5_0x8, NB>(b, nb, x, i);
+    return GroupNibbles32<BlockQ5_0x8, NB>(b, nb, x, i);
   }
 };
 template <int NB>
@@ -664,7 +678,7 @@ template <int NB>
 struct Q4_0Group {
   static GroupSums<NB> Run(const BlockQ4_0x8* b, int64_t nb,
                            const Q8Activations& x, int64_t i) {
-    return GroupQ45_0<BlockQ4_0x8, NB>(b, nb, x, i);
+    return GroupNibbles32<BlockQ4_0x8, NB>(b, nb, x, i);
   }
 };
 
@@ -674,7 +688,8 @@ bool HasInterleavedKernel(DType dtype) {
   return Cpu().avx2_fma_f16c &&
          (dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
           dtype == DType::kQ6_K || dtype == DType::kQ8_0 ||
-          dtype == DType::kQ4_0 || dtype == DType::kQ5_0);
+          dtype == DType::kQ4_0 || dtype == DType::kQ5_0 ||
+          dtype == DType::kQ4_1 || dtype == DType::kQ5_1);
 }
 
 bool PrefersInterleaved(DType dtype) {
@@ -694,6 +709,12 @@ int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols) {
     case DType::kQ5_0:
       return groups * (cols / kQ8BlockSize) *
              static_cast<int64_t>(sizeof(BlockQ5_0x8));
+    case DType::kQ4_1:
+      return groups * (cols / kQ8BlockSize) *
+             static_cast<int64_t>(sizeof(BlockQ4_1x8));
+    case DType::kQ5_1:
+      return groups * (cols / kQ8BlockSize) *
+             static_cast<int64_t>(sizeof(BlockQ5_1x8));
     case DType::kQ8_0:
       return groups * (cols / kQ8BlockSize) *
              static_cast<int64_t>(sizeof(BlockQ8_0x8));
@@ -719,13 +740,19 @@ void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
                                                          InterleaveQ5K);
     case DType::kQ5_0:
       return InterleaveAll<BlockQ5_0, BlockQ5_0x8, kQ8BlockSize>(
-          w, rows, cols, out, InterleaveQ5_0);
+          w, rows, cols, out, InterleaveNibbles32<BlockQ5_0, BlockQ5_0x8>);
+    case DType::kQ4_1:
+      return InterleaveAll<BlockQ4_1, BlockQ4_1x8, kQ8BlockSize>(
+          w, rows, cols, out, InterleaveNibbles32<BlockQ4_1, BlockQ4_1x8>);
+    case DType::kQ5_1:
+      return InterleaveAll<BlockQ5_1, BlockQ5_1x8, kQ8BlockSize>(
+          w, rows, cols, out, InterleaveNibbles32<BlockQ5_1, BlockQ5_1x8>);
     case DType::kQ8_0:
       return InterleaveAll<BlockQ8_0, BlockQ8_0x8, kQ8BlockSize>(
           w, rows, cols, out, InterleaveQ8_0);
     case DType::kQ4_0:
       return InterleaveAll<BlockQ4_0, BlockQ4_0x8, kQ8BlockSize>(
-          w, rows, cols, out, InterleaveQ4_0);
+          w, rows, cols, out, InterleaveNibbles32<BlockQ4_0, BlockQ4_0x8>);
     default:
       return;  // callers check HasInterleavedKernel first
   }
@@ -749,6 +776,12 @@ void MatMulInterleaved(DType dtype, const void* packed,
                                               row_begin, row_end, out);
     case DType::kQ5_0:
       return RunGroups<BlockQ5_0x8, Q5_0Group>(packed, x32, nb32, rows,
+                                               row_begin, row_end, out);
+    case DType::kQ4_1:
+      return RunGroups<BlockQ4_1x8, Q4_1Group>(packed, x32, nb32, rows,
+                                               row_begin, row_end, out);
+    case DType::kQ5_1:
+      return RunGroups<BlockQ5_1x8, Q5_1Group>(packed, x32, nb32, rows,
                                                row_begin, row_end, out);
     case DType::kQ8_0:
       return RunGroups<BlockQ8_0x8, Q8_0Group>(packed, x32, nb32, rows,

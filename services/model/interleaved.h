@@ -1,6 +1,6 @@
 // Quantized weights re-laid at load as groups of 8 rows interleaved 4
-// weights at a time (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q5_0), and their AVX2
-// kernels. In
+// weights at a time (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1), and
+// their AVX2 kernels. In
 // ggml's layout a decode product takes one weight row at a time: every 32
 // weights cost an unpack, a maddubs, a scale multiply and an add, and each
 // row ends in a horizontal sum. Interleaved, one 32-byte vector holds 4
@@ -10,7 +10,7 @@
 // as the 8 lanes of one register. Measured with bench/model/kernel_bench
 // (one thread, in L2): 2-4x the row kernels' rate.
 //
-// The same bytes as ggml's blocks for Q6_K, Q8_0, Q4_0 and Q5_0; Q4_K and
+// The same bytes as ggml's blocks for Q6_K and the 32-weight types; Q4_K and
 // Q5_K grow by 4 bytes per 256 weights (144 -> 148, 176 -> 180: scales and
 // minimums one byte each instead of six bits), which is paid back by not
 // decoding the 6-bit packing per row.
@@ -91,8 +91,25 @@ struct BlockQ5_0x8 {
 };
 static_assert(sizeof(BlockQ5_0x8) == 8 * 22, "Q5_0 x8 block");
 
-// True when this CPU runs the interleaved kernel of `dtype` (Q4_K, Q5_K,
-// Q6_K, Q8_0, Q4_0, Q5_0 with AVX2+FMA+F16C).
+// One block of 8 Q4_1 rows: value = d[r] * q + m[r], q 4-bit.
+struct BlockQ4_1x8 {
+  uint16_t d[kInterleave];
+  uint16_t m[kInterleave];
+  uint8_t qs[4][32];  // as BlockQ4_0x8's
+};
+static_assert(sizeof(BlockQ4_1x8) == 8 * 20, "Q4_1 x8 block");
+
+// One block of 8 Q5_1 rows: value = d[r] * q + m[r], q 5-bit.
+struct BlockQ5_1x8 {
+  uint16_t d[kInterleave];
+  uint16_t m[kInterleave];
+  uint8_t qh[32];     // as BlockQ5_0x8's
+  uint8_t qs[4][32];  // as BlockQ4_0x8's
+};
+static_assert(sizeof(BlockQ5_1x8) == 8 * 24, "Q5_1 x8 block");
+
+// True when this CPU runs the interleaved kernel of `dtype` (every integer
+// type but Q2_K and Q3_K, with AVX2+FMA+F16C).
 bool HasInterleavedKernel(DType dtype);
 
 // Whether a model should re-lay `dtype`'s matrices here: where the

@@ -244,12 +244,13 @@ TEST_CASE("a NaN input makes every integer kernel's products NaN",
 // The interleaved kernels (8 rows re-laid together) against double dots
 // over the reference's weights and the kernel's own quantized inputs, with
 // a last group cut short (43 rows), for any batch and any row range.
-TEST_CASE("interleaved K, Q8_0, Q4_0 and Q5_0 products are exact for any "
+TEST_CASE("interleaved products of every integer type are exact for any "
           "batch and row range",
           "[model][quant]") {
   constexpr int64_t kRows = 43, kCols = 768;
   for (GgmlType t : {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-                     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0}) {
+                     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0,
+                     GgmlType::kQ4_1, GgmlType::kQ5_1}) {
     INFO(GgmlTypeName(t));
     const DType dtype = ToDType(t);
     if (!HasInterleavedKernel(dtype)) {
