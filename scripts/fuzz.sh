@@ -31,7 +31,7 @@ core=(common/gguf/gguf_file.cc common/json_nesting.cc common/utf8.cc common/text
 for f in arch_gemma arch_llama arch_qwen architectures blas_core checkpoint \
     cpu_features \
     dequantize dtype f32_kernel gguf_hparams gguf_loader half_kernel huge_page_buffer \
-    interleaved kquant_matmul \
+    interleaved_layout interleaved_matmul kquant_matmul \
     kv_attention kv_cache llama2c_loader llama_config llama_model ops quant thread_pool \
     weights; do
   core+=("services/model/$f.cc")

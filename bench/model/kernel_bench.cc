@@ -20,7 +20,7 @@
 #include "services/model/aligned_vector.h"
 #include "services/model/cpu_features.h"
 #include "services/model/huge_page_buffer.h"
-#include "services/model/interleaved.h"
+#include "services/model/interleaved_matmul.h"
 #include "services/model/kquant_matmul.h"
 #include "services/model/quant.h"
 #include "tests/model/ggml_quant_reference.h"

@@ -15,7 +15,7 @@
 #include "common/status_macros.h"
 #include "services/model/blas_core.h"
 #include "services/model/f32_kernel.h"
-#include "services/model/interleaved.h"
+#include "services/model/interleaved_matmul.h"
 #include "services/model/kv_attention.h"
 
 namespace fm::model {

@@ -95,7 +95,7 @@ struct LoadOptions {
   // How the KV cache stores keys and values.
   KvDType kv_dtype = KvDType::kF16;
   // Re-lay the Q4_K / Q6_K / Q8_0 / Q4_0 matrices 8 rows interleaved for
-  // their faster kernels (interleaved.h) where this CPU has them; false
+  // their faster kernels (interleaved_layout.h) where this CPU has them; false
   // keeps the row kernels over the mapped file (benchmarks compare them).
   bool interleave_weights = true;
 };

@@ -11,7 +11,7 @@
 #include "services/model/dequantize.h"
 #include "services/model/f32_kernel.h"
 #include "services/model/half_kernel.h"
-#include "services/model/interleaved.h"
+#include "services/model/interleaved_matmul.h"
 #include "services/model/kquant_matmul.h"
 
 namespace fm::model {

@@ -23,7 +23,7 @@ struct Tensor {
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
-  // The matrix re-laid for an interleaved kernel (interleaved.h),
+  // The matrix re-laid for an interleaved kernel (interleaved_layout.h),
   // owned by the Checkpoint, or null. `data` stays the file's layout (row
   // lookups read it).
   const void* interleaved = nullptr;

@@ -11,7 +11,7 @@
 #include "services/model/dequantize.h"
 #include "services/model/dtype.h"
 #include "services/model/huge_page_buffer.h"
-#include "services/model/interleaved.h"
+#include "services/model/interleaved_matmul.h"
 #include "services/model/kquant_matmul.h"
 #include "services/model/ops.h"
 #include "services/model/thread_pool.h"

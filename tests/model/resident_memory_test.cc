@@ -1,11 +1,11 @@
 // The model holds its weights in memory once: a matrix re-laid at load
-// (interleaved.h) lives in the re-laid copy, and the file's pages it was
+// (interleaved_layout.h) lives in the re-laid copy, and the file's pages it was
 // made from leave the resident set.
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "common/process_stats.h"
-#include "services/model/interleaved.h"
+#include "services/model/interleaved_matmul.h"
 #include "services/model/llama_model.h"
 #include "tests/model/arch_model.h"
 #include "tests/model/model_test_util.h"

@@ -1,27 +1,25 @@
 // Quantized weights re-laid at load as groups of 8 rows interleaved 4
-// weights at a time (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1), and
-// their AVX2 kernels. In
-// ggml's layout a decode product takes one weight row at a time: every 32
-// weights cost an unpack, a maddubs, a scale multiply and an add, and each
-// row ends in a horizontal sum. Interleaved, one 32-byte vector holds 4
-// weights of each of 8 rows: maddubs against 4 broadcast activations gives
-// 8 rows' partial dots at once, a whole sub-block's partial dots add up in
-// int16 before the single scale multiply, and the 8 rows' results come out
-// as the 8 lanes of one register. Measured with bench/model/kernel_bench
-// (one thread, in L2): 2-4x the row kernels' rate.
+// weights at a time (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): the
+// layouts and the re-lay (interleaved_matmul.h multiplies them). In ggml's
+// layout a decode product takes one weight row at a time: every 32 weights
+// cost an unpack, a maddubs, a scale multiply and an add, and each row ends
+// in a horizontal sum. Interleaved, one 32-byte vector holds 4 weights of
+// each of 8 rows: maddubs against 4 broadcast activations gives 8 rows'
+// partial dots at once, a whole sub-block's partial dots add up in int16
+// before the single scale multiply, and the 8 rows' results come out as
+// the 8 lanes of one register. Measured with bench/model/kernel_bench (one
+// thread, in L2): 2-5x the row kernels' rate.
 //
 // The same bytes as ggml's blocks for Q6_K and the 32-weight types; Q4_K and
 // Q5_K grow by 4 bytes per 256 weights (144 -> 148, 176 -> 180: scales and
 // minimums one byte each instead of six bits), which is paid back by not
 // decoding the 6-bit packing per row.
-#ifndef FM_SERVICES_MODEL_INTERLEAVED_H_
-#define FM_SERVICES_MODEL_INTERLEAVED_H_
+#ifndef FM_SERVICES_MODEL_INTERLEAVED_LAYOUT_H_
+#define FM_SERVICES_MODEL_INTERLEAVED_LAYOUT_H_
 
 #include <cstdint>
 
 #include "services/model/dtype.h"
-#include "services/model/kquant_matmul.h"
-#include "services/model/quant.h"
 
 namespace fm::model {
 
@@ -108,16 +106,6 @@ struct BlockQ5_1x8 {
 };
 static_assert(sizeof(BlockQ5_1x8) == 8 * 24, "Q5_1 x8 block");
 
-// True when this CPU runs the interleaved kernel of `dtype` (every integer
-// type but Q2_K and Q3_K, with AVX2+FMA+F16C).
-bool HasInterleavedKernel(DType dtype);
-
-// Whether a model should re-lay `dtype`'s matrices here: where the
-// interleaved kernel is the fastest this CPU has (Q8_0 keeps its AVX-512
-// VNNI row kernel where there is one: it is measured, the interleaved
-// AVX2 one is not on such a CPU).
-bool PrefersInterleaved(DType dtype);
-
 // Bytes of the interleaved copy of a (rows, cols) matrix of `dtype`.
 int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols);
 
@@ -128,16 +116,6 @@ int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols);
 void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
                     uint8_t* out);
 
-// MatMulKQuant's contract over an InterleaveRows copy: out[i * rows + r] =
-// dot(W[r], X[i]) for r in [row_begin, row_end) (any range: a group cut
-// by it is computed whole and only its rows in range are stored), and each
-// result is computed the same way whatever x.n or the range is. The K
-// types read `xk`, the 32-weight types `x32` (both of the same inputs).
-void MatMulInterleaved(DType dtype, const void* packed,
-                       const Q8Activations& x32, const Q8KActivations& xk,
-                       int64_t rows, int64_t row_begin, int64_t row_end,
-                       float* out);
-
 }  // namespace fm::model
 
-#endif  // FM_SERVICES_MODEL_INTERLEAVED_H_
+#endif  // FM_SERVICES_MODEL_INTERLEAVED_LAYOUT_H_

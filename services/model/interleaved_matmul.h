@@ -1,0 +1,37 @@
+// The AVX2 kernels over weights re-laid 8 rows interleaved
+// (interleaved_layout.h), and which types a model should re-lay here.
+#ifndef FM_SERVICES_MODEL_INTERLEAVED_MATMUL_H_
+#define FM_SERVICES_MODEL_INTERLEAVED_MATMUL_H_
+
+#include <cstdint>
+
+#include "services/model/dtype.h"
+#include "services/model/interleaved_layout.h"
+#include "services/model/kquant_matmul.h"
+#include "services/model/quant.h"
+
+namespace fm::model {
+
+// True when this CPU runs the interleaved kernel of `dtype` (every integer
+// type but Q2_K and Q3_K, with AVX2+FMA+F16C).
+bool HasInterleavedKernel(DType dtype);
+
+// Whether a model should re-lay `dtype`'s matrices here: where the
+// interleaved kernel is the fastest this CPU has (Q8_0 keeps its AVX-512
+// VNNI row kernel where there is one: it is measured, the interleaved
+// AVX2 one is not on such a CPU).
+bool PrefersInterleaved(DType dtype);
+
+// MatMulKQuant's contract over an InterleaveRows copy: out[i * rows + r] =
+// dot(W[r], X[i]) for r in [row_begin, row_end) (any range: a group cut
+// by it is computed whole and only its rows in range are stored), and each
+// result is computed the same way whatever x.n or the range is. The K
+// types read `xk`, the 32-weight types `x32` (both of the same inputs).
+void MatMulInterleaved(DType dtype, const void* packed,
+                       const Q8Activations& x32, const Q8KActivations& xk,
+                       int64_t rows, int64_t row_begin, int64_t row_end,
+                       float* out);
+
+}  // namespace fm::model
+
+#endif  // FM_SERVICES_MODEL_INTERLEAVED_MATMUL_H_
