@@ -59,15 +59,24 @@ AlignedVector<uint8_t> MakeWeights(GgmlType type, int64_t rows, int64_t cols) {
 
 DType ToDType(GgmlType t) {
   switch (t) {
-    case GgmlType::kQ8_0: return DType::kQ8_0;
-    case GgmlType::kQ4_0: return DType::kQ4_0;
-    case GgmlType::kQ4_1: return DType::kQ4_1;
-    case GgmlType::kQ5_0: return DType::kQ5_0;
-    case GgmlType::kQ5_1: return DType::kQ5_1;
-    case GgmlType::kQ4_K: return DType::kQ4_K;
-    case GgmlType::kQ5_K: return DType::kQ5_K;
-    case GgmlType::kQ6_K: return DType::kQ6_K;
-    default: return DType::kF32;
+    case GgmlType::kQ8_0:
+      return DType::kQ8_0;
+    case GgmlType::kQ4_0:
+      return DType::kQ4_0;
+    case GgmlType::kQ4_1:
+      return DType::kQ4_1;
+    case GgmlType::kQ5_0:
+      return DType::kQ5_0;
+    case GgmlType::kQ5_1:
+      return DType::kQ5_1;
+    case GgmlType::kQ4_K:
+      return DType::kQ4_K;
+    case GgmlType::kQ5_K:
+      return DType::kQ5_K;
+    case GgmlType::kQ6_K:
+      return DType::kQ6_K;
+    default:
+      return DType::kF32;
   }
 }
 
@@ -111,10 +120,10 @@ __attribute__((target("avx2"))) double ReadRate(const uint8_t* p,
   const auto t0 = Clock::now();
   size_t i = 0;
   for (; i + 64 <= bytes; i += 64) {
-    a0 = _mm256_add_epi8(a0, _mm256_loadu_si256(
-                                 reinterpret_cast<const __m256i*>(p + i)));
-    a1 = _mm256_add_epi8(a1, _mm256_loadu_si256(
-                                 reinterpret_cast<const __m256i*>(p + i + 32)));
+    a0 = _mm256_add_epi8(
+        a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i)));
+    a1 = _mm256_add_epi8(
+        a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
   }
   const double s = Seconds(t0, Clock::now());
   volatile int sink = _mm256_extract_epi32(_mm256_add_epi8(a0, a1), 0);
@@ -143,10 +152,9 @@ double KernelRate(DType dtype, bool interleaved, const uint8_t* w,
 
 struct Options {
   bool quick = false;
-  std::vector<GgmlType> types = {GgmlType::kQ8_0, GgmlType::kQ4_0,
-                                 GgmlType::kQ5_0, GgmlType::kQ4_1,
-                                 GgmlType::kQ4_K, GgmlType::kQ5_K,
-                                 GgmlType::kQ6_K};
+  std::vector<GgmlType> types = {
+      GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_1,
+      GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
 };
 
 int Main(const Options& opt) {
@@ -160,15 +168,17 @@ int Main(const Options& opt) {
       "# Integer kernels, one thread\n\n`build/bin/kernel_bench`: rows of %lld "
       "weights; \"cache\": %lld rows (in L2), \"memory\": %lld MiB of rows "
       "(streamed); Gw/s = 10^9 weights x inputs per second, the best "
-      "pass in cache, the median in memory; read GB/s = a plain streaming read of the same buffer. "
+      "pass in cache, the median in memory; read GB/s = a plain streaming read "
+      "of the same buffer. "
       "CPU: avx2+fma+f16c %s, avx512 %s, avx512vnni %s.\n\n",
       static_cast<long long>(kCols), static_cast<long long>(cache_rows),
       static_cast<long long>(stream_bytes >> 20),
       Cpu().avx2_fma_f16c ? "yes" : "no", Cpu().avx512 ? "yes" : "no",
       Cpu().avx512_vnni ? "yes" : "no");
-  std::printf("| type | bits/w | n | cache Gw/s | memory Gw/s | memory GB/s | "
-              "read GB/s | memory / read |\n|---|---:|---:|---:|---:|---:|---:"
-              "|---:|\n");
+  std::printf(
+      "| type | bits/w | n | cache Gw/s | memory Gw/s | memory GB/s | "
+      "read GB/s | memory / read |\n|---|---:|---:|---:|---:|---:|---:"
+      "|---:|\n");
   for (GgmlType type : opt.types) {
     const DType dtype = ToDType(type);
     const double bytes_per_weight =
@@ -186,8 +196,7 @@ int Main(const Options& opt) {
         cache_x8 = HugePageBuffer(InterleavedBytes(dtype, cache_rows, kCols));
         InterleaveRows(dtype, cache_w.data(), cache_rows, kCols,
                        cache_x8.data());
-        stream_x8 =
-            HugePageBuffer(InterleavedBytes(dtype, stream_rows, kCols));
+        stream_x8 = HugePageBuffer(InterleavedBytes(dtype, stream_rows, kCols));
         InterleaveRows(dtype, stream_w.data(), stream_rows, kCols,
                        stream_x8.data());
       }
@@ -197,8 +206,8 @@ int Main(const Options& opt) {
           interleaved ? stream_x8.size() : stream_w.size();
       for (int64_t n : batches) {
         const Inputs sub = MakeInputs(n, kCols);
-        const double cache = KernelRate(dtype, interleaved, cw, sub,
-                                        cache_rows, kCols, n, reps_cache,
+        const double cache = KernelRate(dtype, interleaved, cw, sub, cache_rows,
+                                        kCols, n, reps_cache,
                                         /*best=*/true);
         std::vector<double> mem, read;
         for (int r = 0; r < reps_stream; ++r) {
@@ -248,7 +257,8 @@ int main(int argc, char** argv) {
         }
       }
     } else {
-      std::fprintf(stderr, "usage: kernel_bench [--quick] [--types=Q4_K,...]\n");
+      std::fprintf(stderr,
+                   "usage: kernel_bench [--quick] [--types=Q4_K,...]\n");
       return 2;
     }
   }

@@ -54,8 +54,8 @@ struct Options {
   std::string dir = "/tmp";
   std::string only;  // run only this shape (e.g. stories110M)
   std::string dtypes;  // comma-separated weight types; empty: all
-  bool interleave = true;  // LoadOptions::interleave_weights
-  bool reuse = false;       // keep the written models and reuse them
+  bool interleave = true;    // LoadOptions::interleave_weights
+  bool reuse = false;        // keep the written models and reuse them
   bool decode_only = false;  // no batched decode, no prefill
   std::vector<int> threads = {1, 2};
 };
@@ -431,11 +431,12 @@ int Main(int argc, char** argv) {
                std::strcmp(argv[i], "--threads=2") == 0) {
       opt.threads = {argv[i][10] - '0'};
     } else {
-      std::fprintf(stderr,
-                   "usage: %s [--quick] [--dir=TMPDIR] [--only=SHAPE] "
-                   "[--dtypes=F32,F16,Q8_0,Q4_0,Q4_K_M,Q5_K_M,Q6_K] [--row_kernels] "
-                   "[--reuse] [--decode_only] [--threads=1|2]\n",
-                   argv[0]);
+      std::fprintf(
+          stderr,
+          "usage: %s [--quick] [--dir=TMPDIR] [--only=SHAPE] "
+          "[--dtypes=F32,F16,Q8_0,Q4_0,Q4_K_M,Q5_K_M,Q6_K] [--row_kernels] "
+          "[--reuse] [--decode_only] [--threads=1|2]\n",
+          argv[0]);
       return 2;
     }
   }
@@ -482,7 +483,8 @@ int Main(int argc, char** argv) {
                   ? 0.0
                   : BatchedDecode(model, kBatchSizes[b], batch_steps, 8);
         }
-        r.prefill_tps = opt.decode_only ? 0.0 : Prefill(model, 128, prefill_reps);
+        r.prefill_tps =
+            opt.decode_only ? 0.0 : Prefill(model, 128, prefill_reps);
         results.push_back(r);
         std::fprintf(stderr, "%s %s t=%d: decode %.1f tok/s (bound %.1f)\n",
                      r.model.c_str(), r.dtype.c_str(), threads, r.decode_tps,

@@ -11,9 +11,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/mapped_file.h"
 #include "services/model/huge_page_buffer.h"
 #include "services/model/llama_config.h"
-#include "common/mapped_file.h"
 #include "services/model/weights.h"
 
 namespace fm::model {

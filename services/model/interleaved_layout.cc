@@ -75,8 +75,8 @@ void UnpackQ5K(const BlockQ5_K& b, uint8_t q[kQkK], uint8_t sc[8],
                uint8_t mn[8]) {
   for (int g = 0; g < 4; ++g) {
     for (int l = 0; l < 32; ++l) {
-      q[64 * g + l] = static_cast<uint8_t>(
-          (b.qs[32 * g + l] & 0xF) | (((b.qh[l] >> (2 * g)) & 1) << 4));
+      q[64 * g + l] = static_cast<uint8_t>((b.qs[32 * g + l] & 0xF) |
+                                           (((b.qh[l] >> (2 * g)) & 1) << 4));
       q[64 * g + 32 + l] = static_cast<uint8_t>(
           (b.qs[32 * g + l] >> 4) | (((b.qh[l] >> (2 * g + 1)) & 1) << 4));
     }
@@ -103,8 +103,8 @@ void InterleaveQ5K(const BlockQ5_K* const rows[kInterleave], int64_t b,
           const int byte = VectorByte(r, i);
           out->qs[j][t][byte] =
               static_cast<uint8_t>((lo & 0xF) | (hi & 0xF) << 4);
-          out->qh[j][byte] |= static_cast<uint8_t>(
-              (lo >> 4) << (2 * t) | (hi >> 4) << (2 * t + 1));
+          out->qh[j][byte] |= static_cast<uint8_t>((lo >> 4) << (2 * t) |
+                                                   (hi >> 4) << (2 * t + 1));
         }
       }
     }
@@ -131,10 +131,11 @@ void InterleaveQ6K(const BlockQ6_K* const rows[kInterleave], int64_t b,
       for (int i = 0; i < 4; ++i) {
         const uint8_t* v = q[r] + 16 * s + i;  // v[4c]: vector 4s + c
         const int byte = VectorByte(r, i);
-        sub.qh[byte] = static_cast<uint8_t>((v[0] >> 4) | (v[4] >> 4) << 2 |
-                                            (v[8] >> 4) << 4 |
-                                            (v[12] >> 4) << 6);
-        sub.ql[0][byte] = static_cast<uint8_t>((v[0] & 0xF) | (v[4] & 0xF) << 4);
+        sub.qh[byte] =
+            static_cast<uint8_t>((v[0] >> 4) | (v[4] >> 4) << 2 |
+                                 (v[8] >> 4) << 4 | (v[12] >> 4) << 6);
+        sub.ql[0][byte] =
+            static_cast<uint8_t>((v[0] & 0xF) | (v[4] & 0xF) << 4);
         sub.ql[1][byte] =
             static_cast<uint8_t>((v[8] & 0xF) | (v[12] & 0xF) << 4);
       }
@@ -149,7 +150,8 @@ void InterleaveQ8_0(const BlockQ8_0* const rows[kInterleave], int64_t b,
     const BlockQ8_0& src = rows[r][b];
     out->d[r] = src.d;
     for (int k = 0; k < 8; ++k) {
-      for (int i = 0; i < 4; ++i) out->qs[k][VectorByte(r, i)] = src.qs[4 * k + i];
+      for (int i = 0; i < 4; ++i)
+        out->qs[k][VectorByte(r, i)] = src.qs[4 * k + i];
     }
   }
 }
@@ -160,8 +162,8 @@ void InterleaveQ8_0(const BlockQ8_0* const rows[kInterleave], int64_t b,
 template <typename Src, typename Dst>
 void InterleaveNibbles32(const Src* const rows[kInterleave], int64_t b,
                          Dst* out) {
-  constexpr bool kFive = std::is_same_v<Src, BlockQ5_0> ||
-                         std::is_same_v<Src, BlockQ5_1>;
+  constexpr bool kFive =
+      std::is_same_v<Src, BlockQ5_0> || std::is_same_v<Src, BlockQ5_1>;
   for (int r = 0; r < kInterleave; ++r) {
     if (rows[r] == nullptr) continue;
     const Src& src = rows[r][b];
@@ -241,10 +243,10 @@ void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
   switch (dtype) {
     case DType::kQ4_K:
       return InterleaveAll<BlockQ4_K, BlockQ4_Kx8, kQkK>(w, rows, cols, out,
-                                                   InterleaveQ4K);
+                                                         InterleaveQ4K);
     case DType::kQ6_K:
       return InterleaveAll<BlockQ6_K, BlockQ6_Kx8, kQkK>(w, rows, cols, out,
-                                                   InterleaveQ6K);
+                                                         InterleaveQ6K);
     case DType::kQ5_K:
       return InterleaveAll<BlockQ5_K, BlockQ5_Kx8, kQkK>(w, rows, cols, out,
                                                          InterleaveQ5K);

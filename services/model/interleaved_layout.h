@@ -31,10 +31,10 @@ inline constexpr int kInterleave = 8;  // rows per interleaved group
 // One super-block (256 weights) of 8 Q4_K rows. value = d[r] * scale * q -
 // dmin[r] * min, as ggml's Q4_K.
 struct BlockQ4_Kx8 {
-  uint16_t d[kInterleave];     // fp16, per row
-  uint16_t dmin[kInterleave];  // fp16, per row
-  uint8_t scales[8][kInterleave];    // [sub-block j of 32][row]: 0..63
-  uint8_t mins[4][kInterleave][2];   // [j / 2][row][j % 2]: 0..63
+  uint16_t d[kInterleave];          // fp16, per row
+  uint16_t dmin[kInterleave];       // fp16, per row
+  uint8_t scales[8][kInterleave];   // [sub-block j of 32][row]: 0..63
+  uint8_t mins[4][kInterleave][2];  // [j / 2][row][j % 2]: 0..63
   // [j][t]: low nibbles = vector 8j + 2t (weights 32j + 8t + 0..3), high
   // nibbles = vector 8j + 2t + 1 (32j + 8t + 4..7).
   uint8_t qs[8][4][32];
@@ -43,8 +43,8 @@ static_assert(sizeof(BlockQ4_Kx8) == 1184, "Q4_K x8 block");
 
 // One super-block of 8 Q6_K rows: value = d[r] * scale * (q - 32), q 6-bit.
 struct BlockQ6_Kx8 {
-  uint16_t d[kInterleave];              // fp16, per row
-  int8_t scales[8][kInterleave][2];     // [s / 2][row][s % 2], s of 16
+  uint16_t d[kInterleave];           // fp16, per row
+  int8_t scales[8][kInterleave][2];  // [s / 2][row][s % 2], s of 16
   // Sub-block s's vectors 4s..4s+3, their bytes together so that the
   // kernel reads the block front to back: qh = their high 2 bits (vector
   // 4s + c in bits 2c, 2c + 1), ql[m] = low 4 bits of vectors 4s + 2m (low
@@ -66,7 +66,7 @@ static_assert(sizeof(BlockQ8_0x8) == 8 * 34, "Q8_0 x8 block");
 // One block of 8 Q4_0 rows: value = d[r] * (q - 8), q 4-bit.
 struct BlockQ4_0x8 {
   uint16_t d[kInterleave];  // fp16, per row
-  uint8_t qs[4][32];  // [m]: vector 2m in the low nibbles, 2m + 1 high
+  uint8_t qs[4][32];        // [m]: vector 2m in the low nibbles, 2m + 1 high
 };
 static_assert(sizeof(BlockQ4_0x8) == 8 * 18, "Q4_0 x8 block");
 

@@ -149,7 +149,8 @@ FM_AVX2 GroupSums<NB> GroupQ45K(const Block* blocks, int64_t nb,
     const __m256 d = RowHalves(blk.d);
     const __m256 dmin = RowHalves(blk.dmin);
     for (int n = 0; n < NB; ++n) {
-      const int16_t* sums32 = x.bsums32.data() + (i0 + n) * (x.cols / 32) + 8 * b;
+      const int16_t* sums32 =
+          x.bsums32.data() + (i0 + n) * (x.cols / 32) + 8 * b;
       __m256i m = _mm256_setzero_si256();
       for (int p = 0; p < 4; ++p) {
         int32_t pair;
@@ -181,9 +182,9 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
   const __m256i bits45 = _mm256_set1_epi8(0x30);
   // From the pair layout [row][s % 2] as int16: scale s = 2p (even) or
   // 2p + 1 (odd) of row r into int16 lanes 2r and 2r + 1.
-  const __m256i even = _mm256_setr_epi8(
-      0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,  //
-      0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+  const __m256i even =
+      _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,  //
+                       0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
   const __m256i odd = _mm256_setr_epi8(
       2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15,  //
       2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15);
@@ -217,17 +218,17 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
         const __m256i qh = Load32(blk.q[s].qh);
         const __m256i l0 = Load32(blk.q[s].ql[0]);
         const __m256i l1 = Load32(blk.q[s].ql[1]);
-        const __m256i v0 = _mm256_or_si256(
-            _mm256_and_si256(l0, low4),
-            _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
-        const __m256i v1 = _mm256_or_si256(
-            _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-            _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+        const __m256i v0 =
+            _mm256_or_si256(_mm256_and_si256(l0, low4),
+                            _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+        const __m256i v1 =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                            _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
         const __m256i v2 = _mm256_or_si256(_mm256_and_si256(l1, low4),
                                            _mm256_and_si256(qh, bits45));
-        const __m256i v3 = _mm256_or_si256(
-            _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+        const __m256i v3 =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
         const __m256i sc = _mm256_shuffle_epi8(pair, h == 0 ? even : odd);
         for (int n = 0; n < NB; ++n) {
           const int64_t pos = b * kQkK + 16 * s;
@@ -301,8 +302,7 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
       for (int n = 0; n < NB; ++n) {
         const __m256i sx = _mm256_sign_epi8(
             Activations4(in.spread[n], b * kQ8BlockSize + 4 * k), w);
-        const __m256i p =
-            _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones);
         sumi[n] = k == 0 ? p : _mm256_add_epi32(sumi[n], p);
       }
     }
@@ -323,10 +323,10 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
 template <typename Block, int NB>
 FM_AVX2 GroupSums<NB> GroupNibbles32(const Block* blocks, int64_t nb,
                                      const Q8Activations& x, int64_t i0) {
-  constexpr bool kFive = std::is_same_v<Block, BlockQ5_0x8> ||
-                         std::is_same_v<Block, BlockQ5_1x8>;
-  constexpr bool kMin = std::is_same_v<Block, BlockQ4_1x8> ||
-                        std::is_same_v<Block, BlockQ5_1x8>;
+  constexpr bool kFive =
+      std::is_same_v<Block, BlockQ5_0x8> || std::is_same_v<Block, BlockQ5_1x8>;
+  constexpr bool kMin =
+      std::is_same_v<Block, BlockQ4_1x8> || std::is_same_v<Block, BlockQ5_1x8>;
   constexpr int kOffset = kMin ? 0 : kFive ? 16 : 8;
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
@@ -362,9 +362,9 @@ FM_AVX2 GroupSums<NB> GroupNibbles32(const Block* blocks, int64_t nb,
             v[4 * h], Activations4(in.spread[n], pos + 16 * h));
         for (int k = 1; k < 4; ++k) {
           s = _mm256_add_epi16(
-              s, _mm256_maddubs_epi16(v[4 * h + k],
-                                      Activations4(in.spread[n],
-                                                   pos + 16 * h + 4 * k)));
+              s, _mm256_maddubs_epi16(
+                     v[4 * h + k],
+                     Activations4(in.spread[n], pos + 16 * h + 4 * k)));
         }
         half[h] = s;
       }
@@ -400,7 +400,23 @@ FM_AVX2 inline void StoreRows(__m256 v, int64_t g, int64_t lo, int64_t hi,
   for (int64_t r = lo; r < hi; ++r) dst[r] = lanes[r];
 }
 
-template <typename Block, template <int> class Group, typename Inputs>
+// One group's kernel for NB inputs, by the block type.
+template <int NB, typename Block, typename Inputs>
+FM_AVX2 GroupSums<NB> Group(const Block* blocks, int64_t nb, const Inputs& x,
+                            int64_t i0) {
+  if constexpr (std::is_same_v<Block, BlockQ6_Kx8>) {
+    return GroupQ6K<NB>(blocks, nb, x, i0);
+  } else if constexpr (std::is_same_v<Block, BlockQ8_0x8>) {
+    return GroupQ8_0<NB>(blocks, nb, x, i0);
+  } else if constexpr (std::is_same_v<Block, BlockQ4_Kx8> ||
+                       std::is_same_v<Block, BlockQ5_Kx8>) {
+    return GroupQ45K<Block, NB>(blocks, nb, x, i0);
+  } else {
+    return GroupNibbles32<Block, NB>(blocks, nb, x, i0);
+  }
+}
+
+template <typename Block, typename Inputs>
 FM_AVX2 void RunGroups(const void* packed, const Inputs& x, int64_t nb,
                        int64_t rows, int64_t row_begin, int64_t row_end,
                        float* out) {
@@ -412,75 +428,20 @@ FM_AVX2 void RunGroups(const void* packed, const Inputs& x, int64_t nb,
     const Block* gb = blocks + g * nb;
     int64_t i = 0;
     for (; i + 4 <= x.n; i += 4) {
-      const auto s = Group<4>::Run(gb, nb, x, i);
-      for (int n = 0; n < 4; ++n) StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
+      const auto s = Group<4>(gb, nb, x, i);
+      for (int n = 0; n < 4; ++n)
+        StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
     }
     for (; i + 2 <= x.n; i += 2) {
-      const auto s = Group<2>::Run(gb, nb, x, i);
-      for (int n = 0; n < 2; ++n) StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
+      const auto s = Group<2>(gb, nb, x, i);
+      for (int n = 0; n < 2; ++n)
+        StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
     }
     if (i < x.n) {
-      StoreRows(Group<1>::Run(gb, nb, x, i).v[0], g, lo, hi, i, rows, out);
+      StoreRows(Group<1>(gb, nb, x, i).v[0], g, lo, hi, i, rows, out);
     }
   }
 }
-
-template <int NB>
-struct Q4KGroup {
-  static GroupSums<NB> Run(const BlockQ4_Kx8* b, int64_t nb,
-                           const Q8KActivations& x, int64_t i) {
-    return GroupQ45K<BlockQ4_Kx8, NB>(b, nb, x, i);
-  }
-};
-template <int NB>
-struct Q5KGroup {
-  static GroupSums<NB> Run(const BlockQ5_Kx8* b, int64_t nb,
-                           const Q8KActivations& x, int64_t i) {
-    return GroupQ45K<BlockQ5_Kx8, NB>(b, nb, x, i);
-  }
-};
-template <int NB>
-struct Q4_1Group {
-  static GroupSums<NB> Run(const BlockQ4_1x8* b, int64_t nb,
-                           const Q8Activations& x, int64_t i) {
-    return GroupNibbles32<BlockQ4_1x8, NB>(b, nb, x, i);
-  }
-};
-template <int NB>
-struct Q5_1Group {
-  static GroupSums<NB> Run(const BlockQ5_1x8* b, int64_t nb,
-                           const Q8Activations& x, int64_t i) {
-    return GroupNibbles32<BlockQ5_1x8, NB>(b, nb, x, i);
-  }
-};
-template <int NB>
-struct Q5_0Group {
-  static GroupSums<NB> Run(const BlockQ5_0x8* b, int64_t nb,
-                           const Q8Activations& x, int64_t i) {
-    return GroupNibbles32<BlockQ5_0x8, NB>(b, nb, x, i);
-  }
-};
-template <int NB>
-struct Q6KGroup {
-  static GroupSums<NB> Run(const BlockQ6_Kx8* b, int64_t nb,
-                           const Q8KActivations& x, int64_t i) {
-    return GroupQ6K<NB>(b, nb, x, i);
-  }
-};
-template <int NB>
-struct Q8_0Group {
-  static GroupSums<NB> Run(const BlockQ8_0x8* b, int64_t nb,
-                           const Q8Activations& x, int64_t i) {
-    return GroupQ8_0<NB>(b, nb, x, i);
-  }
-};
-template <int NB>
-struct Q4_0Group {
-  static GroupSums<NB> Run(const BlockQ4_0x8* b, int64_t nb,
-                           const Q8Activations& x, int64_t i) {
-    return GroupNibbles32<BlockQ4_0x8, NB>(b, nb, x, i);
-  }
-};
 
 }  // namespace
 
@@ -505,29 +466,29 @@ void MatMulInterleaved(DType dtype, const void* packed,
   const int64_t nb32 = x32.cols / kQ8BlockSize;
   switch (dtype) {
     case DType::kQ4_K:
-      return RunGroups<BlockQ4_Kx8, Q4KGroup>(packed, xk, nbk, rows,
-                                              row_begin, row_end, out);
+      return RunGroups<BlockQ4_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
+                                    out);
     case DType::kQ5_K:
-      return RunGroups<BlockQ5_Kx8, Q5KGroup>(packed, xk, nbk, rows,
-                                              row_begin, row_end, out);
+      return RunGroups<BlockQ5_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
+                                    out);
     case DType::kQ6_K:
-      return RunGroups<BlockQ6_Kx8, Q6KGroup>(packed, xk, nbk, rows,
-                                              row_begin, row_end, out);
+      return RunGroups<BlockQ6_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
+                                    out);
     case DType::kQ5_0:
-      return RunGroups<BlockQ5_0x8, Q5_0Group>(packed, x32, nb32, rows,
-                                               row_begin, row_end, out);
+      return RunGroups<BlockQ5_0x8>(packed, x32, nb32, rows, row_begin, row_end,
+                                    out);
     case DType::kQ4_1:
-      return RunGroups<BlockQ4_1x8, Q4_1Group>(packed, x32, nb32, rows,
-                                               row_begin, row_end, out);
+      return RunGroups<BlockQ4_1x8>(packed, x32, nb32, rows, row_begin, row_end,
+                                    out);
     case DType::kQ5_1:
-      return RunGroups<BlockQ5_1x8, Q5_1Group>(packed, x32, nb32, rows,
-                                               row_begin, row_end, out);
+      return RunGroups<BlockQ5_1x8>(packed, x32, nb32, rows, row_begin, row_end,
+                                    out);
     case DType::kQ8_0:
-      return RunGroups<BlockQ8_0x8, Q8_0Group>(packed, x32, nb32, rows,
-                                               row_begin, row_end, out);
+      return RunGroups<BlockQ8_0x8>(packed, x32, nb32, rows, row_begin, row_end,
+                                    out);
     case DType::kQ4_0:
-      return RunGroups<BlockQ4_0x8, Q4_0Group>(packed, x32, nb32, rows,
-                                               row_begin, row_end, out);
+      return RunGroups<BlockQ4_0x8>(packed, x32, nb32, rows, row_begin, row_end,
+                                    out);
     default:
       return;
   }

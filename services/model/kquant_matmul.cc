@@ -81,8 +81,8 @@ FM_AVX2 float QuantizeBlockQ8KAvx2(const float* xb, int8_t* qb) {
     std::memset(qb, 0, kQkK);
     return std::numeric_limits<float>::quiet_NaN();
   }
-  __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax),
-                         _mm256_extractf128_ps(amax, 1));
+  __m128 m4 =
+      _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
   m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
   m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
   const float scale = _mm_cvtss_f32(m4) / 127.0f;
@@ -117,7 +117,8 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
   for (int64_t b = 0; b < nb; ++b) {
     const float* xb = x + b * kQkK;
     int8_t* qb = q + b * kQkK;
-    di[b] = avx2 ? QuantizeBlockQ8KAvx2(xb, qb) : QuantizeBlockQ8KScalar(xb, qb);
+    di[b] =
+        avx2 ? QuantizeBlockQ8KAvx2(xb, qb) : QuantizeBlockQ8KScalar(xb, qb);
     for (int g = 0; g < kQkK / 16; ++g) {
       int16_t sum = 0;
       for (int j = 0; j < 16; ++j) sum += qb[16 * g + j];

@@ -107,14 +107,13 @@ void InterleaveMatrices(int threads, Checkpoint* ckpt) {
   ckpt->interleaved = HugePageBuffer(static_cast<size_t>(offset.back()));
   uint8_t* base = ckpt->interleaved.data();
   ThreadPool pool(threads);
-  pool.ParallelFor(static_cast<int64_t>(matrices.size()), 1,
-                   [&](int64_t b, int64_t e, int) {
-                     for (int64_t k = b; k < e; ++k) {
-                       const Tensor& t = *matrices[k];
-                       InterleaveRows(t.dtype, t.data, t.rows, t.cols,
-                                      base + offset[k]);
-                     }
-                   });
+  pool.ParallelFor(
+      static_cast<int64_t>(matrices.size()), 1, [&](int64_t b, int64_t e, int) {
+        for (int64_t k = b; k < e; ++k) {
+          const Tensor& t = *matrices[k];
+          InterleaveRows(t.dtype, t.data, t.rows, t.cols, base + offset[k]);
+        }
+      });
   for (size_t k = 0; k < matrices.size(); ++k) {
     Tensor& t = *matrices[k];
     t.interleaved = base + offset[k];

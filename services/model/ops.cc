@@ -207,8 +207,8 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
         MatMulHalfRows(w.dtype, static_cast<const uint16_t*>(w.data), x, n,
                        w.rows, w.cols, lo, hi, out);
       } else if (w.interleaved != nullptr) {
-        MatMulInterleaved(w.dtype, w.interleaved, ctx->x_quant,
-                          ctx->x_quant_k, w.rows, lo, hi, out);
+        MatMulInterleaved(w.dtype, w.interleaved, ctx->x_quant, ctx->x_quant_k,
+                          w.rows, lo, hi, out);
       } else if (HasBlocks32Kernel(w.dtype)) {
         MatMulBlocks32(w.dtype, w.data, ctx->x_quant, w.rows, lo, hi, out);
       } else if (HasKQuantKernel(w.dtype)) {

@@ -160,7 +160,8 @@ __attribute__((target("avx2,fma,f16c"))) float QuantizeBlockAvx2(
     const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
     const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(s, t)),
                                     half, _CMP_GE_OQ);
-    const __m256 step = _mm256_and_ps(up, _mm256_or_ps(one, _mm256_and_ps(s, sign)));
+    const __m256 step =
+        _mm256_and_ps(up, _mm256_or_ps(one, _mm256_and_ps(s, sign)));
     r[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
   }
   const __m256i bytes = _mm256_permutevar8x32_epi32(

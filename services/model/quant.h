@@ -42,7 +42,8 @@ struct Q8Activations {
 
 // out[8 * k .. 8 * k + 31] = q[k .. k + 3] repeated 8 times, for every
 // k = 0, 4, 8, ... < n (n % 4 == 0): the activations as the interleaved
-// kernels multiply them, 4 at a time against 8 weight rows (interleaved_layout.h).
+// kernels multiply them, 4 at a time against 8 weight rows
+// (interleaved_layout.h).
 void SpreadQuads(const int8_t* q, int64_t n, int8_t* out);
 
 // IEEE half <-> float: fm::F16ToF32, fm::F32ToF16 and fm::F16ToF32Row

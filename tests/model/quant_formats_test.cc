@@ -244,13 +244,14 @@ TEST_CASE("a NaN input makes every integer kernel's products NaN",
 // The interleaved kernels (8 rows re-laid together) against double dots
 // over the reference's weights and the kernel's own quantized inputs, with
 // a last group cut short (43 rows), for any batch and any row range.
-TEST_CASE("interleaved products of every integer type are exact for any "
-          "batch and row range",
-          "[model][quant]") {
+TEST_CASE(
+    "interleaved products of every integer type are exact for any "
+    "batch and row range",
+    "[model][quant]") {
   constexpr int64_t kRows = 43, kCols = 768;
-  for (GgmlType t : {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-                     GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0,
-                     GgmlType::kQ4_1, GgmlType::kQ5_1}) {
+  for (GgmlType t :
+       {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_0,
+        GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_1, GgmlType::kQ5_1}) {
     INFO(GgmlTypeName(t));
     const DType dtype = ToDType(t);
     if (!HasInterleavedKernel(dtype)) {
@@ -264,11 +265,10 @@ TEST_CASE("interleaved products of every integer type are exact for any "
         DequantizeReference(t, q.data(), kRows * kCols);
     const int64_t bytes = InterleavedBytes(dtype, kRows, kCols);
     // Interleaving moves bytes; a group's padding rows add whole blocks.
-    const int64_t grown = t == GgmlType::kQ4_K   ? 4 * 3   // per 768
+    const int64_t grown = t == GgmlType::kQ4_K   ? 4 * 3  // per 768
                           : t == GgmlType::kQ5_K ? 4 * 3
                                                  : 0;
-    REQUIRE(bytes ==
-            (static_cast<int64_t>(q.size()) / kRows + grown) * 48);
+    REQUIRE(bytes == (static_cast<int64_t>(q.size()) / kRows + grown) * 48);
     HugePageBuffer packed(bytes);
     InterleaveRows(dtype, q.data(), kRows, kCols, packed.data());
     constexpr int64_t kN = 7;  // 4 + 2 + 1: every input-group width
@@ -296,8 +296,8 @@ TEST_CASE("interleaved products of every integer type are exact for any "
     // Row ranges that cut groups (5 | 13 | 43) store exactly their rows,
     // computed as in the whole range.
     std::vector<float> pieces(kN * kRows, -1.0f);
-    for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, 5}, {5, 13},
-                          {13, kRows}}) {
+    for (auto [lo, hi] :
+         {std::pair<int64_t, int64_t>{0, 5}, {5, 13}, {13, kRows}}) {
       MatMulInterleaved(dtype, packed.data(), a32, ak, kRows, lo, hi,
                         pieces.data());
     }
@@ -312,8 +312,8 @@ TEST_CASE("interleaved products of every integer type are exact for any "
     std::vector<float> alone(kRows);
     MatMulInterleaved(dtype, packed.data(), one_32, one_k, kRows, 0, kRows,
                       alone.data());
-    CHECK(SameBits(alone, std::vector<float>(out.begin() + (kN - 1) * kRows,
-                                             out.end())));
+    CHECK(SameBits(
+        alone, std::vector<float>(out.begin() + (kN - 1) * kRows, out.end())));
   }
 }
 
