@@ -69,6 +69,10 @@ DType ToDType(GgmlType t) {
       return DType::kQ5_0;
     case GgmlType::kQ5_1:
       return DType::kQ5_1;
+    case GgmlType::kQ2_K:
+      return DType::kQ2_K;
+    case GgmlType::kQ3_K:
+      return DType::kQ3_K;
     case GgmlType::kQ4_K:
       return DType::kQ4_K;
     case GgmlType::kQ5_K:
@@ -154,7 +158,8 @@ struct Options {
   bool quick = false;
   std::vector<GgmlType> types = {
       GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_1,
-      GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K};
+      GgmlType::kQ5_1, GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K,
+      GgmlType::kQ5_K, GgmlType::kQ6_K};
 };
 
 int Main(const Options& opt) {
@@ -191,6 +196,11 @@ int Main(const Options& opt) {
     const auto stream_w = MakeWeights(type, stream_rows, kCols);
     for (bool interleaved : {false, true}) {
       if (interleaved && !HasInterleavedKernel(dtype)) continue;
+      // Q2_K and Q3_K have no row kernel (dequantized path).
+      if (!interleaved && !HasKQuantKernel(dtype) &&
+          !HasBlocks32Kernel(dtype)) {
+        continue;
+      }
       HugePageBuffer cache_x8, stream_x8;
       if (interleaved) {
         cache_x8 = HugePageBuffer(InterleavedBytes(dtype, cache_rows, kCols));

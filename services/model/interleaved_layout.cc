@@ -156,6 +156,75 @@ void InterleaveQ8_0(const BlockQ8_0* const rows[kInterleave], int64_t b,
   }
 }
 
+// The 256 quants of a Q3_K block (0..7: low 2 bits | hmask bit << 2) and
+// its 16 scales (offset by -32), as dequantize.cc's RowQ3_K reads them.
+void UnpackQ3K(const BlockQ3_K& b, uint8_t q[kQkK], int8_t sc[16]) {
+  for (int j = 0; j < 16; ++j) {
+    const uint8_t low = j < 8 ? (b.scales[j] & 0xF) : (b.scales[j - 8] >> 4);
+    const uint8_t high = (b.scales[8 + (j % 4)] >> (2 * (j / 4))) & 3;
+    sc[j] = static_cast<int8_t>((low | (high << 4)) - 32);
+  }
+  for (int h = 0; h < 2; ++h) {
+    for (int j = 0; j < 4; ++j) {
+      for (int half = 0; half < 2; ++half) {
+        for (int l = 0; l < 16; ++l) {
+          const int w = 128 * h + 32 * j + 16 * half + l;
+          const uint8_t low2 = (b.qs[32 * h + 16 * half + l] >> (2 * j)) & 3;
+          const uint8_t bit = (b.hmask[16 * half + l] >> (4 * h + j)) & 1;
+          q[w] = static_cast<uint8_t>(low2 | bit << 2);
+        }
+      }
+    }
+  }
+}
+
+void InterleaveQ3K(const BlockQ3_K* const rows[kInterleave], int64_t b,
+                   BlockQ3_Kx8* out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    const BlockQ3_K& src = rows[r][b];
+    uint8_t q[kQkK];
+    int8_t sc[16];
+    UnpackQ3K(src, q, sc);
+    out->d[r] = src.d;
+    for (int s = 0; s < 16; ++s) {
+      out->scales[s / 2][r][s % 2] = sc[s];
+      auto& pair = out->q[s / 2];
+      for (int c = 0; c < 4; ++c) {
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t v = q[16 * s + 4 * c + i];
+          const int byte = VectorByte(r, i);
+          pair.ql[s % 2][byte] |= static_cast<uint8_t>((v & 3) << (2 * c));
+          pair.qh[byte] |= static_cast<uint8_t>((v >> 2) << (4 * (s % 2) + c));
+        }
+      }
+    }
+  }
+}
+
+// Q2_K: weight 128h + 32j + 16half + l is bits 2j, 2j + 1 of
+// qs[32h + 16half + l]; sub-block s = weight / 16 has scales[s].
+void InterleaveQ2K(const BlockQ2_K* const rows[kInterleave], int64_t b,
+                   BlockQ2_Kx8* out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    if (rows[r] == nullptr) continue;
+    const BlockQ2_K& src = rows[r][b];
+    out->d[r] = src.d;
+    out->dmin[r] = src.dmin;
+    for (int s = 0; s < 16; ++s) {
+      out->scales[s / 2][r][s % 2] = src.scales[s];
+      for (int c = 0; c < 4; ++c) {
+        for (int i = 0; i < 4; ++i) {
+          const int w = 16 * s + 4 * c + i;
+          const int h = w / 128, j = (w % 128) / 32, rest = w % 32;
+          const uint8_t v = (src.qs[32 * h + rest] >> (2 * j)) & 3;
+          out->qs[s][VectorByte(r, i)] |= static_cast<uint8_t>(v << (2 * c));
+        }
+      }
+    }
+  }
+}
+
 // Q4_0 / Q4_1 / Q5_0 / Q5_1 (Src) -> their x8 block (Dst): weight j's low
 // 4 bits in byte j % 16 (the low nibble for j < 16), Q5's fifth bit at bit
 // j of the little-endian qh; the _1 types' minimum m beside d.
@@ -218,6 +287,10 @@ int64_t InterleavedBytes(DType dtype, int64_t rows, int64_t cols) {
       return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ6_Kx8));
     case DType::kQ5_K:
       return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ5_Kx8));
+    case DType::kQ3_K:
+      return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ3_Kx8));
+    case DType::kQ2_K:
+      return groups * (cols / kQkK) * static_cast<int64_t>(sizeof(BlockQ2_Kx8));
     case DType::kQ5_0:
       return groups * (cols / kQ8BlockSize) *
              static_cast<int64_t>(sizeof(BlockQ5_0x8));
@@ -250,6 +323,12 @@ void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
     case DType::kQ5_K:
       return InterleaveAll<BlockQ5_K, BlockQ5_Kx8, kQkK>(w, rows, cols, out,
                                                          InterleaveQ5K);
+    case DType::kQ3_K:
+      return InterleaveAll<BlockQ3_K, BlockQ3_Kx8, kQkK>(w, rows, cols, out,
+                                                         InterleaveQ3K);
+    case DType::kQ2_K:
+      return InterleaveAll<BlockQ2_K, BlockQ2_Kx8, kQkK>(w, rows, cols, out,
+                                                         InterleaveQ2K);
     case DType::kQ5_0:
       return InterleaveAll<BlockQ5_0, BlockQ5_0x8, kQ8BlockSize>(
           w, rows, cols, out, InterleaveNibbles32<BlockQ5_0, BlockQ5_0x8>);

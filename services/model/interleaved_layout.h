@@ -1,5 +1,6 @@
 // Quantized weights re-laid at load as groups of 8 rows interleaved 4
-// weights at a time (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1): the
+// weights at a time (every integer type: Q2_K ... Q6_K, Q8_0, Q4_0, Q4_1,
+// Q5_0, Q5_1): the
 // layouts and the re-lay (interleaved_matmul.h multiplies them). In ggml's
 // layout a decode product takes one weight row at a time: every 32 weights
 // cost an unpack, a maddubs, a scale multiply and an add, and each row ends
@@ -10,10 +11,10 @@
 // the 8 lanes of one register. Measured with bench/model/kernel_bench (one
 // thread, in L2): 2-5x the row kernels' rate.
 //
-// The same bytes as ggml's blocks for Q6_K and the 32-weight types; Q4_K and
-// Q5_K grow by 4 bytes per 256 weights (144 -> 148, 176 -> 180: scales and
-// minimums one byte each instead of six bits), which is paid back by not
-// decoding the 6-bit packing per row.
+// The same bytes as ggml's blocks for Q2_K, Q6_K and the 32-weight types;
+// Q3_K, Q4_K and Q5_K grow by 4 bytes per 256 weights (110 -> 114,
+// 144 -> 148, 176 -> 180: 6-bit scales one byte each), which is paid back
+// by not decoding the 6-bit packing per row.
 #ifndef FM_SERVICES_MODEL_INTERLEAVED_LAYOUT_H_
 #define FM_SERVICES_MODEL_INTERLEAVED_LAYOUT_H_
 
@@ -55,6 +56,33 @@ struct BlockQ6_Kx8 {
   } q[16];
 };
 static_assert(sizeof(BlockQ6_Kx8) == 8 * 210, "Q6_K x8 block");
+
+// One super-block of 8 Q3_K rows: value = d[r] * scale * (q - 4), q the
+// 3-bit quant (its 2 low bits and its hmask bit), scale = ggml's 6-bit
+// value - 32.
+struct BlockQ3_Kx8 {
+  uint16_t d[kInterleave];           // fp16, per row
+  int8_t scales[8][kInterleave][2];  // [s / 2][row][s % 2], s of 16
+  // Sub-blocks 2p and 2p + 1 (vectors 8p..8p+7): qh bit k = the third bit
+  // of vector 8p + k; ql[h] bits 2c, 2c + 1 = the low 2 bits of vector
+  // 8p + 4h + c.
+  struct {
+    uint8_t qh[32];
+    uint8_t ql[2][32];
+  } q[8];
+};
+static_assert(sizeof(BlockQ3_Kx8) == 912, "Q3_K x8 block");
+
+// One super-block of 8 Q2_K rows: value = d[r] * scale * q - dmin[r] * min
+// over sub-blocks of 16, q 2-bit.
+struct BlockQ2_Kx8 {
+  uint16_t d[kInterleave];     // fp16, per row
+  uint16_t dmin[kInterleave];  // fp16, per row
+  // [s / 2][row][s % 2]: scale (low nibble) | min << 4, as ggml packs them.
+  uint8_t scales[8][kInterleave][2];
+  uint8_t qs[16][32];  // [s]: vector 4s + c in bits 2c, 2c + 1
+};
+static_assert(sizeof(BlockQ2_Kx8) == 8 * 84, "Q2_K x8 block");
 
 // One block (32 weights) of 8 Q8_0 rows: value = d[r] * q.
 struct BlockQ8_0x8 {

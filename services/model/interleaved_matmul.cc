@@ -66,16 +66,22 @@ struct GroupSums {
 // activations) add up in int16 (each lane at most 8 * 2 * 15 * 127 =
 // 30480), then one madd by the rows' scales; the minimums' part is
 // sum_j min[r][j] * (sum of sub-block j's activations).
-// Bit c of each byte of qh moved to bit 4 (a fifth quant bit): 16-bit
-// shifts stay exact per byte once masked to bit 4.
+// Bit From of each byte of v moved to bit To, the other bits cleared:
+// 16-bit shifts stay exact per byte once masked to one bit.
+template <int From, int To>
+FM_AVX2 inline __m256i BitTo(__m256i v) {
+  const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << To));
+  if constexpr (To >= From) {
+    return _mm256_and_si256(_mm256_slli_epi16(v, To - From), bit);
+  } else {
+    return _mm256_and_si256(_mm256_srli_epi16(v, From - To), bit);
+  }
+}
+
+// Bit c of each byte of qh moved to bit 4 (a fifth quant bit).
 template <int C>
 FM_AVX2 inline __m256i FifthBit(__m256i qh) {
-  const __m256i bit4 = _mm256_set1_epi8(0x10);
-  if constexpr (C <= 4) {
-    return _mm256_and_si256(_mm256_slli_epi16(qh, 4 - C), bit4);
-  } else {
-    return _mm256_and_si256(_mm256_srli_epi16(qh, C - 4), bit4);
-  }
+  return BitTo<C, 4>(qh);
 }
 
 template <int C>
@@ -171,15 +177,99 @@ FM_AVX2 GroupSums<NB> GroupQ45K(const Block* blocks, int64_t nb,
   return acc;
 }
 
-// Q6_K: per sub-block s of 16, the 6-bit quants (unsigned, 0..63) times
-// the activations, two maddubs added in int16 (at most 2 * 2 * 63 * 127 =
-// 32004) before each madd by the rows' scales; the offset 32 is taken back
-// out as 32 * sum_s scale[r][s] * (sum of sub-block s's activations).
-template <int NB>
-FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
-                               const Q8KActivations& x, int64_t i0) {
+// The four vectors (weights 16s..16s+15 of the 8 rows) of sub-block s as
+// unsigned quants, for the types with 16-weight sub-blocks.
+FM_AVX2 inline void SubBlockVectors(const BlockQ6_Kx8& blk, int s,
+                                    __m256i v[4]) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
+  Prefetch(&blk.q[s], sizeof(blk.q[s]));
+  const __m256i qh = Load32(blk.q[s].qh);
+  const __m256i l0 = Load32(blk.q[s].ql[0]);
+  const __m256i l1 = Load32(blk.q[s].ql[1]);
+  // 6 bits: the low 4 from ql's nibbles, the top 2 from qh's bit pairs
+  // (bits 2c, 2c + 1 shifted to 4, 5; 16-bit shifts are exact per byte
+  // once masked).
   const __m256i bits45 = _mm256_set1_epi8(0x30);
+  v[0] = _mm256_or_si256(_mm256_and_si256(l0, low4),
+                         _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
+  v[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                         _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
+  v[2] =
+      _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(qh, bits45));
+  v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+}
+
+template <int H>
+FM_AVX2 inline void Q3Vectors(__m256i low2, __m256i qh, __m256i v[4]) {
+  const __m256i three = _mm256_set1_epi8(3);
+  v[0] = _mm256_or_si256(_mm256_and_si256(low2, three), BitTo<4 * H, 2>(qh));
+  v[1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low2, 2), three),
+                         BitTo<4 * H + 1, 2>(qh));
+  v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low2, 4), three),
+                         BitTo<4 * H + 2, 2>(qh));
+  v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low2, 6), three),
+                         BitTo<4 * H + 3, 2>(qh));
+}
+
+FM_AVX2 inline void SubBlockVectors(const BlockQ3_Kx8& blk, int s,
+                                    __m256i v[4]) {
+  const auto& pair = blk.q[s / 2];
+  if (s % 2 == 0) Prefetch(&pair, sizeof(pair));
+  const __m256i qh = Load32(pair.qh);
+  const __m256i low2 = Load32(pair.ql[s % 2]);
+  if (s % 2 == 0) {
+    Q3Vectors<0>(low2, qh, v);
+  } else {
+    Q3Vectors<1>(low2, qh, v);
+  }
+}
+
+FM_AVX2 inline void SubBlockVectors(const BlockQ2_Kx8& blk, int s,
+                                    __m256i v[4]) {
+  const __m256i three = _mm256_set1_epi8(3);
+  Prefetch(blk.qs[s], sizeof(blk.qs[s]));
+  const __m256i q = Load32(blk.qs[s]);
+  v[0] = _mm256_and_si256(q, three);
+  v[1] = _mm256_and_si256(_mm256_srli_epi16(q, 2), three);
+  v[2] = _mm256_and_si256(_mm256_srli_epi16(q, 4), three);
+  v[3] = _mm256_and_si256(_mm256_srli_epi16(q, 6), three);
+}
+
+// Sub-blocks 2p and 2p + 1's scales of the 8 rows as int16 in the pair
+// layout [row][s % 2].
+FM_AVX2 inline __m256i PairScales(const BlockQ6_Kx8& blk, int p) {
+  return _mm256_cvtepi8_epi16(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p])));
+}
+FM_AVX2 inline __m256i PairScales(const BlockQ3_Kx8& blk, int p) {
+  return _mm256_cvtepi8_epi16(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p])));
+}
+FM_AVX2 inline __m256i PairScales(const BlockQ2_Kx8& blk, int p) {
+  return _mm256_and_si256(_mm256_cvtepu8_epi16(_mm_loadu_si128(
+                              reinterpret_cast<const __m128i*>(blk.scales[p]))),
+                          _mm256_set1_epi16(0x0F));
+}
+// Q2_K's minimums, the same way (the high nibbles).
+FM_AVX2 inline __m256i PairMins(const BlockQ2_Kx8& blk, int p) {
+  return _mm256_srli_epi16(
+      _mm256_cvtepu8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p]))),
+      4);
+}
+
+// Q6_K, Q3_K and Q2_K: 16-weight sub-blocks. Per sub-block s, the quants
+// (unsigned: Q6_K 0..63, Q3_K 0..7, Q2_K 0..3) times the activations, two
+// maddubs added in int16 (at most 2 * 2 * 63 * 127 = 32004) before each
+// madd by the rows' scales. Q6_K's offset 32 and Q3_K's 4 come back out as
+// offset * sum_s scale[r][s] * (sum of sub-block s's activations); Q2_K's
+// minimums as dmin[r] * sum_s min[r][s] * (that sum), in float.
+template <typename Block, int NB>
+FM_AVX2 GroupSums<NB> GroupSub16(const Block* blocks, int64_t nb,
+                                 const Q8KActivations& x, int64_t i0) {
+  constexpr bool kMins = std::is_same_v<Block, BlockQ2_Kx8>;
+  constexpr int kOffsetShift = std::is_same_v<Block, BlockQ6_Kx8> ? 5 : 2;
   // From the pair layout [row][s % 2] as int16: scale s = 2p (even) or
   // 2p + 1 (odd) of row r into int16 lanes 2r and 2r + 1.
   const __m256i even =
@@ -195,49 +285,38 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
     xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
   }
   for (int64_t b = 0; b < nb; ++b) {
-    const BlockQ6_Kx8& blk = blocks[b];
-    __m256i sumi[NB], offset[NB];
+    const Block& blk = blocks[b];
+    // sumi: the quants' dots; corr: the offset's or the minimums' dots.
+    __m256i sumi[NB], corr[NB];
     for (int n = 0; n < NB; ++n) {
       sumi[n] = _mm256_setzero_si256();
-      offset[n] = _mm256_setzero_si256();
+      corr[n] = _mm256_setzero_si256();
     }
     for (int p = 0; p < 8; ++p) {
-      const __m256i pair = _mm256_cvtepi8_epi16(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p])));
+      const __m256i pair = PairScales(blk, p);
+      __m256i corr_factors = pair;
+      if constexpr (kMins) corr_factors = PairMins(blk, p);
       for (int n = 0; n < NB; ++n) {
         int32_t sums;
         std::memcpy(&sums,
                     x.bsums.data() + (i0 + n) * (x.cols / 16) + 16 * b + 2 * p,
                     4);
-        offset[n] = _mm256_add_epi32(
-            offset[n], _mm256_madd_epi16(pair, _mm256_set1_epi32(sums)));
+        corr[n] = _mm256_add_epi32(
+            corr[n], _mm256_madd_epi16(corr_factors, _mm256_set1_epi32(sums)));
       }
       for (int h = 0; h < 2; ++h) {
         const int s = 2 * p + h;  // vectors 4s..4s+3
-        Prefetch(&blk.q[s], sizeof(blk.q[s]));
-        const __m256i qh = Load32(blk.q[s].qh);
-        const __m256i l0 = Load32(blk.q[s].ql[0]);
-        const __m256i l1 = Load32(blk.q[s].ql[1]);
-        const __m256i v0 =
-            _mm256_or_si256(_mm256_and_si256(l0, low4),
-                            _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45));
-        const __m256i v1 =
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                            _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45));
-        const __m256i v2 = _mm256_or_si256(_mm256_and_si256(l1, low4),
-                                           _mm256_and_si256(qh, bits45));
-        const __m256i v3 =
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
-                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45));
+        __m256i v[4];
+        SubBlockVectors(blk, s, v);
         const __m256i sc = _mm256_shuffle_epi8(pair, h == 0 ? even : odd);
         for (int n = 0; n < NB; ++n) {
           const int64_t pos = b * kQkK + 16 * s;
           const __m256i a = _mm256_add_epi16(
-              _mm256_maddubs_epi16(v0, Activations4(xs[n], pos)),
-              _mm256_maddubs_epi16(v1, Activations4(xs[n], pos + 4)));
+              _mm256_maddubs_epi16(v[0], Activations4(xs[n], pos)),
+              _mm256_maddubs_epi16(v[1], Activations4(xs[n], pos + 4)));
           const __m256i c = _mm256_add_epi16(
-              _mm256_maddubs_epi16(v2, Activations4(xs[n], pos + 8)),
-              _mm256_maddubs_epi16(v3, Activations4(xs[n], pos + 12)));
+              _mm256_maddubs_epi16(v[2], Activations4(xs[n], pos + 8)),
+              _mm256_maddubs_epi16(v[3], Activations4(xs[n], pos + 12)));
           sumi[n] = _mm256_add_epi32(
               sumi[n], _mm256_add_epi32(_mm256_madd_epi16(a, sc),
                                         _mm256_madd_epi16(c, sc)));
@@ -247,10 +326,17 @@ FM_AVX2 GroupSums<NB> GroupQ6K(const BlockQ6_Kx8* blocks, int64_t nb,
     const __m256 d = RowHalves(blk.d);
     for (int n = 0; n < NB; ++n) {
       const __m256 xd = _mm256_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
-      const __m256i total =
-          _mm256_sub_epi32(sumi[n], _mm256_slli_epi32(offset[n], 5));
-      acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, xd),
-                                 _mm256_cvtepi32_ps(total), acc.v[n]);
+      if constexpr (kMins) {
+        acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, xd),
+                                   _mm256_cvtepi32_ps(sumi[n]), acc.v[n]);
+        acc.v[n] = _mm256_fnmadd_ps(_mm256_mul_ps(RowHalves(blk.dmin), xd),
+                                    _mm256_cvtepi32_ps(corr[n]), acc.v[n]);
+      } else {
+        const __m256i total =
+            _mm256_sub_epi32(sumi[n], _mm256_slli_epi32(corr[n], kOffsetShift));
+        acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, xd),
+                                   _mm256_cvtepi32_ps(total), acc.v[n]);
+      }
     }
   }
   return acc;
@@ -404,8 +490,10 @@ FM_AVX2 inline void StoreRows(__m256 v, int64_t g, int64_t lo, int64_t hi,
 template <int NB, typename Block, typename Inputs>
 FM_AVX2 GroupSums<NB> Group(const Block* blocks, int64_t nb, const Inputs& x,
                             int64_t i0) {
-  if constexpr (std::is_same_v<Block, BlockQ6_Kx8>) {
-    return GroupQ6K<NB>(blocks, nb, x, i0);
+  if constexpr (std::is_same_v<Block, BlockQ6_Kx8> ||
+                std::is_same_v<Block, BlockQ3_Kx8> ||
+                std::is_same_v<Block, BlockQ2_Kx8>) {
+    return GroupSub16<Block, NB>(blocks, nb, x, i0);
   } else if constexpr (std::is_same_v<Block, BlockQ8_0x8>) {
     return GroupQ8_0<NB>(blocks, nb, x, i0);
   } else if constexpr (std::is_same_v<Block, BlockQ4_Kx8> ||
@@ -447,7 +535,8 @@ FM_AVX2 void RunGroups(const void* packed, const Inputs& x, int64_t nb,
 
 bool HasInterleavedKernel(DType dtype) {
   return Cpu().avx2_fma_f16c &&
-         (dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
+         (dtype == DType::kQ2_K || dtype == DType::kQ3_K ||
+          dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
           dtype == DType::kQ6_K || dtype == DType::kQ8_0 ||
           dtype == DType::kQ4_0 || dtype == DType::kQ5_0 ||
           dtype == DType::kQ4_1 || dtype == DType::kQ5_1);
@@ -470,6 +559,12 @@ void MatMulInterleaved(DType dtype, const void* packed,
                                     out);
     case DType::kQ5_K:
       return RunGroups<BlockQ5_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
+                                    out);
+    case DType::kQ3_K:
+      return RunGroups<BlockQ3_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
+                                    out);
+    case DType::kQ2_K:
+      return RunGroups<BlockQ2_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
                                     out);
     case DType::kQ6_K:
       return RunGroups<BlockQ6_Kx8>(packed, xk, nbk, rows, row_begin, row_end,

@@ -13,7 +13,7 @@
 namespace fm::model {
 
 // True when this CPU runs the interleaved kernel of `dtype` (every integer
-// type but Q2_K and Q3_K, with AVX2+FMA+F16C).
+// type, with AVX2+FMA+F16C).
 bool HasInterleavedKernel(DType dtype);
 
 // Whether a model should re-lay `dtype`'s matrices here: where the

@@ -129,7 +129,8 @@ void MatMulDequantized(const Tensor& w, const float* x, int64_t n, int64_t lo,
 }  // namespace
 
 bool QuantizesActivations(DType dtype) {
-  return HasBlocks32Kernel(dtype) || HasKQuantKernel(dtype);
+  return HasBlocks32Kernel(dtype) || HasKQuantKernel(dtype) ||
+         PrefersInterleaved(dtype);
 }
 
 void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
@@ -156,8 +157,13 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       });
       continue;
     }
-    any_q8 |= HasBlocks32Kernel(w.dtype);
-    any_q8k |= HasKQuantKernel(w.dtype);
+    // Which quantized inputs w's kernel reads (Q2_K / Q3_K have an
+    // interleaved kernel only).
+    const bool k_blocks = DTypeBlockElements(w.dtype) == kQkK;
+    any_q8 |=
+        HasBlocks32Kernel(w.dtype) || (w.interleaved != nullptr && !k_blocks);
+    any_q8k |=
+        HasKQuantKernel(w.dtype) || (w.interleaved != nullptr && k_blocks);
     kernel_targets.push_back(&t);
   }
   const int n_kernel = static_cast<int>(kernel_targets.size());

@@ -74,10 +74,11 @@ inline constexpr int64_t kMaxKernelRows = 16;
 void MatMul(const Tensor& w, const float* x, int64_t n, float* out,
             MatMulContext* ctx);
 
-// Whether MatMul multiplies `dtype` weights by quantized activations
+// Whether a model multiplies `dtype` weights by quantized activations
 // (rounding each input to 1/254 of its block's largest magnitude, as ggml
-// does) on this CPU: Q8_0, and with AVX2 Q4_0, Q4_1, Q5_0, Q5_1, Q4_K,
-// Q5_K, Q6_K. The others multiply dequantized weights by F32 inputs.
+// does) on this CPU: Q8_0, and with AVX2 every integer type (Q2_K and Q3_K
+// once re-laid: PrefersInterleaved). The others multiply dequantized
+// weights by F32 inputs.
 bool QuantizesActivations(DType dtype);
 
 // One matrix of a MatMulMulti: out (n, w->rows) = x · w^T.

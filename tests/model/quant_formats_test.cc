@@ -41,9 +41,7 @@ bool QuantizesActivations(GgmlType t) {
 }
 
 // The K types' kernels take 256-blocks of quantized inputs.
-bool UsesQ8K(DType d) {
-  return d == DType::kQ4_K || d == DType::kQ5_K || d == DType::kQ6_K;
-}
+bool UsesQ8K(DType d) { return DTypeBlockElements(d) == 256; }
 
 bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() &&
@@ -144,6 +142,13 @@ TEST_CASE("matrix products of every type match double-precision dots",
     tensor.data = q.data();
     tensor.rows = kRows;
     tensor.cols = kCols;
+    // As a model runs it: re-laid where this CPU prefers that.
+    HugePageBuffer packed;
+    if (PrefersInterleaved(tensor.dtype)) {
+      packed = HugePageBuffer(InterleavedBytes(tensor.dtype, kRows, kCols));
+      InterleaveRows(tensor.dtype, q.data(), kRows, kCols, packed.data());
+      tensor.interleaved = packed.data();
+    }
     for (int64_t n : {1, 3, 17}) {
       INFO("n = " << n);
       const std::vector<float> x = RandomFloats(n * kCols, 9 + n, 1.0f);
@@ -250,8 +255,9 @@ TEST_CASE(
     "[model][quant]") {
   constexpr int64_t kRows = 43, kCols = 768;
   for (GgmlType t :
-       {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kQ8_0,
-        GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_1, GgmlType::kQ5_1}) {
+       {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
+        GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0,
+        GgmlType::kQ4_1, GgmlType::kQ5_1}) {
     INFO(GgmlTypeName(t));
     const DType dtype = ToDType(t);
     if (!HasInterleavedKernel(dtype)) {
@@ -265,9 +271,10 @@ TEST_CASE(
         DequantizeReference(t, q.data(), kRows * kCols);
     const int64_t bytes = InterleavedBytes(dtype, kRows, kCols);
     // Interleaving moves bytes; a group's padding rows add whole blocks.
-    const int64_t grown = t == GgmlType::kQ4_K   ? 4 * 3  // per 768
-                          : t == GgmlType::kQ5_K ? 4 * 3
-                                                 : 0;
+    const int64_t grown =  // per row of 768: 4 bytes per 256 weights
+        t == GgmlType::kQ3_K || t == GgmlType::kQ4_K || t == GgmlType::kQ5_K
+            ? 4 * 3
+            : 0;
     REQUIRE(bytes == (static_cast<int64_t>(q.size()) / kRows + grown) * 48);
     HugePageBuffer packed(bytes);
     InterleaveRows(dtype, q.data(), kRows, kCols, packed.data());
