@@ -19,6 +19,7 @@
 #include "bench/median.h"
 #include "services/model/aligned_vector.h"
 #include "services/model/cpu_features.h"
+#include "services/model/dtype.h"
 #include "services/model/huge_page_buffer.h"
 #include "services/model/interleaved_matmul.h"
 #include "services/model/kquant_matmul.h"
@@ -58,30 +59,9 @@ AlignedVector<uint8_t> MakeWeights(GgmlType type, int64_t rows, int64_t cols) {
 }
 
 DType ToDType(GgmlType t) {
-  switch (t) {
-    case GgmlType::kQ8_0:
-      return DType::kQ8_0;
-    case GgmlType::kQ4_0:
-      return DType::kQ4_0;
-    case GgmlType::kQ4_1:
-      return DType::kQ4_1;
-    case GgmlType::kQ5_0:
-      return DType::kQ5_0;
-    case GgmlType::kQ5_1:
-      return DType::kQ5_1;
-    case GgmlType::kQ2_K:
-      return DType::kQ2_K;
-    case GgmlType::kQ3_K:
-      return DType::kQ3_K;
-    case GgmlType::kQ4_K:
-      return DType::kQ4_K;
-    case GgmlType::kQ5_K:
-      return DType::kQ5_K;
-    case GgmlType::kQ6_K:
-      return DType::kQ6_K;
-    default:
-      return DType::kF32;
-  }
+  DType d = DType::kF32;
+  DTypeFromGgml(static_cast<uint32_t>(t), &d);
+  return d;
 }
 
 // The inputs, quantized as the kernel of `type` wants them.

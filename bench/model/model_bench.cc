@@ -92,11 +92,9 @@ __attribute__((target("avx2"))) double SumLines(const char* p, size_t bytes,
   return total;
 }
 
-// The memory a decode step streams: every layer matrix and norm and the
-// classifier (as ModelInfo::streamed_bytes_per_token counts them), the
-// interleaved copies where the model made them.
-std::vector<std::pair<const char*, size_t>> StreamedRegions(
-    const LlamaModel& model) {
+// What a decode step streams: every layer matrix and norm and the
+// classifier (as ModelInfo::streamed_bytes_per_token counts them).
+std::vector<const Tensor*> StreamedTensors(const LlamaModel& model) {
   const LlamaWeights& w = model.weights();
   std::vector<const Tensor*> tensors;
   for (const LayerWeights& l : w.layers) {
@@ -106,8 +104,15 @@ std::vector<std::pair<const char*, size_t>> StreamedRegions(
     }
   }
   tensors.push_back(&w.wcls);
+  return tensors;
+}
+
+// The memory those tensors occupy: the interleaved copies where the model
+// made them.
+std::vector<std::pair<const char*, size_t>> StreamedRegions(
+    const LlamaModel& model) {
   std::vector<std::pair<const char*, size_t>> regions;
-  for (const Tensor* t : tensors) {
+  for (const Tensor* t : StreamedTensors(model)) {
     const void* p = t->interleaved != nullptr ? t->interleaved : t->data;
     regions.emplace_back(static_cast<const char*>(p), t->streamed_bytes());
   }
@@ -118,13 +123,9 @@ std::vector<std::pair<const char*, size_t>> StreamedRegions(
 // so that a layout that streams more than the file (interleaved Q4_K:
 // 148 bytes per 256 weights instead of 144) is not credited for it.
 double FileBytesPerToken(const LlamaModel& model) {
-  const LlamaWeights& w = model.weights();
-  double bytes = static_cast<double>(w.wcls.bytes());
-  for (const LayerWeights& l : w.layers) {
-    for (const Tensor* t : {&l.rms_att, &l.wq, &l.wk, &l.wv, &l.wo, &l.rms_ffn,
-                            &l.w1, &l.w2, &l.w3}) {
-      bytes += static_cast<double>(t->bytes());
-    }
+  double bytes = 0.0;
+  for (const Tensor* t : StreamedTensors(model)) {
+    bytes += static_cast<double>(t->bytes());
   }
   return bytes;
 }

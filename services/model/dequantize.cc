@@ -96,21 +96,11 @@ void RowQ2_K(const BlockQ2_K* b, float* y, int64_t nb) {
   }
 }
 
-// Q3_K's sixteen 6-bit scales: low 4 bits in bytes 0-7 (two per byte),
-// high 2 bits in bytes 8-11 (four per byte); returned offset by -32.
-void UnpackQ3Scales(const uint8_t* packed, int8_t* scales) {
-  for (int j = 0; j < 16; ++j) {
-    const uint8_t low = j < 8 ? (packed[j] & 0xF) : (packed[j - 8] >> 4);
-    const uint8_t high = (packed[8 + (j % 4)] >> (2 * (j / 4))) & 3;
-    scales[j] = static_cast<int8_t>((low | (high << 4)) - 32);
-  }
-}
-
 void RowQ3_K(const BlockQ3_K* b, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d_all = F16ToF32(b[i].d);
     int8_t scales[16];
-    UnpackQ3Scales(b[i].scales, scales);
+    for (int j = 0; j < 16; ++j) scales[j] = ScaleQ3K(j, b[i].scales);
     const uint8_t* q = b[i].qs;
     const uint8_t* hm = b[i].hmask;
     uint8_t m = 1;

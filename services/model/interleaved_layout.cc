@@ -10,13 +10,22 @@
 namespace fm::model {
 namespace {
 
-// The 256 quants of a Q4_K block (0..15) and its 8 scales and minimums.
-void UnpackQ4K(const BlockQ4_K& b, uint8_t q[kQkK], uint8_t sc[8],
-               uint8_t mn[8]) {
+// The 256 quants of a Q4_K (0..15) or Q5_K (0..31, with the fifth bits)
+// block and its 8 scales and minimums, as dequantize.cc reads them:
+// weight 64g + l is the low nibble of qs[32g + l], 64g + 32 + l the high
+// one; Q5_K's fifth bits are bits 2g and 2g + 1 of qh[l].
+template <typename Block>
+void UnpackQ45K(const Block& b, uint8_t q[kQkK], uint8_t sc[8], uint8_t mn[8]) {
   for (int g = 0; g < 4; ++g) {
     for (int l = 0; l < 32; ++l) {
-      q[64 * g + l] = b.qs[32 * g + l] & 0xF;
-      q[64 * g + 32 + l] = b.qs[32 * g + l] >> 4;
+      uint8_t lo = b.qs[32 * g + l] & 0xF;
+      uint8_t hi = b.qs[32 * g + l] >> 4;
+      if constexpr (std::is_same_v<Block, BlockQ5_K>) {
+        lo |= ((b.qh[l] >> (2 * g)) & 1) << 4;
+        hi |= ((b.qh[l] >> (2 * g + 1)) & 1) << 4;
+      }
+      q[64 * g + l] = lo;
+      q[64 * g + 32 + l] = hi;
     }
   }
   for (int j = 0; j < 8; ++j) ScaleMinK4(j, b.scales, &sc[j], &mn[j]);
@@ -41,56 +50,14 @@ void UnpackQ6K(const BlockQ6_K& b, uint8_t q[kQkK]) {
 // Byte 4r + i of vector k: weight 4k + i of row r.
 inline int VectorByte(int r, int i) { return 4 * r + i; }
 
-void InterleaveQ4K(const BlockQ4_K* const rows[kInterleave], int64_t b,
-                   BlockQ4_Kx8* out) {
-  uint8_t q[kInterleave][kQkK];
+// Q4_K / Q5_K (Src) -> BlockQ4_Kx8 / BlockQ5_Kx8 (Dst).
+template <typename Src, typename Dst>
+void InterleaveQ45K(const Src* const rows[kInterleave], int64_t b, Dst* out) {
   for (int r = 0; r < kInterleave; ++r) {
     if (rows[r] == nullptr) continue;  // a padding row: zeros
-    const BlockQ4_K& src = rows[r][b];
-    uint8_t sc[8], mn[8];
-    UnpackQ4K(src, q[r], sc, mn);
-    out->d[r] = src.d;
-    out->dmin[r] = src.dmin;
-    for (int j = 0; j < 8; ++j) {
-      out->scales[j][r] = sc[j];
-      out->mins[j / 2][r][j % 2] = mn[j];
-    }
-  }
-  for (int j = 0; j < 8; ++j) {
-    for (int t = 0; t < 4; ++t) {
-      for (int r = 0; r < kInterleave; ++r) {
-        if (rows[r] == nullptr) continue;
-        for (int i = 0; i < 4; ++i) {
-          const uint8_t lo = q[r][32 * j + 8 * t + i];
-          const uint8_t hi = q[r][32 * j + 8 * t + 4 + i];
-          out->qs[j][t][VectorByte(r, i)] = static_cast<uint8_t>(lo | hi << 4);
-        }
-      }
-    }
-  }
-}
-
-// The 256 quants of a Q5_K block (0..31) and its scales and minimums.
-void UnpackQ5K(const BlockQ5_K& b, uint8_t q[kQkK], uint8_t sc[8],
-               uint8_t mn[8]) {
-  for (int g = 0; g < 4; ++g) {
-    for (int l = 0; l < 32; ++l) {
-      q[64 * g + l] = static_cast<uint8_t>((b.qs[32 * g + l] & 0xF) |
-                                           (((b.qh[l] >> (2 * g)) & 1) << 4));
-      q[64 * g + 32 + l] = static_cast<uint8_t>(
-          (b.qs[32 * g + l] >> 4) | (((b.qh[l] >> (2 * g + 1)) & 1) << 4));
-    }
-  }
-  for (int j = 0; j < 8; ++j) ScaleMinK4(j, b.scales, &sc[j], &mn[j]);
-}
-
-void InterleaveQ5K(const BlockQ5_K* const rows[kInterleave], int64_t b,
-                   BlockQ5_Kx8* out) {
-  for (int r = 0; r < kInterleave; ++r) {
-    if (rows[r] == nullptr) continue;
-    const BlockQ5_K& src = rows[r][b];
+    const Src& src = rows[r][b];
     uint8_t q[kQkK], sc[8], mn[8];
-    UnpackQ5K(src, q, sc, mn);
+    UnpackQ45K(src, q, sc, mn);
     out->d[r] = src.d;
     out->dmin[r] = src.dmin;
     for (int j = 0; j < 8; ++j) {
@@ -103,8 +70,10 @@ void InterleaveQ5K(const BlockQ5_K* const rows[kInterleave], int64_t b,
           const int byte = VectorByte(r, i);
           out->qs[j][t][byte] =
               static_cast<uint8_t>((lo & 0xF) | (hi & 0xF) << 4);
-          out->qh[j][byte] |= static_cast<uint8_t>((lo >> 4) << (2 * t) |
-                                                   (hi >> 4) << (2 * t + 1));
+          if constexpr (std::is_same_v<Src, BlockQ5_K>) {
+            out->qh[j][byte] |= static_cast<uint8_t>((lo >> 4) << (2 * t) |
+                                                     (hi >> 4) << (2 * t + 1));
+          }
         }
       }
     }
@@ -159,11 +128,7 @@ void InterleaveQ8_0(const BlockQ8_0* const rows[kInterleave], int64_t b,
 // The 256 quants of a Q3_K block (0..7: low 2 bits | hmask bit << 2) and
 // its 16 scales (offset by -32), as dequantize.cc's RowQ3_K reads them.
 void UnpackQ3K(const BlockQ3_K& b, uint8_t q[kQkK], int8_t sc[16]) {
-  for (int j = 0; j < 16; ++j) {
-    const uint8_t low = j < 8 ? (b.scales[j] & 0xF) : (b.scales[j - 8] >> 4);
-    const uint8_t high = (b.scales[8 + (j % 4)] >> (2 * (j / 4))) & 3;
-    sc[j] = static_cast<int8_t>((low | (high << 4)) - 32);
-  }
+  for (int j = 0; j < 16; ++j) sc[j] = ScaleQ3K(j, b.scales);
   for (int h = 0; h < 2; ++h) {
     for (int j = 0; j < 4; ++j) {
       for (int half = 0; half < 2; ++half) {
@@ -315,14 +280,14 @@ void InterleaveRows(DType dtype, const void* w, int64_t rows, int64_t cols,
                     uint8_t* out) {
   switch (dtype) {
     case DType::kQ4_K:
-      return InterleaveAll<BlockQ4_K, BlockQ4_Kx8, kQkK>(w, rows, cols, out,
-                                                         InterleaveQ4K);
+      return InterleaveAll<BlockQ4_K, BlockQ4_Kx8, kQkK>(
+          w, rows, cols, out, InterleaveQ45K<BlockQ4_K, BlockQ4_Kx8>);
     case DType::kQ6_K:
       return InterleaveAll<BlockQ6_K, BlockQ6_Kx8, kQkK>(w, rows, cols, out,
                                                          InterleaveQ6K);
     case DType::kQ5_K:
-      return InterleaveAll<BlockQ5_K, BlockQ5_Kx8, kQkK>(w, rows, cols, out,
-                                                         InterleaveQ5K);
+      return InterleaveAll<BlockQ5_K, BlockQ5_Kx8, kQkK>(
+          w, rows, cols, out, InterleaveQ45K<BlockQ5_K, BlockQ5_Kx8>);
     case DType::kQ3_K:
       return InterleaveAll<BlockQ3_K, BlockQ3_Kx8, kQkK>(w, rows, cols, out,
                                                          InterleaveQ3K);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "services/model/avx2_stream.h"
 #include "services/model/cpu_features.h"
 #include "services/model/quant_blocks.h"
 
@@ -18,18 +19,10 @@ namespace {
 
 #define FM_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-FM_AVX2 inline __m256i Load32(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-
-// The weights stream front to back; prefetching this far ahead of the
-// bytes being read hides the memory latency that the hardware prefetcher
-// alone leaves.
-constexpr int64_t kPrefetchAhead = 2048;
-
-FM_AVX2 inline void Prefetch(const void* p, int64_t bytes) {
-  const char* c = static_cast<const char*>(p) + kPrefetchAhead;
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(c + o, _MM_HINT_T0);
+// Row i's SpreadQuads copy (Q8Activations or Q8KActivations).
+template <typename Inputs>
+inline const int8_t* SpreadRow(const Inputs& x, int64_t i) {
+  return x.spread.data() + i * x.cols * 8;
 }
 
 // Activations pos..pos+3 (int8) in every 32-bit lane, one vector's worth
@@ -62,10 +55,6 @@ struct GroupSums {
   __m256 v[NB];
 };
 
-// Q4_K: per sub-block j, 8 maddubs (4-bit quants times 4 broadcast
-// activations) add up in int16 (each lane at most 8 * 2 * 15 * 127 =
-// 30480), then one madd by the rows' scales; the minimums' part is
-// sum_j min[r][j] * (sum of sub-block j's activations).
 // Bit From of each byte of v moved to bit To, the other bits cleared:
 // 16-bit shifts stay exact per byte once masked to one bit.
 template <int From, int To>
@@ -78,15 +67,10 @@ FM_AVX2 inline __m256i BitTo(__m256i v) {
   }
 }
 
-// Bit c of each byte of qh moved to bit 4 (a fifth quant bit).
-template <int C>
-FM_AVX2 inline __m256i FifthBit(__m256i qh) {
-  return BitTo<C, 4>(qh);
-}
-
+// The low 4 bits with bit C of qh as the fifth (bit 4).
 template <int C>
 FM_AVX2 inline __m256i WithFifthBit(__m256i low4, __m256i qh) {
-  return _mm256_or_si256(low4, FifthBit<C>(qh));
+  return _mm256_or_si256(low4, BitTo<C, 4>(qh));
 }
 
 // One t step of GroupQ45K: vectors 2t (lo) and 2t + 1 (hi) of sub-block
@@ -117,14 +101,18 @@ FM_AVX2 inline void SubBlockStep(const Block& blk, int j, int64_t base,
   }
 }
 
+// Q4_K and Q5_K: per sub-block j, 8 maddubs (quants times 4 activations
+// per row lane) add up in int16 (see SubBlockStep), then one madd by the
+// rows' scales; the minimums' part is sum_j min[r][j] * (sum of sub-block
+// j's activations).
 template <typename Block, int NB>
 FM_AVX2 GroupSums<NB> GroupQ45K(const Block* blocks, int64_t nb,
                                 const Q8KActivations& x, int64_t i0) {
   GroupSums<NB> acc;
-  const int8_t* xs[NB];  // spread rows
+  const int8_t* xs[NB];
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm256_setzero_ps();
-    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
+    xs[n] = SpreadRow(x, i0 + n);
   }
   constexpr bool kFive = std::is_same_v<Block, BlockQ5_Kx8>;
   for (int64_t b = 0; b < nb; ++b) {
@@ -135,10 +123,10 @@ FM_AVX2 GroupSums<NB> GroupQ45K(const Block* blocks, int64_t nb,
       __m256i p16[2][NB];
       __m256i qh = _mm256_setzero_si256();
       if constexpr (kFive) {
-        Prefetch(blk.qh[j], sizeof(blk.qh[j]));
+        PrefetchAhead(blk.qh[j], sizeof(blk.qh[j]));
         qh = Load32(blk.qh[j]);
       }
-      Prefetch(blk.qs[j], sizeof(blk.qs[j]));
+      PrefetchAhead(blk.qs[j], sizeof(blk.qs[j]));
       SubBlockStep<Block, NB, 0>(blk, j, b * kQkK, xs, qh, p16);
       SubBlockStep<Block, NB, 1>(blk, j, b * kQkK, xs, qh, p16);
       SubBlockStep<Block, NB, 2>(blk, j, b * kQkK, xs, qh, p16);
@@ -182,7 +170,7 @@ FM_AVX2 GroupSums<NB> GroupQ45K(const Block* blocks, int64_t nb,
 FM_AVX2 inline void SubBlockVectors(const BlockQ6_Kx8& blk, int s,
                                     __m256i v[4]) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
-  Prefetch(&blk.q[s], sizeof(blk.q[s]));
+  PrefetchAhead(&blk.q[s], sizeof(blk.q[s]));
   const __m256i qh = Load32(blk.q[s].qh);
   const __m256i l0 = Load32(blk.q[s].ql[0]);
   const __m256i l1 = Load32(blk.q[s].ql[1]);
@@ -215,7 +203,7 @@ FM_AVX2 inline void Q3Vectors(__m256i low2, __m256i qh, __m256i v[4]) {
 FM_AVX2 inline void SubBlockVectors(const BlockQ3_Kx8& blk, int s,
                                     __m256i v[4]) {
   const auto& pair = blk.q[s / 2];
-  if (s % 2 == 0) Prefetch(&pair, sizeof(pair));
+  if (s % 2 == 0) PrefetchAhead(&pair, sizeof(pair));
   const __m256i qh = Load32(pair.qh);
   const __m256i low2 = Load32(pair.ql[s % 2]);
   if (s % 2 == 0) {
@@ -228,7 +216,7 @@ FM_AVX2 inline void SubBlockVectors(const BlockQ3_Kx8& blk, int s,
 FM_AVX2 inline void SubBlockVectors(const BlockQ2_Kx8& blk, int s,
                                     __m256i v[4]) {
   const __m256i three = _mm256_set1_epi8(3);
-  Prefetch(blk.qs[s], sizeof(blk.qs[s]));
+  PrefetchAhead(blk.qs[s], sizeof(blk.qs[s]));
   const __m256i q = Load32(blk.qs[s]);
   v[0] = _mm256_and_si256(q, three);
   v[1] = _mm256_and_si256(_mm256_srli_epi16(q, 2), three);
@@ -237,12 +225,9 @@ FM_AVX2 inline void SubBlockVectors(const BlockQ2_Kx8& blk, int s,
 }
 
 // Sub-blocks 2p and 2p + 1's scales of the 8 rows as int16 in the pair
-// layout [row][s % 2].
-FM_AVX2 inline __m256i PairScales(const BlockQ6_Kx8& blk, int p) {
-  return _mm256_cvtepi8_epi16(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p])));
-}
-FM_AVX2 inline __m256i PairScales(const BlockQ3_Kx8& blk, int p) {
+// layout [row][s % 2] (Q6_K, Q3_K: signed bytes).
+template <typename Block>
+FM_AVX2 inline __m256i PairScales(const Block& blk, int p) {
   return _mm256_cvtepi8_epi16(
       _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p])));
 }
@@ -279,10 +264,10 @@ FM_AVX2 GroupSums<NB> GroupSub16(const Block* blocks, int64_t nb,
       2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15,  //
       2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15);
   GroupSums<NB> acc;
-  const int8_t* xs[NB];  // spread rows
+  const int8_t* xs[NB];
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm256_setzero_ps();
-    xs[n] = x.spread.data() + (i0 + n) * x.cols * 8;
+    xs[n] = SpreadRow(x, i0 + n);
   }
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = blocks[b];
@@ -324,12 +309,14 @@ FM_AVX2 GroupSums<NB> GroupSub16(const Block* blocks, int64_t nb,
       }
     }
     const __m256 d = RowHalves(blk.d);
+    __m256 dmin = _mm256_setzero_ps();
+    if constexpr (kMins) dmin = RowHalves(blk.dmin);
     for (int n = 0; n < NB; ++n) {
       const __m256 xd = _mm256_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
       if constexpr (kMins) {
         acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, xd),
                                    _mm256_cvtepi32_ps(sumi[n]), acc.v[n]);
-        acc.v[n] = _mm256_fnmadd_ps(_mm256_mul_ps(RowHalves(blk.dmin), xd),
+        acc.v[n] = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, xd),
                                     _mm256_cvtepi32_ps(corr[n]), acc.v[n]);
       } else {
         const __m256i total =
@@ -354,7 +341,7 @@ template <int NB>
 Inputs32<NB> Rows32(const Q8Activations& x, int64_t nb, int64_t i0) {
   Inputs32<NB> in;
   for (int n = 0; n < NB; ++n) {
-    in.spread[n] = x.spread.data() + (i0 + n) * x.cols * 8;
+    in.spread[n] = SpreadRow(x, i0 + n);
     in.d[n] = x.d.data() + (i0 + n) * nb;
     in.sums[n] = x.sums.data() + (i0 + n) * nb;
   }
@@ -380,7 +367,7 @@ FM_AVX2 GroupSums<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
   for (int n = 0; n < NB; ++n) acc.v[n] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ8_0x8& blk = blocks[b];
-    Prefetch(&blk, sizeof(blk));
+    PrefetchAhead(&blk, sizeof(blk));
     __m256i sumi[NB];
     for (int k = 0; k < 8; ++k) {
       const __m256i w = Load32(blk.qs[k]);
@@ -421,7 +408,7 @@ FM_AVX2 GroupSums<NB> GroupNibbles32(const Block* blocks, int64_t nb,
   for (int n = 0; n < NB; ++n) acc.v[n] = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = blocks[b];
-    Prefetch(&blk, sizeof(blk));
+    PrefetchAhead(&blk, sizeof(blk));
     __m256i v[8];  // vector k: weights 4k..4k+3 of the 8 rows
     for (int m = 0; m < 4; ++m) {
       const __m256i q = Load32(blk.qs[m]);
@@ -440,6 +427,8 @@ FM_AVX2 GroupSums<NB> GroupNibbles32(const Block* blocks, int64_t nb,
       v[7] = WithFifthBit<7>(v[7], qh);
     }
     const __m256 d = RowHalves(blk.d);
+    __m256 m = _mm256_setzero_ps();
+    if constexpr (kMin) m = RowHalves(blk.m);
     for (int n = 0; n < NB; ++n) {
       const int64_t pos = b * kQ8BlockSize;
       __m256i half[2];  // vectors 0-3 and 4-7, in int16
@@ -461,7 +450,7 @@ FM_AVX2 GroupSums<NB> GroupNibbles32(const Block* blocks, int64_t nb,
       if constexpr (kMin) {
         acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], dot);
         acc.v[n] = _mm256_fmadd_ps(
-            _mm256_mul_ps(RowHalves(blk.m), _mm256_set1_ps(in.d[n][b])),
+            _mm256_mul_ps(m, _mm256_set1_ps(in.d[n][b])),
             _mm256_set1_ps(static_cast<float>(in.sums[n][b])), acc.v[n]);
       } else {
         acc.v[n] = AddScaled(
@@ -534,12 +523,7 @@ FM_AVX2 void RunGroups(const void* packed, const Inputs& x, int64_t nb,
 }  // namespace
 
 bool HasInterleavedKernel(DType dtype) {
-  return Cpu().avx2_fma_f16c &&
-         (dtype == DType::kQ2_K || dtype == DType::kQ3_K ||
-          dtype == DType::kQ4_K || dtype == DType::kQ5_K ||
-          dtype == DType::kQ6_K || dtype == DType::kQ8_0 ||
-          dtype == DType::kQ4_0 || dtype == DType::kQ5_0 ||
-          dtype == DType::kQ4_1 || dtype == DType::kQ5_1);
+  return Cpu().avx2_fma_f16c && IsQuantized(dtype);
 }
 
 bool PrefersInterleaved(DType dtype) {

@@ -15,6 +15,7 @@
 #include <type_traits>
 
 #include "services/model/avx2_reduce.h"
+#include "services/model/avx2_stream.h"
 #include "services/model/cpu_features.h"
 #include "services/model/quant_blocks.h"
 
@@ -134,10 +135,6 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
 
 namespace {
 
-FM_AVX2 inline __m256i Load32(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-
 // 32 unsigned quants times 32 signed activations, in pairs, times a 16-bit
 // multiplier per 16 pairs: 8 int32 partial sums.
 FM_AVX2 inline __m256i ScaledDot(__m256i q, __m256i x, __m256i scale16) {
@@ -204,15 +201,6 @@ FM_AVX2 inline __m128i MinsDot(__m128i scales_mins, const int16_t* sums32) {
       m, _mm_loadu_si128(reinterpret_cast<const __m128i*>(sums32)));
 }
 
-// Bytes ahead of the current block that the kernels prefetch (the rows
-// stream sequentially; a few KiB ahead hides the memory latency).
-constexpr int64_t kPrefetchBytes = 2048;
-
-FM_AVX2 inline void Prefetch(const void* block, int64_t bytes) {
-  const char* p = static_cast<const char*>(block) + kPrefetchBytes;
-  for (int64_t o = 0; o < bytes; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
-}
-
 // The fifth bits of Q5_K's group g (weights 64g + l: bit 2g of qh[l];
 // 64g + 32 + l: bit 2g + 1), moved to bit 4 of each byte; none for Q4_K.
 template <typename Block>
@@ -253,7 +241,7 @@ FM_AVX2 void RowQ45K(const Block* wr, const Q8KActivations& x, int64_t nb,
   }
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = wr[b];
-    Prefetch(&blk, sizeof(Block));
+    PrefetchAhead(&blk, sizeof(Block));
     const __m128i sm = ScalesMins(blk.scales);
     const __m256i scales = ScalesVector(sm);
     // d and dmin (adjacent halves) converted together.
@@ -308,7 +296,7 @@ FM_AVX2 void RowQ6K(const BlockQ6_K* wr, const Q8KActivations& x, int64_t nb,
   }
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ6_K& blk = wr[b];
-    Prefetch(&blk, sizeof(BlockQ6_K));
+    PrefetchAhead(&blk, sizeof(BlockQ6_K));
     const float dw = _cvtsh_ss(blk.d);
     // The offset's multipliers: the 16 scales as int16.
     const __m256i scales16 = _mm256_cvtepi8_epi16(

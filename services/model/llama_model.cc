@@ -98,11 +98,12 @@ void InterleaveMatrices(int threads, Checkpoint* ckpt) {
   if (PrefersInterleaved(w.wcls.dtype)) matrices.push_back(&w.wcls);
   if (matrices.empty()) return;
   // Offsets on cache-line boundaries in one buffer.
+  std::vector<int64_t> bytes(matrices.size());
   std::vector<int64_t> offset(matrices.size() + 1, 0);
   for (size_t k = 0; k < matrices.size(); ++k) {
     const Tensor& t = *matrices[k];
-    const int64_t bytes = InterleavedBytes(t.dtype, t.rows, t.cols);
-    offset[k + 1] = offset[k] + (bytes + 63) / 64 * 64;
+    bytes[k] = InterleavedBytes(t.dtype, t.rows, t.cols);
+    offset[k + 1] = offset[k] + (bytes[k] + 63) / 64 * 64;
   }
   ckpt->interleaved = HugePageBuffer(static_cast<size_t>(offset.back()));
   uint8_t* base = ckpt->interleaved.data();
@@ -117,8 +118,7 @@ void InterleaveMatrices(int threads, Checkpoint* ckpt) {
   for (size_t k = 0; k < matrices.size(); ++k) {
     Tensor& t = *matrices[k];
     t.interleaved = base + offset[k];
-    t.interleaved_bytes =
-        static_cast<uint64_t>(InterleavedBytes(t.dtype, t.rows, t.cols));
+    t.interleaved_bytes = static_cast<uint64_t>(bytes[k]);
     // The file's copy is read again only for embedding rows (a tied
     // classifier): let it leave the resident set, so that RSS counts the
     // weights once.

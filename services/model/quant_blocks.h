@@ -108,6 +108,15 @@ inline void ScaleMinK4(int j, const uint8_t* q, uint8_t* scale,
   }
 }
 
+// The 6-bit scale of sub-block j (0..15) of a Q3_K block, offset by -32:
+// the low 4 bits in bytes 0-7 (two per byte), the high 2 in bytes 8-11
+// (four per byte).
+inline int8_t ScaleQ3K(int j, const uint8_t* packed) {
+  const uint8_t low = j < 8 ? (packed[j] & 0xF) : (packed[j - 8] >> 4);
+  const uint8_t high = (packed[8 + (j % 4)] >> (2 * (j / 4))) & 3;
+  return static_cast<int8_t>((low | (high << 4)) - 32);
+}
+
 }  // namespace fm::model
 
 #endif  // FM_SERVICES_MODEL_QUANT_BLOCKS_H_

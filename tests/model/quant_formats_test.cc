@@ -43,6 +43,25 @@ bool QuantizesActivations(GgmlType t) {
 // The K types' kernels take 256-blocks of quantized inputs.
 bool UsesQ8K(DType d) { return DTypeBlockElements(d) == 256; }
 
+// A (rows, cols) matrix view of the reference's bytes q in type t.
+Tensor MatrixOf(GgmlType t, const std::string& q, int64_t rows, int64_t cols) {
+  Tensor tensor;
+  tensor.dtype = ToDType(t);
+  tensor.data = q.data();
+  tensor.rows = rows;
+  tensor.cols = cols;
+  return tensor;
+}
+
+// Gives `tensor` its interleaved copy, kept in *storage, as a model does.
+void Interleave(Tensor* tensor, HugePageBuffer* storage) {
+  *storage = HugePageBuffer(
+      InterleavedBytes(tensor->dtype, tensor->rows, tensor->cols));
+  InterleaveRows(tensor->dtype, tensor->data, tensor->rows, tensor->cols,
+                 storage->data());
+  tensor->interleaved = storage->data();
+}
+
 bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() &&
          std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -137,18 +156,10 @@ TEST_CASE("matrix products of every type match double-precision dots",
     const std::string q = QuantizeReference(t, w.data(), kRows * kCols);
     const std::vector<float> wd =
         DequantizeReference(t, q.data(), kRows * kCols);
-    Tensor tensor;
-    tensor.dtype = ToDType(t);
-    tensor.data = q.data();
-    tensor.rows = kRows;
-    tensor.cols = kCols;
+    Tensor tensor = MatrixOf(t, q, kRows, kCols);
     // As a model runs it: re-laid where this CPU prefers that.
     HugePageBuffer packed;
-    if (PrefersInterleaved(tensor.dtype)) {
-      packed = HugePageBuffer(InterleavedBytes(tensor.dtype, kRows, kCols));
-      InterleaveRows(tensor.dtype, q.data(), kRows, kCols, packed.data());
-      tensor.interleaved = packed.data();
-    }
+    if (PrefersInterleaved(tensor.dtype)) Interleave(&tensor, &packed);
     for (int64_t n : {1, 3, 17}) {
       INFO("n = " << n);
       const std::vector<float> x = RandomFloats(n * kCols, 9 + n, 1.0f);
@@ -220,18 +231,12 @@ TEST_CASE("a NaN input makes every integer kernel's products NaN",
     INFO(GgmlTypeName(t));
     const std::vector<float> w = RandomFloats(kRows * kCols, 5, 0.1f);
     const std::string q = QuantizeReference(t, w.data(), kRows * kCols);
-    Tensor tensor;
-    tensor.dtype = ToDType(t);
-    tensor.data = q.data();
-    tensor.rows = kRows;
-    tensor.cols = kCols;
+    Tensor tensor = MatrixOf(t, q, kRows, kCols);
     HugePageBuffer packed;
     for (bool interleaved : {false, true}) {
       if (interleaved) {
         if (!HasInterleavedKernel(tensor.dtype)) continue;
-        packed = HugePageBuffer(InterleavedBytes(tensor.dtype, kRows, kCols));
-        InterleaveRows(tensor.dtype, q.data(), kRows, kCols, packed.data());
-        tensor.interleaved = packed.data();
+        Interleave(&tensor, &packed);
       }
       INFO("interleaved " << interleaved);
       std::vector<float> x = RandomFloats(2 * kCols, 8, 1.0f);
