@@ -3,7 +3,7 @@
 
 #include "common/status_macros.h"
 #include "common/status_util.h"
-#include "services/gateway/generation.h"
+#include "services/gateway/downstream_context.h"
 
 namespace fm::gateway {
 

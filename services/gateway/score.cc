@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "common/status_util.h"
 #include "common/utf8.h"
+#include "services/gateway/downstream_context.h"
 #include "services/gateway/exchange.h"
 #include "services/gateway/prompt.h"
 

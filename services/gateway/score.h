@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "fm/v1/gateway.pb.h"
 #include "services/gateway/backends.h"
-#include "services/gateway/generation.h"
+#include "services/gateway/generation_limits.h"
 
 namespace fm::gateway {
 

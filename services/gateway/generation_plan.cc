@@ -1,0 +1,207 @@
+// PlanGeneration: validation, tokenization, chain resolution, and the
+// stage catalog's answers, in that order (cheap checks first).
+#include "services/gateway/generation_plan.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/file_digest.h"
+#include "common/status_macros.h"
+#include "common/status_util.h"
+#include "common/utf8.h"
+#include "services/gateway/downstream_context.h"
+#include "services/gateway/prompt.h"
+#include "services/gateway/sampling_builder.h"
+
+namespace fm::gateway {
+namespace {
+
+using fm::v1::GenerateRequest;
+
+// The request's chain pinned: an inline or shorthand chain as built, a
+// profile replaced by the chain it names now (so the cache key holds the
+// chain, not a name whose meaning can change).
+absl::StatusOr<fm::v1::SamplingSpec> PinnedSampling(
+    const SamplerRoute& route, const grpc::CallbackServerContext& server_ctx,
+    const GenerationLimits& limits, const GenerateRequest& request) {
+  FM_ASSIGN_OR_RETURN(fm::v1::SamplingSpec spec, BuildSamplingSpec(request));
+  if (spec.has_chain()) return spec;
+  fm::v1::GetProfileRequest get;
+  get.set_name(spec.profile());
+  fm::v1::Profile profile;
+  auto ctx = DownstreamContext(server_ctx, limits.default_timeout);
+  grpc::Status s = route.stub->GetProfile(ctx.get(), get, &profile);
+  if (!s.ok()) return FromGrpcStatus(s, "sampler");
+  *spec.mutable_chain() = profile.chain();
+  return spec;
+}
+
+// The sampler session's start, from the request's report options.
+fm::v1::SamplerSessionStart SamplerStart(const GenerateRequest& request,
+                                         fm::v1::SamplingSpec sampling,
+                                         const GenerationPlan& plan) {
+  fm::v1::SamplerSessionStart start;
+  *start.mutable_sampling() = std::move(sampling);
+  if (request.has_seed()) start.set_seed(request.seed());
+  fm::v1::SampleOptions* options = start.mutable_options();
+  options->set_top_logprobs(request.top_logprobs());
+  options->set_logprobs_mode(request.logprobs_mode());
+  options->set_trace(request.trace());
+  *options->mutable_shadow_profiles() = request.shadow_profiles();
+  start.set_vocab_size(plan.facts->vocab->vocab_size());
+  start.mutable_prompt_ids()->Assign(plan.prompt.begin(), plan.prompt.end());
+  return start;
+}
+
+// Everything that determines the output, serialized deterministically,
+// with the identities of the model and tokenizer that produce it.
+std::string CacheKey(const GenerateRequest& request,
+                     const GenerationPlan& plan) {
+  GenerateRequest key = request;
+  key.clear_no_cache();
+  key.clear_text();
+  key.mutable_ids()->mutable_ids()->Assign(plan.prompt.begin(),
+                                           plan.prompt.end());
+  key.clear_add_bos();
+  *key.mutable_sampling() = plan.sampler_start.sampling();
+  key.clear_shorthand();
+  key.set_sampler_route(plan.route->target);
+  key.set_max_tokens(plan.stops.max_tokens);
+  key.set_n(plan.n);
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    key.SerializeToCodedStream(&out);
+  }
+  return Sha256Hex(absl::StrCat(plan.facts->model.model_sha256(), "|",
+                                plan.facts->tokenizer.model_sha256(), "|",
+                                bytes));
+}
+
+}  // namespace
+
+absl::Status ValidateGenerateRequest(const GenerateRequest& r,
+                                     const GenerationLimits& limits) {
+  if (r.n() < 0 || r.n() > limits.max_n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("n = ", r.n(), " is outside [1, ", limits.max_n, "]"));
+  }
+  if (r.max_tokens() < 0 || r.max_tokens() > limits.max_tokens_limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_tokens = ", r.max_tokens(), " is outside [1, ",
+                     limits.max_tokens_limit, "] (--max_tokens_limit)"));
+  }
+  const int32_t max_tokens =
+      r.max_tokens() == 0 ? limits.default_max_tokens : r.max_tokens();
+  if (r.min_tokens() < 0 || r.min_tokens() > max_tokens) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_tokens = ", r.min_tokens(), " is outside [0, ",
+                     max_tokens, "] (max_tokens)"));
+  }
+  if (r.stop_size() > limits.max_stops) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stop has ", r.stop_size(), " strings; at most ",
+                     limits.max_stops, " are allowed"));
+  }
+  for (int i = 0; i < r.stop_size(); ++i) {
+    const std::string& stop = r.stop(i);
+    if (stop.empty() ||
+        static_cast<int32_t>(stop.size()) > limits.max_stop_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stop[", i, "] has ", stop.size(),
+                       " bytes; it must have 1 to ", limits.max_stop_bytes));
+    }
+    FM_RETURN_IF_ERROR(ValidateUtf8(stop, absl::StrCat("stop[", i, "]")));
+  }
+  if (r.top_logprobs() < 0 || r.top_logprobs() > limits.max_top_logprobs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_logprobs = ", r.top_logprobs(), " is outside [0, ",
+                     limits.max_top_logprobs, "]"));
+  }
+  if (r.prompt_case() == GenerateRequest::kText) {
+    FM_RETURN_IF_ERROR(ValidateUtf8(r.text(), "prompt text"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GenerationPlan> PlanGeneration(
+    const Backends& backends, const GenerationLimits& limits,
+    const grpc::CallbackServerContext& server_ctx,
+    const GenerateRequest& request) {
+  FM_RETURN_IF_ERROR(ValidateGenerateRequest(request, limits));
+  GenerationPlan plan;
+  FM_ASSIGN_OR_RETURN(plan.facts, backends.Facts());
+  FM_ASSIGN_OR_RETURN(plan.route,
+                      backends.routes()->Find(request.sampler_route()));
+  plan.n = request.n() == 0 ? 1 : request.n();
+  StopRules& stops = plan.stops;
+  stops.max_tokens = request.max_tokens() == 0 ? limits.default_max_tokens
+                                               : request.max_tokens();
+  stops.min_tokens = request.min_tokens();
+  stops.stop_token_ids.assign(request.stop_token_ids().begin(),
+                              request.stop_token_ids().end());
+  stops.ignore_eos = request.ignore_eos();
+  stops.stop_strings.assign(request.stop().begin(), request.stop().end());
+  stops.include_stop_string = request.include_stop_str();
+
+  FM_ASSIGN_OR_RETURN(
+      plan.prompt,
+      PromptIds(backends, *plan.facts, server_ctx, limits.default_timeout,
+                request.prompt_case() == GenerateRequest::kIds ? &request.ids()
+                                                               : nullptr,
+                request.text(), !request.has_add_bos() || request.add_bos(),
+                request.parse_special()));
+  const int32_t n_prompt = static_cast<int32_t>(plan.prompt.size());
+  if (n_prompt > limits.max_prompt_tokens) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the prompt has ", n_prompt, " tokens; the limit is ",
+                     limits.max_prompt_tokens, " (--max_prompt_tokens)"));
+  }
+  const int32_t context = plan.facts->model.context_length();
+  const int64_t needed = static_cast<int64_t>(n_prompt) + stops.max_tokens;
+  if (needed > context) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prompt tokens (", n_prompt, ") + max_tokens (", stops.max_tokens,
+        ") = ", needed, " exceeds the model's context length ", context));
+  }
+
+  FM_ASSIGN_OR_RETURN(fm::v1::SamplingSpec sampling,
+                      PinnedSampling(*plan.route, server_ctx, limits, request));
+  const bool logprobs = request.logprobs() || request.top_logprobs() > 0;
+  plan.token_details =
+      logprobs || request.trace() || request.shadow_profiles_size() > 0;
+  // The sampler's own declarations of its stages (random or not, which
+  // logits they need, whether they keep state); without them, the safe
+  // choice: dense logits, no resuming, and no caching unless the request
+  // has a seed.
+  auto catalog_ctx = DownstreamContext(server_ctx, absl::Seconds(5));
+  const std::shared_ptr<const StageCatalog> catalog =
+      plan.route->Catalog(sampling.chain(), catalog_ctx.get());
+  const bool raw_logprobs =
+      logprobs && request.logprobs_mode() != fm::v1::LOGPROBS_MODE_PROCESSED;
+  const bool needs_full_distribution =
+      raw_logprobs || request.trace() || request.shadow_profiles_size() > 0;
+  const int32_t head =
+      catalog == nullptr
+          ? 0
+          : catalog->SufficientTopK(sampling.chain(), needs_full_distribution);
+  plan.logits_format.set_top_k(std::min(head, plan.facts->model.vocab_size()));
+  plan.sampler_resumable = catalog != nullptr &&
+                           catalog->ChainCanResume(sampling.chain()) &&
+                           request.shadow_profiles_size() == 0;
+  const bool deterministic =
+      request.has_seed() ||
+      (catalog != nullptr && catalog->ChainIsDeterministic(sampling.chain()));
+  plan.sampler_start = SamplerStart(request, std::move(sampling), plan);
+  if (deterministic) plan.cache_key = CacheKey(request, plan);
+  plan.read_cache = !request.no_cache();
+  return plan;
+}
+
+}  // namespace fm::gateway
