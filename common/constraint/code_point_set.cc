@@ -1,0 +1,111 @@
+// CodePointSet: range algebra, and the UTF-8 split (a range is cut where
+// its ends' encodings differ in more than the last bytes' ranges).
+#include "common/constraint/code_point_set.h"
+
+#include <algorithm>
+
+namespace fm::constraint {
+namespace {
+
+constexpr uint32_t kSurrogateLo = 0xD800;
+constexpr uint32_t kSurrogateHi = 0xDFFF;
+
+int EncodedLength(uint32_t cp) {
+  return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+}
+
+void Encode(uint32_t cp, int n, uint8_t* out) {
+  static constexpr uint8_t kLead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+  for (int k = n - 1; k > 0; --k) {
+    out[k] = static_cast<uint8_t>(0x80 | (cp & 0x3F));
+    cp >>= 6;
+  }
+  out[0] = static_cast<uint8_t>(n == 1 ? cp : (kLead[n] | cp));
+}
+
+// [lo, hi] all of encoded length n.
+void Split(uint32_t lo, uint32_t hi, int n,
+           std::vector<CodePointSet::ByteRanges>* out) {
+  for (int i = 1; i < n; ++i) {
+    const uint32_t m = (uint32_t{1} << (6 * i)) - 1;
+    if ((lo & ~m) != (hi & ~m)) {
+      if ((lo & m) != 0) {
+        Split(lo, lo | m, n, out);
+        Split((lo | m) + 1, hi, n, out);
+        return;
+      }
+      if ((hi & m) != m) {
+        Split(lo, (hi & ~m) - 1, n, out);
+        Split(hi & ~m, hi, n, out);
+        return;
+      }
+    }
+  }
+  uint8_t a[4], b[4];
+  Encode(lo, n, a);
+  Encode(hi, n, b);
+  CodePointSet::ByteRanges seq;
+  for (int k = 0; k < n; ++k) seq.push_back({a[k], b[k]});
+  out->push_back(std::move(seq));
+}
+
+}  // namespace
+
+void CodePointSet::Add(uint32_t lo, uint32_t hi) {
+  if (lo > hi) return;
+  hi = std::min(hi, kMaxCodePoint);
+  // Surrogates are not scalar values: cut them out.
+  if (lo <= kSurrogateHi && hi >= kSurrogateLo) {
+    if (lo < kSurrogateLo) ranges_.push_back({lo, kSurrogateLo - 1});
+    if (hi > kSurrogateHi) ranges_.push_back({kSurrogateHi + 1, hi});
+  } else {
+    ranges_.push_back({lo, hi});
+  }
+  Normalize();
+}
+
+void CodePointSet::Add(const CodePointSet& other) {
+  ranges_.insert(ranges_.end(), other.ranges_.begin(), other.ranges_.end());
+  Normalize();
+}
+
+void CodePointSet::Normalize() {
+  std::sort(ranges_.begin(), ranges_.end());
+  std::vector<std::pair<uint32_t, uint32_t>> merged;
+  for (const auto& r : ranges_) {
+    if (!merged.empty() && r.first <= merged.back().second + 1) {
+      merged.back().second = std::max(merged.back().second, r.second);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  ranges_ = std::move(merged);
+}
+
+CodePointSet CodePointSet::Complement() const {
+  CodePointSet out;
+  uint32_t next = 0;
+  for (const auto& [lo, hi] : ranges_) {
+    if (lo > next) out.Add(next, lo - 1);
+    next = hi + 1;
+  }
+  if (next <= kMaxCodePoint) out.Add(next, kMaxCodePoint);
+  return out;
+}
+
+std::vector<CodePointSet::ByteRanges> CodePointSet::Utf8Sequences() const {
+  static constexpr uint32_t kLengthEnds[] = {0x7F, 0x7FF, 0xFFFF, 0x10FFFF};
+  std::vector<ByteRanges> out;
+  for (auto [lo, hi] : ranges_) {
+    while (lo <= hi) {
+      const int n = EncodedLength(lo);
+      const uint32_t end = std::min(hi, kLengthEnds[n - 1]);
+      Split(lo, end, n, &out);
+      if (end == hi) break;
+      lo = end + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace fm::constraint

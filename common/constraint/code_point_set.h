@@ -1,0 +1,40 @@
+// CodePointSet: a set of Unicode scalar values as sorted, disjoint ranges,
+// and its UTF-8 form as sequences of byte ranges (one sequence per run of
+// code points whose encodings differ only within byte ranges), so that a
+// character class becomes a handful of grammar alternatives.
+#ifndef FM_COMMON_CONSTRAINT_CODE_POINT_SET_H_
+#define FM_COMMON_CONSTRAINT_CODE_POINT_SET_H_
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace fm::constraint {
+
+constexpr uint32_t kMaxCodePoint = 0x10FFFF;
+
+class CodePointSet {
+ public:
+  void Add(uint32_t lo, uint32_t hi);  // inclusive; hi <= kMaxCodePoint
+  void Add(const CodePointSet& other);
+  // Every scalar value not in the set (surrogates are never in a set).
+  CodePointSet Complement() const;
+  bool empty() const { return ranges_.empty(); }
+  // Sorted, disjoint, surrogates removed.
+  const std::vector<std::pair<uint32_t, uint32_t>>& ranges() const {
+    return ranges_;
+  }
+
+  // One entry per UTF-8 byte sequence shape: bytes[k] is the inclusive
+  // range of the k-th byte.
+  using ByteRanges = std::vector<std::pair<uint8_t, uint8_t>>;
+  std::vector<ByteRanges> Utf8Sequences() const;
+
+ private:
+  void Normalize();
+  std::vector<std::pair<uint32_t, uint32_t>> ranges_;
+};
+
+}  // namespace fm::constraint
+
+#endif  // FM_COMMON_CONSTRAINT_CODE_POINT_SET_H_

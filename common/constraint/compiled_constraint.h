@@ -1,0 +1,92 @@
+// CompiledConstraint: a ByteGrammar bound to a vocabulary — the token mask
+// of every recognizer state (computed once by a walk of the token trie,
+// then cached) and token-by-token advancing. One instance is shared by
+// every session and sequence that uses the same constraint with the same
+// vocabulary; each sequence holds only a ConstraintState. Thread-safe.
+#ifndef FM_COMMON_CONSTRAINT_COMPILED_CONSTRAINT_H_
+#define FM_COMMON_CONSTRAINT_COMPILED_CONSTRAINT_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "common/constraint/byte_grammar.h"
+#include "common/constraint/grammar_automaton.h"
+#include "common/constraint/token_trie.h"
+#include "common/constraint/token_vocabulary.h"
+#include "common/token_id.h"
+
+namespace fm::constraint {
+
+// Allowed tokens as bits (bit i of word i / 64).
+struct TokenMask {
+  std::vector<uint64_t> words;
+  bool allows(TokenId id) const { return (words[id >> 6] >> (id & 63)) & 1; }
+  int64_t count() const;
+};
+
+// One sequence's place in the constraint. Plain data: copied when a
+// sequence forks. `tokens` is what it accepted, to find its state again
+// after the automaton started afresh (a new epoch).
+struct ConstraintState {
+  int32_t state = 0;
+  uint32_t epoch = 0;
+  bool failed = false;  // a token the constraint refuses was accepted
+  std::vector<TokenId> tokens;
+};
+
+class CompiledConstraint {
+ public:
+  // `grammar` must have passed Validate(). Memory for cached masks is
+  // bounded by `mask_cache_bytes` (the cache is emptied when it is full).
+  CompiledConstraint(const ByteGrammar& grammar,
+                     std::shared_ptr<const TokenVocabulary> vocabulary,
+                     std::shared_ptr<const TokenTrie> trie,
+                     int64_t mask_cache_bytes = 64 << 20,
+                     AutomatonLimits limits = {});
+
+  ConstraintState Initial();
+
+  // The tokens that may come next: every token whose bytes continue a
+  // match, plus the end-of-generation ids when the text so far is a whole
+  // match. Empty when `state` has failed.
+  std::shared_ptr<const TokenMask> Mask(ConstraintState& state);
+
+  // Advances by `token`; false (and the state failed) when the constraint
+  // refuses it. End-of-generation ids are accepted where the text may end.
+  bool Advance(ConstraintState& state, TokenId token);
+
+  // True when the text so far is a whole match.
+  bool Complete(ConstraintState& state);
+
+  const TokenVocabulary& vocabulary() const { return *vocabulary_; }
+
+ private:
+  // Brings `state` to the current epoch (replaying its tokens).
+  void Refresh(ConstraintState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The automaton state after `bytes` from `from`, or kDead.
+  int32_t Walk(int32_t from, const std::string& bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::shared_ptr<const TokenMask> ComputeMask(int32_t state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsEndOfGeneration(TokenId token) const;
+
+  const std::shared_ptr<const TokenVocabulary> vocabulary_;
+  const std::shared_ptr<const TokenTrie> trie_;
+  const int64_t mask_cache_bytes_;
+  const std::shared_ptr<const TokenMask> empty_mask_;
+
+  absl::Mutex mu_;
+  GrammarAutomaton automaton_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<int32_t, std::shared_ptr<const TokenMask>> masks_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<int32_t> walk_states_ ABSL_GUARDED_BY(mu_);  // per trie depth
+};
+
+}  // namespace fm::constraint
+
+#endif  // FM_COMMON_CONSTRAINT_COMPILED_CONSTRAINT_H_

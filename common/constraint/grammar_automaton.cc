@@ -1,0 +1,147 @@
+// GrammarAutomaton: closure over interned frames, interned states, and
+// lazily filled transition rows.
+#include "common/constraint/grammar_automaton.h"
+
+#include <algorithm>
+
+namespace fm::constraint {
+namespace {
+
+uint64_t Key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
+         static_cast<uint32_t>(b);
+}
+
+}  // namespace
+
+GrammarAutomaton::GrammarAutomaton(const ByteGrammar& grammar,
+                                   AutomatonLimits limits)
+    : limits_(limits), byte_sets_(grammar.byte_sets()), root_(grammar.root()) {
+  const auto& rules = grammar.rules();
+  rule_alts_.resize(rules.size());
+  for (size_t r = 0; r < rules.size(); ++r) {
+    for (const Alternative& alt : rules[r].alternatives) {
+      rule_alts_[r].push_back(static_cast<int32_t>(program_.size()));
+      for (const GrammarElement& e : alt) {
+        program_.push_back({e.kind == GrammarElement::Kind::kBytes
+                                ? OpKind::kBytes
+                                : OpKind::kRule,
+                            e.index});
+      }
+      program_.push_back({OpKind::kEnd, 0});
+    }
+  }
+  Reset();
+  epoch_ = 0;
+}
+
+void GrammarAutomaton::Reset() {
+  frames_.clear();
+  frame_ids_.clear();
+  states_.clear();
+  state_ids_.clear();
+  ++epoch_;
+  scratch_stacks_.clear();
+  scratch_accepting_ = false;
+  visited_.clear();
+  for (int32_t start : rule_alts_[root_]) Close(start, -1);
+  initial_ = InternScratch();
+  if (initial_ == kDead) {
+    // A grammar that matches nothing still needs a state to stand in.
+    states_.emplace_back();
+    initial_ = 0;
+  }
+}
+
+int32_t GrammarAutomaton::InternFrame(int32_t pos, int32_t parent) {
+  auto [it, inserted] = frame_ids_.try_emplace(
+      Key(pos, parent), static_cast<int32_t>(frames_.size()));
+  if (inserted) frames_.push_back({pos, parent});
+  return it->second;
+}
+
+void GrammarAutomaton::Close(int32_t pos, int32_t parent) {
+  work_.clear();
+  work_.push_back({pos, parent});
+  while (!work_.empty()) {
+    auto [p, up] = work_.back();
+    work_.pop_back();
+    if (!visited_.try_emplace(Key(p, up), true).second) continue;
+    const Op& op = program_[p];
+    switch (op.kind) {
+      case OpKind::kBytes:
+        scratch_stacks_.push_back(InternFrame(p, up));
+        break;
+      case OpKind::kEnd:
+        if (up < 0) {
+          scratch_accepting_ = true;
+        } else {
+          work_.push_back({frames_[up].pos, frames_[up].parent});
+        }
+        break;
+      case OpKind::kRule: {
+        // Return to p + 1, unless that ends the alternative: a tail call
+        // returns straight to the caller's caller.
+        int32_t ret = up;
+        if (program_[p + 1].kind != OpKind::kEnd) ret = InternFrame(p + 1, up);
+        for (int32_t start : rule_alts_[op.index])
+          work_.push_back({start, ret});
+        break;
+      }
+    }
+  }
+}
+
+int32_t GrammarAutomaton::InternScratch() {
+  std::vector<int32_t>& s = scratch_stacks_;
+  std::sort(s.begin(), s.end());
+  s.erase(std::unique(s.begin(), s.end()), s.end());
+  if (s.empty() && !scratch_accepting_) return kDead;
+  if (static_cast<int32_t>(s.size()) > limits_.max_stacks_per_state) {
+    return kDead;
+  }
+  std::vector<int32_t> key = s;
+  key.push_back(scratch_accepting_ ? 1 : 0);
+  auto [it, inserted] = state_ids_.try_emplace(
+      std::move(key), static_cast<int32_t>(states_.size()));
+  if (inserted) {
+    State state;
+    state.stacks = s;
+    state.accepting = scratch_accepting_;
+    states_.push_back(std::move(state));
+  }
+  return it->second;
+}
+
+int32_t GrammarAutomaton::Compute(int32_t state, uint8_t byte) {
+  scratch_stacks_.clear();
+  scratch_accepting_ = false;
+  visited_.clear();
+  // Copy: Close may grow frames_, and states_ must not be read through a
+  // reference across InternScratch.
+  const std::vector<int32_t> stacks = states_[state].stacks;
+  for (int32_t id : stacks) {
+    const Frame frame = frames_[id];
+    if (byte_sets_[program_[frame.pos].index].test(byte)) {
+      Close(frame.pos + 1, frame.parent);
+    }
+  }
+  return InternScratch();
+}
+
+int32_t GrammarAutomaton::Next(int32_t state, uint8_t byte) {
+  State& from = states_[state];
+  if (from.next != nullptr && (*from.next)[byte] != -2) {
+    return (*from.next)[byte];
+  }
+  const int32_t to = Compute(state, byte);
+  State& after = states_[state];  // states_ may have grown
+  if (after.next == nullptr) {
+    after.next = std::make_unique<std::array<int32_t, 256>>();
+    after.next->fill(-2);
+  }
+  (*after.next)[byte] = to;
+  return to;
+}
+
+}  // namespace fm::constraint

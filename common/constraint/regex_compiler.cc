@@ -1,0 +1,588 @@
+// CompileRegex: a recursive-descent parser to a small syntax tree, then
+// one emission into grammar rules (alternation and character classes
+// become rules, repetition right-recursive rules or nested optionals).
+#include "common/constraint/regex_compiler.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/constraint/code_point_set.h"
+#include "common/status_macros.h"
+
+namespace fm::constraint {
+namespace {
+
+struct Node {
+  enum class Kind { kEmpty, kClass, kConcat, kAlt, kRepeat };
+  Kind kind = Kind::kEmpty;
+  CodePointSet chars;                           // kClass
+  std::vector<std::unique_ptr<Node>> children;  // kConcat, kAlt, kRepeat (1)
+  int32_t min = 0, max = 0;                     // kRepeat; max -1 = unbounded
+};
+
+std::unique_ptr<Node> ClassNode(CodePointSet chars) {
+  auto node = std::make_unique<Node>();
+  node->kind = Node::Kind::kClass;
+  node->chars = std::move(chars);
+  return node;
+}
+
+CodePointSet Range(uint32_t lo, uint32_t hi) {
+  CodePointSet s;
+  s.Add(lo, hi);
+  return s;
+}
+
+CodePointSet Digits() { return Range('0', '9'); }
+CodePointSet WordChars() {
+  CodePointSet s = Range('a', 'z');
+  s.Add('A', 'Z');
+  s.Add('0', '9');
+  s.Add('_', '_');
+  return s;
+}
+// ECMAScript's WhiteSpace and LineTerminator.
+CodePointSet Spaces() {
+  CodePointSet s = Range('\t', '\r');
+  for (uint32_t cp : {0x20u, 0xA0u, 0x1680u, 0x2028u, 0x2029u, 0x202Fu, 0x205Fu,
+                      0x3000u, 0xFEFFu}) {
+    s.Add(cp, cp);
+  }
+  s.Add(0x2000, 0x200A);
+  return s;
+}
+CodePointSet LineTerminators() {
+  CodePointSet s;
+  for (uint32_t cp : {0x0Au, 0x0Du, 0x2028u, 0x2029u}) s.Add(cp, cp);
+  return s;
+}
+
+class Parser {
+ public:
+  Parser(absl::string_view pattern, const RegexLimits& limits)
+      : p_(pattern), limits_(limits) {}
+
+  absl::StatusOr<std::unique_ptr<Node>> Parse() {
+    if (static_cast<int64_t>(p_.size()) > limits_.max_pattern_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the regex has ", p_.size(), " bytes; the limit is ",
+                       limits_.max_pattern_bytes));
+    }
+    if (!p_.empty() && p_[0] == '^') ++i_;
+    FM_ASSIGN_OR_RETURN(auto node, ParseAlt());
+    if (i_ < p_.size()) {
+      return Error(p_[i_] == ')' ? "unmatched ')'" : "unexpected character");
+    }
+    return node;
+  }
+
+ private:
+  absl::Status Error(absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("regex: ", what, " at offset ", i_));
+  }
+  absl::Status Unsupported(absl::string_view what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat("regex: ", what, " at offset ", i_,
+                     " is not supported (it is not a regular language "
+                     "feature fmserve constrains)"));
+  }
+  bool AtEnd() const { return i_ >= p_.size(); }
+  char Peek() const { return p_[i_]; }
+
+  absl::StatusOr<std::unique_ptr<Node>> ParseAlt() {
+    if (++depth_ > limits_.max_nesting) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("regex: groups nest deeper than ", limits_.max_nesting,
+                       " (the limit) at offset ", i_));
+    }
+    auto alt = std::make_unique<Node>();
+    alt->kind = Node::Kind::kAlt;
+    while (true) {
+      FM_ASSIGN_OR_RETURN(auto branch, ParseConcat());
+      alt->children.push_back(std::move(branch));
+      if (AtEnd() || Peek() != '|') break;
+      ++i_;
+    }
+    --depth_;
+    if (alt->children.size() == 1) return std::move(alt->children[0]);
+    return alt;
+  }
+
+  absl::StatusOr<std::unique_ptr<Node>> ParseConcat() {
+    auto concat = std::make_unique<Node>();
+    concat->kind = Node::Kind::kConcat;
+    while (!AtEnd() && Peek() != '|' && Peek() != ')') {
+      if (Peek() == '$') {
+        if (i_ + 1 == p_.size()) {
+          ++i_;
+          break;
+        }
+        return Unsupported("'$' before the end of the pattern");
+      }
+      FM_ASSIGN_OR_RETURN(auto atom, ParseAtom());
+      FM_ASSIGN_OR_RETURN(atom, ParseQuantifiers(std::move(atom)));
+      concat->children.push_back(std::move(atom));
+    }
+    if (concat->children.size() == 1) return std::move(concat->children[0]);
+    return concat;
+  }
+
+  absl::StatusOr<std::unique_ptr<Node>> ParseQuantifiers(
+      std::unique_ptr<Node> atom) {
+    while (!AtEnd()) {
+      int32_t min = 0, max = 0;
+      const char c = Peek();
+      if (c == '*') {
+        min = 0, max = -1, ++i_;
+      } else if (c == '+') {
+        min = 1, max = -1, ++i_;
+      } else if (c == '?') {
+        min = 0, max = 1, ++i_;
+      } else if (c == '{' && IsCountedRepeat()) {
+        FM_RETURN_IF_ERROR(ParseCount(&min, &max));
+      } else {
+        break;
+      }
+      if (!AtEnd() && Peek() == '?') ++i_;  // lazy: the same texts
+      if (!AtEnd() && Peek() == '+')
+        return Unsupported("a possessive quantifier");
+      auto repeat = std::make_unique<Node>();
+      repeat->kind = Node::Kind::kRepeat;
+      repeat->min = min;
+      repeat->max = max;
+      repeat->children.push_back(std::move(atom));
+      atom = std::move(repeat);
+    }
+    return atom;
+  }
+
+  // "{n}", "{n,}" or "{n,m}" follows (otherwise '{' is a literal, as in
+  // ECMAScript's Annex B).
+  bool IsCountedRepeat() const {
+    size_t j = i_ + 1;
+    size_t digits = 0;
+    while (j < p_.size() && absl::ascii_isdigit(p_[j])) ++j, ++digits;
+    if (digits == 0 || j >= p_.size()) return false;
+    if (p_[j] == '}') return true;
+    if (p_[j] != ',') return false;
+    ++j;
+    while (j < p_.size() && absl::ascii_isdigit(p_[j])) ++j;
+    return j < p_.size() && p_[j] == '}';
+  }
+
+  absl::Status ParseCount(int32_t* min, int32_t* max) {
+    ++i_;  // '{'
+    FM_ASSIGN_OR_RETURN(*min, ParseNumber());
+    *max = *min;
+    if (Peek() == ',') {
+      ++i_;
+      if (Peek() == '}') {
+        *max = -1;
+      } else {
+        FM_ASSIGN_OR_RETURN(*max, ParseNumber());
+        if (*max < *min) return Error("{n,m} with m < n");
+      }
+    }
+    ++i_;  // '}'
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int32_t> ParseNumber() {
+    int64_t value = 0;
+    while (!AtEnd() && absl::ascii_isdigit(Peek())) {
+      value = value * 10 + (Peek() - '0');
+      if (value > limits_.max_repeat) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("regex: a repetition count over ", limits_.max_repeat,
+                         " (the limit) at offset ", i_));
+      }
+      ++i_;
+    }
+    return static_cast<int32_t>(value);
+  }
+
+  // One UTF-8 character of the pattern as a code point.
+  absl::StatusOr<uint32_t> ParseLiteralChar() {
+    const uint8_t b = static_cast<uint8_t>(p_[i_]);
+    int n = b < 0x80         ? 1
+            : (b >> 5) == 6  ? 2
+            : (b >> 4) == 14 ? 3
+            : (b >> 3) == 30 ? 4
+                             : 0;
+    if (n == 0 || i_ + n > p_.size()) return Error("invalid UTF-8");
+    uint32_t cp = n == 1 ? b : b & (0x7F >> n);
+    for (int k = 1; k < n; ++k) {
+      const uint8_t c = static_cast<uint8_t>(p_[i_ + k]);
+      if ((c & 0xC0) != 0x80) return Error("invalid UTF-8");
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > kMaxCodePoint || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return Error("invalid UTF-8");
+    }
+    i_ += n;
+    return cp;
+  }
+
+  absl::StatusOr<uint32_t> ParseHex(int digits) {
+    uint32_t value = 0;
+    for (int k = 0; k < digits; ++k) {
+      if (AtEnd() || !absl::ascii_isxdigit(Peek())) {
+        return Error("a malformed hexadecimal escape");
+      }
+      const char c = Peek();
+      value = value * 16 + (absl::ascii_isdigit(c)
+                                ? c - '0'
+                                : (absl::ascii_tolower(c) - 'a' + 10));
+      ++i_;
+    }
+    return value;
+  }
+
+  // After '\': a set of code points (one for a plain escape).
+  absl::StatusOr<CodePointSet> ParseEscape(bool in_class) {
+    if (AtEnd()) return Error("a trailing backslash");
+    const size_t backslash = i_ - 1;  // errors point at the escape
+    const char c = Peek();
+    ++i_;
+    auto one = [](uint32_t cp) { return Range(cp, cp); };
+    switch (c) {
+      case 'd':
+        return Digits();
+      case 'D':
+        return Digits().Complement();
+      case 'w':
+        return WordChars();
+      case 'W':
+        return WordChars().Complement();
+      case 's':
+        return Spaces();
+      case 'S':
+        return Spaces().Complement();
+      case 'n':
+        return one('\n');
+      case 'r':
+        return one('\r');
+      case 't':
+        return one('\t');
+      case 'f':
+        return one('\f');
+      case 'v':
+        return one('\v');
+      case '0':
+        if (!AtEnd() && absl::ascii_isdigit(Peek())) {
+          i_ = backslash;
+          return Unsupported("an octal escape");
+        }
+        return one(0);
+      case 'x': {
+        FM_ASSIGN_OR_RETURN(uint32_t cp, ParseHex(2));
+        return one(cp);
+      }
+      case 'u': {
+        uint32_t cp = 0;
+        if (!AtEnd() && Peek() == '{') {
+          ++i_;
+          int digits = 0;
+          while (!AtEnd() && Peek() != '}' && digits < 7) {
+            FM_ASSIGN_OR_RETURN(uint32_t d, ParseHex(1));
+            cp = cp * 16 + d;
+            ++digits;
+          }
+          if (AtEnd() || Peek() != '}' || digits == 0) {
+            return Error("a malformed \\u{...} escape");
+          }
+          ++i_;
+        } else {
+          FM_ASSIGN_OR_RETURN(cp, ParseHex(4));
+        }
+        if (cp > kMaxCodePoint || (cp >= 0xD800 && cp <= 0xDFFF)) {
+          return Error("an escape that is not a Unicode scalar value");
+        }
+        return one(cp);
+      }
+      case 'b':
+        if (in_class) return one('\b');
+        i_ = backslash;
+        return Unsupported("a word boundary (\\b)");
+      case 'B':
+        i_ = backslash;
+        return Unsupported("\\B");
+      case 'k':
+        i_ = backslash;
+        return Unsupported("a named backreference");
+      case 'p':
+      case 'P':
+        i_ = backslash;
+        return Unsupported("a Unicode property escape");
+      case 'c':
+        i_ = backslash;
+        return Unsupported("a control escape");
+      default:
+        if (c >= '1' && c <= '9') {
+          i_ = backslash;
+          return Unsupported("a backreference");
+        }
+        if (absl::ascii_isalnum(c)) {
+          i_ = backslash;
+          return Error(absl::StrCat("an unknown escape \\", std::string(1, c)));
+        }
+        --i_;
+        FM_ASSIGN_OR_RETURN(uint32_t cp, ParseLiteralChar());
+        return one(cp);
+    }
+  }
+
+  absl::StatusOr<CodePointSet> ParseClass() {
+    ++i_;  // '['
+    bool negated = false;
+    if (!AtEnd() && Peek() == '^') negated = true, ++i_;
+    CodePointSet set;
+    while (true) {
+      if (AtEnd()) return Error("an unterminated character class");
+      if (Peek() == ']') {
+        ++i_;
+        break;
+      }
+      FM_ASSIGN_OR_RETURN(CodePointSet lo, ClassAtom());
+      if (!AtEnd() && Peek() == '-' && i_ + 1 < p_.size() &&
+          p_[i_ + 1] != ']') {
+        ++i_;
+        const size_t at = i_;
+        FM_ASSIGN_OR_RETURN(CodePointSet hi, ClassAtom());
+        if (lo.ranges().size() != 1 || hi.ranges().size() != 1 ||
+            lo.ranges()[0].first != lo.ranges()[0].second ||
+            hi.ranges()[0].first != hi.ranges()[0].second) {
+          i_ = at;
+          return Error("a class range with a set at one end");
+        }
+        const uint32_t a = lo.ranges()[0].first, b = hi.ranges()[0].first;
+        if (b < a) {
+          i_ = at;
+          return Error("a class range out of order");
+        }
+        set.Add(a, b);
+      } else {
+        set.Add(lo);
+      }
+    }
+    return negated ? set.Complement() : set;
+  }
+
+  absl::StatusOr<CodePointSet> ClassAtom() {
+    if (Peek() == '\\') {
+      ++i_;
+      return ParseEscape(/*in_class=*/true);
+    }
+    if (Peek() == '[' && i_ + 1 < p_.size() &&
+        (p_[i_ + 1] == ':' || p_[i_ + 1] == '=' || p_[i_ + 1] == '.')) {
+      return Unsupported("a POSIX class");
+    }
+    FM_ASSIGN_OR_RETURN(uint32_t cp, ParseLiteralChar());
+    return Range(cp, cp);
+  }
+
+  absl::StatusOr<std::unique_ptr<Node>> ParseAtom() {
+    const char c = Peek();
+    switch (c) {
+      case '(': {
+        ++i_;
+        if (!AtEnd() && Peek() == '?') {
+          ++i_;
+          if (!AtEnd() && Peek() == ':') {
+            ++i_;
+          } else if (!AtEnd() && Peek() == '<' && i_ + 1 < p_.size() &&
+                     p_[i_ + 1] != '=' && p_[i_ + 1] != '!') {
+            while (!AtEnd() && Peek() != '>') ++i_;
+            if (AtEnd()) return Error("an unterminated group name");
+            ++i_;
+          } else {
+            return Unsupported("lookaround or a group flag");
+          }
+        }
+        FM_ASSIGN_OR_RETURN(auto inner, ParseAlt());
+        if (AtEnd() || Peek() != ')') return Error("a missing ')'");
+        ++i_;
+        return inner;
+      }
+      case '[': {
+        FM_ASSIGN_OR_RETURN(CodePointSet set, ParseClass());
+        return ClassNode(std::move(set));
+      }
+      case '.':
+        ++i_;
+        return ClassNode(LineTerminators().Complement());
+      case '\\': {
+        ++i_;
+        FM_ASSIGN_OR_RETURN(CodePointSet set, ParseEscape(/*in_class=*/false));
+        return ClassNode(std::move(set));
+      }
+      case '^':
+        return Unsupported("'^' after the start of the pattern");
+      case '*':
+      case '+':
+      case '?':
+        return Error("a quantifier with nothing to repeat");
+      case '{':
+        if (IsCountedRepeat())
+          return Error("a quantifier with nothing to repeat");
+        break;
+      case ']':
+      case '}':
+        break;  // literal, as ECMAScript's Annex B allows
+      default:
+        break;
+    }
+    FM_ASSIGN_OR_RETURN(uint32_t cp, ParseLiteralChar());
+    return ClassNode(Range(cp, cp));
+  }
+
+  absl::string_view p_;
+  const RegexLimits& limits_;
+  size_t i_ = 0;
+  int32_t depth_ = 0;
+};
+
+class Emitter {
+ public:
+  explicit Emitter(ByteGrammar* grammar) : g_(*grammar) {}
+
+  absl::StatusOr<Alternative> Emit(const Node& node) {
+    Alternative out;
+    switch (node.kind) {
+      case Node::Kind::kEmpty:
+        break;
+      case Node::Kind::kClass:
+        FM_RETURN_IF_ERROR(EmitClass(node.chars, &out));
+        break;
+      case Node::Kind::kConcat:
+        for (const auto& child : node.children) {
+          FM_ASSIGN_OR_RETURN(Alternative part, Emit(*child));
+          out.insert(out.end(), part.begin(), part.end());
+        }
+        break;
+      case Node::Kind::kAlt: {
+        const int32_t rule = g_.AddRule("alternation");
+        for (const auto& child : node.children) {
+          FM_ASSIGN_OR_RETURN(Alternative part, Emit(*child));
+          g_.AddAlternative(rule, std::move(part));
+        }
+        out.push_back(ByteGrammar::Rule(rule));
+        break;
+      }
+      case Node::Kind::kRepeat: {
+        FM_ASSIGN_OR_RETURN(Alternative body, Emit(*node.children[0]));
+        for (int32_t k = 0; k < node.min; ++k) {
+          out.insert(out.end(), body.begin(), body.end());
+          FM_RETURN_IF_ERROR(CheckGrowth(out));
+        }
+        if (node.max < 0) {
+          // star := body star | ()   (a tail call: constant depth)
+          const int32_t star = g_.AddRule("repeat");
+          Alternative again = body;
+          again.push_back(ByteGrammar::Rule(star));
+          g_.AddAlternative(star, std::move(again));
+          g_.AddAlternative(star, {});
+          out.push_back(ByteGrammar::Rule(star));
+        } else if (node.max > node.min) {
+          // opt_k := body opt_{k-1} | ()   (up to max - min more)
+          int32_t inner = -1;
+          for (int32_t k = 0; k < node.max - node.min; ++k) {
+            const int32_t opt = g_.AddRule("optional");
+            Alternative once = body;
+            if (inner >= 0) once.push_back(ByteGrammar::Rule(inner));
+            g_.AddAlternative(opt, std::move(once));
+            g_.AddAlternative(opt, {});
+            inner = opt;
+            FM_RETURN_IF_ERROR(g_.CheckSize());
+          }
+          out.push_back(ByteGrammar::Rule(inner));
+        }
+        break;
+      }
+    }
+    FM_RETURN_IF_ERROR(CheckGrowth(out));
+    return out;
+  }
+
+ private:
+  absl::Status CheckGrowth(const Alternative& pending) {
+    FM_RETURN_IF_ERROR(g_.CheckSize());
+    if (static_cast<int64_t>(pending.size()) > kMaxInline) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("the regex compiles to a sequence of more than ",
+                       kMaxInline, " elements (the limit)"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status EmitClass(const CodePointSet& chars, Alternative* out) {
+    if (chars.empty()) {
+      // Matches nothing: a rule without alternatives.
+      out->push_back(ByteGrammar::Rule(g_.AddRule("empty class")));
+      return absl::OkStatus();
+    }
+    const auto sequences = chars.Utf8Sequences();
+    if (sequences.size() == 1 && sequences[0].size() == 1) {
+      ByteSet bytes;
+      for (int b = sequences[0][0].first; b <= sequences[0][0].second; ++b) {
+        bytes.set(b);
+      }
+      out->push_back(g_.Bytes(bytes));
+      return absl::OkStatus();
+    }
+    const int32_t rule = g_.AddRule("class");
+    // The one-byte sequences share one alternative.
+    ByteSet ascii;
+    for (const auto& seq : sequences) {
+      if (seq.size() == 1) {
+        for (int b = seq[0].first; b <= seq[0].second; ++b) ascii.set(b);
+        continue;
+      }
+      Alternative alt;
+      for (const auto& [lo, hi] : seq) {
+        ByteSet bytes;
+        for (int b = lo; b <= hi; ++b) bytes.set(b);
+        alt.push_back(g_.Bytes(bytes));
+      }
+      g_.AddAlternative(rule, std::move(alt));
+    }
+    if (ascii.any()) g_.AddAlternative(rule, {g_.Bytes(ascii)});
+    out->push_back(ByteGrammar::Rule(rule));
+    return absl::OkStatus();
+  }
+
+  static constexpr int64_t kMaxInline = 1 << 20;
+  ByteGrammar& g_;
+};
+
+}  // namespace
+
+absl::StatusOr<int32_t> AddRegexRule(absl::string_view pattern,
+                                     const RegexLimits& limits,
+                                     ByteGrammar* grammar) {
+  Parser parser(pattern, limits);
+  FM_ASSIGN_OR_RETURN(std::unique_ptr<Node> tree, parser.Parse());
+  Emitter emitter(grammar);
+  FM_ASSIGN_OR_RETURN(Alternative body, emitter.Emit(*tree));
+  const int32_t rule = grammar->AddRule("regex");
+  grammar->AddAlternative(rule, std::move(body));
+  FM_RETURN_IF_ERROR(grammar->CheckSize());
+  return rule;
+}
+
+absl::StatusOr<ByteGrammar> CompileRegex(absl::string_view pattern,
+                                         const RegexLimits& limits) {
+  ByteGrammar grammar(limits.grammar);
+  FM_ASSIGN_OR_RETURN(int32_t root, AddRegexRule(pattern, limits, &grammar));
+  grammar.set_root(root);
+  FM_RETURN_IF_ERROR(grammar.Validate());
+  return grammar;
+}
+
+}  // namespace fm::constraint

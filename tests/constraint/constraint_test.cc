@@ -1,0 +1,358 @@
+// The constraint engine against outside truth: the regex automaton agrees
+// with std::regex (ECMAScript) on every string of small alphabets, token
+// masks agree with walking each token alone, and the limits hold.
+#include <catch2/catch.hpp>
+#include <memory>
+#include <random>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "common/constraint/choice_compiler.h"
+#include "common/constraint/compiled_constraint.h"
+#include "common/constraint/grammar_automaton.h"
+#include "common/constraint/regex_compiler.h"
+#include "common/constraint/token_trie.h"
+
+namespace fm::constraint {
+namespace {
+
+// Full match of `text` by the automaton.
+bool Matches(GrammarAutomaton& a, const std::string& text) {
+  int32_t s = a.initial();
+  for (char c : text) {
+    s = a.Next(s, static_cast<uint8_t>(c));
+    if (s == GrammarAutomaton::kDead) return false;
+  }
+  return a.Accepting(s);
+}
+
+// Every string over `alphabet` up to `max_len` characters.
+std::vector<std::string> AllStrings(const std::string& alphabet, int max_len) {
+  std::vector<std::string> out = {""};
+  size_t begin = 0;
+  for (int len = 1; len <= max_len; ++len) {
+    const size_t end = out.size();
+    for (size_t i = begin; i < end; ++i) {
+      for (char c : alphabet) out.push_back(out[i] + c);
+    }
+    begin = end;
+  }
+  return out;
+}
+
+TEST_CASE("regex full matches agree with std::regex", "[constraint]") {
+  struct Case {
+    const char* pattern;
+    const char* alphabet;
+    int max_len;
+  };
+  const std::vector<Case> cases = {
+      {"abc", "abc", 4},
+      {"a|b|", "ab", 3},
+      {"(ab|a)(c|bcd)", "abcd", 5},
+      {"a*", "ab", 5},
+      {"a+b?", "ab", 5},
+      {"(a*)*b", "ab", 6},
+      {"(a|a)*b", "ab", 6},
+      {"(?:ab){2,3}", "ab", 7},
+      {"a{3}", "a", 5},
+      {"a{2,}", "ab", 5},
+      {"a{0,2}b{1,2}", "ab", 5},
+      {"[a-c]+x", "abcdx", 4},
+      {"[^a]b", "abc", 3},
+      {"\\d{2}-\\d", "0a9-", 5},
+      {"\\w+\\s?", "a_ -", 4},
+      {"[\\d.]+", "1.a", 4},
+      {"^(yes|no)$", "yesno", 4},
+      {"x(?:y|z)*", "xyz", 4},
+      {"a.c", "ab\nc", 3},
+      {"[-a]b", "-ab", 3},
+      {"(a?){3}", "a", 4},
+      {"((a|b)*c)?", "abc", 5},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.pattern);
+    auto grammar = CompileRegex(c.pattern);
+    REQUIRE(grammar.ok());
+    GrammarAutomaton automaton(*grammar);
+    const std::regex oracle(c.pattern, std::regex::ECMAScript);
+    for (const std::string& text : AllStrings(c.alphabet, c.max_len)) {
+      CAPTURE(text);
+      CHECK(Matches(automaton, text) == std::regex_match(text, oracle));
+    }
+  }
+}
+
+TEST_CASE("regex classes and dots match whole UTF-8 characters",
+          "[constraint]") {
+  auto check = [](const char* pattern, const std::vector<std::string>& yes,
+                  const std::vector<std::string>& no) {
+    CAPTURE(pattern);
+    auto grammar = CompileRegex(pattern);
+    REQUIRE(grammar.ok());
+    GrammarAutomaton a(*grammar);
+    for (const auto& t : yes) {
+      CAPTURE(t);
+      CHECK(Matches(a, t));
+    }
+    for (const auto& t : no) {
+      CAPTURE(t);
+      CHECK_FALSE(Matches(a, t));
+    }
+  };
+  check(".", {"a", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80"},
+        {"", "\n", "\xC3", "\xC3\xA9\xC3\xA9", "\xED\xA0\x80", "\xFF"});
+  check("[^a]", {"b", "\xC3\xA9", "\n", "\xF4\x8F\xBF\xBF"},
+        {"a", "\xF4\x90\x80\x80", "\xC0\x80"});
+  check("[\xCE\xB1-\xCF\x89]+", {"\xCE\xB2", "\xCE\xB1\xCF\x89"},
+        {"a", "\xCE\x91"});
+  check("\\u00e9|\\x41|\\u{1F600}", {"\xC3\xA9", "A", "\xF0\x9F\x98\x80"},
+        {"e"});
+  check("\\S\\D\\W", {"a\xC3\xA9-"}, {" a-", "a1-", "aa_"});
+  check("caf\xC3\xA9", {"caf\xC3\xA9"}, {"cafe"});
+  // Not a counted repeat: literal braces (ECMAScript Annex B).
+  check("a{,2}", {"a{,2}"}, {"a", "aa"});
+  check("x(?<name>y|z)+", {"xy", "xzy"}, {"x", "xa"});
+}
+
+TEST_CASE("unsupported regex features are refused with their offset",
+          "[constraint]") {
+  auto message = [](const char* pattern) {
+    auto grammar = CompileRegex(pattern);
+    REQUIRE_FALSE(grammar.ok());
+    CHECK(absl::IsInvalidArgument(grammar.status()));
+    return std::string(grammar.status().message());
+  };
+  CHECK_THAT(message("(a)\\1"),
+             Catch::Contains("backreference") && Catch::Contains("offset 3"));
+  CHECK_THAT(message("a(?=b)"), Catch::Contains("lookaround"));
+  CHECK_THAT(message("\\bword"), Catch::Contains("word boundary"));
+  CHECK_THAT(message("(ab"), Catch::Contains("missing ')'"));
+  CHECK_THAT(message("ab)"),
+             Catch::Contains("unmatched ')'") && Catch::Contains("offset 2"));
+  CHECK_THAT(message("a^b"), Catch::Contains("'^'"));
+  CHECK_THAT(message("a$b"), Catch::Contains("'$'"));
+  CHECK_THAT(message("*a"), Catch::Contains("nothing to repeat"));
+  CHECK_THAT(message("[b-a]"), Catch::Contains("out of order"));
+  CHECK_THAT(message("[ab"), Catch::Contains("unterminated"));
+  CHECK_THAT(message("a{3,2}"), Catch::Contains("m < n"));
+  CHECK_THAT(message("\\q"), Catch::Contains("unknown escape"));
+  CHECK_THAT(message("\xC3"), Catch::Contains("invalid UTF-8"));
+}
+
+TEST_CASE("regexes that would blow up hit a named limit", "[constraint]") {
+  auto exhausted = [](const std::string& pattern) {
+    auto grammar = CompileRegex(pattern);
+    REQUIRE_FALSE(grammar.ok());
+    CHECK(absl::IsResourceExhausted(grammar.status()));
+    return std::string(grammar.status().message());
+  };
+  CHECK_THAT(exhausted("(a{1000}){1000}"), Catch::Contains("limit"));
+  CHECK_THAT(exhausted("((((a{100}){100}){100}){100})"),
+             Catch::Contains("limit"));
+  CHECK_THAT(exhausted(std::string(300, '(') + "a" + std::string(300, ')')),
+             Catch::Contains("nest deeper than 200"));
+  CHECK_THAT(exhausted("a{100000}"), Catch::Contains("repetition count"));
+  // Exponential for a backtracking engine; linear here.
+  auto grammar = CompileRegex("(a|aa)*(a|aa)*(a|aa)*b");
+  REQUIRE(grammar.ok());
+  GrammarAutomaton a(*grammar);
+  CHECK_FALSE(Matches(a, std::string(2000, 'a')));
+  CHECK(Matches(a, std::string(2000, 'a') + "b"));
+}
+
+TEST_CASE("left recursion is refused; tail recursion is not", "[constraint]") {
+  ByteGrammar g;
+  const int32_t expr = g.AddRule("expr");
+  ByteSet plus, digit;
+  plus.set('+');
+  digit.set('1');
+  g.AddAlternative(expr,
+                   {ByteGrammar::Rule(expr), g.Bytes(plus), g.Bytes(digit)});
+  g.AddAlternative(expr, {g.Bytes(digit)});
+  g.set_root(expr);
+  absl::Status s = g.Validate();
+  CHECK(absl::IsInvalidArgument(s));
+  CHECK_THAT(std::string(s.message()),
+             Catch::Contains("'expr' is left-recursive"));
+
+  ByteGrammar right;
+  const int32_t list = right.AddRule("list");
+  right.AddAlternative(
+      list, {right.Bytes(digit), right.Bytes(plus), ByteGrammar::Rule(list)});
+  right.AddAlternative(list, {right.Bytes(digit)});
+  right.set_root(list);
+  REQUIRE(right.Validate().ok());
+  GrammarAutomaton a(right);
+  CHECK(Matches(a, "1+1+1"));
+  CHECK_FALSE(Matches(a, "1+"));
+  // Right recursion in tail position keeps a bounded number of states.
+  CHECK(Matches(
+      a, std::string("1") + [] {
+        std::string s;
+        for (int i = 0; i < 1000; ++i) s += "+1";
+        return s;
+      }()));
+  CHECK(a.state_count() < 10);
+}
+
+// A vocabulary of short pieces, some multi-byte, with an EOS at the end.
+std::shared_ptr<TokenVocabulary> Vocabulary() {
+  auto v = std::make_shared<TokenVocabulary>();
+  v->bytes = {"",   "a",   "b",   "ab", "abc",  "ba",   "1",
+              "12", "2",   " ",   "a ", "\xC3", "\xA9", "\xC3\xA9",
+              "c",  "cat", "car", "ca", "t",    "r",    ""};
+  v->end_of_generation = {20};
+  return v;
+}
+
+// Token i allowed iff its own bytes lead somewhere live (or, for EOS, the
+// state accepts): the definition, computed without the trie.
+std::vector<bool> BruteForceMask(GrammarAutomaton& a, int32_t state,
+                                 const TokenVocabulary& v) {
+  std::vector<bool> allowed(v.size(), false);
+  for (TokenId id = 0; id < v.size(); ++id) {
+    if (v.bytes[id].empty()) continue;
+    int32_t s = state;
+    for (char c : v.bytes[id]) {
+      s = a.Next(s, static_cast<uint8_t>(c));
+      if (s == GrammarAutomaton::kDead) break;
+    }
+    allowed[id] = s != GrammarAutomaton::kDead;
+  }
+  if (a.Accepting(state)) {
+    for (TokenId id : v.end_of_generation) allowed[id] = true;
+  }
+  return allowed;
+}
+
+TEST_CASE("token masks are exactly the tokens that can continue",
+          "[constraint]") {
+  auto vocab = Vocabulary();
+  auto trie = std::make_shared<TokenTrie>(*vocab);
+  for (const char* pattern :
+       {"(ab|ba)+c?", "a b*", "\\d+", "(c|\xC3\xA9)a+t", "[ab]{2,4}"}) {
+    CAPTURE(pattern);
+    auto grammar = CompileRegex(pattern);
+    REQUIRE(grammar.ok());
+    CompiledConstraint compiled(*grammar, vocab, trie);
+    GrammarAutomaton oracle(*grammar);
+    // Walk random allowed tokens; at every step compare the mask.
+    std::mt19937 rng(7);
+    for (int run = 0; run < 20; ++run) {
+      ConstraintState state = compiled.Initial();
+      int32_t oracle_state = oracle.initial();
+      for (int step = 0; step < 8; ++step) {
+        auto mask = compiled.Mask(state);
+        const std::vector<bool> expected =
+            BruteForceMask(oracle, oracle_state, *vocab);
+        std::vector<TokenId> allowed;
+        for (TokenId id = 0; id < vocab->size(); ++id) {
+          CAPTURE(id);
+          CHECK(mask->allows(id) == expected[id]);
+          if (expected[id]) allowed.push_back(id);
+        }
+        if (allowed.empty()) break;
+        const TokenId pick = allowed[rng() % allowed.size()];
+        REQUIRE(compiled.Advance(state, pick));
+        if (pick == 20) {
+          CHECK(compiled.Complete(state));
+          break;
+        }
+        for (char c : vocab->bytes[pick]) {
+          oracle_state = oracle.Next(oracle_state, static_cast<uint8_t>(c));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a refused token fails the state; EOS only where text may end",
+          "[constraint]") {
+  auto vocab = Vocabulary();
+  auto trie = std::make_shared<TokenTrie>(*vocab);
+  auto grammar = CompileChoice({"cat", "car"});
+  REQUIRE(grammar.ok());
+  CompiledConstraint compiled(*grammar, vocab, trie);
+  ConstraintState state = compiled.Initial();
+  auto first = compiled.Mask(state);
+  CHECK(first->allows(14));  // "c"
+  CHECK(first->allows(15));  // "cat"
+  CHECK(first->allows(17));  // "ca"
+  CHECK_FALSE(first->allows(1));
+  CHECK_FALSE(first->allows(20));        // EOS: nothing matched yet
+  REQUIRE(compiled.Advance(state, 17));  // "ca"
+  auto second = compiled.Mask(state);
+  CHECK(second->count() == 2);           // "t", "r"
+  REQUIRE(compiled.Advance(state, 19));  // "r"
+  auto done = compiled.Mask(state);
+  CHECK(done->count() == 1);
+  CHECK(done->allows(20));
+  CHECK(compiled.Complete(state));
+
+  ConstraintState bad = compiled.Initial();
+  CHECK_FALSE(compiled.Advance(bad, 2));  // "b"
+  CHECK(bad.failed);
+  CHECK(compiled.Mask(bad)->count() == 0);
+  CHECK_FALSE(compiled.Complete(bad));
+  // A forked copy is independent.
+  ConstraintState fork = state;
+  CHECK(compiled.Complete(fork));
+}
+
+TEST_CASE("masks stay right when the automaton starts afresh", "[constraint]") {
+  auto vocab = Vocabulary();
+  auto trie = std::make_shared<TokenTrie>(*vocab);
+  auto grammar = CompileRegex("(ab|ba|12|c|a )+");
+  REQUIRE(grammar.ok());
+  AutomatonLimits tiny;
+  tiny.max_states = 3;  // reset on almost every mask
+  CompiledConstraint small(*grammar, vocab, trie, 64 << 20, tiny);
+  CompiledConstraint large(*grammar, vocab, trie);
+  ConstraintState a = small.Initial(), b = large.Initial();
+  const std::vector<TokenId> tokens = {3,  5,  7,
+                                       14, 10, 3};  // ab ba 12 c "a " ab
+  for (TokenId t : tokens) {
+    auto ma = small.Mask(a);
+    auto mb = large.Mask(b);
+    CHECK(ma->words == mb->words);
+    REQUIRE(small.Advance(a, t));
+    REQUIRE(large.Advance(b, t));
+  }
+  CHECK(small.Complete(a));
+}
+
+TEST_CASE("choices: empty list, bad UTF-8 and huge lists are refused",
+          "[constraint]") {
+  CHECK(absl::IsInvalidArgument(CompileChoice({}).status()));
+  auto bad = CompileChoice({"ok", "\xC3"});
+  CHECK(absl::IsInvalidArgument(bad.status()));
+  CHECK_THAT(std::string(bad.status().message()), Catch::Contains("choice[1]"));
+  std::vector<std::string> many(5000, "x");
+  CHECK(absl::IsResourceExhausted(CompileChoice(many).status()));
+}
+
+TEST_CASE("the token trie holds every token with bytes once, in preorder",
+          "[constraint]") {
+  auto vocab = Vocabulary();
+  TokenTrie trie(*vocab);
+  std::vector<int> seen(vocab->size(), 0);
+  for (TokenId id : trie.tokens()) ++seen[id];
+  for (TokenId id = 0; id < vocab->size(); ++id) {
+    CHECK(seen[id] == (vocab->bytes[id].empty() ? 0 : 1));
+  }
+  // Rebuild each token's bytes from the path to its node.
+  std::vector<char> path;
+  for (const auto& node : trie.nodes()) {
+    path.resize(node.depth - 1);
+    path.push_back(static_cast<char>(node.byte));
+    for (int32_t t = node.tokens_begin; t < node.tokens_end; ++t) {
+      CHECK(std::string(path.begin(), path.end()) ==
+            vocab->bytes[trie.tokens()[t]]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fm::constraint
