@@ -53,6 +53,18 @@ size_t Utf8CharLengthAt(absl::string_view text, size_t i) {
   return (scan.needed != 0 && scan.valid == scan.needed) ? scan.needed : 0;
 }
 
+size_t DecodeUtf8At(absl::string_view text, size_t i, uint32_t* code_point) {
+  const size_t n = Utf8CharLengthAt(text, i);
+  if (n == 0) return 0;
+  const uint8_t lead = static_cast<uint8_t>(text[i]);
+  uint32_t cp = n == 1 ? lead : lead & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    cp = (cp << 6) | (static_cast<uint8_t>(text[i + k]) & 0x3F);
+  }
+  *code_point = cp;
+  return n;
+}
+
 bool Utf8EndsWithIncompleteChar(absl::string_view text) {
   // An unfinished character starts at most 3 bytes from the end.
   const size_t n = text.size();

@@ -4,6 +4,7 @@
 #define FM_COMMON_UTF8_H_
 
 #include <cstddef>
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -27,6 +28,11 @@ size_t Utf8SequenceLength(unsigned char lead);
 // Length of the well-formed character starting at text[i] (1-4), or 0 when
 // no complete well-formed character starts there.
 size_t Utf8CharLengthAt(absl::string_view text, size_t i);
+
+// The code point of the well-formed character starting at text[i] into
+// `*code_point`, and its length (1-4); 0 (nothing written) when none
+// starts there.
+size_t DecodeUtf8At(absl::string_view text, size_t i, uint32_t* code_point);
 
 // OK for well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing
 // above U+10FFFF); otherwise INVALID_ARGUMENT naming `field` and the offset

@@ -27,7 +27,8 @@ cflags=$(pkg-config --cflags absl_strings libpcre2-8 libutf8proc openblas)
 # template interpreter and the model core (loaders, kernels, forward pass);
 # no SentencePiece and no gRPC. Compiled once.
 core=(common/gguf/gguf_file.cc common/json_nesting.cc common/utf8.cc common/text/*.cc
-      common/jinja/*.cc common/half.cc common/log.cc common/mapped_file.cc)
+      common/jinja/*.cc common/half.cc common/log.cc common/mapped_file.cc
+      common/constraint/*.cc)
 for f in arch_gemma arch_llama arch_qwen architectures blas_core checkpoint \
     cpu_features \
     dequantize dtype f32_kernel gguf_hparams gguf_loader half_kernel huge_page_buffer \
@@ -57,6 +58,7 @@ TARGETS=(
   "tokenizer_json|16384|tests/fuzz/libfuzzer_tokenizer_json.cc tests/fuzz/tokenizer_json_fuzz.cc"
   "chat_template|16384|tests/fuzz/libfuzzer_chat_template.cc tests/fuzz/chat_template_fuzz.cc"
   "gguf_model|65536|tests/fuzz/libfuzzer_gguf_model.cc tests/fuzz/gguf_model_fuzz.cc"
+  "constraint|4096|tests/fuzz/libfuzzer_constraint.cc tests/fuzz/constraint_fuzz.cc"
 )
 for entry in "${TARGETS[@]}"; do
   IFS='|' read -r name max_len sources <<<"$entry"

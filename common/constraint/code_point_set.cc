@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
+
 namespace fm::constraint {
 namespace {
 
@@ -50,6 +52,22 @@ void Split(uint32_t lo, uint32_t hi, int n,
 }
 
 }  // namespace
+
+bool ParseHexScalar(absl::string_view text, size_t* i, int digits,
+                    uint32_t* out) {
+  uint32_t value = 0;
+  for (int k = 0; k < digits; ++k, ++*i) {
+    if (*i >= text.size() || !absl::ascii_isxdigit(text[*i])) return false;
+    const char c = absl::ascii_tolower(text[*i]);
+    value = value * 16 + (absl::ascii_isdigit(c) ? c - '0' : c - 'a' + 10);
+  }
+  if (value > kMaxCodePoint ||
+      (value >= kSurrogateLo && value <= kSurrogateHi)) {
+    return false;
+  }
+  *out = value;
+  return true;
+}
 
 void CodePointSet::Add(uint32_t lo, uint32_t hi) {
   if (lo > hi) return;

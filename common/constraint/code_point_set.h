@@ -9,9 +9,17 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace fm::constraint {
 
 constexpr uint32_t kMaxCodePoint = 0x10FFFF;
+
+// `digits` hexadecimal digits at text[*i] as a Unicode scalar value,
+// advancing *i past them; false (for the caller's message) when a digit is
+// missing or the value is a surrogate or beyond U+10FFFF.
+bool ParseHexScalar(absl::string_view text, size_t* i, int digits,
+                    uint32_t* out);
 
 class CodePointSet {
  public:

@@ -1,6 +1,5 @@
-// CompileRegex: a recursive-descent parser to a small syntax tree, then
-// one emission into grammar rules (alternation and character classes
-// become rules, repetition right-recursive rules or nested optionals).
+// CompileRegex: a recursive-descent parser to a PatternNode tree, emitted
+// into grammar rules by EmitPattern.
 #include "common/constraint/regex_compiler.h"
 
 #include <memory>
@@ -11,31 +10,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/constraint/code_point_set.h"
+#include "common/constraint/pattern_tree.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 
 namespace fm::constraint {
 namespace {
-
-struct Node {
-  enum class Kind { kEmpty, kClass, kConcat, kAlt, kRepeat };
-  Kind kind = Kind::kEmpty;
-  CodePointSet chars;                           // kClass
-  std::vector<std::unique_ptr<Node>> children;  // kConcat, kAlt, kRepeat (1)
-  int32_t min = 0, max = 0;                     // kRepeat; max -1 = unbounded
-};
-
-std::unique_ptr<Node> ClassNode(CodePointSet chars) {
-  auto node = std::make_unique<Node>();
-  node->kind = Node::Kind::kClass;
-  node->chars = std::move(chars);
-  return node;
-}
-
-CodePointSet Range(uint32_t lo, uint32_t hi) {
-  CodePointSet s;
-  s.Add(lo, hi);
-  return s;
-}
 
 CodePointSet Digits() { return Range('0', '9'); }
 CodePointSet WordChars() {
@@ -66,7 +46,7 @@ class Parser {
   Parser(absl::string_view pattern, const RegexLimits& limits)
       : p_(pattern), limits_(limits) {}
 
-  absl::StatusOr<std::unique_ptr<Node>> Parse() {
+  absl::StatusOr<std::unique_ptr<PatternNode>> Parse() {
     if (static_cast<int64_t>(p_.size()) > limits_.max_pattern_bytes) {
       return absl::ResourceExhaustedError(
           absl::StrCat("the regex has ", p_.size(), " bytes; the limit is ",
@@ -94,14 +74,14 @@ class Parser {
   bool AtEnd() const { return i_ >= p_.size(); }
   char Peek() const { return p_[i_]; }
 
-  absl::StatusOr<std::unique_ptr<Node>> ParseAlt() {
+  absl::StatusOr<std::unique_ptr<PatternNode>> ParseAlt() {
     if (++depth_ > limits_.max_nesting) {
       return absl::ResourceExhaustedError(
           absl::StrCat("regex: groups nest deeper than ", limits_.max_nesting,
                        " (the limit) at offset ", i_));
     }
-    auto alt = std::make_unique<Node>();
-    alt->kind = Node::Kind::kAlt;
+    auto alt = std::make_unique<PatternNode>();
+    alt->kind = PatternNode::Kind::kAlt;
     while (true) {
       FM_ASSIGN_OR_RETURN(auto branch, ParseConcat());
       alt->children.push_back(std::move(branch));
@@ -113,9 +93,9 @@ class Parser {
     return alt;
   }
 
-  absl::StatusOr<std::unique_ptr<Node>> ParseConcat() {
-    auto concat = std::make_unique<Node>();
-    concat->kind = Node::Kind::kConcat;
+  absl::StatusOr<std::unique_ptr<PatternNode>> ParseConcat() {
+    auto concat = std::make_unique<PatternNode>();
+    concat->kind = PatternNode::Kind::kConcat;
     while (!AtEnd() && Peek() != '|' && Peek() != ')') {
       if (Peek() == '$') {
         if (i_ + 1 == p_.size()) {
@@ -132,8 +112,8 @@ class Parser {
     return concat;
   }
 
-  absl::StatusOr<std::unique_ptr<Node>> ParseQuantifiers(
-      std::unique_ptr<Node> atom) {
+  absl::StatusOr<std::unique_ptr<PatternNode>> ParseQuantifiers(
+      std::unique_ptr<PatternNode> atom) {
     while (!AtEnd()) {
       int32_t min = 0, max = 0;
       const char c = Peek();
@@ -151,8 +131,8 @@ class Parser {
       if (!AtEnd() && Peek() == '?') ++i_;  // lazy: the same texts
       if (!AtEnd() && Peek() == '+')
         return Unsupported("a possessive quantifier");
-      auto repeat = std::make_unique<Node>();
-      repeat->kind = Node::Kind::kRepeat;
+      auto repeat = std::make_unique<PatternNode>();
+      repeat->kind = PatternNode::Kind::kRepeat;
       repeat->min = min;
       repeat->max = max;
       repeat->children.push_back(std::move(atom));
@@ -208,38 +188,18 @@ class Parser {
 
   // One UTF-8 character of the pattern as a code point.
   absl::StatusOr<uint32_t> ParseLiteralChar() {
-    const uint8_t b = static_cast<uint8_t>(p_[i_]);
-    int n = b < 0x80         ? 1
-            : (b >> 5) == 6  ? 2
-            : (b >> 4) == 14 ? 3
-            : (b >> 3) == 30 ? 4
-                             : 0;
-    if (n == 0 || i_ + n > p_.size()) return Error("invalid UTF-8");
-    uint32_t cp = n == 1 ? b : b & (0x7F >> n);
-    for (int k = 1; k < n; ++k) {
-      const uint8_t c = static_cast<uint8_t>(p_[i_ + k]);
-      if ((c & 0xC0) != 0x80) return Error("invalid UTF-8");
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > kMaxCodePoint || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return Error("invalid UTF-8");
-    }
+    uint32_t cp = 0;
+    const size_t n = DecodeUtf8At(p_, i_, &cp);
+    if (n == 0) return Error("invalid UTF-8");
     i_ += n;
     return cp;
   }
 
   absl::StatusOr<uint32_t> ParseHex(int digits) {
     uint32_t value = 0;
-    for (int k = 0; k < digits; ++k) {
-      if (AtEnd() || !absl::ascii_isxdigit(Peek())) {
-        return Error("a malformed hexadecimal escape");
-      }
-      const char c = Peek();
-      value = value * 16 + (absl::ascii_isdigit(c)
-                                ? c - '0'
-                                : (absl::ascii_tolower(c) - 'a' + 10));
-      ++i_;
+    if (!ParseHexScalar(p_, &i_, digits, &value)) {
+      return Error(
+          "a malformed hexadecimal escape (or not a Unicode scalar value)");
     }
     return value;
   }
@@ -387,7 +347,7 @@ class Parser {
     return Range(cp, cp);
   }
 
-  absl::StatusOr<std::unique_ptr<Node>> ParseAtom() {
+  absl::StatusOr<std::unique_ptr<PatternNode>> ParseAtom() {
     const char c = Peek();
     switch (c) {
       case '(': {
@@ -448,128 +408,14 @@ class Parser {
   int32_t depth_ = 0;
 };
 
-class Emitter {
- public:
-  explicit Emitter(ByteGrammar* grammar) : g_(*grammar) {}
-
-  absl::StatusOr<Alternative> Emit(const Node& node) {
-    Alternative out;
-    switch (node.kind) {
-      case Node::Kind::kEmpty:
-        break;
-      case Node::Kind::kClass:
-        FM_RETURN_IF_ERROR(EmitClass(node.chars, &out));
-        break;
-      case Node::Kind::kConcat:
-        for (const auto& child : node.children) {
-          FM_ASSIGN_OR_RETURN(Alternative part, Emit(*child));
-          out.insert(out.end(), part.begin(), part.end());
-        }
-        break;
-      case Node::Kind::kAlt: {
-        const int32_t rule = g_.AddRule("alternation");
-        for (const auto& child : node.children) {
-          FM_ASSIGN_OR_RETURN(Alternative part, Emit(*child));
-          g_.AddAlternative(rule, std::move(part));
-        }
-        out.push_back(ByteGrammar::Rule(rule));
-        break;
-      }
-      case Node::Kind::kRepeat: {
-        FM_ASSIGN_OR_RETURN(Alternative body, Emit(*node.children[0]));
-        for (int32_t k = 0; k < node.min; ++k) {
-          out.insert(out.end(), body.begin(), body.end());
-          FM_RETURN_IF_ERROR(CheckGrowth(out));
-        }
-        if (node.max < 0) {
-          // star := body star | ()   (a tail call: constant depth)
-          const int32_t star = g_.AddRule("repeat");
-          Alternative again = body;
-          again.push_back(ByteGrammar::Rule(star));
-          g_.AddAlternative(star, std::move(again));
-          g_.AddAlternative(star, {});
-          out.push_back(ByteGrammar::Rule(star));
-        } else if (node.max > node.min) {
-          // opt_k := body opt_{k-1} | ()   (up to max - min more)
-          int32_t inner = -1;
-          for (int32_t k = 0; k < node.max - node.min; ++k) {
-            const int32_t opt = g_.AddRule("optional");
-            Alternative once = body;
-            if (inner >= 0) once.push_back(ByteGrammar::Rule(inner));
-            g_.AddAlternative(opt, std::move(once));
-            g_.AddAlternative(opt, {});
-            inner = opt;
-            FM_RETURN_IF_ERROR(g_.CheckSize());
-          }
-          out.push_back(ByteGrammar::Rule(inner));
-        }
-        break;
-      }
-    }
-    FM_RETURN_IF_ERROR(CheckGrowth(out));
-    return out;
-  }
-
- private:
-  absl::Status CheckGrowth(const Alternative& pending) {
-    FM_RETURN_IF_ERROR(g_.CheckSize());
-    if (static_cast<int64_t>(pending.size()) > kMaxInline) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("the regex compiles to a sequence of more than ",
-                       kMaxInline, " elements (the limit)"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status EmitClass(const CodePointSet& chars, Alternative* out) {
-    if (chars.empty()) {
-      // Matches nothing: a rule without alternatives.
-      out->push_back(ByteGrammar::Rule(g_.AddRule("empty class")));
-      return absl::OkStatus();
-    }
-    const auto sequences = chars.Utf8Sequences();
-    if (sequences.size() == 1 && sequences[0].size() == 1) {
-      ByteSet bytes;
-      for (int b = sequences[0][0].first; b <= sequences[0][0].second; ++b) {
-        bytes.set(b);
-      }
-      out->push_back(g_.Bytes(bytes));
-      return absl::OkStatus();
-    }
-    const int32_t rule = g_.AddRule("class");
-    // The one-byte sequences share one alternative.
-    ByteSet ascii;
-    for (const auto& seq : sequences) {
-      if (seq.size() == 1) {
-        for (int b = seq[0].first; b <= seq[0].second; ++b) ascii.set(b);
-        continue;
-      }
-      Alternative alt;
-      for (const auto& [lo, hi] : seq) {
-        ByteSet bytes;
-        for (int b = lo; b <= hi; ++b) bytes.set(b);
-        alt.push_back(g_.Bytes(bytes));
-      }
-      g_.AddAlternative(rule, std::move(alt));
-    }
-    if (ascii.any()) g_.AddAlternative(rule, {g_.Bytes(ascii)});
-    out->push_back(ByteGrammar::Rule(rule));
-    return absl::OkStatus();
-  }
-
-  static constexpr int64_t kMaxInline = 1 << 20;
-  ByteGrammar& g_;
-};
-
 }  // namespace
 
 absl::StatusOr<int32_t> AddRegexRule(absl::string_view pattern,
                                      const RegexLimits& limits,
                                      ByteGrammar* grammar) {
   Parser parser(pattern, limits);
-  FM_ASSIGN_OR_RETURN(std::unique_ptr<Node> tree, parser.Parse());
-  Emitter emitter(grammar);
-  FM_ASSIGN_OR_RETURN(Alternative body, emitter.Emit(*tree));
+  FM_ASSIGN_OR_RETURN(std::unique_ptr<PatternNode> tree, parser.Parse());
+  FM_ASSIGN_OR_RETURN(Alternative body, EmitPattern(*tree, grammar));
   const int32_t rule = grammar->AddRule("regex");
   grammar->AddAlternative(rule, std::move(body));
   FM_RETURN_IF_ERROR(grammar->CheckSize());

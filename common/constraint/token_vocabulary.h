@@ -20,6 +20,11 @@ struct TokenVocabulary {
   std::vector<std::string> bytes;
   // Ascending, each once.
   std::vector<TokenId> end_of_generation;
+  // Ascending: tokens whose text differs at the very start of a text (a
+  // SentencePiece piece whose leading "\xe2\x96\x81" the decoder drops
+  // there). While no text has been produced a constraint refuses them, so
+  // the text it checks is the text the client receives.
+  std::vector<TokenId> changed_at_text_start;
   // The tokenizer's identity (its file's sha256), so that a constraint is
   // never applied with another tokenizer's vocabulary.
   std::string tokenizer_sha256;

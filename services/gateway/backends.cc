@@ -5,16 +5,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 #include "common/status_util.h"
+#include "common/vocabulary_fetch.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace fm::gateway {
 namespace {
 
 constexpr absl::Duration kCallTimeout = absl::Seconds(5);
-// A bound on the GetVocab loop: 4096 pages of 2 MiB hold any vocabulary
-// the tokenizer accepts.
-constexpr int kMaxVocabPages = 4096;
 
 bool Serving(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
@@ -111,43 +110,8 @@ absl::Status Backends::LoadFacts() {
       return absl::OkStatus();  // unchanged: keep the loaded vocabulary
     }
   }
-  // The vocabulary in pages (a 262k-piece vocabulary exceeds one gRPC
-  // message); each page must start where the last ended.
-  fm::v1::GetVocabResponse vocab;
-  {
-    fm::v1::GetVocabRequest page_request;
-    for (int page = 0; page < kMaxVocabPages; ++page) {
-      fm::v1::GetVocabResponse page_response;
-      grpc::ClientContext ctx;
-      ctx.set_deadline(DeadlineAfter(kCallTimeout));
-      grpc::Status s = tokenizer_->GetVocab(&ctx, page_request, &page_response);
-      if (!s.ok()) return FromGrpcStatus(s, "tokenizer");
-      const int32_t next = page_response.next_offset();
-      if (page == 0) {
-        vocab = page_response;
-        vocab.clear_entries();
-      }
-      const bool paged = page_response.vocab_size() > 0;  // a pre-paging tokenizer sends all
-      if (paged && (page_response.offset() != page_request.offset() ||
-                    next != page_request.offset() + page_response.entries_size() ||
-                    next > page_response.vocab_size() ||
-                    (page_response.entries_size() == 0 && next < page_response.vocab_size()))) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "tokenizer GetVocab page at ", page_request.offset(), " is inconsistent (",
-            page_response.entries_size(), " entries, next_offset ", next, ", vocab_size ",
-            page_response.vocab_size(), ")"));
-      }
-      for (fm::v1::VocabEntry& e : *page_response.mutable_entries()) {
-        *vocab.add_entries() = std::move(e);
-      }
-      if (!paged || next >= page_response.vocab_size()) break;
-      page_request.set_offset(next);
-      if (page + 1 == kMaxVocabPages) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "tokenizer vocabulary needs more than ", kMaxVocabPages, " GetVocab pages"));
-      }
-    }
-  }
+  FM_ASSIGN_OR_RETURN(fm::v1::GetVocabResponse vocab,
+                      FetchVocabulary(*tokenizer_, kCallTimeout));
   std::vector<text::VocabEntry> entries;
   entries.reserve(vocab.entries_size());
   for (const fm::v1::VocabEntry& e : vocab.entries()) {

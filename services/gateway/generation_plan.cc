@@ -53,6 +53,7 @@ fm::v1::SamplerSessionStart SamplerStart(const GenerateRequest& request,
   options->set_trace(request.trace());
   *options->mutable_shadow_profiles() = request.shadow_profiles();
   start.set_vocab_size(plan.facts->vocab->vocab_size());
+  start.set_tokenizer_sha256(plan.facts->tokenizer.model_sha256());
   start.mutable_prompt_ids()->Assign(plan.prompt.begin(), plan.prompt.end());
   return start;
 }

@@ -51,6 +51,7 @@ absl::StatusOr<double> JsonBias(const Json& v) {
 absl::StatusOr<ParamValue> ParseValue(size_t element, const std::string& key,
                                       const Json& v) {
   if (v.is_boolean()) return ParamValue(v.get<bool>());
+  if (v.is_string()) return ParamValue(v.get<std::string>());
   if (v.is_number_float()) return ParamValue(v.get<double>());
   if (v.is_number()) {
     absl::StatusOr<int64_t> i = JsonInt(v);
@@ -76,6 +77,17 @@ absl::StatusOr<ParamValue> ParseValue(size_t element, const std::string& key,
     return ParamValue(std::move(biases));
   }
   if (v.is_array()) {
+    if (!v.empty() && v.front().is_string()) {  // ["yes", "no"]
+      StringList strings;
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string()) {
+          return Error(element, key,
+                       absl::StrCat("entry #", i, " is not a string"));
+        }
+        strings.push_back(v[i].get<std::string>());
+      }
+      return ParamValue(std::move(strings));
+    }
     if (!v.empty() && v.front().is_array()) {  // [[15, -1.5], [16, false]]
       IdBiasList biases;
       for (size_t i = 0; i < v.size(); ++i) {
@@ -187,6 +199,8 @@ Json ChainSpecToJson(const ChainSpec& spec) {
           return v;
         }
         Json operator()(const IdList& v) const { return v; }
+        Json operator()(const std::string& v) const { return v; }
+        Json operator()(const StringList& v) const { return v; }
         Json operator()(const IdBiasList& v) const {
           Json map = Json::object();
           for (const auto& [id, bias] : v) {

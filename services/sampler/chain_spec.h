@@ -15,10 +15,12 @@ namespace fm::sampler {
 using IdList = std::vector<int64_t>;
 // (token id, bias) pairs; a bias of -inf bans the token.
 using IdBiasList = std::vector<std::pair<int64_t, double>>;
+using StringList = std::vector<std::string>;
 
 // One parameter value as given; the registry checks it against the stage's
 // declared type (an integer is accepted where a float is expected).
-using ParamValue = std::variant<bool, int64_t, double, IdList, IdBiasList>;
+using ParamValue = std::variant<bool, int64_t, double, IdList, IdBiasList,
+                                std::string, StringList>;
 
 struct StageSpec {
   std::string stage;                         // Registry name, e.g. "top_k".

@@ -5,6 +5,7 @@
 #include "common/server_runner.h"
 #include "services/sampler/profile_store.h"
 #include "services/sampler/sampler_service.h"
+#include "services/sampler/vocabulary_source.h"
 
 ABSL_FLAG(std::string, profiles, "",
           "JSON file holding the sampling profiles; created when missing. "
@@ -13,6 +14,13 @@ ABSL_FLAG(absl::Duration, profiles_refresh, absl::Seconds(1),
           "How often --profiles is checked for changes written by other "
           "replicas sharing the file; 'inf' = never.");
 ABSL_FLAG(int, threads, 2, "Worker threads for sampling.");
+ABSL_FLAG(std::string, tokenizer, "",
+          "fm-tokenizer address (HOST:PORT[,...]) whose vocabulary the "
+          "constraint stages (regex, choice) compile against; empty: "
+          "constraints are refused.");
+ABSL_FLAG(absl::Duration, vocabulary_refresh, absl::Seconds(10),
+          "How often the tokenizer's identity is checked (and its "
+          "vocabulary reloaded when it changed).");
 ABSL_FLAG(int, max_top_logprobs, 20, "Most alternatives per token.");
 
 int main(int argc, char** argv) {
@@ -46,8 +54,26 @@ int main(int argc, char** argv) {
   }
   fm::sampler::SamplerServiceLimits limits;
   limits.max_top_logprobs = absl::GetFlag(FLAGS_max_top_logprobs);
-  fm::sampler::SamplerServiceImpl service(store->get(), limits,
-                                          absl::GetFlag(FLAGS_threads));
+  std::unique_ptr<fm::sampler::VocabularySource> vocabularies;
+  if (const std::string tokenizer = absl::GetFlag(FLAGS_tokenizer);
+      !tokenizer.empty()) {
+    const absl::Duration period = absl::GetFlag(FLAGS_vocabulary_refresh);
+    if (period < absl::Seconds(1)) {
+      FM_LOG(ERROR) << "--vocabulary_refresh=" << absl::FormatDuration(period)
+                    << " must be >= 1s";
+      return 2;
+    }
+    auto connected =
+        fm::sampler::VocabularySource::Connect(tokenizer, {}, period);
+    if (!connected.ok()) {
+      FM_LOG(ERROR) << "--tokenizer=" << tokenizer << ": "
+                    << connected.status();
+      return 2;
+    }
+    vocabularies = *std::move(connected);
+  }
+  fm::sampler::SamplerServiceImpl service(
+      store->get(), limits, absl::GetFlag(FLAGS_threads), vocabularies.get());
   return fm::ServeUntilSignal("0.0.0.0:50053", &service,
                               fm::v1::SamplerService::service_full_name());
 }

@@ -100,6 +100,17 @@ void SamplerChain::Accept(TokenId token) {
   for (auto& stage : stages_) stage->Accept(token);
 }
 
+void SamplerChain::AcceptPrompt(TokenId token) {
+  for (auto& stage : stages_) stage->AcceptPrompt(token);
+}
+
+absl::Status SamplerChain::BindVocabulary(const SessionVocabulary& vocabulary) {
+  for (auto& stage : stages_) {
+    if (absl::Status s = stage->BindVocabulary(vocabulary); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 void SamplerChain::Reset() {
   for (auto& stage : stages_) stage->Reset();
 }

@@ -77,6 +77,8 @@ class SamplerChain final : public SamplerStage {
   void Apply(TokenCandidates& candidates, SamplingContext& ctx) override;
   // Broadcast to every stage.
   void Accept(TokenId token) override;
+  void AcceptPrompt(TokenId token) override;
+  absl::Status BindVocabulary(const SessionVocabulary& vocabulary) override;
   void Reset() override;
   // Deep copy of the stages, with their history and state.
   std::unique_ptr<SamplerStage> Clone() const override;

@@ -61,18 +61,88 @@ struct SequenceState {
   int64_t step = 0;
 };
 
-SequenceState NewSequenceState(
+// A request's chains bound to the sampler's vocabulary: the main chain and
+// each shadow profile's, copied once per session (or Sample call) so that
+// every sequence clones a bound chain.
+struct BoundChains {
+  std::unique_ptr<SamplerChain> chain;
+  std::vector<std::pair<std::string, std::unique_ptr<SamplerChain>>> shadows;
+};
+
+bool NeedsVocabulary(const SamplerChain& chain) {
+  for (size_t i = 0; i < chain.size(); ++i) {
+    const StageInfo* info = FindStage(chain.stage(i).Name());
+    if (info != nullptr && info->needs_vocabulary) return true;
+  }
+  return false;
+}
+
+// FAILED_PRECONDITION when a stage needs a vocabulary the sampler lacks, or
+// when `tokenizer_sha256` (if set) names another tokenizer than the one
+// the sampler's vocabulary came from.
+absl::StatusOr<BoundChains> BindChains(
     const ResolvedChain& resolved,
     const std::vector<std::shared_ptr<const Profile>>& shadows,
-    absl::Span<const int32_t> history) {
-  SequenceState state;
-  state.chain = resolved.prototype->CloneChain();
-  for (int32_t id : history) state.chain->Accept(id);
+    const VocabularySource& vocabularies, const std::string& tokenizer_sha256,
+    int32_t vocab_size) {
+  BoundChains bound;
+  bound.chain = resolved.prototype->CloneChain();
   for (const auto& shadow : shadows) {
-    auto chain = shadow->prototype->CloneChain();
-    for (int32_t id : history) chain->Accept(id);
-    state.shadows.emplace_back(shadow->name, std::move(chain));
+    bound.shadows.emplace_back(shadow->name, shadow->prototype->CloneChain());
   }
+  bool needs = NeedsVocabulary(*bound.chain);
+  for (const auto& [name, chain] : bound.shadows)
+    needs |= NeedsVocabulary(*chain);
+  if (!needs) return bound;
+  // On the executor: a sampler that just started may wait a moment for its
+  // first vocabulary rather than refuse the request.
+  const SessionVocabulary vocabulary = vocabularies.Current(absl::Seconds(5));
+  if (vocabulary.tokens != nullptr) {
+    if (!tokenizer_sha256.empty() &&
+        tokenizer_sha256 != vocabulary.tokens->tokenizer_sha256) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the request's tokenizer (sha256 ", tokenizer_sha256.substr(0, 12),
+          ") is not the one this sampler's vocabulary came from (sha256 ",
+          vocabulary.tokens->tokenizer_sha256.substr(0, 12),
+          "); point fm-sampler's --tokenizer at the pipeline's tokenizer"));
+    }
+    // A model may pad its vocabulary past the tokenizer's; fewer logits
+    // than tokens means another vocabulary.
+    if (vocab_size > 0 && vocab_size < vocabulary.tokens->size()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the logits have ", vocab_size,
+                       " entries but the sampler's "
+                       "vocabulary has ",
+                       vocabulary.tokens->size(), " tokens"));
+    }
+  }
+  if (absl::Status s = bound.chain->BindVocabulary(vocabulary); !s.ok()) {
+    return s;
+  }
+  for (auto& [name, chain] : bound.shadows) {
+    if (absl::Status s = chain->BindVocabulary(vocabulary); !s.ok()) {
+      return Annotate(s, absl::StrCat("shadow profile '", name, "'"));
+    }
+  }
+  return bound;
+}
+
+// A new sequence: clones of the bound chains, fed the prompt and the tokens
+// already generated for it (a sequence resumed from another session).
+SequenceState NewSequenceState(const BoundChains& bound,
+                               absl::Span<const int32_t> prompt,
+                               absl::Span<const int32_t> generated) {
+  SequenceState state;
+  state.chain = bound.chain->CloneChain();
+  for (int32_t id : prompt) state.chain->AcceptPrompt(id);
+  for (int32_t id : generated) state.chain->Accept(id);
+  for (const auto& [name, prototype] : bound.shadows) {
+    auto chain = prototype->CloneChain();
+    for (int32_t id : prompt) chain->AcceptPrompt(id);
+    for (int32_t id : generated) chain->Accept(id);
+    state.shadows.emplace_back(name, std::move(chain));
+  }
+  state.step = static_cast<int64_t>(generated.size());
   return state;
 }
 
@@ -145,8 +215,12 @@ uint64_t FreshSeed() {
 }
 
 SamplerServiceImpl::SamplerServiceImpl(ProfileStore* profiles,
-                                       SamplerServiceLimits limits, int threads)
-    : profiles_(profiles), limits_(limits), executor_(threads) {}
+                                       SamplerServiceLimits limits, int threads,
+                                       const VocabularySource* vocabularies)
+    : profiles_(profiles),
+      limits_(limits),
+      vocabularies_(vocabularies != nullptr ? vocabularies : &no_vocabulary_),
+      executor_(threads) {}
 
 absl::StatusOr<ResolvedChain> SamplerServiceImpl::Resolve(
     const fm::v1::SamplingSpec& spec) const {
@@ -229,6 +303,9 @@ absl::Status SamplerServiceImpl::DoSample(
   auto shadows = ResolveShadows(*profiles_, request.options());
   if (!shadows.ok()) return shadows.status();
   const uint64_t seed = request.has_seed() ? request.seed() : FreshSeed();
+  auto bound = BindChains(*resolved, *shadows, *vocabularies_, "",
+                          /*vocab_size=*/0);
+  if (!bound.ok()) return bound.status();
   std::vector<float> logits;
   for (int i = 0; i < request.inputs_size(); ++i) {
     const fm::v1::SampleInput& input = request.inputs(i);
@@ -248,8 +325,15 @@ absl::Status SamplerServiceImpl::DoSample(
     }
     s = CheckHistory(input.history(), vocab, where + ".history");
     if (!s.ok()) return s;
-    SequenceState state =
-        NewSequenceState(*resolved, *shadows, input.history());
+    // The last `step` tokens of the history were generated (a client may
+    // send fewer); the rest is the prompt.
+    const absl::Span<const int32_t> history(input.history().data(),
+                                            input.history_size());
+    const size_t n_generated =
+        std::min(history.size(), static_cast<size_t>(input.step()));
+    const size_t n_prompt = history.size() - n_generated;
+    SequenceState state = NewSequenceState(*bound, history.subspan(0, n_prompt),
+                                           history.subspan(n_prompt));
     state.step = input.step();
     s = SampleStep(state, logits, seed, input.sequence_index(),
                    ToCoreOptions(request.options(), vocab),
@@ -292,8 +376,10 @@ class SamplerServiceImpl::SessionReactor final
     }
     // A step over a few dense vectors (or any sparse ones) is tens of
     // microseconds of bounded compute: run it right here, saving a thread
-    // hand-off per generated token. Larger steps go to the executor.
-    if (StepEntries() <= kInlineEntries) {
+    // hand-off per generated token. Larger steps, the start (which may
+    // compile a constraint) and constrained steps go to the executor.
+    if (request_.has_step() && !constrained_ &&
+        StepEntries() <= kInlineEntries) {
       Step();
       return;
     }
@@ -376,8 +462,12 @@ class SamplerServiceImpl::SessionReactor final
     if (!resolved.ok()) return resolved.status();
     auto shadows = ResolveShadows(*service_->profiles_, start.options());
     if (!shadows.ok()) return shadows.status();
+    auto bound = BindChains(*resolved, *shadows, *service_->vocabularies_,
+                            start.tokenizer_sha256(), start.vocab_size());
+    if (!bound.ok()) return bound.status();
     resolved_ = *std::move(resolved);
-    shadows_ = *std::move(shadows);
+    bound_ = *std::move(bound);
+    constrained_ = NeedsVocabulary(*bound_.chain);
     seed_ = start.has_seed() ? start.seed() : FreshSeed();
     options_ = ToCoreOptions(start.options(), start.vocab_size());
     vocab_size_ = start.vocab_size();
@@ -443,11 +533,10 @@ class SamplerServiceImpl::SessionReactor final
       auto it = sequences_.find(seq);
       if (it == sequences_.end()) {
         // A new sequence: the prompt, then what another session sampled.
-        std::vector<int32_t> history = prompt_;
-        history.insert(history.end(), input.resume_generated_ids().begin(),
-                       input.resume_generated_ids().end());
-        SequenceState state = NewSequenceState(resolved_, shadows_, history);
-        state.step = input.resume_generated_ids_size();
+        SequenceState state = NewSequenceState(
+            bound_, prompt_,
+            absl::Span<const int32_t>(input.resume_generated_ids().data(),
+                                      input.resume_generated_ids_size()));
         it = sequences_.emplace(seq, std::move(state)).first;
         created.push_back(seq);
       }
@@ -466,7 +555,10 @@ class SamplerServiceImpl::SessionReactor final
   fm::v1::SamplerSessionResponse response_;
   bool started_ = false;
   ResolvedChain resolved_;
-  std::vector<std::shared_ptr<const Profile>> shadows_;
+  BoundChains bound_;
+  // The chain has a constraint: its steps (mask computations) run on the
+  // executor, never in the reaction.
+  bool constrained_ = false;
   uint64_t seed_ = 0;
   SampleOptions options_;
   int32_t vocab_size_ = 0;
@@ -494,6 +586,11 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::ListStages(
       out->set_keeps_top_param(stage.keeps_top_param);
       out->set_selects_top(stage.selects_top);
       out->set_keeps_session_state(stage.keeps_session_state);
+      out->set_needs_vocabulary(stage.needs_vocabulary);
+      nlohmann::json example =
+          ChainSpecToJson({StageSpec{stage.name, stage.example}})[0];
+      example.erase("stage");
+      out->set_example_json(example.dump());
       for (const ParamInfo& param : stage.params) {
         fm::v1::StageParam* p = out->add_params();
         p->set_name(param.name);
@@ -501,6 +598,7 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::ListStages(
         p->set_range(param.RangeText());
         p->set_default_json(ParamDefaultJson(param));
         p->set_description(param.meaning);
+        p->set_required(param.required);
       }
     }
     return absl::OkStatus();

@@ -12,6 +12,7 @@
 #include "fm/v1/sampler.grpc.pb.h"
 #include "services/sampler/profile_store.h"
 #include "services/sampler/sampler_chain.h"
+#include "services/sampler/vocabulary_source.h"
 
 namespace fm::sampler {
 
@@ -38,9 +39,12 @@ struct ResolvedChain {
 class SamplerServiceImpl final
     : public fm::v1::SamplerService::CallbackService {
  public:
-  // `profiles` must outlive the service. Work runs on `threads` workers.
+  // `profiles` (and `vocabularies`, when not null) must outlive the
+  // service. Work runs on `threads` workers. Without `vocabularies`,
+  // sessions with constraint stages are refused (FAILED_PRECONDITION).
   SamplerServiceImpl(ProfileStore* profiles, SamplerServiceLimits limits,
-                     int threads);
+                     int threads,
+                     const VocabularySource* vocabularies = nullptr);
 
   grpc::ServerUnaryReactor* Sample(grpc::CallbackServerContext* ctx,
                                    const fm::v1::SampleRequest* request,
@@ -80,6 +84,8 @@ class SamplerServiceImpl final
 
   ProfileStore* profiles_;
   const SamplerServiceLimits limits_;
+  const VocabularySource no_vocabulary_;
+  const VocabularySource* vocabularies_;
   Executor executor_;
   // Profile writes wait for the profile file's lock (other replicas may
   // hold it) and fsync: never on the sampling workers.

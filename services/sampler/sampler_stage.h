@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "services/sampler/rng.h"
+#include "services/sampler/session_vocabulary.h"
 #include "services/sampler/token_candidates.h"
 
 namespace fm::sampler {
@@ -65,6 +67,18 @@ class SamplerStage {
   // History hook: the token that was chosen (or replayed from the request's
   // history). Stateless stages ignore it.
   virtual void Accept(TokenId token) {}
+
+  // A token of the prompt (history that was not generated). Penalties see
+  // it like any token; a constraint, which applies to the generated text
+  // only, does not.
+  virtual void AcceptPrompt(TokenId token) { Accept(token); }
+
+  // Called once on a session's copy of the chain, before any token, with
+  // the vocabulary its logits are over. FAILED_PRECONDITION or UNAVAILABLE
+  // when the stage needs what the sampler lacks.
+  virtual absl::Status BindVocabulary(const SessionVocabulary& vocabulary) {
+    return absl::OkStatus();
+  }
 
   // Forgets all history and adaptive state (a new generation).
   virtual void Reset() {}

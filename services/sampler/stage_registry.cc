@@ -31,7 +31,11 @@ namespace fm::sampler {
   X(Dry) \
   X(LogitBias) \
   X(Allow) \
-  X(Ban)
+  X(Ban) \
+  X(Regex) \
+  X(Choice) \
+  X(Json) \
+  X(Grammar)
 // clang-format on
 
 #define FM_DECLARE_STAGE_INFO(Name) StageInfo Name##StageInfo();
@@ -57,6 +61,12 @@ std::string DescribeValue(const ParamValue& value) {
     }
     std::string operator()(const IdBiasList& v) const {
       return absl::StrCat("a map of ", v.size(), " ids");
+    }
+    std::string operator()(const std::string& v) const {
+      return absl::StrCat("a string of ", v.size(), " bytes");
+    }
+    std::string operator()(const StringList& v) const {
+      return absl::StrCat("a list of ", v.size(), " strings");
     }
   };
   return std::visit(Visitor{}, value);
@@ -97,6 +107,11 @@ absl::StatusOr<ParamValue> CheckParam(const StageSpec& spec,
         v = *d;
       } else if (const auto* i = std::get_if<int64_t>(&value)) {
         v = static_cast<double>(*i);
+      } else if (const auto* t = std::get_if<std::string>(&value);
+                 t != nullptr && (*t == "inf" || *t == "-inf")) {
+        // How ChainToJson writes infinities.
+        v = *t == "inf" ? std::numeric_limits<double>::infinity()
+                        : -std::numeric_limits<double>::infinity();
       } else {
         return ParamError(spec, info, shown, "must be a number");
       }
@@ -167,6 +182,39 @@ absl::StatusOr<ParamValue> CheckParam(const StageSpec& spec,
       }
       return value;
     }
+    case ParamType::kString: {
+      const auto* text = std::get_if<std::string>(&value);
+      if (text == nullptr)
+        return ParamError(spec, info, shown, "must be a string");
+      if (text->size() > kMaxStringParamBytes) {
+        return ParamError(
+            spec, info, shown,
+            absl::StrCat("at most ", kMaxStringParamBytes, " bytes"));
+      }
+      return value;
+    }
+    case ParamType::kStringList: {
+      if (const auto* l = std::get_if<IdList>(&value); l && l->empty()) {
+        return ParamValue(StringList());  // `[]` in JSON: an empty list.
+      }
+      const auto* list = std::get_if<StringList>(&value);
+      if (list == nullptr) {
+        return ParamError(spec, info, shown, "must be a list of strings");
+      }
+      if (list->size() > kMaxStringListSize) {
+        return ParamError(
+            spec, info, shown,
+            absl::StrCat("at most ", kMaxStringListSize, " strings"));
+      }
+      size_t total = 0;
+      for (const std::string& t : *list) total += t.size();
+      if (total > kMaxStringParamBytes) {
+        return ParamError(
+            spec, info, shown,
+            absl::StrCat("at most ", kMaxStringParamBytes, " bytes in all"));
+      }
+      return value;
+    }
   }
   return absl::InternalError("unknown parameter type");
 }
@@ -189,6 +237,10 @@ absl::string_view ParamTypeName(ParamType type) {
       return "id_list";
     case ParamType::kIdBiasMap:
       return "id_bias_map";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kStringList:
+      return "string_list";
   }
   return "unknown";
 }
@@ -199,6 +251,10 @@ std::string ParamInfo::RangeText() const {
       return "{false, true}";
     case ParamType::kIdList:
       return absl::StrCat("ids in [0, ", kMaxTokenId, "]");
+    case ParamType::kString:
+      return absl::StrCat("up to ", kMaxStringParamBytes, " bytes");
+    case ParamType::kStringList:
+      return absl::StrCat("up to ", kMaxStringListSize, " strings");
     case ParamType::kFloat:
     case ParamType::kInt:
     case ParamType::kIdBiasMap:
@@ -240,6 +296,22 @@ const IdList& StageParams::Ids(absl::string_view name) const {
   const ParamValue* v = Find(name);
   if (v == nullptr) return *kEmpty;
   if (const auto* ids = std::get_if<IdList>(v)) return *ids;
+  return *kEmpty;
+}
+
+const std::string& StageParams::String(absl::string_view name) const {
+  static const auto* kEmpty = new std::string();
+  const ParamValue* v = Find(name);
+  if (v == nullptr) return *kEmpty;
+  if (const auto* text = std::get_if<std::string>(v)) return *text;
+  return *kEmpty;
+}
+
+const StringList& StageParams::Strings(absl::string_view name) const {
+  static const auto* kEmpty = new StringList();
+  const ParamValue* v = Find(name);
+  if (v == nullptr) return *kEmpty;
+  if (const auto* list = std::get_if<StringList>(v)) return *list;
   return *kEmpty;
 }
 
@@ -293,12 +365,23 @@ absl::StatusOr<StageParams> ValidateStage(const StageSpec& spec) {
   for (const ParamInfo& p : info->params) {
     auto it = spec.params.find(p.name);
     if (it == spec.params.end()) {
+      if (p.required) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("stage '", spec.stage, "' needs parameter '", p.name,
+                         "' (", p.meaning, ")"));
+      }
       params.Set(p.name, p.default_value);
       continue;
     }
     absl::StatusOr<ParamValue> checked = CheckParam(spec, p, it->second);
     if (!checked.ok()) return checked.status();
     params.Set(p.name, *std::move(checked));
+  }
+  if (info->check) {
+    if (absl::Status s = info->check(params); !s.ok()) {
+      return absl::Status(
+          s.code(), absl::StrCat("stage '", spec.stage, "': ", s.message()));
+    }
   }
   return params;
 }
@@ -366,6 +449,26 @@ ParamInfo IdBiasMapParam(std::string name, double min_bias, double max_bias,
   p.max = max_bias;
   p.default_value = IdBiasList();
   p.meaning = std::move(meaning);
+  return p;
+}
+
+ParamInfo RequiredStringParam(std::string name, std::string meaning) {
+  ParamInfo p;
+  p.name = std::move(name);
+  p.type = ParamType::kString;
+  p.default_value = std::string();
+  p.meaning = std::move(meaning);
+  p.required = true;
+  return p;
+}
+
+ParamInfo RequiredStringListParam(std::string name, std::string meaning) {
+  ParamInfo p;
+  p.name = std::move(name);
+  p.type = ParamType::kStringList;
+  p.default_value = StringList();
+  p.meaning = std::move(meaning);
+  p.required = true;
   return p;
 }
 

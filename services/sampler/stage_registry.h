@@ -18,7 +18,15 @@
 namespace fm::sampler {
 
 enum class StageKind { kFilter, kSelector };
-enum class ParamType { kFloat, kInt, kBool, kIdList, kIdBiasMap };
+enum class ParamType {
+  kFloat,
+  kInt,
+  kBool,
+  kIdList,
+  kIdBiasMap,
+  kString,
+  kStringList
+};
 
 // "filter" / "selector"; "float", "int", "bool", "id_list", "id_bias_map".
 absl::string_view StageKindName(StageKind kind);
@@ -26,6 +34,10 @@ absl::string_view ParamTypeName(ParamType type);
 
 // Most ids an id list or bias map may hold.
 constexpr size_t kMaxIdListSize = 262144;
+// Longest string parameter (a regex, a JSON schema, a grammar), and most
+// entries of a string list.
+constexpr size_t kMaxStringParamBytes = 1 << 20;
+constexpr size_t kMaxStringListSize = 4096;
 
 struct ParamInfo {
   std::string name;
@@ -39,6 +51,9 @@ struct ParamInfo {
   bool max_exclusive = false;
   ParamValue default_value;
   std::string meaning;
+  // A spec that leaves it out is refused (there is no sensible default:
+  // a constraint's pattern).
+  bool required = false;
 
   // The range as text, e.g. "(0, 1]" or "[1, 1048576]".
   std::string RangeText() const;
@@ -52,6 +67,8 @@ class StageParams {
   double Float(absl::string_view name) const;
   int64_t Int(absl::string_view name) const;
   bool Bool(absl::string_view name) const;
+  const std::string& String(absl::string_view name) const;
+  const StringList& Strings(absl::string_view name) const;
   const IdList& Ids(absl::string_view name) const;
   const IdBiasList& Biases(absl::string_view name) const;
 
@@ -66,6 +83,9 @@ class StageParams {
 
 using StageFactory =
     std::function<std::unique_ptr<SamplerStage>(const StageParams& params)>;
+// Checks beyond each parameter's type and range (a regex that must
+// compile): INVALID_ARGUMENT or RESOURCE_EXHAUSTED naming what is wrong.
+using StageCheck = std::function<absl::Status(const StageParams& params)>;
 
 struct StageInfo {
   StageInfo() = default;
@@ -85,6 +105,11 @@ struct StageInfo {
   std::vector<ParamInfo> params;
   // Builds the stage from validated parameters; never fails.
   StageFactory factory;
+  // Optional; runs after the parameter checks, before the factory.
+  StageCheck check;
+  // Parameters that make a working example (documentation, and what the
+  // generic tests build every stage with); empty when the defaults do.
+  std::map<std::string, ParamValue> example;
   // What a client may rely on without knowing the stage (ListStages reports
   // them; the gateway uses them instead of a list of stage names, so a new
   // stage declares its own):
@@ -104,6 +129,9 @@ struct StageInfo {
   // does not rebuild (mirostat's mu), so a sequence resumed in a new
   // session with its history does not continue exactly.
   bool keeps_session_state = false;
+  // The stage needs the vocabulary's token texts (a constraint): a session
+  // with it starts only on a sampler that has one (--tokenizer).
+  bool needs_vocabulary = false;
 };
 
 // Every known stage, in a stable order. Built once; never null.
@@ -130,6 +158,9 @@ ParamInfo BoolParam(std::string name, bool default_value, std::string meaning);
 ParamInfo IdListParam(std::string name, std::string meaning);
 ParamInfo IdBiasMapParam(std::string name, double min_bias, double max_bias,
                          std::string meaning);
+// A required string / list of strings (no default).
+ParamInfo RequiredStringParam(std::string name, std::string meaning);
+ParamInfo RequiredStringListParam(std::string name, std::string meaning);
 
 }  // namespace fm::sampler
 

@@ -2,7 +2,9 @@
 // with std::regex (ECMAScript) on every string of small alphabets, token
 // masks agree with walking each token alone, and the limits hold.
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
 #include <string>
@@ -10,7 +12,9 @@
 
 #include "common/constraint/choice_compiler.h"
 #include "common/constraint/compiled_constraint.h"
+#include "common/constraint/gbnf_compiler.h"
 #include "common/constraint/grammar_automaton.h"
+#include "common/constraint/json_grammar.h"
 #include "common/constraint/regex_compiler.h"
 #include "common/constraint/token_trie.h"
 
@@ -162,7 +166,7 @@ TEST_CASE("regexes that would blow up hit a named limit", "[constraint]") {
   CHECK(Matches(a, std::string(2000, 'a') + "b"));
 }
 
-TEST_CASE("left recursion is refused; tail recursion is not", "[constraint]") {
+TEST_CASE("left recursion is refused, tail recursion is not", "[constraint]") {
   ByteGrammar g;
   const int32_t expr = g.AddRule("expr");
   ByteSet plus, digit;
@@ -268,8 +272,9 @@ TEST_CASE("token masks are exactly the tokens that can continue",
   }
 }
 
-TEST_CASE("a refused token fails the state; EOS only where text may end",
-          "[constraint]") {
+TEST_CASE(
+    "a refused token fails the state, and EOS comes only where text may end",
+    "[constraint]") {
   auto vocab = Vocabulary();
   auto trie = std::make_shared<TokenTrie>(*vocab);
   auto grammar = CompileChoice({"cat", "car"});
@@ -352,6 +357,179 @@ TEST_CASE("the token trie holds every token with bytes once, in preorder",
             vocab->bytes[trie.tokens()[t]]);
     }
   }
+}
+
+}  // namespace
+}  // namespace fm::constraint
+
+namespace fm::constraint {
+namespace {
+
+bool GrammarMatches(const ByteGrammar& g, const std::string& text) {
+  GrammarAutomaton a(g);
+  return Matches(a, text);
+}
+
+TEST_CASE("GBNF grammars: rules, forward references, classes, repetition",
+          "[constraint][gbnf]") {
+  auto grammar = CompileGbnf(R"(
+# A list of answers.
+root   ::= answer ( "," ws answer )*
+answer ::= "yes" | "no" | number | quoted
+number ::= [1-9] [0-9]{0,2}
+quoted ::= "\"" [^"\n]+ "\""
+ws     ::= [ \t]?
+)");
+  INFO(grammar.status());
+  REQUIRE(grammar.ok());
+  for (const char* yes :
+       {"yes", "no,yes", "12, no", "\"caf\xC3\xA9\"", "999,\t1"}) {
+    CAPTURE(yes);
+    CHECK(GrammarMatches(*grammar, yes));
+  }
+  for (const char* no :
+       {"", "yes,", "0", "1000", "\"\"", "yes,  no", "maybe"}) {
+    CAPTURE(no);
+    CHECK_FALSE(GrammarMatches(*grammar, no));
+  }
+  // Escapes and a multi-line body.
+  auto escapes = CompileGbnf(
+      "root ::= \"\\x41\\u00e9\\t\" [\\[\\]\\-]\n"
+      "        (\"a\" |\n"
+      "         \"b\")");
+  REQUIRE(escapes.ok());
+  CHECK(GrammarMatches(*escapes, "A\xC3\xA9\t[a"));
+  CHECK(GrammarMatches(*escapes, "A\xC3\xA9\t-b"));
+  CHECK_FALSE(GrammarMatches(*escapes, "A\xC3\xA9\tXa"));
+}
+
+TEST_CASE("GBNF errors name the rule and the line", "[constraint][gbnf]") {
+  auto message = [](const std::string& source) {
+    auto g = CompileGbnf(source);
+    REQUIRE_FALSE(g.ok());
+    CHECK(absl::IsInvalidArgument(g.status()));
+    return std::string(g.status().message());
+  };
+  CHECK_THAT(message("root ::= item\n"),
+             Catch::Contains("'item' is used but not defined") &&
+                 Catch::Contains("line 1"));
+  CHECK_THAT(message("root ::= \"a\"\nroot ::= \"b\"\n"),
+             Catch::Contains("defined twice") && Catch::Contains("line 2"));
+  CHECK_THAT(message("item ::= \"a\"\n"), Catch::Contains("no 'root'"));
+  CHECK_THAT(message("root ::= expr\nexpr ::= expr \"+\" \"1\" | \"1\"\n"),
+             Catch::Contains("'expr' is left-recursive"));
+  CHECK_THAT(message("root ::= \"abc\n\""), Catch::Contains("unterminated"));
+  CHECK_THAT(message("root ::= [b-a]"), Catch::Contains("out of order"));
+  CHECK_THAT(message("root ::= \"a\" )"), Catch::Contains("line 1 column 14"));
+  CHECK(absl::IsResourceExhausted(
+      CompileGbnf("root ::= (\"ab\"{1000}){1000}").status()));
+}
+
+// Random JSON (valid), serialized compactly or with a little whitespace.
+std::string RandomJson(std::mt19937& rng, int depth) {
+  const int kind = static_cast<int>(rng() % (depth > 3 ? 5 : 7));
+  auto ws = [&] { return std::string(rng() % 3, " \n\t"[rng() % 3]); };
+  switch (kind) {
+    case 0:
+      return "null";
+    case 1:
+      return rng() % 2 ? "true" : "false";
+    case 2: {
+      static const char* const kNumbers[] = {"0",   "-0",       "12",   "-3.25",
+                                             "1e9", "6.02E+23", "7e-1", "100"};
+      return kNumbers[rng() % 8];
+    }
+    case 3:
+    case 4: {
+      static const char* const kStrings[] = {
+          "\"\"",        "\"a b\"",         "\"\\n\\\"\"",
+          "\"\\u00e9\"", "\"caf\xC3\xA9\"", "\"\\\\\""};
+      return kStrings[rng() % 6];
+    }
+    case 5: {
+      std::string out = "[" + ws();
+      const int n = static_cast<int>(rng() % 4);
+      for (int i = 0; i < n; ++i) {
+        if (i) out += "," + ws();
+        out += RandomJson(rng, depth + 1) + ws();
+      }
+      return out + "]";
+    }
+    default: {
+      std::string out = "{" + ws();
+      const int n = static_cast<int>(rng() % 4);
+      for (int i = 0; i < n; ++i) {
+        if (i) out += "," + ws();
+        out += "\"k" + std::to_string(i) + "\"" + ws() + ":" + ws() +
+               RandomJson(rng, depth + 1) + ws();
+      }
+      return out + "}";
+    }
+  }
+}
+
+TEST_CASE("the JSON grammar agrees with an independent JSON parser",
+          "[constraint][json]") {
+  auto grammar = CompileJsonGrammar({});
+  INFO(grammar.status());
+  REQUIRE(grammar.ok());
+  GrammarAutomaton automaton(*grammar);
+  std::mt19937 rng(2026);
+  int valid = 0, invalid = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = RandomJson(rng, 0);
+    if (i % 2 == 1) {  // mutate: the parser decides what is still JSON
+      const std::string alphabet = "{}[]\",:0123456789.eE+-tfnul \\a";
+      for (int k = 1 + static_cast<int>(rng() % 3); k > 0 && !text.empty();
+           --k) {
+        const size_t at = rng() % text.size();
+        switch (rng() % 3) {
+          case 0:
+            text[at] = alphabet[rng() % alphabet.size()];
+            break;
+          case 1:
+            text.erase(at, 1);
+            break;
+          default:
+            text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+        }
+      }
+    }
+    // The grammar allows no whitespace around the whole text.
+    if (text.empty() ||
+        std::isspace(static_cast<unsigned char>(text.front())) ||
+        std::isspace(static_cast<unsigned char>(text.back()))) {
+      continue;
+    }
+    CAPTURE(text);
+    const bool accepted = nlohmann::json::accept(text);
+    CHECK(Matches(automaton, text) == accepted);
+    (accepted ? valid : invalid) += 1;
+  }
+  CHECK(valid > 1000);
+  CHECK(invalid > 500);
+}
+
+TEST_CASE("JSON mode: objects only, whitespace bounded", "[constraint][json]") {
+  JsonGrammarOptions options;
+  options.object_only = true;
+  options.max_whitespace = 2;
+  auto grammar = CompileJsonGrammar(options);
+  REQUIRE(grammar.ok());
+  GrammarAutomaton a(*grammar);
+  CHECK(Matches(a, "{\"a\": [1, 2]}"));
+  CHECK(Matches(a, "{\n \"a\":1}"));
+  CHECK_FALSE(Matches(a, "[1]"));
+  CHECK_FALSE(Matches(a, "{\n  \"a\":1}"));  // three blanks in one gap
+  // Whatever comes, an endless run of blanks is never possible.
+  int32_t s = a.initial();
+  s = a.Next(s, '{');
+  int blanks = 0;
+  while (s != GrammarAutomaton::kDead && blanks < 100) {
+    s = a.Next(s, ' ');
+    ++blanks;
+  }
+  CHECK(blanks == 3);
 }
 
 }  // namespace

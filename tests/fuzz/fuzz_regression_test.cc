@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/fuzz/chat_template_fuzz.h"
+#include "tests/fuzz/constraint_fuzz.h"
 #include "tests/fuzz/gguf_model_fuzz.h"
 #include "tests/fuzz/gguf_tokenizer_fuzz.h"
 #include "tests/fuzz/tokenizer_json_fuzz.h"
@@ -88,6 +89,10 @@ TEST_CASE("GGUF model: seeds, past crashes and mutations", "[fuzz]") {
 
 TEST_CASE("chat template: seeds, past crashes and mutations", "[fuzz]") {
   RunTarget("chat_template", FuzzChatTemplate, 4, 0, 3000);
+}
+
+TEST_CASE("constraints: seeds, past crashes and mutations", "[fuzz]") {
+  RunTarget("constraint", FuzzConstraint, 6, 0, 3000);
 }
 
 TEST_CASE("tokenizer.json: seeds, past crashes and mutations", "[fuzz]") {

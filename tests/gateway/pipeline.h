@@ -66,8 +66,9 @@ struct Pipeline {
     model_flags.push_back("--model=" + model_file);
     this->model_flags = model_flags;
     model = std::make_unique<ServiceProcess>("fm-model", model_flags);
-    StartSampler();
+    // The sampler loads its vocabulary from the tokenizer's address.
     REQUIRE(tokenizer->WaitForServing());
+    StartSampler();
     REQUIRE(model->WaitForServing());
     StartGateway();
   }
@@ -76,6 +77,9 @@ struct Pipeline {
   // port 0: any free port; else restart on that port.
   void StartSampler(int port = 0) {
     std::vector<std::string> flags = {"--profiles=" + profiles};
+    if (tokenizer != nullptr) {
+      flags.push_back("--tokenizer=" + tokenizer->address());
+    }
     if (port != 0)
       flags.push_back("--listen=127.0.0.1:" + std::to_string(port));
     sampler = std::make_unique<ServiceProcess>("fm-sampler", flags);

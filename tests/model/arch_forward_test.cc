@@ -309,7 +309,7 @@ TEST_CASE("a forked sequence continues like an independent one for every "
 namespace fm::model::testing {
 namespace {
 
-TEST_CASE("ctx_size caps the served context; Info describes the file",
+TEST_CASE("ctx_size caps the served context, and Info describes the file",
           "[model][arch][info]") {
   ArchConfig c;
   c.arch = Arch::kGemma3;

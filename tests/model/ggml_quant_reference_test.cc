@@ -596,7 +596,7 @@ TEST_CASE("Q4_0 layout: d, then low nibbles = elements 0-15",
   CHECK(y[18] == 0.0f);
 }
 
-TEST_CASE("Q4_1 layout: d, m, nibbles; y = q d + m", "[model][quant]") {
+TEST_CASE("Q4_1 layout: d, m, nibbles, and y = q d + m", "[model][quant]") {
   std::vector<uint8_t> b(20, 0);
   b[0] = 0x00, b[1] = 0x38;  // d = 0.5
   b[2] = 0x00, b[3] = 0xBC;  // m = -1
@@ -630,7 +630,7 @@ TEST_CASE("Q5_0 layout: qh is a little-endian uint32, bit j = element j",
   CHECK(y[2] == -8.0f);
 }
 
-TEST_CASE("Q5_1 layout: d, m, qh, nibbles; y = q d + m", "[model][quant]") {
+TEST_CASE("Q5_1 layout: d, m, qh, nibbles, and y = q d + m", "[model][quant]") {
   std::vector<uint8_t> b(24, 0);
   b[0] = 0x00, b[1] = 0x34;  // d = 0.25
   b[2] = 0x00, b[3] = 0x3C;  // m = 1

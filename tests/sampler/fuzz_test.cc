@@ -50,6 +50,18 @@ ParamValue RandomValue(const ParamInfo& info, std::mt19937& gen) {
       if (wild) biases.emplace_back(1, 1e6);
       return ParamValue(biases);
     }
+    case ParamType::kString: {
+      // Regexes, some malformed.
+      static const char* const kTexts[] = {"a+", "(yes|no)", "[", "\\d{2,3}",
+                                           "(a", "x*y?",     ""};
+      return ParamValue(std::string(kTexts[static_cast<int>(unit(gen) * 7)]));
+    }
+    case ParamType::kStringList: {
+      StringList list;
+      const int n = static_cast<int>(unit(gen) * 4);
+      for (int i = 0; i < n; ++i) list.push_back(i % 2 ? "yes" : "\xC3");
+      return ParamValue(list);
+    }
   }
   return ParamValue(false);
 }

@@ -383,10 +383,33 @@ TEST_CASE("Clone copies history and is independent") {
   CHECK(b.data[0].logit == -1.0f);
 }
 
+TEST_CASE("a string where a number is expected names the parameter") {
+  auto stage = BuildStage({"top_k", {{"k", std::string("40")}}});
+  REQUIRE_FALSE(stage.ok());
+  CHECK(absl::IsInvalidArgument(stage.status()));
+  CHECK_THAT(std::string(stage.status().message()),
+             Catch::Contains("'k'") && Catch::Contains("must be an integer"));
+}
+
+TEST_CASE(
+    "every stage's example builds, and required parameters are required") {
+  for (const StageInfo& info : AllStages()) {
+    CAPTURE(info.name);
+    CHECK(BuildStage({info.name, info.example}).ok());
+    for (const ParamInfo& p : info.params) {
+      if (!p.required) continue;
+      auto without = BuildStage({info.name, {}});
+      REQUIRE_FALSE(without.ok());
+      CHECK_THAT(std::string(without.status().message()),
+                 Catch::Contains("needs parameter '" + p.name + "'"));
+    }
+  }
+}
+
 TEST_CASE("every stage tolerates an empty set and all -inf logits") {
   for (const StageInfo& info : AllStages()) {
     CAPTURE(info.name);
-    auto stage = MakeStage({info.name, {}});
+    auto stage = MakeStage({info.name, info.example});
     stage->Accept(0);
     stage->Accept(1);
     stage->Accept(0);
@@ -605,9 +628,9 @@ TEST_CASE("stages that do not declare draws_random ignore the seed") {
     for (int trial = 0; trial < 40; ++trial) {
       INFO("stage " << info.name << " trial " << trial);
       const TokenCandidates c = FromLogits(TraitLogits(trial));
-      const Outcome a = RunWithSeed({info.name, {}}, c, 1);
+      const Outcome a = RunWithSeed({info.name, info.example}, c, 1);
       for (uint64_t seed : {2u, 99u, 123456u}) {
-        REQUIRE(RunWithSeed({info.name, {}}, c, seed) == a);
+        REQUIRE(RunWithSeed({info.name, info.example}, c, seed) == a);
       }
     }
   }

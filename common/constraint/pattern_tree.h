@@ -1,0 +1,41 @@
+// PatternNode: the syntax tree regular patterns parse to (a regex, the
+// right-hand side of a GBNF rule): character sets, sequences,
+// alternatives, repetitions and references to grammar rules; and its
+// emission into a ByteGrammar.
+#ifndef FM_COMMON_CONSTRAINT_PATTERN_TREE_H_
+#define FM_COMMON_CONSTRAINT_PATTERN_TREE_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/constraint/byte_grammar.h"
+#include "common/constraint/code_point_set.h"
+
+namespace fm::constraint {
+
+struct PatternNode {
+  enum class Kind { kEmpty, kClass, kConcat, kAlt, kRepeat, kRule };
+  Kind kind = Kind::kEmpty;
+  CodePointSet chars;                                  // kClass
+  std::vector<std::unique_ptr<PatternNode>> children;  // kConcat, kAlt,
+                                                       // kRepeat (one)
+  int32_t min = 0, max = 0;  // kRepeat; max -1 = unbounded
+  int32_t rule = -1;         // kRule: a rule of the grammar emitted into
+};
+
+std::unique_ptr<PatternNode> ClassNode(CodePointSet chars);
+std::unique_ptr<PatternNode> RuleNode(int32_t rule);
+// [lo, hi] as a set.
+CodePointSet Range(uint32_t lo, uint32_t hi);
+
+// Adds the rules `node` needs to `grammar` and returns the sequence of
+// elements that matches it (to splice into an alternative).
+// RESOURCE_EXHAUSTED when the grammar outgrows its limits.
+absl::StatusOr<Alternative> EmitPattern(const PatternNode& node,
+                                        ByteGrammar* grammar);
+
+}  // namespace fm::constraint
+
+#endif  // FM_COMMON_CONSTRAINT_PATTERN_TREE_H_

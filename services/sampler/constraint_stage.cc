@@ -1,0 +1,127 @@
+// ConstraintStage: masks applied to dense logits word by word, or to any
+// candidate set token by token.
+#include "services/sampler/constraint_stage.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/sampler/candidate_ops.h"
+
+namespace fm::sampler {
+
+ConstraintStage::ConstraintStage(
+    absl::string_view name,
+    std::shared_ptr<const constraint::ByteGrammar> grammar,
+    std::string content_key)
+    : name_(name),
+      grammar_(std::move(grammar)),
+      content_key_(std::move(content_key)) {}
+
+absl::Status ConstraintStage::BindVocabulary(
+    const SessionVocabulary& vocabulary) {
+  if (vocabulary.tokens == nullptr || vocabulary.cache == nullptr) {
+    return absl::Status(vocabulary.missing_code,
+                        absl::StrCat("stage '", name_,
+                                     "' needs the tokenizer's vocabulary, "
+                                     "and this sampler has none: ",
+                                     vocabulary.missing_reason));
+  }
+  compiled_ = vocabulary.cache->Get(content_key_, *grammar_, vocabulary.tokens,
+                                    vocabulary.trie);
+  state_ = compiled_->Initial();
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const constraint::TokenMask> ConstraintStage::CurrentMask() {
+  if (compiled_ == nullptr) return nullptr;
+  return compiled_->Mask(state_);
+}
+
+bool ConstraintStage::Allows(const constraint::TokenMask* mask,
+                             TokenId token) const {
+  if (mask == nullptr || token < 0 || token >= compiled_->vocabulary().size()) {
+    return false;
+  }
+  if (!mask->allows(token)) return false;
+  if (at_text_start_) {
+    const auto& changed = compiled_->vocabulary().changed_at_text_start;
+    return !std::binary_search(changed.begin(), changed.end(), token);
+  }
+  return true;
+}
+
+void ConstraintStage::Apply(TokenCandidates& candidates, SamplingContext& ctx) {
+  const std::shared_ptr<const constraint::TokenMask> mask = CurrentMask();
+  bool changed = false;
+  for (TokenData& d : candidates.data) {
+    if (d.logit != kNegInf && !Allows(mask.get(), d.id)) {
+      d.logit = kNegInf;
+      changed = true;
+    }
+  }
+  // Banned entries stay (at -inf); the order by logit still holds for the
+  // rest, but a sorted set with -inf in the middle is not sorted.
+  if (changed) candidates.sorted = false;
+}
+
+DenseApply ConstraintStage::ApplyDense(absl::Span<float> logits,
+                                       TokenCandidates& candidates,
+                                       SamplingContext& ctx) {
+  const std::shared_ptr<const constraint::TokenMask> mask = CurrentMask();
+  if (mask == nullptr) {
+    std::fill(logits.begin(), logits.end(), kNegInf);
+    return DenseApply::kStillDense;
+  }
+  // Ids past the tokenizer's vocabulary (a model's padding rows) have no
+  // text: banned.
+  const size_t n = std::min(
+      logits.size(), static_cast<size_t>(compiled_->vocabulary().size()));
+  std::fill(logits.begin() + n, logits.end(), kNegInf);
+  // 64 tokens per word: a fully allowed word costs one compare.
+  for (size_t w = 0; w * 64 < n; ++w) {
+    const uint64_t bits = mask->words[w];
+    if (bits == ~uint64_t{0}) continue;
+    const size_t end = std::min(n, w * 64 + 64);
+    for (size_t i = w * 64; i < end; ++i) {
+      if (!((bits >> (i & 63)) & 1)) logits[i] = kNegInf;
+    }
+  }
+  if (at_text_start_) {
+    for (TokenId id : compiled_->vocabulary().changed_at_text_start) {
+      if (static_cast<size_t>(id) < n) logits[id] = kNegInf;
+    }
+  }
+  return DenseApply::kStillDense;
+}
+
+void ConstraintStage::Accept(TokenId token) {
+  if (compiled_ == nullptr) return;
+  compiled_->Advance(state_, token);
+  if (token >= 0 && token < compiled_->vocabulary().size() &&
+      !compiled_->vocabulary().bytes[token].empty()) {
+    at_text_start_ = false;
+  }
+}
+
+void ConstraintStage::AcceptPrompt(TokenId token) {
+  // The constraint applies to the generated text only; the prompt matters
+  // only for whether the text has begun.
+  if (compiled_ == nullptr) return;
+  if (token >= 0 && token < compiled_->vocabulary().size() &&
+      !compiled_->vocabulary().bytes[token].empty()) {
+    at_text_start_ = false;
+  }
+}
+
+void ConstraintStage::Reset() {
+  if (compiled_ != nullptr) state_ = compiled_->Initial();
+  at_text_start_ = true;
+}
+
+std::string ConstraintContentKey(absl::string_view kind,
+                                 absl::string_view source) {
+  return absl::StrCat(kind, std::string(1, '\0'), source);
+}
+
+}  // namespace fm::sampler

@@ -1,0 +1,63 @@
+// ConstraintStage: a filter that bans every token that cannot continue
+// text matching a constraint (and end-of-generation ids until the text is
+// a whole match). The grammar is compiled once when the stage is built;
+// bound to a session's vocabulary it shares the compiled constraint of the
+// cache, and each copy (a sequence, a fork) keeps only its own state,
+// advanced with every generated token and rebuilt from the history when a
+// sequence is resumed in a new session.
+#ifndef FM_SERVICES_SAMPLER_CONSTRAINT_STAGE_H_
+#define FM_SERVICES_SAMPLER_CONSTRAINT_STAGE_H_
+
+#include <memory>
+#include <string>
+
+#include "common/constraint/byte_grammar.h"
+#include "common/constraint/compiled_constraint.h"
+#include "services/sampler/sampler_stage.h"
+
+namespace fm::sampler {
+
+class ConstraintStage final : public SamplerStage {
+ public:
+  // `name` points at static storage (the registry name). `content_key`
+  // identifies the constraint's source (cache key).
+  ConstraintStage(absl::string_view name,
+                  std::shared_ptr<const constraint::ByteGrammar> grammar,
+                  std::string content_key);
+
+  absl::string_view Name() const override { return name_; }
+  void Apply(TokenCandidates& candidates, SamplingContext& ctx) override;
+  DenseApply ApplyDense(absl::Span<float> logits, TokenCandidates& candidates,
+                        SamplingContext& ctx) override;
+  void Accept(TokenId token) override;
+  void AcceptPrompt(TokenId token) override;
+  void Reset() override;
+  absl::Status BindVocabulary(const SessionVocabulary& vocabulary) override;
+  std::unique_ptr<SamplerStage> Clone() const override {
+    return std::make_unique<ConstraintStage>(*this);
+  }
+
+ private:
+  // Whether `token` may come next; false for everything while unbound
+  // (fail closed).
+  bool Allows(const constraint::TokenMask* mask, TokenId token) const;
+  std::shared_ptr<const constraint::TokenMask> CurrentMask();
+
+  absl::string_view name_;
+  std::shared_ptr<const constraint::ByteGrammar> grammar_;
+  std::string content_key_;
+  std::shared_ptr<constraint::CompiledConstraint> compiled_;  // once bound
+  constraint::ConstraintState state_;
+  // No token with text yet, in the prompt or generated: the decoder is at
+  // the start of the text (see TokenVocabulary::changed_at_text_start).
+  bool at_text_start_ = true;
+};
+
+// The cache key of a constraint: its kind and whole source text (exact:
+// two constraints share a compiled form only when they are the same).
+std::string ConstraintContentKey(absl::string_view kind,
+                                 absl::string_view source);
+
+}  // namespace fm::sampler
+
+#endif  // FM_SERVICES_SAMPLER_CONSTRAINT_STAGE_H_
