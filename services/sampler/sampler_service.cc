@@ -468,6 +468,9 @@ class SamplerServiceImpl::SessionReactor final
     resolved_ = *std::move(resolved);
     bound_ = *std::move(bound);
     constrained_ = NeedsVocabulary(*bound_.chain);
+    for (const auto& [name, chain] : bound_.shadows) {
+      constrained_ |= NeedsVocabulary(*chain);
+    }
     seed_ = start.has_seed() ? start.seed() : FreshSeed();
     options_ = ToCoreOptions(start.options(), start.vocab_size());
     vocab_size_ = start.vocab_size();
