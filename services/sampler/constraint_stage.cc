@@ -119,9 +119,25 @@ void ConstraintStage::Reset() {
   at_text_start_ = true;
 }
 
-std::string ConstraintContentKey(absl::string_view kind,
-                                 absl::string_view source) {
-  return absl::StrCat(kind, std::string(1, '\0'), source);
+StageInfo ConstraintStageInfo(
+    const char* name, std::string description, std::vector<ParamInfo> params,
+    std::function<absl::StatusOr<constraint::ByteGrammar>(const StageParams&)>
+        compile,
+    std::function<std::string(const StageParams&)> source) {
+  StageInfo info(name, std::move(description), StageKind::kFilter,
+                 std::move(params), nullptr);
+  info.fallible_factory = [name, compile = std::move(compile),
+                           source = std::move(source)](const StageParams& p)
+      -> absl::StatusOr<std::unique_ptr<SamplerStage>> {
+    absl::StatusOr<constraint::ByteGrammar> grammar = compile(p);
+    if (!grammar.ok()) return grammar.status();
+    return std::make_unique<ConstraintStage>(
+        name,
+        std::make_shared<const constraint::ByteGrammar>(*std::move(grammar)),
+        absl::StrCat(name, std::string(1, '\0'), source(p)));
+  };
+  info.needs_vocabulary = true;
+  return info;
 }
 
 }  // namespace fm::sampler

@@ -8,12 +8,15 @@
 #ifndef FM_SERVICES_SAMPLER_CONSTRAINT_STAGE_H_
 #define FM_SERVICES_SAMPLER_CONSTRAINT_STAGE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/constraint/byte_grammar.h"
 #include "common/constraint/compiled_constraint.h"
 #include "services/sampler/sampler_stage.h"
+#include "services/sampler/stage_registry.h"
 
 namespace fm::sampler {
 
@@ -53,10 +56,15 @@ class ConstraintStage final : public SamplerStage {
   bool at_text_start_ = true;
 };
 
-// The cache key of a constraint: its kind and whole source text (exact:
-// two constraints share a compiled form only when they are the same).
-std::string ConstraintContentKey(absl::string_view kind,
-                                 absl::string_view source);
+// The declaration of a constraint stage: `compile` turns validated
+// parameters into the grammar (its errors refuse the spec); `source` gives
+// the text that identifies the constraint for the compiled-constraint cache
+// (exact: two constraints share a compiled form only when they are equal).
+StageInfo ConstraintStageInfo(
+    const char* name, std::string description, std::vector<ParamInfo> params,
+    std::function<absl::StatusOr<constraint::ByteGrammar>(const StageParams&)>
+        compile,
+    std::function<std::string(const StageParams&)> source);
 
 }  // namespace fm::sampler
 

@@ -377,12 +377,6 @@ absl::StatusOr<StageParams> ValidateStage(const StageSpec& spec) {
     if (!checked.ok()) return checked.status();
     params.Set(p.name, *std::move(checked));
   }
-  if (info->check) {
-    if (absl::Status s = info->check(params); !s.ok()) {
-      return absl::Status(
-          s.code(), absl::StrCat("stage '", spec.stage, "': ", s.message()));
-    }
-  }
   return params;
 }
 
@@ -390,7 +384,15 @@ absl::StatusOr<std::unique_ptr<SamplerStage>> BuildStage(
     const StageSpec& spec) {
   absl::StatusOr<StageParams> params = ValidateStage(spec);
   if (!params.ok()) return params.status();
-  return FindStage(spec.stage)->factory(*params);
+  const StageInfo& info = *FindStage(spec.stage);
+  if (!info.fallible_factory) return info.factory(*params);
+  auto stage = info.fallible_factory(*params);
+  if (!stage.ok()) {
+    return absl::Status(
+        stage.status().code(),
+        absl::StrCat("stage '", spec.stage, "': ", stage.status().message()));
+  }
+  return stage;
 }
 
 ParamInfo FloatParam(std::string name, double min, double max,

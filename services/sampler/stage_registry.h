@@ -83,9 +83,12 @@ class StageParams {
 
 using StageFactory =
     std::function<std::unique_ptr<SamplerStage>(const StageParams& params)>;
-// Checks beyond each parameter's type and range (a regex that must
-// compile): INVALID_ARGUMENT or RESOURCE_EXHAUSTED naming what is wrong.
-using StageCheck = std::function<absl::Status(const StageParams& params)>;
+// A factory that can refuse parameters beyond their type and range (a
+// regex that must compile): INVALID_ARGUMENT or RESOURCE_EXHAUSTED naming
+// what is wrong. The work that checks them builds the stage, done once.
+using FallibleStageFactory =
+    std::function<absl::StatusOr<std::unique_ptr<SamplerStage>>(
+        const StageParams& params)>;
 
 struct StageInfo {
   StageInfo() = default;
@@ -105,8 +108,8 @@ struct StageInfo {
   std::vector<ParamInfo> params;
   // Builds the stage from validated parameters; never fails.
   StageFactory factory;
-  // Optional; runs after the parameter checks, before the factory.
-  StageCheck check;
+  // Used instead of `factory` when set.
+  FallibleStageFactory fallible_factory;
   // Parameters that make a working example (documentation, and what the
   // generic tests build every stage with); empty when the defaults do.
   std::map<std::string, ParamValue> example;
@@ -145,7 +148,8 @@ const StageInfo* FindStage(absl::string_view name);
 // out of range, naming the stage, the parameter, the value and the range.
 absl::StatusOr<StageParams> ValidateStage(const StageSpec& spec);
 
-// ValidateStage, then the factory.
+// ValidateStage, then the factory (errors of a fallible one name the
+// stage).
 absl::StatusOr<std::unique_ptr<SamplerStage>> BuildStage(const StageSpec& spec);
 
 // Helpers for stage files declaring their parameters.
