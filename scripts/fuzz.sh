@@ -59,6 +59,7 @@ TARGETS=(
   "chat_template|16384|tests/fuzz/libfuzzer_chat_template.cc tests/fuzz/chat_template_fuzz.cc"
   "gguf_model|65536|tests/fuzz/libfuzzer_gguf_model.cc tests/fuzz/gguf_model_fuzz.cc"
   "constraint|4096|tests/fuzz/libfuzzer_constraint.cc tests/fuzz/constraint_fuzz.cc"
+  "json_schema|8192|tests/fuzz/libfuzzer_json_schema.cc tests/fuzz/json_schema_fuzz.cc tests/fuzz/constraint_fuzz.cc"
 )
 for entry in "${TARGETS[@]}"; do
   IFS='|' read -r name max_len sources <<<"$entry"

@@ -3,7 +3,8 @@
 # missing). Runs apt-get as root, or through sudo.
 #   bash scripts/install_deps.sh [--tests]
 # --tests adds what only the test suite uses: clang and the libFuzzer
-# runtime (the fuzz targets run under AddressSanitizer).
+# runtime (the fuzz targets run under AddressSanitizer), and python3-jsonschema
+# (an independent validator for the structured-output tests).
 set -euo pipefail
 
 PACKAGES=(
@@ -14,7 +15,7 @@ PACKAGES=(
   ca-certificates curl
 )
 if [ "${1:-}" = "--tests" ]; then
-  PACKAGES+=(clang libclang-rt-14-dev)
+  PACKAGES+=(clang libclang-rt-14-dev python3-jsonschema)
 fi
 
 missing=()

@@ -2,6 +2,7 @@
 #include "common/constraint/byte_grammar.h"
 
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -26,6 +27,66 @@ GrammarElement ByteGrammar::Bytes(const ByteSet& bytes) {
   }
   byte_sets_.push_back(bytes);
   return {GrammarElement::Kind::kBytes, n};
+}
+
+bool ByteGrammar::Trim() {
+  // Productive rules by a worklist: an alternative is productive once all
+  // its rule references are; a rule once one alternative is.
+  const size_t n = rules_.size();
+  std::vector<bool> productive(n, false);
+  std::vector<std::vector<std::pair<int32_t, int32_t>>> users(n);
+  std::vector<std::vector<int32_t>> pending(n);  // per rule, per alternative
+  std::vector<int32_t> ready;
+  for (size_t r = 0; r < n; ++r) {
+    const auto& alts = rules_[r].alternatives;
+    pending[r].assign(alts.size(), 0);
+    for (size_t a = 0; a < alts.size(); ++a) {
+      for (const GrammarElement& e : alts[a]) {
+        if (e.kind == GrammarElement::Kind::kRule) {
+          ++pending[r][a];
+          users[e.index].push_back(
+              {static_cast<int32_t>(r), static_cast<int32_t>(a)});
+        } else if (byte_sets_[e.index].none()) {
+          pending[r][a] = -(1 << 30);  // never productive
+        }
+      }
+      if (pending[r][a] == 0 && !productive[r]) {
+        productive[r] = true;
+        ready.push_back(static_cast<int32_t>(r));
+      }
+    }
+  }
+  while (!ready.empty()) {
+    const int32_t rule = ready.back();
+    ready.pop_back();
+    for (const auto& [user, alt] : users[rule]) {
+      if (--pending[user][alt] == 0 && !productive[user]) {
+        productive[user] = true;
+        ready.push_back(user);
+      }
+    }
+  }
+  for (size_t r = 0; r < n; ++r) {
+    auto& alts = rules_[r].alternatives;
+    std::vector<Alternative> kept;
+    for (size_t a = 0; a < alts.size(); ++a) {
+      // A reference used twice in one alternative is counted twice above,
+      // so recheck the elements themselves.
+      bool ok = true;
+      for (const GrammarElement& e : alts[a]) {
+        ok = ok && (e.kind == GrammarElement::Kind::kRule
+                        ? productive[e.index]
+                        : byte_sets_[e.index].any());
+      }
+      if (ok) {
+        kept.push_back(std::move(alts[a]));
+      } else {
+        elements_ -= static_cast<int64_t>(alts[a].size()) + 1;
+      }
+    }
+    alts = std::move(kept);
+  }
+  return root_ >= 0 && root_ < static_cast<int32_t>(n) && productive[root_];
 }
 
 absl::Status ByteGrammar::CheckSize() const {

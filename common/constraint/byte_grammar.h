@@ -69,6 +69,12 @@ class ByteGrammar {
   // INVALID_ARGUMENT naming the rule.
   absl::Status Validate() const;
 
+  // Drops every alternative that can match nothing (it uses an empty byte
+  // set or a rule that matches nothing), so that every prefix a
+  // recognizer accepts can still be completed: no dead ends for a sampler
+  // to walk into. False when the root itself matches nothing.
+  bool Trim();
+
  private:
   GrammarLimits limits_;
   std::vector<GrammarRule> rules_;

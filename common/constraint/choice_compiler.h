@@ -19,6 +19,13 @@ struct ChoiceLimits {
 
 // INVALID_ARGUMENT for no choices or a choice that is not valid UTF-8
 // (naming its index); RESOURCE_EXHAUSTED beyond `limits`.
+// Appends to `grammar` a rule matching exactly the byte strings of
+// `literals`, shared prefixes factored out (a trie: whatever the number of
+// literals, a recognizer holds one parse per distinct continuation) and
+// returns its index.
+int32_t AddLiteralTrie(const std::vector<std::string>& literals,
+                       ByteGrammar* grammar);
+
 absl::StatusOr<ByteGrammar> CompileChoice(
     const std::vector<std::string>& choices, const ChoiceLimits& limits = {});
 

@@ -3,6 +3,7 @@
 #include "common/constraint/code_point_set.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/ascii.h"
 
@@ -109,6 +110,29 @@ CodePointSet CodePointSet::Complement() const {
   }
   if (next <= kMaxCodePoint) out.Add(next, kMaxCodePoint);
   return out;
+}
+
+CodePointSet CodePointSet::Intersect(const CodePointSet& other) const {
+  CodePointSet out;
+  size_t i = 0, j = 0;
+  while (i < ranges_.size() && j < other.ranges_.size()) {
+    const auto& a = ranges_[i];
+    const auto& b = other.ranges_[j];
+    const uint32_t lo = std::max(a.first, b.first);
+    const uint32_t hi = std::min(a.second, b.second);
+    if (lo <= hi) out.ranges_.push_back({lo, hi});
+    (a.second < b.second) ? ++i : ++j;
+  }
+  return out;
+}
+
+bool CodePointSet::Contains(uint32_t cp) const {
+  auto it =
+      std::upper_bound(ranges_.begin(), ranges_.end(), cp,
+                       [](uint32_t v, const std::pair<uint32_t, uint32_t>& r) {
+                         return v < r.first;
+                       });
+  return it != ranges_.begin() && std::prev(it)->second >= cp;
 }
 
 std::vector<CodePointSet::ByteRanges> CodePointSet::Utf8Sequences() const {

@@ -27,6 +27,9 @@ class CodePointSet {
   void Add(const CodePointSet& other);
   // Every scalar value not in the set (surrogates are never in a set).
   CodePointSet Complement() const;
+  // The code points in both sets.
+  CodePointSet Intersect(const CodePointSet& other) const;
+  bool Contains(uint32_t cp) const;
   bool empty() const { return ranges_.empty(); }
   // Sorted, disjoint, surrogates removed.
   const std::vector<std::pair<uint32_t, uint32_t>>& ranges() const {

@@ -5,15 +5,18 @@
 
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/utf8.h"
 
 namespace fm::constraint {
 namespace {
 
 class Emitter {
  public:
-  explicit Emitter(ByteGrammar* grammar) : g_(*grammar) {}
+  Emitter(ByteGrammar* grammar, TextEncoding encoding)
+      : g_(*grammar), encoding_(encoding) {}
 
   absl::StatusOr<Alternative> Emit(const PatternNode& node) {
     Alternative out;
@@ -21,7 +24,11 @@ class Emitter {
       case PatternNode::Kind::kEmpty:
         break;
       case PatternNode::Kind::kClass:
-        FM_RETURN_IF_ERROR(EmitClass(node.chars, &out));
+        if (encoding_ == TextEncoding::kJsonStringContent) {
+          FM_RETURN_IF_ERROR(EmitJsonClass(node.chars, &out));
+        } else {
+          FM_RETURN_IF_ERROR(EmitClass(node.chars, &out));
+        }
         break;
       case PatternNode::Kind::kConcat:
         for (const auto& child : node.children) {
@@ -123,8 +130,62 @@ class Emitter {
     return absl::OkStatus();
   }
 
+  // `chars` as they appear inside a JSON string (see TextEncoding).
+  absl::Status EmitJsonClass(const CodePointSet& chars, Alternative* out) {
+    CodePointSet plain = Range(0x20, kMaxCodePoint);
+    plain = plain.Intersect(chars);
+    const bool quote = chars.Contains('"'), backslash = chars.Contains('\\');
+    CodePointSet controls = chars.Intersect(Range(0, 0x1F));
+    if (!quote && !backslash && controls.empty()) {
+      return EmitClass(plain, out);
+    }
+    CodePointSet without;
+    without.Add('"', '"');
+    without.Add('\\', '\\');
+    plain = plain.Intersect(without.Complement());
+    const int32_t rule = g_.AddRule("json char");
+    if (!plain.empty()) {
+      Alternative alt;
+      FM_RETURN_IF_ERROR(EmitClass(plain, &alt));
+      g_.AddAlternative(rule, std::move(alt));
+    }
+    auto one = [](uint8_t b) {
+      ByteSet set;
+      set.set(b);
+      return set;
+    };
+    // After the backslash: a short escape letter, or u00 and two hex digits.
+    ByteSet letters;
+    if (quote) letters.set('"');
+    if (backslash) letters.set('\\');
+    static constexpr std::pair<uint32_t, char> kShort[] = {
+        {'\b', 'b'}, {'\t', 't'}, {'\n', 'n'}, {'\f', 'f'}, {'\r', 'r'}};
+    for (const auto& [cp, letter] : kShort) {
+      if (controls.Contains(cp)) letters.set(letter);
+    }
+    if (letters.any()) {
+      g_.AddAlternative(rule, {g_.Bytes(one('\\')), g_.Bytes(letters)});
+    }
+    for (uint32_t high = 0; high < 2; ++high) {
+      ByteSet low;
+      for (uint32_t d = 0; d < 16; ++d) {
+        if (!controls.Contains(high * 16 + d)) continue;
+        const char* kHex = "0123456789abcdef";
+        low.set(kHex[d]);
+        low.set(absl::ascii_toupper(kHex[d]));
+      }
+      if (low.none()) continue;
+      g_.AddAlternative(
+          rule, {g_.Bytes(one('\\')), g_.Bytes(one('u')), g_.Bytes(one('0')),
+                 g_.Bytes(one('0')), g_.Bytes(one('0' + high)), g_.Bytes(low)});
+    }
+    out->push_back(ByteGrammar::Rule(rule));
+    return absl::OkStatus();
+  }
+
   static constexpr int64_t kMaxInline = 1 << 20;
   ByteGrammar& g_;
+  const TextEncoding encoding_;
 };
 
 }  // namespace
@@ -143,6 +204,45 @@ std::unique_ptr<PatternNode> RuleNode(int32_t rule) {
   return node;
 }
 
+std::unique_ptr<PatternNode> LiteralNode(absl::string_view utf8) {
+  std::vector<std::unique_ptr<PatternNode>> parts;
+  size_t i = 0;
+  while (i < utf8.size()) {
+    uint32_t cp = 0;
+    const size_t n = DecodeUtf8At(utf8, i, &cp);
+    if (n == 0) break;  // callers pass valid UTF-8
+    parts.push_back(ClassNode(Range(cp, cp)));
+    i += n;
+  }
+  return ConcatNode(std::move(parts));
+}
+
+std::unique_ptr<PatternNode> ConcatNode(
+    std::vector<std::unique_ptr<PatternNode>> parts) {
+  auto node = std::make_unique<PatternNode>();
+  node->kind = PatternNode::Kind::kConcat;
+  node->children = std::move(parts);
+  return node;
+}
+
+std::unique_ptr<PatternNode> AltNode(
+    std::vector<std::unique_ptr<PatternNode>> choices) {
+  auto node = std::make_unique<PatternNode>();
+  node->kind = PatternNode::Kind::kAlt;
+  node->children = std::move(choices);
+  return node;
+}
+
+std::unique_ptr<PatternNode> RepeatNode(std::unique_ptr<PatternNode> body,
+                                        int32_t min, int32_t max) {
+  auto node = std::make_unique<PatternNode>();
+  node->kind = PatternNode::Kind::kRepeat;
+  node->min = min;
+  node->max = max;
+  node->children.push_back(std::move(body));
+  return node;
+}
+
 CodePointSet Range(uint32_t lo, uint32_t hi) {
   CodePointSet s;
   s.Add(lo, hi);
@@ -150,8 +250,9 @@ CodePointSet Range(uint32_t lo, uint32_t hi) {
 }
 
 absl::StatusOr<Alternative> EmitPattern(const PatternNode& node,
-                                        ByteGrammar* grammar) {
-  Emitter emitter(grammar);
+                                        ByteGrammar* grammar,
+                                        TextEncoding encoding) {
+  Emitter emitter(grammar, encoding);
   return emitter.Emit(node);
 }
 

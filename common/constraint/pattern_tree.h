@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/constraint/byte_grammar.h"
 #include "common/constraint/code_point_set.h"
 
@@ -27,14 +28,33 @@ struct PatternNode {
 
 std::unique_ptr<PatternNode> ClassNode(CodePointSet chars);
 std::unique_ptr<PatternNode> RuleNode(int32_t rule);
+// The code points of `utf8` (valid UTF-8) in sequence.
+std::unique_ptr<PatternNode> LiteralNode(absl::string_view utf8);
+std::unique_ptr<PatternNode> ConcatNode(
+    std::vector<std::unique_ptr<PatternNode>> parts);
+std::unique_ptr<PatternNode> AltNode(
+    std::vector<std::unique_ptr<PatternNode>> choices);
+std::unique_ptr<PatternNode> RepeatNode(std::unique_ptr<PatternNode> body,
+                                        int32_t min, int32_t max);
 // [lo, hi] as a set.
 CodePointSet Range(uint32_t lo, uint32_t hi);
+
+// How the characters of a pattern appear in the text.
+enum class TextEncoding {
+  kUtf8,
+  // Inside a JSON string: '"' and '\\' escaped, control characters as
+  // their short escapes or \u00XX (either case); every other character
+  // as itself (the forms serializers write; a printable character spelled
+  // \uXXXX is not matched, which narrows but never widens a constraint).
+  kJsonStringContent,
+};
 
 // Adds the rules `node` needs to `grammar` and returns the sequence of
 // elements that matches it (to splice into an alternative).
 // RESOURCE_EXHAUSTED when the grammar outgrows its limits.
-absl::StatusOr<Alternative> EmitPattern(const PatternNode& node,
-                                        ByteGrammar* grammar);
+absl::StatusOr<Alternative> EmitPattern(
+    const PatternNode& node, ByteGrammar* grammar,
+    TextEncoding encoding = TextEncoding::kUtf8);
 
 }  // namespace fm::constraint
 

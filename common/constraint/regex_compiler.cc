@@ -43,8 +43,8 @@ CodePointSet LineTerminators() {
 
 class Parser {
  public:
-  Parser(absl::string_view pattern, const RegexLimits& limits)
-      : p_(pattern), limits_(limits) {}
+  Parser(absl::string_view pattern, const RegexLimits& limits, RegexMatch match)
+      : p_(pattern), limits_(limits), match_(match) {}
 
   absl::StatusOr<std::unique_ptr<PatternNode>> Parse() {
     if (static_cast<int64_t>(p_.size()) > limits_.max_pattern_bytes) {
@@ -52,7 +52,6 @@ class Parser {
           absl::StrCat("the regex has ", p_.size(), " bytes; the limit is ",
                        limits_.max_pattern_bytes));
     }
-    if (!p_.empty() && p_[0] == '^') ++i_;
     FM_ASSIGN_OR_RETURN(auto node, ParseAlt());
     if (i_ < p_.size()) {
       return Error(p_[i_] == ')' ? "unmatched ')'" : "unexpected character");
@@ -65,8 +64,9 @@ class Parser {
     return absl::InvalidArgumentError(
         absl::StrCat("regex: ", what, " at offset ", i_));
   }
+  // A feature outside what fmserve constrains (not a malformed pattern).
   absl::Status Unsupported(absl::string_view what) const {
-    return absl::InvalidArgumentError(
+    return absl::UnimplementedError(
         absl::StrCat("regex: ", what, " at offset ", i_,
                      " is not supported (it is not a regular language "
                      "feature fmserve constrains)"));
@@ -82,8 +82,12 @@ class Parser {
     }
     auto alt = std::make_unique<PatternNode>();
     alt->kind = PatternNode::Kind::kAlt;
+    const bool top = depth_ == 1;
     while (true) {
-      FM_ASSIGN_OR_RETURN(auto branch, ParseConcat());
+      FM_ASSIGN_OR_RETURN(auto branch, ParseConcat(top));
+      if (top && match_ == RegexMatch::kSearch) {
+        branch = Unanchor(std::move(branch));
+      }
       alt->children.push_back(std::move(branch));
       if (AtEnd() || Peek() != '|') break;
       ++i_;
@@ -93,16 +97,21 @@ class Parser {
     return alt;
   }
 
-  absl::StatusOr<std::unique_ptr<PatternNode>> ParseConcat() {
+  // A branch of an alternation; `top` for the pattern's own branches, which
+  // may be anchored: '^' at their start, '$' at their end.
+  absl::StatusOr<std::unique_ptr<PatternNode>> ParseConcat(bool top) {
     auto concat = std::make_unique<PatternNode>();
     concat->kind = PatternNode::Kind::kConcat;
+    anchored_start_ = anchored_end_ = false;
+    if (top && !AtEnd() && Peek() == '^') ++i_, anchored_start_ = true;
     while (!AtEnd() && Peek() != '|' && Peek() != ')') {
       if (Peek() == '$') {
-        if (i_ + 1 == p_.size()) {
+        if (top && (i_ + 1 == p_.size() || p_[i_ + 1] == '|')) {
           ++i_;
+          anchored_end_ = true;
           break;
         }
-        return Unsupported("'$' before the end of the pattern");
+        return Unsupported("'$' before the end of a top-level alternative");
       }
       FM_ASSIGN_OR_RETURN(auto atom, ParseAtom());
       FM_ASSIGN_OR_RETURN(atom, ParseQuantifiers(std::move(atom)));
@@ -110,6 +119,19 @@ class Parser {
     }
     if (concat->children.size() == 1) return std::move(concat->children[0]);
     return concat;
+  }
+
+  // A search matches anywhere in the text: any characters may come before
+  // a branch not anchored with '^' and after one not anchored with '$'.
+  std::unique_ptr<PatternNode> Unanchor(std::unique_ptr<PatternNode> branch) {
+    auto anything = [] {
+      return RepeatNode(ClassNode(Range(0, kMaxCodePoint)), 0, -1);
+    };
+    std::vector<std::unique_ptr<PatternNode>> parts;
+    if (!anchored_start_) parts.push_back(anything());
+    parts.push_back(std::move(branch));
+    if (!anchored_end_) parts.push_back(anything());
+    return ConcatNode(std::move(parts));
   }
 
   absl::StatusOr<std::unique_ptr<PatternNode>> ParseQuantifiers(
@@ -383,7 +405,7 @@ class Parser {
         return ClassNode(std::move(set));
       }
       case '^':
-        return Unsupported("'^' after the start of the pattern");
+        return Unsupported("'^' after the start of a top-level alternative");
       case '*':
       case '+':
       case '?':
@@ -404,18 +426,22 @@ class Parser {
 
   absl::string_view p_;
   const RegexLimits& limits_;
+  const RegexMatch match_;
   size_t i_ = 0;
   int32_t depth_ = 0;
+  // Anchors of the top-level branch parsed last.
+  bool anchored_start_ = false, anchored_end_ = false;
 };
 
 }  // namespace
 
 absl::StatusOr<int32_t> AddRegexRule(absl::string_view pattern,
                                      const RegexLimits& limits,
-                                     ByteGrammar* grammar) {
-  Parser parser(pattern, limits);
+                                     ByteGrammar* grammar, RegexMatch match,
+                                     TextEncoding encoding) {
+  Parser parser(pattern, limits, match);
   FM_ASSIGN_OR_RETURN(std::unique_ptr<PatternNode> tree, parser.Parse());
-  FM_ASSIGN_OR_RETURN(Alternative body, EmitPattern(*tree, grammar));
+  FM_ASSIGN_OR_RETURN(Alternative body, EmitPattern(*tree, grammar, encoding));
   const int32_t rule = grammar->AddRule("regex");
   grammar->AddAlternative(rule, std::move(body));
   FM_RETURN_IF_ERROR(grammar->CheckSize());

@@ -7,8 +7,8 @@
 // escapes `\n \r \t \f \v \0 \xHH \uHHHH \u{H...}` and escaped
 // metacharacters, groups `(...)`, `(?:...)`, `(?<name>...)`, alternation,
 // quantifiers `* + ? {n} {n,} {n,m}` (a lazy `?` suffix matches the same
-// texts), `^` at the very start and `$` at the very end. Anything else
-// (backreferences, lookaround, `\b`, flags, anchors elsewhere) is
+// texts), `^` at the start and `$` at the end of a top-level alternative.
+// Anything else (backreferences, lookaround, `\b`, flags, anchors elsewhere) is
 // INVALID_ARGUMENT naming it and its byte offset; never silently widened.
 #ifndef FM_COMMON_CONSTRAINT_REGEX_COMPILER_H_
 #define FM_COMMON_CONSTRAINT_REGEX_COMPILER_H_
@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/constraint/byte_grammar.h"
+#include "common/constraint/pattern_tree.h"
 
 namespace fm::constraint {
 
@@ -33,12 +34,21 @@ struct RegexLimits {
 absl::StatusOr<ByteGrammar> CompileRegex(absl::string_view pattern,
                                          const RegexLimits& limits = {});
 
-// Appends to `grammar` a rule matching exactly what `pattern` matches and
-// returns its index (for compilers that embed regexes: JSON Schema's
-// `pattern`, a grammar's regex terminals).
-absl::StatusOr<int32_t> AddRegexRule(absl::string_view pattern,
-                                     const RegexLimits& limits,
-                                     ByteGrammar* grammar);
+enum class RegexMatch {
+  kWhole,   // the whole text matches (anchors change nothing)
+  kSearch,  // the pattern matches somewhere in the text, as JSON Schema's
+            // `pattern` does: a top-level branch is held to the text's
+            // start only by '^' and to its end only by '$'
+};
+
+// Appends to `grammar` a rule matching exactly the texts `pattern` matches
+// in the way `match` says, with characters written as `encoding` says,
+// and returns its index (for compilers that embed regexes: JSON Schema's
+// `pattern` inside a JSON string).
+absl::StatusOr<int32_t> AddRegexRule(
+    absl::string_view pattern, const RegexLimits& limits, ByteGrammar* grammar,
+    RegexMatch match = RegexMatch::kWhole,
+    TextEncoding encoding = TextEncoding::kUtf8);
 
 }  // namespace fm::constraint
 

@@ -50,6 +50,11 @@ absl::StatusOr<double> JsonBias(const Json& v) {
 
 absl::StatusOr<ParamValue> ParseValue(size_t element, const std::string& key,
                                       const Json& v) {
+  // A JSON Schema may be written inline (an object or a boolean schema):
+  // the stage takes its text.
+  if (key == "schema" && (v.is_object() || v.is_boolean())) {
+    return ParamValue(v.dump());
+  }
   if (v.is_boolean()) return ParamValue(v.get<bool>());
   if (v.is_string()) return ParamValue(v.get<std::string>());
   if (v.is_number_float()) return ParamValue(v.get<double>());

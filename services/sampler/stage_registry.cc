@@ -35,6 +35,7 @@ namespace fm::sampler {
   X(Regex) \
   X(Choice) \
   X(Json) \
+  X(JsonSchema) \
   X(Grammar)
 // clang-format on
 

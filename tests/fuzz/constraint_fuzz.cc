@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "common/constraint/choice_compiler.h"
 #include "common/constraint/compiled_constraint.h"
+#include "common/constraint/gbnf_compiler.h"
 #include "common/constraint/regex_compiler.h"
 #include "common/constraint/token_trie.h"
 
@@ -39,12 +40,20 @@ int FuzzConstraint(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string source(reinterpret_cast<const char*>(data) + 1, size - 1);
   absl::StatusOr<constraint::ByteGrammar> grammar;
+  constraint::GrammarLimits grammar_limits;
+  grammar_limits.max_elements = 20000;
+  grammar_limits.max_rules = 5000;
   if (data[0] & 1) {
     constraint::RegexLimits limits;
     limits.max_pattern_bytes = 4096;
-    limits.grammar.max_elements = 20000;
-    limits.grammar.max_rules = 5000;
+    limits.grammar = grammar_limits;
     grammar = constraint::CompileRegex(source, limits);
+  } else if (data[0] % 4 == 2) {
+    constraint::GbnfLimits limits;
+    limits.max_source_bytes = 4096;
+    limits.max_repeat = 100;
+    limits.grammar = grammar_limits;
+    grammar = constraint::CompileGbnf(source, limits);
   } else {
     std::vector<std::string> choices = absl::StrSplit(source, '\n');
     constraint::ChoiceLimits limits;
@@ -52,11 +61,16 @@ int FuzzConstraint(const uint8_t* data, size_t size) {
     grammar = constraint::CompileChoice(choices, limits);
   }
   if (!grammar.ok()) return 0;
+  return WalkConstraint(*grammar, data, size);
+}
+
+int WalkConstraint(const constraint::ByteGrammar& grammar, const uint8_t* data,
+                   size_t size) {
   auto vocab = Vocabulary();
   auto trie = std::make_shared<constraint::TokenTrie>(*vocab);
   constraint::AutomatonLimits automaton;
   automaton.max_states = 512;  // exercise the fresh starts too
-  constraint::CompiledConstraint compiled(*grammar, vocab, trie, 1 << 20,
+  constraint::CompiledConstraint compiled(grammar, vocab, trie, 1 << 20,
                                           automaton);
   constraint::ConstraintState state = compiled.Initial();
   uint32_t pick = 2166136261u;  // FNV over the input picks the tokens

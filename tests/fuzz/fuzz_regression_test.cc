@@ -14,6 +14,7 @@
 #include "tests/fuzz/constraint_fuzz.h"
 #include "tests/fuzz/gguf_model_fuzz.h"
 #include "tests/fuzz/gguf_tokenizer_fuzz.h"
+#include "tests/fuzz/json_schema_fuzz.h"
 #include "tests/fuzz/tokenizer_json_fuzz.h"
 #include "tests/support/test_env.h"
 
@@ -93,6 +94,10 @@ TEST_CASE("chat template: seeds, past crashes and mutations", "[fuzz]") {
 
 TEST_CASE("constraints: seeds, past crashes and mutations", "[fuzz]") {
   RunTarget("constraint", FuzzConstraint, 6, 0, 3000);
+}
+
+TEST_CASE("JSON Schema: seeds, past crashes and mutations", "[fuzz]") {
+  RunTarget("json_schema", FuzzJsonSchema, 8, 0, 3000);
 }
 
 TEST_CASE("tokenizer.json: seeds, past crashes and mutations", "[fuzz]") {

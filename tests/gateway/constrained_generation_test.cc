@@ -1,10 +1,12 @@
 // Constrained generation end to end: stories260K (a model that knows
-// nothing of the formats) through the four real binaries, with regex and
-// choice constraints as sampler stages. Every output is checked with an
-// independent matcher (std::regex), for many seeds.
+// nothing of the formats) through the four real binaries, with regex,
+// choice, json, json_schema and grammar constraints as sampler stages.
+// Every output is checked with an independent matcher (std::regex,
+// nlohmann::json, python3-jsonschema), for many seeds.
 #include <catch2/catch.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,8 @@
 #include "nlohmann/json.hpp"
 #include "tests/gateway/pipeline.h"
 #include "tests/support/gateway_client.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/test_env.h"
 
 namespace fm::testing {
 namespace {
@@ -137,6 +141,131 @@ TEST_CASE("json outputs parse for every seed, and JSON mode gives objects",
   CHECK(complete >= 5);
 }
 
+// Validates each (schema, text) pair with python3-jsonschema (draft 2020-12,
+// formats asserted): one line per pair, "ok" or the first error.
+std::vector<std::string> ValidateWithPython(
+    const std::vector<std::pair<std::string, std::string>>& pairs) {
+  nlohmann::json input = nlohmann::json::array();
+  for (const auto& [schema, text] : pairs) input.push_back({schema, text});
+  const std::string script = R"(
+import json, sys
+import jsonschema
+for schema, text in json.load(sys.stdin):
+    try:
+        instance = json.loads(text)
+    except ValueError as e:
+        print("not JSON: %s" % e)
+        continue
+    validator = jsonschema.Draft202012Validator(
+        json.loads(schema), format_checker=jsonschema.FormatChecker())
+    errors = [e.message for e in validator.iter_errors(instance)]
+    print("ok" if not errors else errors[0].replace("\n", " "))
+)";
+  CommandResult r =
+      RunCommand({"/usr/bin/python3", "-c", script}, input.dump());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines;
+  std::istringstream out(r.out);
+  for (std::string line; std::getline(out, line);) lines.push_back(line);
+  REQUIRE(lines.size() == pairs.size());
+  return lines;
+}
+
+TEST_CASE("json_schema outputs validate against their schemas for every seed",
+          "[gateway][constraint][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  if (RunCommand({"/usr/bin/python3", "-c", "import jsonschema"}).exit_code !=
+      0) {
+    FAIL("python3-jsonschema is missing: bash scripts/install_deps.sh --tests");
+  }
+  // Bounded schemas (a story model never closes a free string on its own).
+  const std::vector<std::string> schemas = {
+      R"({"type":"object","properties":{"name":{"type":"string",)"
+      R"("maxLength":8},"age":{"type":"integer","minimum":0,"maximum":120}},)"
+      R"("required":["name","age"],"additionalProperties":false})",
+      R"({"enum":["red","green",{"x":1},[1,2],null,2.5]})",
+      R"({"type":"array","items":{"type":"integer","minimum":-5,)"
+      R"("exclusiveMaximum":5},"minItems":1,"maxItems":4})",
+      R"({"type":"object","properties":{"day":{"type":"string",)"
+      R"("format":"date"},"ok":{"type":"boolean"},"id":{"type":"string",)"
+      R"("format":"uuid"}},"required":["day","ok","id"],)"
+      R"("additionalProperties":false})",
+      R"({"oneOf":[{"type":"object","properties":{"kind":{"const":"a"},)"
+      R"("n":{"type":"integer","minimum":1,"maximum":9}},)"
+      R"("required":["kind","n"],"additionalProperties":false},)"
+      R"({"type":"object","properties":{"kind":{"const":"b"},"s":{)"
+      R"("type":"string","pattern":"^[a-z]{1,4}$"}},"required":["kind","s"],)"
+      R"("additionalProperties":false}]})",
+      R"({"$defs":{"list":{"anyOf":[{"type":"null"},{"type":"object",)"
+      R"("properties":{"head":{"type":"boolean"},"tail":{"$ref":)"
+      R"("#/$defs/list"}},"required":["head","tail"],)"
+      R"("additionalProperties":false}]}},"type":"object",)"
+      R"("$ref":"#/$defs/list"})",
+  };
+  std::vector<std::pair<std::string, std::string>> outputs;
+  for (const std::string& schema : schemas) {
+    std::set<std::string> distinct;
+    for (uint64_t seed = 1; seed <= 20; ++seed) {
+      CAPTURE(schema, seed);
+      auto r = p.Generate(Constrained(
+          "Once upon a time",
+          {{"stage", "json_schema"}, {"schema", schema}, {"max_whitespace", 1}},
+          seed, 160, 0.9));
+      INFO(r.status.error_message());
+      REQUIRE(r.status.ok());
+      CAPTURE(r.Text());
+      REQUIRE(r.Last() != nullptr);
+      // The constraint ends every text (the recursive one may run long).
+      if (schema.find("$defs") == std::string::npos) {
+        CHECK(r.Last()->finish_reason() == fm::v1::FINISH_REASON_EOS);
+      }
+      if (r.Last()->finish_reason() != fm::v1::FINISH_REASON_EOS) continue;
+      outputs.emplace_back(schema, r.Text());
+      distinct.insert(r.Text());
+    }
+    // Sampling still samples (the story model always starts the enum
+    // with its likeliest letter, `null`).
+    CAPTURE(schema);
+    if (schema.find("enum") != 2) CHECK(distinct.size() > 1);
+  }
+  CHECK(outputs.size() >= 100);
+  const std::vector<std::string> verdicts = ValidateWithPython(outputs);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    CAPTURE(outputs[i].first, outputs[i].second);
+    CHECK(verdicts[i] == "ok");
+  }
+  // The schema may also be written inline in the chain, as an object.
+  auto inline_schema = p.Generate(Constrained(
+      "Once upon a time",
+      {{"stage", "json_schema"},
+       {"schema", nlohmann::json::parse(R"({"enum":["inline",7]})")}},
+      1));
+  INFO(inline_schema.status.error_message());
+  REQUIRE(inline_schema.status.ok());
+  CAPTURE(inline_schema.Text(), inline_schema.Last()->finish_reason());
+  const auto value = nlohmann::json::parse(inline_schema.Text());
+  CHECK((value == "inline" || value == 7));
+  // Refused keywords and unsatisfiable schemas name their place.
+  auto refused = p.Generate(Constrained(
+      "Once",
+      {{"stage", "json_schema"},
+       {"schema", R"({"properties":{"a":{"not":{"type":"null"}}}})"}},
+      1));
+  CHECK(refused.status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK_THAT(refused.status.error_message(),
+             Catch::Contains("'not'") && Catch::Contains("#/properties/a/not"));
+  auto empty = p.Generate(
+      Constrained("Once",
+                  {{"stage", "json_schema"},
+                   {"schema", R"({"type":"integer","minimum":3,"maximum":2})"}},
+                  1));
+  CHECK(empty.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(empty.status.error_message(),
+             Catch::Contains("no JSON value satisfies"));
+}
+
 TEST_CASE("a GBNF grammar's outputs always parse",
           "[gateway][constraint][models]") {
   Pipeline p;
@@ -212,8 +341,8 @@ TEST_CASE("greedy under a constraint is deterministic and cached",
 }
 
 TEST_CASE(
-    "a malformed or unsupported constraint is INVALID_ARGUMENT with "
-    "its position",
+    "a malformed constraint is INVALID_ARGUMENT with its position, an "
+    "unsupported one UNIMPLEMENTED",
     "[gateway][constraint][models]") {
   Pipeline p;
   REQUIRE_PIPELINE(p);
@@ -225,7 +354,8 @@ TEST_CASE(
                                              Catch::Contains("offset 3"));
   auto backref = p.Generate(
       Constrained("Once", {{"stage", "regex"}, {"pattern", "(a)\\1"}}, 1));
-  CHECK(backref.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  // Well-formed but beyond what a grammar can express: UNIMPLEMENTED.
+  CHECK(backref.status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
   CHECK_THAT(backref.status.error_message(), Catch::Contains("backreference"));
   auto empty = p.Generate(Constrained(
       "Once", {{"stage", "choice"}, {"choices", nlohmann::json::array()}}, 1));

@@ -1,0 +1,416 @@
+// JSON Schema constraints against outside truth: the JSON-Schema-Test-Suite
+// (draft 2020-12, MIT, ../shared/reference/json-schema-test-suite), whose
+// every instance says whether it is valid; exact decimal ranges against
+// arithmetic on every number of a grid; and the errors and limits of
+// hostile schemas.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/constraint/decimal_range.h"
+#include "common/constraint/grammar_automaton.h"
+#include "common/constraint/json_schema_compiler.h"
+#include "common/constraint/regex_compiler.h"
+#include "tests/support/test_env.h"
+
+namespace fm::constraint {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+bool Matches(const ByteGrammar& g, const std::string& text) {
+  GrammarAutomaton a(g);
+  int32_t s = a.initial();
+  for (char c : text) {
+    s = a.Next(s, static_cast<uint8_t>(c));
+    if (s == GrammarAutomaton::kDead) return false;
+  }
+  return a.Accepting(s);
+}
+
+std::string SuiteDir() {
+  if (const char* dir = std::getenv("FM_JSON_SCHEMA_SUITE")) return dir;
+  return testing::SourceDir() + "/../shared/reference/json-schema-test-suite";
+}
+
+// Cases the grammar rejects although the suite calls them valid: each a
+// documented narrowing (sound: never a wrong acceptance). Keyed by
+// "file: group / test".
+const std::set<std::string>& KnownNarrowings() {
+  static const auto* known = new std::set<std::string>{
+      // A number under a bound or a constant is written without an
+      // exponent: its spellings with one (0.9e1, 90e-1, ...) tie a count of
+      // digits to the exponent's value, which no grammar can express. The
+      // suite's 9007199254740992.0 serialises as 9.007199254740992e+15.
+      "const.json: float and integers are equal up to 64-bit representation "
+      "limits / float is valid",
+  };
+  return *known;
+}
+
+// Whether refusing a schema for `reason` is within what fmserve promises:
+// every keyword the structured-output contract lists compiles, except where
+// soundness or a combination it cannot intersect stops it.
+bool RefusalAllowed(const std::string& reason) {
+  static const auto* promised =
+      new std::set<std::string>{"type",
+                                "enum",
+                                "const",
+                                "properties",
+                                "required",
+                                "additionalProperties",
+                                "items",
+                                "prefixItems",
+                                "minItems",
+                                "maxItems",
+                                "minLength",
+                                "maxLength",
+                                "pattern",
+                                "format",
+                                "minimum",
+                                "maximum",
+                                "exclusiveMinimum",
+                                "exclusiveMaximum",
+                                "anyOf",
+                                "oneOf",
+                                "allOf",
+                                "$ref",
+                                "$defs",
+                                "nullable"};
+  static const auto* formats = new std::set<std::string>{
+      "\"date\"", "\"time\"", "\"date-time\"", "\"email\"",
+      "\"uuid\"", "\"uri\"",  "\"ipv4\"",      "\"ipv6\""};
+  for (const char* sound : {"whose branches", "together with",
+                            "to another document", "the pattern"}) {
+    if (absl::StrContains(reason, sound)) return true;
+  }
+  const size_t open = reason.find('\'');
+  if (open != std::string::npos) {
+    const size_t close = reason.find('\'', open + 1);
+    return !promised->count(reason.substr(open + 1, close - open - 1));
+  }
+  const size_t format = reason.find("format ");
+  if (format != std::string::npos) {
+    return !formats->count(reason.substr(format + 7));
+  }
+  return true;
+}
+
+TEST_CASE("JSON-Schema-Test-Suite: valid instances accepted, invalid rejected",
+          "[json_schema]") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::path(SuiteDir()) / "tests" / "draft2020-12";
+  if (!fs::exists(root)) {
+    testing::ReportSkip("the JSON-Schema-Test-Suite is not at " +
+                        root.string() + " (set FM_JSON_SCHEMA_SUITE)");
+    return;
+  }
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(root)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  // Formats fmserve asserts: their optional (assertion) tests apply.
+  for (const char* f :
+       {"date", "time", "date-time", "email", "ipv4", "ipv6", "uuid", "uri"}) {
+    files.push_back(root / "optional" / "format" / absl::StrCat(f, ".json"));
+  }
+  std::sort(files.begin(), files.end());
+  int groups = 0, supported = 0, checked = 0;
+  std::map<std::string, int> unsupported;  // first words of the reason
+  std::vector<std::string> wrong_accepts, wrong_rejects, narrowed;
+  for (const fs::path& file : files) {
+    std::ifstream in(file);
+    const Json suite = Json::parse(in);
+    const std::string name = file.parent_path().filename() == "format"
+                                 ? "format/" + file.filename().string()
+                                 : file.filename().string();
+    for (const Json& group : suite) {
+      ++groups;
+      const std::string schema = group["schema"].dump();
+      // format.json checks format as an annotation only; fmserve asserts
+      // formats (the optional tests above check that), so its string
+      // cases are skipped; the non-string ones still run.
+      const bool annotation_only = name == "format.json";
+      absl::StatusOr<ByteGrammar> grammar = CompileJsonSchema(schema);
+      if (!grammar.ok()) {
+        const absl::Status& s = grammar.status();
+        INFO(name << ": " << group["description"] << ": " << s);
+        if (absl::IsInvalidArgument(s) &&
+            absl::StrContains(s.message(), "no JSON value satisfies")) {
+          for (const Json& test : group["tests"]) CHECK_FALSE(test["valid"]);
+          ++supported;
+          continue;
+        }
+        // Refused, never guessed: the reason names a keyword's place.
+        CHECK((absl::IsUnimplemented(s) || absl::IsResourceExhausted(s) ||
+               absl::IsInvalidArgument(s)));
+        CHECK(absl::StrContains(s.message(), "#"));
+        std::string reason(s.message());
+        reason = reason.substr(0, reason.find(" at "));
+        ++unsupported[reason];
+        continue;
+      }
+      ++supported;
+      for (const Json& test : group["tests"]) {
+        if (annotation_only && test["data"].is_string()) continue;
+        const std::string data = test["data"].dump();
+        const bool valid = test["valid"];
+        const bool accepted = Matches(*grammar, data);
+        ++checked;
+        const std::string id =
+            absl::StrCat(name, ": ", group["description"].get<std::string>(),
+                         " / ", test["description"].get<std::string>());
+        if (accepted && !valid) wrong_accepts.push_back(id + "  " + data);
+        if (!accepted && valid) {
+          (KnownNarrowings().count(id) ? narrowed : wrong_rejects)
+              .push_back(id + "  " + data);
+        }
+      }
+    }
+  }
+  std::ostringstream report;
+  report << groups << " schemas, " << supported << " compiled, " << checked
+         << " instances checked, " << narrowed.size()
+         << " known narrowings; refused:";
+  for (const auto& [reason, n] : unsupported) {
+    report << "\n  " << n << " x " << reason;
+  }
+  WARN(report.str());
+  for (const std::string& w : wrong_accepts) UNSCOPED_INFO("accepted: " << w);
+  CHECK(wrong_accepts.empty());
+  for (const std::string& w : wrong_rejects) UNSCOPED_INFO("rejected: " << w);
+  CHECK(wrong_rejects.empty());
+  for (const auto& [reason, n] : unsupported) {
+    INFO("refused " << n << " schemas: " << reason);
+    CHECK(RefusalAllowed(reason));
+  }
+  // The suite tests every keyword; its part within fmserve's contract.
+  CHECK(supported * 10 >= groups * 4);
+}
+
+// Every number on a grid (-3.00 .. 3.00, step 0.01, in several spellings)
+// against bounds on the same grid, by arithmetic.
+TEST_CASE("number ranges are exact for decimal bounds", "[json_schema]") {
+  const std::vector<std::string> bounds = {"-2.5", "-1", "-0.01", "0",
+                                           "0.1",  "1",  "1.25",  "2.05"};
+  auto spell = [](int hundredths) {
+    std::vector<std::string> out;
+    const bool neg = hundredths < 0;
+    const int a = std::abs(hundredths);
+    const std::string sign = neg ? "-" : "";
+    out.push_back(absl::StrFormat("%s%d.%02d", sign, a / 100, a % 100));
+    if (a % 10 == 0) {
+      out.push_back(absl::StrFormat("%s%d.%d", sign, a / 100, (a % 100) / 10));
+    }
+    if (a % 100 == 0) out.push_back(absl::StrFormat("%s%d", sign, a / 100));
+    return out;
+  };
+  auto hundredths = [](const std::string& s) {
+    return static_cast<int>(std::lround(std::stod(s) * 100));
+  };
+  for (bool integer : {false, true}) {
+    for (size_t i = 0; i <= bounds.size(); ++i) {
+      for (size_t j = 0; j <= bounds.size(); ++j) {
+        for (int ex = 0; ex < 4; ++ex) {
+          std::optional<DecimalBound> lo, hi;
+          if (i < bounds.size()) {
+            lo = DecimalBound{*Decimal::Parse(bounds[i]), (ex & 1) != 0};
+          }
+          if (j < bounds.size()) {
+            hi = DecimalBound{*Decimal::Parse(bounds[j]), (ex & 2) != 0};
+          }
+          std::optional<std::string> regex = NumberRangeRegex(lo, hi, integer);
+          absl::StatusOr<ByteGrammar> g =
+              regex ? CompileRegex(*regex) : absl::NotFoundError("empty");
+          INFO("integer " << integer << " bounds " << i << " " << j << " " << ex
+                          << " regex " << regex.value_or("(none)"));
+          if (regex) REQUIRE(g.ok());
+          for (int v = -300; v <= 300; ++v) {
+            bool in = true;
+            if (lo) {
+              const int l = hundredths(bounds[i]);
+              in = in && (lo->exclusive ? v > l : v >= l);
+            }
+            if (hi) {
+              const int h = hundredths(bounds[j]);
+              in = in && (hi->exclusive ? v < h : v <= h);
+            }
+            if (integer) in = in && v % 100 == 0;
+            for (const std::string& text : spell(v)) {
+              INFO(text);
+              CHECK((regex && Matches(*g, text)) == in);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+absl::Status CompileStatus(const std::string& schema) {
+  return CompileJsonSchema(schema).status();
+}
+
+TEST_CASE("unsupported keywords are named with their JSON pointer",
+          "[json_schema]") {
+  absl::Status s = CompileStatus(
+      R"({"properties": {"a": {"type": "object", "not": {"type": "null"}}}})");
+  CHECK(absl::IsUnimplemented(s));
+  CHECK_THAT(std::string(s.message()),
+             Catch::Contains("'not'") && Catch::Contains("#/properties/a/not"));
+  s = CompileStatus(R"({"$defs": {"x": {"patternProperties": {}}},
+                        "items": {"$ref": "#/$defs/x"}})");
+  CHECK(absl::IsUnimplemented(s));
+  CHECK_THAT(std::string(s.message()),
+             Catch::Contains("#/$defs/x/patternProperties"));
+  s = CompileStatus(R"({"oneOf": [{"type": "integer"}, {"minimum": 2}]})");
+  CHECK(absl::IsUnimplemented(s));
+  CHECK_THAT(std::string(s.message()), Catch::Contains("#/oneOf"));
+  s = CompileStatus(R"({"format": "hostname-ish"})");
+  CHECK(absl::IsUnimplemented(s));
+  s = CompileStatus(R"({"pattern": "(a)\\1"})");
+  CHECK(absl::IsUnimplemented(s));
+  CHECK_THAT(std::string(s.message()),
+             Catch::Contains("#/pattern") && Catch::Contains("backreference"));
+}
+
+TEST_CASE(
+    "malformed and unsatisfiable schemas are INVALID_ARGUMENT with "
+    "their place",
+    "[json_schema]") {
+  auto message = [](const std::string& schema) {
+    absl::Status s = CompileStatus(schema);
+    CHECK(absl::IsInvalidArgument(s));
+    return std::string(s.message());
+  };
+  CHECK_THAT(message(R"({"type": "strin"})"), Catch::Contains("#/type"));
+  CHECK_THAT(message(R"({"minLength": -1})"), Catch::Contains("#/minLength"));
+  CHECK_THAT(message(R"({"pattern": "a(b"})"),
+             Catch::Contains("#/pattern") && Catch::Contains("offset"));
+  CHECK_THAT(message(R"({"type": "object",)"), Catch::Contains("at byte"));
+  CHECK_THAT(message(R"({"$ref": "#/$defs/missing"})"),
+             Catch::Contains("#/$defs/missing"));
+  CHECK_THAT(message(R"({"type": "string", "minLength": 3, "maxLength": 2})"),
+             Catch::Contains("no JSON value satisfies"));
+  CHECK_THAT(message(R"({"type": "integer", "minimum": 1.5, "maximum": 1.9})"),
+             Catch::Contains("no JSON value satisfies"));
+  CHECK_THAT(message(R"({"$defs": {"a": {"$ref": "#/$defs/b"}},
+                         "$ref": "#/$defs/a"})"),
+             Catch::Contains("#/$defs/b"));
+  CHECK_THAT(message(R"({"$defs": {"a": {"allOf": [{"$ref": "#/$defs/a"}]}},
+                         "$ref": "#/$defs/a"})"),
+             Catch::Contains("cycle"));
+}
+
+TEST_CASE("recursive schemas compile to recursive grammars", "[json_schema]") {
+  auto g = CompileJsonSchema(R"({
+    "$defs": {"node": {"type": "object",
+      "properties": {"value": {"type": "integer"},
+                     "next": {"anyOf": [{"$ref": "#/$defs/node"},
+                                        {"type": "null"}]}},
+      "required": ["value", "next"], "additionalProperties": false}},
+    "$ref": "#/$defs/node"})");
+  REQUIRE(g.ok());
+  CHECK(Matches(*g, R"({"value":1,"next":null})"));
+  CHECK(Matches(*g, R"({"next":{"value":2,"next":null},"value":1})"));
+  CHECK(Matches(
+      *g,
+      R"({"value": 1, "next": {"value": 2, "next": {"value": 3, "next": null}}})"));
+  CHECK_FALSE(Matches(*g, R"({"value":1})"));
+  CHECK_FALSE(Matches(*g, R"({"value":1,"next":{"value":"x","next":null}})"));
+  CHECK_FALSE(Matches(*g, R"({"value":1,"next":null,"extra":0})"));
+}
+
+TEST_CASE("hostile schemas hit a named limit, fast", "[json_schema]") {
+  auto exhausted = [](const std::string& schema) {
+    absl::Status s = CompileStatus(schema);
+    CHECK(absl::IsResourceExhausted(s));
+    return std::string(s.message());
+  };
+  std::string deep;
+  for (int i = 0; i < 100; ++i) deep += R"({"items":)";
+  deep += "true";
+  for (int i = 0; i < 100; ++i) deep += "}";
+  CHECK_THAT(exhausted(deep), Catch::Contains("limit"));
+  CHECK_THAT(exhausted(R"({"type": "string", "maxLength": 1000000000})"),
+             Catch::Contains("#/maxLength"));
+  // allOf of anyOfs: 2^12 combinations.
+  std::string product = R"({"allOf": [)";
+  for (int i = 0; i < 12; ++i) {
+    if (i > 0) product += ",";
+    product += absl::StrCat(R"({"anyOf": [{"minimum": )", i,
+                            R"(}, {"type": "string"}]})");
+  }
+  product += "]}";
+  CHECK_THAT(exhausted(product), Catch::Contains("alternatives"));
+  // A huge enum is one trie: it compiles and stays exact.
+  Json values = Json::array();
+  for (int i = 0; i < 20000; ++i) values.push_back(absl::StrCat("v", i * 7));
+  Json schema = {{"enum", values}};
+  auto g = CompileJsonSchema(schema.dump());
+  REQUIRE(g.ok());
+  CHECK(Matches(*g, "\"v13993\""));
+  CHECK_FALSE(Matches(*g, "\"v13994\""));
+}
+
+TEST_CASE("properties: any order, required tracked, other names checked",
+          "[json_schema]") {
+  auto g = CompileJsonSchema(R"({"type": "object",
+      "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+      "required": ["a", "b"],
+      "additionalProperties": {"type": "boolean"}})");
+  REQUIRE(g.ok());
+  CHECK(Matches(*g, R"({"a":1,"b":"x"})"));
+  CHECK(Matches(*g, R"({"b":"x","a":1})"));
+  CHECK(Matches(*g, R"({"b":"x","c":true,"a":1})"));
+  CHECK(Matches(*g, R"({"ab":false,"b":"x","a":1})"));
+  CHECK_FALSE(Matches(*g, R"({"a":1})"));
+  CHECK_FALSE(Matches(*g, R"({"a":1,"b":"x","c":1})"));
+  CHECK_FALSE(Matches(*g, R"({"a":"1","b":"x"})"));
+  // A declared name at most once: a model repeating it need never end.
+  CHECK_FALSE(Matches(*g, R"({"a":1,"b":"x","a":2})"));
+  CHECK(Matches(*g, R"({"a":1,"c":true,"b":"x","c":false})"));
+}
+
+TEST_CASE("many declared properties come in their declared order",
+          "[json_schema]") {
+  // Seven declared (beyond max_any_order = 6): in order, optional ones
+  // skipped, required ones never.
+  auto g = CompileJsonSchema(R"({"type": "object",
+      "properties": {"p0": {}, "p1": {}, "p2": {}, "p3": {}, "p4": {},
+                     "p5": {}, "p6": {}},
+      "required": ["p5", "p1", "q"], "additionalProperties": {"type": "integer"}})");
+  REQUIRE(g.ok());
+  CHECK(Matches(*g, R"({"p1":1,"p5":5,"q":0})"));
+  CHECK(Matches(*g,
+                R"({"p0":0,"p1":1,"p2":2,"p3":3,"p4":4,"p5":5,"p6":6,"q":0})"));
+  CHECK(Matches(*g, R"({"p1":1,"p4":4,"p5":5,"p6":6,"q":0})"));
+  CHECK_FALSE(Matches(*g, R"({"p5":5,"p1":1,"q":0})"));  // out of order
+  CHECK_FALSE(Matches(*g, R"({"p1":1,"q":0})"));         // p5 missing
+  CHECK_FALSE(Matches(*g, R"({"p1":1,"p1":1,"p5":5,"q":0})"));
+  CHECK_FALSE(Matches(*g, R"({"p1":1,"p5":5})"));  // q missing
+  JsonSchemaOptions wide;
+  wide.limits.max_any_order = 8;
+  auto any = CompileJsonSchema(R"({"type": "object",
+      "properties": {"p0": {}, "p1": {}, "p2": {}, "p3": {}, "p4": {},
+                     "p5": {}, "p6": {}},
+      "required": ["p5", "p1", "q"], "additionalProperties": {"type": "integer"}})",
+                               wide);
+  REQUIRE(any.ok());
+  CHECK(Matches(*any, R"({"q":0,"p5":5,"p1":1})"));
+}
+
+}  // namespace
+}  // namespace fm::constraint
