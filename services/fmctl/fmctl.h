@@ -7,10 +7,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "fm/v1/gateway.pb.h"
 
 namespace fm::fmctl {
 
@@ -77,6 +79,10 @@ int RunProfiles(const Args& args);
 int RunSample(const Args& args);
 int RunGenerate(const Args& args, const std::vector<std::string>& stops);
 int RunGenerateCommand(const Args& args);
+int RunCheckConstraint(const Args& args);
+// The constraint the --json-schema, --regex, --grammar or --choice flags
+// give (nullopt: none); INVALID_ARGUMENT for several or an unreadable file.
+absl::StatusOr<std::optional<fm::v1::Constraint>> ConstraintFromFlags();
 int RunChat(const Args& args, const std::vector<std::string>& stops);
 int RunChatCommand(const Args& args);
 int RunRenderChat(const Args& args);
@@ -84,8 +90,9 @@ int RunScore(const Args& args);
 int RunRoutes(const Args& args);
 int RunGatewayInfo();
 int RunInfo(const Args& args);
-// Every --stop given on the command line, in order.
+// Every --stop (and every --choice) given on the command line, in order.
 std::vector<std::string>& StopArgs();
+std::vector<std::string>& ChoiceArgs();
 
 }  // namespace fm::fmctl
 

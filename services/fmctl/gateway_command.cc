@@ -181,6 +181,12 @@ fm::v1::GenerateRequest OptionsFromFlags(const std::vector<std::string>& stops,
     if (!s.empty()) r.add_shadow_profiles(s);
   }
   r.set_no_cache(absl::GetFlag(FLAGS_no_cache));
+  auto constraint = ConstraintFromFlags();
+  if (!constraint.ok()) {
+    *error = constraint.status();
+  } else if (constraint->has_value()) {
+    *r.mutable_constraint() = **constraint;
+  }
   return r;
 }
 
@@ -219,7 +225,7 @@ int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
   if (args.size() != 1) return Usage("generate");
   absl::Status error;
   fm::v1::GenerateRequest r = OptionsFromFlags(stops, &error);
-  if (!error.ok()) return Fail("generate --chain", error);
+  if (!error.ok()) return Fail("generate", error);
   r.set_text(TextArg(args[0]));
   if (absl::GetFlag(FLAGS_no_bos)) r.set_add_bos(false);
   auto stub = GatewayStub();

@@ -62,6 +62,13 @@ ABSL_FLAG(bool, bos, false, "`tokenize`: prepend BOS.");
 ABSL_FLAG(bool, eos, false, "`tokenize`: append EOS.");
 ABSL_FLAG(bool, no_generation_prompt, false,
           "`render-chat`: do not end with the assistant's turn header.");
+ABSL_FLAG(std::string, json_schema, "",
+          "Constraint: a file holding a JSON Schema (`-`: stdin).");
+ABSL_FLAG(std::string, regex, "", "Constraint: a regular expression.");
+ABSL_FLAG(std::string, grammar, "",
+          "Constraint: a file holding a GBNF grammar (`-`: stdin).");
+ABSL_FLAG(int, max_whitespace, -1,
+          "Constraint: whitespace allowed per gap in JSON (default 12).");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA that verifies the server (TLS).");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS).");
@@ -80,16 +87,21 @@ const std::vector<Command>& Commands() {
        "fmctl --gateway=ADDR generate [--temperature T] [--top-k K] "
        "[--top-p P] [--min-p P] [--seed N] [--max-tokens N] [--stop S]... "
        "[--n N] [--profile NAME | --chain JSON] [--logprobs] [--json] "
-       "[--sampler-route NAME] PROMPT|-",
+       "[--sampler-route NAME] [--json-schema FILE | --regex RE | "
+       "--grammar FILE | --choice S...] PROMPT|-",
        RunGenerateCommand},
-      {"chat",
-       "fmctl --gateway=ADDR chat [generate's options] MESSAGES_JSON|-",
+      {"chat", "fmctl --gateway=ADDR chat [generate's options] MESSAGES_JSON|-",
        RunChatCommand},
       {"render-chat",
        "fmctl --tokenizer=ADDR render-chat [--no-generation-prompt] "
        "MESSAGES_JSON|-",
        RunRenderChat},
       {"score", "fmctl --gateway=ADDR score PROMPT CONTINUATION...", RunScore},
+      {"check-constraint",
+       "fmctl --gateway=ADDR check-constraint (--json-schema=FILE | "
+       "--regex=RE | --grammar=FILE | --choice=S...) [--max-whitespace=N] "
+       "TEXT|-   (exit 0 accepted, 1 rejected, 2 error)",
+       RunCheckConstraint},
       {"routes",
        "fmctl --gateway=ADDR routes [list | set NAME ADDR | delete NAME]",
        RunRoutes},
@@ -174,6 +186,11 @@ std::vector<std::string>& StopArgs() {
   return *stops;
 }
 
+std::vector<std::string>& ChoiceArgs() {
+  static auto* choices = new std::vector<std::string>();
+  return *choices;
+}
+
 int RunGenerateCommand(const Args& args) {
   return RunGenerate(args, StopArgs());
 }
@@ -249,6 +266,14 @@ int main(int argc, char** argv) {
       }
       if (arg.rfind("--stop=", 0) == 0) {
         fm::fmctl::StopArgs().push_back(arg.substr(7));
+        continue;
+      }
+      if (arg == "--choice" && i + 1 < argc) {
+        fm::fmctl::ChoiceArgs().emplace_back(argv[++i]);
+        continue;
+      }
+      if (arg.rfind("--choice=", 0) == 0) {
+        fm::fmctl::ChoiceArgs().push_back(arg.substr(9));
         continue;
       }
     }

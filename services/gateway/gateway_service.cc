@@ -11,6 +11,7 @@
 #include "common/status_util.h"
 #include "common/unary_call.h"
 #include "services/gateway/chat.h"
+#include "services/gateway/check_constraint.h"
 #include "services/gateway/score.h"
 
 namespace fm::gateway {
@@ -173,6 +174,23 @@ grpc::ServerUnaryReactor* GatewayServiceImpl::Score(
     if (!Admit()) return Busy();
     absl::Status s =
         RunScore(*backends_, options_.limits, *ctx, *request, response);
+    Release();
+    return s;
+  });
+}
+
+grpc::ServerUnaryReactor* GatewayServiceImpl::CheckConstraint(
+    grpc::CallbackServerContext* ctx,
+    const fm::v1::GatewayCheckConstraintRequest* request,
+    fm::v1::ConstraintCheck* response) {
+  if (absl::Status s = Authorize(*ctx, BearerAuth::Access::kUser); !s.ok()) {
+    return Refuse(ctx, s);
+  }
+  // A compile may take the sampler a while: admitted like generation.
+  return RunUnaryOnExecutor(ctx, workers_, [this, ctx, request, response] {
+    if (!Admit()) return Busy();
+    absl::Status s = RunCheckConstraint(*backends_, options_.limits, *ctx,
+                                        *request, response);
     Release();
     return s;
   });

@@ -39,6 +39,10 @@ class GatewayServiceImpl final
   grpc::ServerWriteReactor<fm::v1::GenerateResponse>* Chat(
       grpc::CallbackServerContext* ctx,
       const fm::v1::ChatRequest* request) override;
+  grpc::ServerUnaryReactor* CheckConstraint(
+      grpc::CallbackServerContext* ctx,
+      const fm::v1::GatewayCheckConstraintRequest* request,
+      fm::v1::ConstraintCheck* response) override;
   grpc::ServerUnaryReactor* Score(grpc::CallbackServerContext* ctx,
                                   const fm::v1::ScoreRequest* request,
                                   fm::v1::ScoreResponse* response) override;

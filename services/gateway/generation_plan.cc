@@ -13,6 +13,7 @@
 #include "common/status_macros.h"
 #include "common/status_util.h"
 #include "common/utf8.h"
+#include "services/gateway/constraint_spec.h"
 #include "services/gateway/downstream_context.h"
 #include "services/gateway/prompt.h"
 #include "services/gateway/sampling_builder.h"
@@ -24,19 +25,30 @@ using fm::v1::GenerateRequest;
 
 // The request's chain pinned: an inline or shorthand chain as built, a
 // profile replaced by the chain it names now (so the cache key holds the
-// chain, not a name whose meaning can change).
+// chain, not a name whose meaning can change), with the request's
+// constraint stage first.
 absl::StatusOr<fm::v1::SamplingSpec> PinnedSampling(
     const SamplerRoute& route, const grpc::CallbackServerContext& server_ctx,
     const GenerationLimits& limits, const GenerateRequest& request) {
   FM_ASSIGN_OR_RETURN(fm::v1::SamplingSpec spec, BuildSamplingSpec(request));
-  if (spec.has_chain()) return spec;
-  fm::v1::GetProfileRequest get;
-  get.set_name(spec.profile());
-  fm::v1::Profile profile;
-  auto ctx = DownstreamContext(server_ctx, limits.default_timeout);
-  grpc::Status s = route.stub->GetProfile(ctx.get(), get, &profile);
-  if (!s.ok()) return FromGrpcStatus(s, "sampler");
-  *spec.mutable_chain() = profile.chain();
+  if (!spec.has_chain()) {
+    fm::v1::GetProfileRequest get;
+    get.set_name(spec.profile());
+    fm::v1::Profile profile;
+    auto ctx = DownstreamContext(server_ctx, limits.default_timeout);
+    grpc::Status s = route.stub->GetProfile(ctx.get(), get, &profile);
+    if (!s.ok()) return FromGrpcStatus(s, "sampler");
+    *spec.mutable_chain() = profile.chain();
+  }
+  if (request.has_constraint()) {
+    // First, so that no filter before it can leave it nothing to allow.
+    FM_ASSIGN_OR_RETURN(
+        fm::v1::StageSpec stage,
+        ConstraintStageSpec(request.constraint(), "constraint"));
+    auto* stages = spec.mutable_chain()->mutable_stages();
+    *stages->Add() = std::move(stage);
+    std::rotate(stages->begin(), stages->end() - 1, stages->end());
+  }
   return spec;
 }
 

@@ -10,8 +10,9 @@ namespace fm::gateway {
 absl::StatusOr<std::vector<int32_t>> EncodeText(
     const Backends& backends, const grpc::CallbackServerContext& server_ctx,
     absl::Duration timeout, const std::string& text, bool add_bos,
-    bool parse_special) {
+    bool parse_special, bool continuation) {
   fm::v1::EncodeRequest request;
+  request.set_continuation(continuation);
   request.set_text(text);
   request.set_add_bos(add_bos);
   request.set_parse_special(parse_special);

@@ -20,7 +20,7 @@ namespace fm::gateway {
 absl::StatusOr<std::vector<int32_t>> EncodeText(
     const Backends& backends, const grpc::CallbackServerContext& server_ctx,
     absl::Duration timeout, const std::string& text, bool add_bos,
-    bool parse_special = false);
+    bool parse_special = false, bool continuation = false);
 
 // `ids` when non-null (each checked against the vocabulary), else `text`;
 // an empty text with add_bos is BOS alone. INVALID_ARGUMENT when the

@@ -3,6 +3,7 @@
 #include "services/sampler/constraint_stage.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -117,6 +118,29 @@ void ConstraintStage::AcceptPrompt(TokenId token) {
 void ConstraintStage::Reset() {
   if (compiled_ != nullptr) state_ = compiled_->Initial();
   at_text_start_ = true;
+}
+
+ConstraintWalk ConstraintStage::Walk(absl::Span<const TokenId> tokens) {
+  ConstraintWalk walk;
+  auto timed_mask = [&] {
+    const auto start = std::chrono::steady_clock::now();
+    std::shared_ptr<const constraint::TokenMask> mask = CurrentMask();
+    walk.mask_us.push_back(std::chrono::duration<double, std::micro>(
+                               std::chrono::steady_clock::now() - start)
+                               .count());
+    return mask;
+  };
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const std::shared_ptr<const constraint::TokenMask> mask = timed_mask();
+    if (!Allows(mask.get(), tokens[i])) {
+      walk.rejected_at = static_cast<int32_t>(i);
+      return walk;
+    }
+    Accept(tokens[i]);
+  }
+  timed_mask();
+  walk.complete = compiled_ != nullptr && compiled_->Complete(state_);
+  return walk;
 }
 
 StageInfo ConstraintStageInfo(

@@ -20,6 +20,13 @@
 
 namespace fm::sampler {
 
+// A text walked through a constraint (see ConstraintStage::Walk).
+struct ConstraintWalk {
+  bool complete = false;
+  int32_t rejected_at = -1;     // the first refused token, or -1
+  std::vector<double> mask_us;  // per mask computed, in walk order
+};
+
 class ConstraintStage final : public SamplerStage {
  public:
   // `name` points at static storage (the registry name). `content_key`
@@ -36,6 +43,10 @@ class ConstraintStage final : public SamplerStage {
   void AcceptPrompt(TokenId token) override;
   void Reset() override;
   absl::Status BindVocabulary(const SessionVocabulary& vocabulary) override;
+  // Walks `tokens` as generated text from the current state, exactly as
+  // sampling would mask them, timing each mask (and the final one that
+  // decides whether the text is complete). Stops at a refused token.
+  ConstraintWalk Walk(absl::Span<const TokenId> tokens);
   std::unique_ptr<SamplerStage> Clone() const override {
     return std::make_unique<ConstraintStage>(*this);
   }

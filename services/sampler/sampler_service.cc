@@ -3,6 +3,7 @@
 #include "services/sampler/sampler_service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -12,9 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/chain_proto_json.h"
 #include "common/logits_codec.h"
+#include "common/status_macros.h"
 #include "common/status_util.h"
 #include "common/unary_call.h"
 #include "services/sampler/chain_json.h"
+#include "services/sampler/constraint_stage.h"
 #include "services/sampler/stage_registry.h"
 
 namespace fm::sampler {
@@ -69,6 +72,27 @@ struct BoundChains {
   std::vector<std::pair<std::string, std::unique_ptr<SamplerChain>>> shadows;
 };
 
+// FAILED_PRECONDITION when `tokenizer_sha256` (if set) names another
+// tokenizer than the one `vocabulary` came from.
+absl::Status CheckTokenizer(const SessionVocabulary& vocabulary,
+                            const std::string& tokenizer_sha256) {
+  if (tokenizer_sha256.empty() || vocabulary.tokens == nullptr ||
+      tokenizer_sha256 == vocabulary.tokens->tokenizer_sha256) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the request's tokenizer (sha256 ", tokenizer_sha256.substr(0, 12),
+      ") is not the one this sampler's vocabulary came from (sha256 ",
+      vocabulary.tokens->tokenizer_sha256.substr(0, 12),
+      "); point fm-sampler's --tokenizer at the pipeline's tokenizer"));
+}
+
+// The value at fraction `q` of sorted `v` (nearest rank); 0 when empty.
+double Quantile(const std::vector<double>& v, double q) {
+  if (v.empty()) return 0;
+  return v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
+}
+
 bool NeedsVocabulary(const SamplerChain& chain) {
   for (size_t i = 0; i < chain.size(); ++i) {
     const StageInfo* info = FindStage(chain.stage(i).Name());
@@ -98,14 +122,7 @@ absl::StatusOr<BoundChains> BindChains(
   // first vocabulary rather than refuse the request.
   const SessionVocabulary vocabulary = vocabularies.Current(absl::Seconds(5));
   if (vocabulary.tokens != nullptr) {
-    if (!tokenizer_sha256.empty() &&
-        tokenizer_sha256 != vocabulary.tokens->tokenizer_sha256) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the request's tokenizer (sha256 ", tokenizer_sha256.substr(0, 12),
-          ") is not the one this sampler's vocabulary came from (sha256 ",
-          vocabulary.tokens->tokenizer_sha256.substr(0, 12),
-          "); point fm-sampler's --tokenizer at the pipeline's tokenizer"));
-    }
+    FM_RETURN_IF_ERROR(CheckTokenizer(vocabulary, tokenizer_sha256));
     // A model may pad its vocabulary past the tokenizer's; fewer logits
     // than tokens means another vocabulary.
     if (vocab_size > 0 && vocab_size < vocabulary.tokens->size()) {
@@ -684,6 +701,67 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::Info(
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* SamplerServiceImpl::CheckConstraint(
+    grpc::CallbackServerContext* ctx,
+    const fm::v1::CheckConstraintRequest* request,
+    fm::v1::ConstraintCheck* response) {
+  // Compiling and walking are bounded compute, but not reaction-sized.
+  return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
+    return DoCheckConstraint(*request, response);
+  });
+}
+
+absl::Status SamplerServiceImpl::DoCheckConstraint(
+    const fm::v1::CheckConstraintRequest& request,
+    fm::v1::ConstraintCheck* response) const {
+  constexpr int kMaxCheckTokens = 65536;
+  if (request.tokens_size() > kMaxCheckTokens) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tokens has ", request.tokens_size(), " ids; at most ",
+                     kMaxCheckTokens));
+  }
+  const StageInfo* info = FindStage(request.constraint().stage());
+  if (info == nullptr || !info->needs_vocabulary) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "constraint.stage '", request.constraint().stage(),
+        "' is not a constraint stage (json_schema, regex, choice, json, "
+        "grammar)"));
+  }
+  fm::v1::SamplerChain chain;
+  *chain.add_stages() = request.constraint();
+  absl::StatusOr<ChainSpec> spec = SpecFromProto(chain);
+  if (!spec.ok()) return Annotate(spec.status(), "constraint");
+  const auto compile_start = std::chrono::steady_clock::now();
+  absl::StatusOr<std::unique_ptr<SamplerStage>> stage =
+      BuildStage(spec->front());
+  if (!stage.ok()) return Annotate(stage.status(), "constraint");
+  const double compile_ms =
+      std::chrono::duration<double, std::milli>(
+          std::chrono::steady_clock::now() - compile_start)
+          .count();
+  auto* constraint = dynamic_cast<ConstraintStage*>(stage->get());
+  if (constraint == nullptr) {
+    return absl::InternalError("a vocabulary stage that is no constraint");
+  }
+  const SessionVocabulary vocabulary = vocabularies_->Current(absl::Seconds(5));
+  FM_RETURN_IF_ERROR(CheckTokenizer(vocabulary, request.tokenizer_sha256()));
+  FM_RETURN_IF_ERROR(constraint->BindVocabulary(vocabulary));
+  FM_RETURN_IF_ERROR(
+      CheckHistory(request.tokens(), vocabulary.tokens->size(), "tokens"));
+  ConstraintWalk walk = constraint->Walk(request.tokens());
+  std::sort(walk.mask_us.begin(), walk.mask_us.end());
+  response->set_accepted(walk.rejected_at < 0 && walk.complete);
+  response->set_complete(walk.complete);
+  response->set_rejected_at(walk.rejected_at);
+  response->set_tokens(request.tokens_size());
+  response->set_compile_ms(compile_ms);
+  response->mutable_mask_us()->set_p50(Quantile(walk.mask_us, 0.5));
+  response->mutable_mask_us()->set_p99(Quantile(walk.mask_us, 0.99));
+  response->mutable_mask_us()->set_max(
+      walk.mask_us.empty() ? 0 : walk.mask_us.back());
+  return absl::OkStatus();
 }
 
 }  // namespace fm::sampler

@@ -73,6 +73,10 @@ class SamplerServiceImpl final
   grpc::ServerUnaryReactor* Info(grpc::CallbackServerContext* ctx,
                                  const fm::v1::SamplerInfoRequest* request,
                                  fm::v1::SamplerInfo* response) override;
+  grpc::ServerUnaryReactor* CheckConstraint(
+      grpc::CallbackServerContext* ctx,
+      const fm::v1::CheckConstraintRequest* request,
+      fm::v1::ConstraintCheck* response) override;
 
  private:
   class SessionReactor;
@@ -81,6 +85,8 @@ class SamplerServiceImpl final
   absl::Status ValidateOptions(const fm::v1::SampleOptions& options) const;
   absl::Status DoSample(const fm::v1::SampleRequest& request,
                         fm::v1::SampleResponse* response) const;
+  absl::Status DoCheckConstraint(const fm::v1::CheckConstraintRequest& request,
+                                 fm::v1::ConstraintCheck* response) const;
 
   ProfileStore* profiles_;
   const SamplerServiceLimits limits_;

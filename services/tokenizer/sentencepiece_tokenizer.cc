@@ -82,6 +82,18 @@ SentencePieceTokenizer::Load(absl::string_view path,
     // corrupt for our purposes.
     return absl::DataLossError(loaded.message());
   }
+  if (tok->proto_info_.add_dummy_prefix) {
+    // Appending a NormalizerSpec (ModelProto field 3) holding only
+    // add_dummy_prefix (its field 3) = false: protobuf merges a repeated
+    // singular message field, so this overrides that one field.
+    tok->sp_continuation_ = LoadSentencePieceBackend(&error);
+    if (tok->sp_continuation_ == nullptr) return absl::UnavailableError(error);
+    absl::Status continuation =
+        FromSpCode(tok->sp_continuation_->LoadFromSerialized(
+                       *bytes + std::string("\x1a\x02\x18\x00", 4), &error),
+                   error, absl::StrCat("tokenizer model ", path));
+    if (!continuation.ok()) return absl::DataLossError(continuation.message());
+  }
   const int n = tok->sp_->PieceSize();
   if (n <= 0 || n != static_cast<int>(tok->proto_info_.piece_types.size())) {
     return absl::DataLossError(absl::StrCat(
@@ -123,10 +135,22 @@ SentencePieceTokenizer::Load(absl::string_view path,
 absl::Status SentencePieceTokenizer::EncodeText(
     absl::string_view text, bool /*at_text_start*/,
     std::vector<TokenId>* out) const {
+  return EncodeWith(*sp_, text, out);
+}
+
+absl::Status SentencePieceTokenizer::EncodeContinuation(
+    absl::string_view text, std::vector<TokenId>* out) const {
+  return EncodeWith(sp_continuation_ != nullptr ? *sp_continuation_ : *sp_,
+                    text, out);
+}
+
+absl::Status SentencePieceTokenizer::EncodeWith(const SpBackend& sp,
+                                                absl::string_view text,
+                                                std::vector<TokenId>* out) {
   std::vector<int> ids;
   std::string error;
-  absl::Status encoded = FromSpCode(
-      sp_->Encode(std::string(text), &ids, &error), error, "encode");
+  absl::Status encoded =
+      FromSpCode(sp.Encode(std::string(text), &ids, &error), error, "encode");
   if (!encoded.ok()) return encoded;
   out->insert(out->end(), ids.begin(), ids.end());
   return absl::OkStatus();

@@ -43,11 +43,18 @@ class SentencePieceTokenizer final : public Tokenizer {
  protected:
   absl::Status EncodeText(absl::string_view text, bool at_text_start,
                           std::vector<TokenId>* ids) const override;
+  absl::Status EncodeContinuation(absl::string_view text,
+                                  std::vector<TokenId>* ids) const override;
 
  private:
   SentencePieceTokenizer() = default;
+  static absl::Status EncodeWith(const SpBackend& sp, absl::string_view text,
+                                 std::vector<TokenId>* out);
 
   std::unique_ptr<SpBackend> sp_;
+  // The same model without the dummy prefix (when it has one), for
+  // continuations; nullptr otherwise.
+  std::unique_ptr<SpBackend> sp_continuation_;
   std::string path_;
   std::string sha256_;
   ModelProtoInfo proto_info_;

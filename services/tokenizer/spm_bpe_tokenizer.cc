@@ -78,7 +78,8 @@ SpmBpeTokenizer::SpmBpeTokenizer(std::vector<text::VocabEntry> entries,
   std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1);
 }
 
-std::string SpmBpeTokenizer::Normalize(absl::string_view text) const {
+std::string SpmBpeTokenizer::Normalize(absl::string_view text,
+                                       bool dummy_prefix) const {
   const bool squeeze = normalizer_.remove_extra_whitespaces;
   if (squeeze) {
     while (absl::ConsumePrefix(&text, " ")) {
@@ -87,7 +88,7 @@ std::string SpmBpeTokenizer::Normalize(absl::string_view text) const {
   std::string out;
   if (text.empty()) return out;
   out.reserve(text.size() * 3 / 2 + kSpaceSymbolBytes);
-  if (normalizer_.add_dummy_prefix) out.append(kSpaceSymbol);
+  if (normalizer_.add_dummy_prefix && dummy_prefix) out.append(kSpaceSymbol);
   bool prev_space = squeeze;
   for (char c : text) {
     if (c == ' ') {
@@ -110,6 +111,12 @@ absl::Status SpmBpeTokenizer::EncodeText(absl::string_view input,
                                          bool /*at_text_start*/,
                                          std::vector<TokenId>* ids) const {
   EncodeNormalized(Normalize(input), ids);
+  return absl::OkStatus();
+}
+
+absl::Status SpmBpeTokenizer::EncodeContinuation(
+    absl::string_view input, std::vector<TokenId>* ids) const {
+  EncodeNormalized(Normalize(input, /*dummy_prefix=*/false), ids);
   return absl::OkStatus();
 }
 

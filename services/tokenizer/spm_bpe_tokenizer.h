@@ -54,6 +54,8 @@ class SpmBpeTokenizer final : public Tokenizer {
  protected:
   absl::Status EncodeText(absl::string_view input, bool at_text_start,
                           std::vector<TokenId>* ids) const override;
+  absl::Status EncodeContinuation(absl::string_view input,
+                                  std::vector<TokenId>* ids) const override;
 
  private:
   SpmBpeTokenizer(std::vector<text::VocabEntry> entries,
@@ -61,7 +63,7 @@ class SpmBpeTokenizer final : public Tokenizer {
 
   // The text SentencePiece's identity normalizer makes of `text`: spaces
   // as "▁", the dummy prefix, extra spaces removed when configured.
-  std::string Normalize(absl::string_view text) const;
+  std::string Normalize(absl::string_view text, bool dummy_prefix = true) const;
   // Appends the ids of normalized text: its characters (and user-defined
   // pieces) merged as SentencePiece's BPE merges them, unused pieces split
   // back, unknown pieces as bytes (byte fallback) or one unk per run.

@@ -26,19 +26,25 @@ absl::StatusOr<std::vector<TokenId>> Tokenizer::Encode(
   std::vector<TokenId> ids;
   const text::SpecialIds special = special_ids();
   if (options.add_bos && special.bos >= 0) ids.push_back(special.bos);
+  auto encode_first = [&](absl::string_view stretch) {
+    return options.continuation
+               ? EncodeContinuation(stretch, &ids)
+               : EncodeText(stretch, /*at_text_start=*/true, &ids);
+  };
   if (options.parse_special && !special_tokens_.empty()) {
     bool at_start = true;
     for (const AddedTokenMatcher::Segment& s : special_tokens_.Split(text, &options.literal_ranges)) {
       if (s.id >= 0) {
         ids.push_back(s.id);
       } else {
-        absl::Status encoded = EncodeText(s.text, at_start, &ids);
+        absl::Status encoded =
+            at_start ? encode_first(s.text) : EncodeText(s.text, false, &ids);
         if (!encoded.ok()) return encoded;
       }
       at_start = false;
     }
   } else {
-    absl::Status encoded = EncodeText(text, /*at_text_start=*/true, &ids);
+    absl::Status encoded = encode_first(text);
     if (!encoded.ok()) return encoded;
   }
   if (options.add_eos && special.eos >= 0) ids.push_back(special.eos);

@@ -29,6 +29,10 @@ struct EncodeOptions {
   // Byte ranges [begin, end) of the text where parse_special does not
   // apply: text a user wrote inside a rendered chat prompt.
   std::vector<std::pair<size_t, size_t>> literal_ranges;
+  // The text continues earlier text: no dummy-prefix space (SentencePiece's
+  // "\xe2\x96\x81" before the first word), no "first word" prepending, so
+  // the ids are those a model generating the text after a prompt emits.
+  bool continuation = false;
 };
 
 // Text <-> ids. Thread-safe: all methods are const.
@@ -55,6 +59,12 @@ class Tokenizer : public text::Detokenizer {
   // stretch after a special token).
   virtual absl::Status EncodeText(absl::string_view text, bool at_text_start,
                                   std::vector<TokenId>* ids) const = 0;
+  // EncodeText of text that continues earlier text (see
+  // EncodeOptions::continuation); by default a stretch not at text start.
+  virtual absl::Status EncodeContinuation(absl::string_view text,
+                                          std::vector<TokenId>* ids) const {
+    return EncodeText(text, /*at_text_start=*/false, ids);
+  }
 
  private:
   AddedTokenMatcher special_tokens_;

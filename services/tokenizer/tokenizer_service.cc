@@ -97,10 +97,11 @@ grpc::ServerUnaryReactor* TokenizerServiceImpl::Encode(
     grpc::CallbackServerContext* ctx, const fm::v1::EncodeRequest* request,
     fm::v1::EncodeResponse* response) {
   return RunUnaryOnExecutor(ctx, executor_, [this, request, response] {
-    return DoEncode(request->text(),
-                    {request->add_bos(), request->add_eos(),
-                     request->parse_special()},
-                    request->return_pieces(), response);
+    EncodeOptions options(request->add_bos(), request->add_eos(),
+                          request->parse_special());
+    options.continuation = request->continuation();
+    return DoEncode(request->text(), options, request->return_pieces(),
+                    response);
   });
 }
 

@@ -23,6 +23,7 @@
 #include "common/constraint/grammar_automaton.h"
 #include "common/constraint/json_schema_compiler.h"
 #include "common/constraint/regex_compiler.h"
+#include "tests/support/json_schema_suite.h"
 #include "tests/support/test_env.h"
 
 namespace fm::constraint {
@@ -40,149 +41,46 @@ bool Matches(const ByteGrammar& g, const std::string& text) {
   return a.Accepting(s);
 }
 
-std::string SuiteDir() {
-  if (const char* dir = std::getenv("FM_JSON_SCHEMA_SUITE")) return dir;
-  return testing::SourceDir() + "/../shared/reference/json-schema-test-suite";
-}
-
-// Cases the grammar rejects although the suite calls them valid: each a
-// documented narrowing (sound: never a wrong acceptance). Keyed by
-// "file: group / test".
-const std::set<std::string>& KnownNarrowings() {
-  static const auto* known = new std::set<std::string>{
-      // A number under a bound or a constant is written without an
-      // exponent: its spellings with one (0.9e1, 90e-1, ...) tie a count of
-      // digits to the exponent's value, which no grammar can express. The
-      // suite's 9007199254740992.0 serialises as 9.007199254740992e+15.
-      "const.json: float and integers are equal up to 64-bit representation "
-      "limits / float is valid",
-  };
-  return *known;
-}
-
-// Whether refusing a schema for `reason` is within what fmserve promises:
-// every keyword the structured-output contract lists compiles, except where
-// soundness or a combination it cannot intersect stops it.
-bool RefusalAllowed(const std::string& reason) {
-  static const auto* promised =
-      new std::set<std::string>{"type",
-                                "enum",
-                                "const",
-                                "properties",
-                                "required",
-                                "additionalProperties",
-                                "items",
-                                "prefixItems",
-                                "minItems",
-                                "maxItems",
-                                "minLength",
-                                "maxLength",
-                                "pattern",
-                                "format",
-                                "minimum",
-                                "maximum",
-                                "exclusiveMinimum",
-                                "exclusiveMaximum",
-                                "anyOf",
-                                "oneOf",
-                                "allOf",
-                                "$ref",
-                                "$defs",
-                                "nullable"};
-  static const auto* formats = new std::set<std::string>{
-      "\"date\"", "\"time\"", "\"date-time\"", "\"email\"",
-      "\"uuid\"", "\"uri\"",  "\"ipv4\"",      "\"ipv6\""};
-  for (const char* sound : {"whose branches", "together with",
-                            "to another document", "the pattern"}) {
-    if (absl::StrContains(reason, sound)) return true;
-  }
-  const size_t open = reason.find('\'');
-  if (open != std::string::npos) {
-    const size_t close = reason.find('\'', open + 1);
-    return !promised->count(reason.substr(open + 1, close - open - 1));
-  }
-  const size_t format = reason.find("format ");
-  if (format != std::string::npos) {
-    return !formats->count(reason.substr(format + 7));
-  }
-  return true;
-}
-
 TEST_CASE("JSON-Schema-Test-Suite: valid instances accepted, invalid rejected",
           "[json_schema]") {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::path(SuiteDir()) / "tests" / "draft2020-12";
-  if (!fs::exists(root)) {
-    testing::ReportSkip("the JSON-Schema-Test-Suite is not at " +
-                        root.string() + " (set FM_JSON_SCHEMA_SUITE)");
-    return;
-  }
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(root)) {
-    if (entry.path().extension() == ".json") files.push_back(entry.path());
-  }
-  // Formats fmserve asserts: their optional (assertion) tests apply.
-  for (const char* f :
-       {"date", "time", "date-time", "email", "ipv4", "ipv6", "uuid", "uri"}) {
-    files.push_back(root / "optional" / "format" / absl::StrCat(f, ".json"));
-  }
-  std::sort(files.begin(), files.end());
-  int groups = 0, supported = 0, checked = 0;
+  const std::optional<std::vector<testing::SuiteGroup>> suite =
+      testing::LoadJsonSchemaSuite();
+  if (!suite) return;
+  int supported = 0, checked = 0;
   std::map<std::string, int> unsupported;  // first words of the reason
   std::vector<std::string> wrong_accepts, wrong_rejects, narrowed;
-  for (const fs::path& file : files) {
-    std::ifstream in(file);
-    const Json suite = Json::parse(in);
-    const std::string name = file.parent_path().filename() == "format"
-                                 ? "format/" + file.filename().string()
-                                 : file.filename().string();
-    for (const Json& group : suite) {
-      ++groups;
-      const std::string schema = group["schema"].dump();
-      // format.json checks format as an annotation only; fmserve asserts
-      // formats (the optional tests above check that), so its string
-      // cases are skipped; the non-string ones still run.
-      const bool annotation_only = name == "format.json";
-      absl::StatusOr<ByteGrammar> grammar = CompileJsonSchema(schema);
-      if (!grammar.ok()) {
-        const absl::Status& s = grammar.status();
-        INFO(name << ": " << group["description"] << ": " << s);
-        if (absl::IsInvalidArgument(s) &&
-            absl::StrContains(s.message(), "no JSON value satisfies")) {
-          for (const Json& test : group["tests"]) CHECK_FALSE(test["valid"]);
-          ++supported;
-          continue;
-        }
-        // Refused, never guessed: the reason names a keyword's place.
-        CHECK((absl::IsUnimplemented(s) || absl::IsResourceExhausted(s) ||
-               absl::IsInvalidArgument(s)));
-        CHECK(absl::StrContains(s.message(), "#"));
-        std::string reason(s.message());
-        reason = reason.substr(0, reason.find(" at "));
-        ++unsupported[reason];
+  for (const testing::SuiteGroup& group : *suite) {
+    absl::StatusOr<ByteGrammar> grammar = CompileJsonSchema(group.schema);
+    if (!grammar.ok()) {
+      const absl::Status& s = grammar.status();
+      INFO(group.file << ": " << group.description << ": " << s);
+      if (absl::IsInvalidArgument(s) &&
+          absl::StrContains(s.message(), "no JSON value satisfies")) {
+        for (const testing::SuiteCase& c : group.cases) CHECK_FALSE(c.valid);
+        ++supported;
         continue;
       }
-      ++supported;
-      for (const Json& test : group["tests"]) {
-        if (annotation_only && test["data"].is_string()) continue;
-        const std::string data = test["data"].dump();
-        const bool valid = test["valid"];
-        const bool accepted = Matches(*grammar, data);
-        ++checked;
-        const std::string id =
-            absl::StrCat(name, ": ", group["description"].get<std::string>(),
-                         " / ", test["description"].get<std::string>());
-        if (accepted && !valid) wrong_accepts.push_back(id + "  " + data);
-        if (!accepted && valid) {
-          (KnownNarrowings().count(id) ? narrowed : wrong_rejects)
-              .push_back(id + "  " + data);
-        }
+      // Refused, never guessed: the reason names a keyword's place.
+      CHECK((absl::IsUnimplemented(s) || absl::IsResourceExhausted(s) ||
+             absl::IsInvalidArgument(s)));
+      CHECK(absl::StrContains(s.message(), "#"));
+      ++unsupported[testing::RefusalReason(s.message())];
+      continue;
+    }
+    ++supported;
+    for (const testing::SuiteCase& c : group.cases) {
+      const bool accepted = Matches(*grammar, c.data);
+      ++checked;
+      if (accepted && !c.valid) wrong_accepts.push_back(c.id + "  " + c.data);
+      if (!accepted && c.valid) {
+        (testing::KnownNarrowing(c.id) ? narrowed : wrong_rejects)
+            .push_back(c.id + "  " + c.data);
       }
     }
   }
   std::ostringstream report;
-  report << groups << " schemas, " << supported << " compiled, " << checked
-         << " instances checked, " << narrowed.size()
+  report << suite->size() << " schemas, " << supported << " compiled, "
+         << checked << " instances checked, " << narrowed.size()
          << " known narrowings; refused:";
   for (const auto& [reason, n] : unsupported) {
     report << "\n  " << n << " x " << reason;
@@ -194,10 +92,10 @@ TEST_CASE("JSON-Schema-Test-Suite: valid instances accepted, invalid rejected",
   CHECK(wrong_rejects.empty());
   for (const auto& [reason, n] : unsupported) {
     INFO("refused " << n << " schemas: " << reason);
-    CHECK(RefusalAllowed(reason));
+    CHECK(testing::RefusalAllowed(reason));
   }
   // The suite tests every keyword; its part within fmserve's contract.
-  CHECK(supported * 10 >= groups * 4);
+  CHECK(supported * 10 >= static_cast<int>(suite->size()) * 4);
 }
 
 // Every number on a grid (-3.00 .. 3.00, step 0.01, in several spellings)

@@ -4,6 +4,7 @@
 // Every output is checked with an independent matcher (std::regex,
 // nlohmann::json, python3-jsonschema), for many seeds.
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -264,6 +265,75 @@ TEST_CASE("json_schema outputs validate against their schemas for every seed",
   CHECK(empty.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK_THAT(empty.status.error_message(),
              Catch::Contains("no JSON value satisfies"));
+}
+
+TEST_CASE(
+    "GenerateRequest.constraint goes first in shorthand, profile and inline "
+    "chains, and fmctl generate takes the constraint flags",
+    "[gateway][constraint][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  const std::regex oracle("[0-9]{3}-[0-9]{4}");
+  for (int how = 0; how < 3; ++how) {
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+      GenerateRequest r;
+      r.set_text("Once upon a time");
+      r.set_seed(seed);
+      r.set_max_tokens(32);
+      r.mutable_constraint()->set_regex("[0-9]{3}-[0-9]{4}");
+      if (how == 0) {
+        r.mutable_shorthand()->set_temperature(1.0);
+        r.mutable_shorthand()->set_top_k(5);  // after the constraint
+      } else if (how == 1) {
+        r.mutable_sampling()->set_profile("default");
+      } else {
+        auto chain =
+            ChainFromJson(R"([{"stage":"top_k","k":3},{"stage":"dist"}])");
+        REQUIRE(chain.ok());
+        *r.mutable_sampling()->mutable_chain() = *chain;
+      }
+      CAPTURE(how, seed);
+      auto out = p.Generate(r);
+      INFO(out.status.error_message());
+      REQUIRE(out.status.ok());
+      CAPTURE(out.Text());
+      CHECK(std::regex_match(out.Text(), oracle));
+    }
+  }
+  GenerateRequest bad;
+  bad.set_text("Once");
+  bad.mutable_constraint()->set_max_whitespace(2);
+  auto refused = p.Generate(bad);
+  CHECK(refused.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(refused.status.error_message(), Catch::Contains("constraint"));
+
+  const std::string schema_file = MakeTempDir() + "/schema.json";
+  {
+    std::ofstream f(schema_file);
+    f << R"({"type":"object","properties":{"ok":{"type":"boolean"}},)"
+         R"("required":["ok"],"additionalProperties":false})";
+  }
+  auto cli =
+      RunCommand({"fmctl", "--gateway=" + p.gateway->address(), "generate",
+                  "--json-schema", schema_file, "--max-whitespace=0",
+                  "--temperature=1", "--seed=3", "Once upon a time"});
+  INFO(cli.err);
+  REQUIRE(cli.exit_code == 0);
+  std::string text = cli.out;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  const auto value = nlohmann::json::parse(text);
+  CHECK(value.is_object());
+  CHECK(value.size() == 1);
+  CHECK(value["ok"].is_boolean());
+  auto choice = RunCommand({"fmctl", "--gateway=" + p.gateway->address(),
+                            "generate", "--choice", "yes", "--choice=no",
+                            "--seed=1", "The answer is"});
+  REQUIRE(choice.exit_code == 0);
+  CHECK((choice.out == "yes\n" || choice.out == "no\n"));
+  auto two = RunCommand({"fmctl", "--gateway=" + p.gateway->address(),
+                         "generate", "--choice=yes", "--regex=a", "x"});
+  CHECK(two.exit_code != 0);
+  CHECK_THAT(two.err, Catch::Contains("one of"));
 }
 
 TEST_CASE("a GBNF grammar's outputs always parse",

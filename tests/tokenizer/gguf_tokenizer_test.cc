@@ -35,11 +35,12 @@ LoadedTokenizer LoadOrFail(const std::string& path) {
 // Every text encodes to the same ids under both, and those ids decode to
 // the same text.
 void ExpectSameIds(const Tokenizer& want, const Tokenizer& got,
-                   const std::vector<std::string>& texts) {
+                   const std::vector<std::string>& texts,
+                   const EncodeOptions& options = {}) {
   int mismatches = 0;
   for (const std::string& text : texts) {
-    auto a = want.Encode(text, {});
-    auto b = got.Encode(text, {});
+    auto a = want.Encode(text, options);
+    auto b = got.Encode(text, options);
     REQUIRE(a.ok());
     REQUIRE(b.ok());
     if (*a != *b && ++mismatches <= 5) {
@@ -112,6 +113,12 @@ TEST_CASE("GGUF vocabularies encode as SentencePiece does on the same one",
     REQUIRE(sp.ok());
     LoadedTokenizer loaded = LoadOrFail(gguf);
     ExpectSameIds(**sp, *loaded.tokenizer, testing::RandomTexts(1500, 11));
+    // As generated text (no dummy prefix): SentencePiece itself with its
+    // add_dummy_prefix off is the reference.
+    EncodeOptions continuation;
+    continuation.continuation = true;
+    ExpectSameIds(**sp, *loaded.tokenizer, testing::RandomTexts(500, 12),
+                  continuation);
   }
 }
 

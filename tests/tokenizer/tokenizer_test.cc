@@ -214,6 +214,18 @@ TEST_CASE("tok512 tokenizer: known ids", "[tokenizer][models]") {
   auto ids = tok->Encode("Once upon a time", {});
   REQUIRE(ids.ok());
   CHECK(*ids == std::vector<TokenId>{403, 407, 261, 378});
+  // As a continuation the first word has no dummy-prefix space: its ids
+  // differ, decode to the text itself, and the rest are unchanged.
+  EncodeOptions continuation;
+  continuation.continuation = true;
+  auto cont = tok->Encode("Once upon a time", continuation);
+  REQUIRE(cont.ok());
+  CHECK(*cont != *ids);
+  CHECK(std::vector<TokenId>(cont->end() - 3, cont->end()) ==
+        std::vector<TokenId>{407, 261, 378});
+  REQUIRE(!cont->empty());
+  CHECK(tok->entry(cont->front()).piece.rfind("\xE2\x96\x81", 0) != 0);
+  CHECK(*tok->Decode(*cont) == "Once upon a time");
 }
 
 TEST_CASE("Llama 2 tokenizer reproduces llama.cpp's test vectors",
