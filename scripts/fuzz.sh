@@ -40,7 +40,7 @@ done
 for f in added_tokens bpe_model bpe_tokenizer end_of_generation \
     gguf_pre_tokenizers gguf_tokenizer gguf_vocabulary hf_json_fields \
     hf_pipeline_json hf_tokenizer_json \
-    normalizer pre_tokenizer regex spm_bpe_tokenizer tokenizer \
+    normalizer pre_tokenizer spm_bpe_tokenizer tokenizer \
     tokenizer_json_reader unicode; do
   core+=("services/tokenizer/$f.cc")
 done

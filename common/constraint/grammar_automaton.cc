@@ -31,6 +31,22 @@ GrammarAutomaton::GrammarAutomaton(const ByteGrammar& grammar,
       program_.push_back({OpKind::kEnd, 0});
     }
   }
+  // Partition refinement: split every class by membership in each set.
+  class_of_.fill(0);
+  int32_t classes = 1;
+  for (const ByteSet& set : byte_sets_) {
+    std::array<int16_t, 512> split;  // (old class, in set) -> new class
+    split.fill(-1);
+    int32_t next = 0;
+    for (int b = 0; b < 256; ++b) {
+      int16_t& to = split[class_of_[b] * 2 + (set.test(b) ? 1 : 0)];
+      if (to < 0) to = static_cast<int16_t>(next++);
+      class_of_[b] = static_cast<uint8_t>(to);
+    }
+    classes = next;
+    if (classes == 256) break;  // every byte its own class
+  }
+  classes_ = classes;
   Reset();
   epoch_ = 0;
 }
@@ -39,6 +55,7 @@ void GrammarAutomaton::Reset() {
   frames_.clear();
   frame_ids_.clear();
   states_.clear();
+  next_.clear();
   state_ids_.clear();
   ++epoch_;
   scratch_stacks_.clear();
@@ -49,6 +66,7 @@ void GrammarAutomaton::Reset() {
   if (initial_ == kDead) {
     // A grammar that matches nothing still needs a state to stand in.
     states_.emplace_back();
+    next_.assign(classes_, kDead);
     initial_ = 0;
   }
 }
@@ -109,6 +127,7 @@ int32_t GrammarAutomaton::InternScratch() {
     state.stacks = s;
     state.accepting = scratch_accepting_;
     states_.push_back(std::move(state));
+    next_.resize(states_.size() * classes_, kUnknown);
   }
   return it->second;
 }
@@ -129,18 +148,9 @@ int32_t GrammarAutomaton::Compute(int32_t state, uint8_t byte) {
   return InternScratch();
 }
 
-int32_t GrammarAutomaton::Next(int32_t state, uint8_t byte) {
-  State& from = states_[state];
-  if (from.next != nullptr && (*from.next)[byte] != -2) {
-    return (*from.next)[byte];
-  }
+int32_t GrammarAutomaton::ComputeNext(int32_t state, uint8_t byte) {
   const int32_t to = Compute(state, byte);
-  State& after = states_[state];  // states_ may have grown
-  if (after.next == nullptr) {
-    after.next = std::make_unique<std::array<int32_t, 256>>();
-    after.next->fill(-2);
-  }
-  (*after.next)[byte] = to;
+  next_[static_cast<size_t>(state) * classes_ + class_of_[byte]] = to;
   return to;
 }
 

@@ -6,7 +6,10 @@
 // remembered once computed, so a regular language costs one table lookup
 // per byte after warm-up and a recursive one (nested JSON) one per byte
 // per state it has seen. Tail calls do not grow a stack, so repetition
-// written as right recursion keeps a constant depth.
+// written as right recursion keeps a constant depth. Bytes that no byte set
+// of the grammar tells apart (its byte classes: all letters but those a
+// literal names, say) lead to the same state, so one computed transition
+// fills the row for its whole class.
 //
 // Not thread-safe: CompiledConstraint serialises access.
 #ifndef FM_COMMON_CONSTRAINT_GRAMMAR_AUTOMATON_H_
@@ -25,7 +28,7 @@ namespace fm::constraint {
 // Bounds on the automaton's memory. When either is reached the automaton
 // starts afresh (Reset); states handed out before carry the old epoch.
 struct AutomatonLimits {
-  int32_t max_states = 1 << 15;  // each may hold a 1 KiB transition row
+  int32_t max_states = 1 << 15;  // each with a row of 4 bytes per class
   int32_t max_stacks = 1 << 21;  // interned stack frames
   // Stacks in one state; a state that would hold more is treated as dead
   // (fail closed: the bytes that lead there are refused).
@@ -43,7 +46,14 @@ class GrammarAutomaton {
   // The state before any byte.
   int32_t initial() const { return initial_; }
   // The state after `byte` from `state`, or kDead when no parse continues.
-  int32_t Next(int32_t state, uint8_t byte);
+  int32_t Next(int32_t state, uint8_t byte) {
+    // Two loads from small tables on the hot path (a mask walks every node
+    // of the token trie): rows are per byte class, so they stay in cache.
+    const uint8_t byte_class = class_of_[byte];
+    const int32_t to =
+        next_[static_cast<size_t>(state) * classes_ + byte_class];
+    return to != kUnknown ? to : ComputeNext(state, byte);
+  }
   // True when the bytes so far form a complete match.
   bool Accepting(int32_t state) const { return states_[state].accepting; }
 
@@ -71,8 +81,10 @@ class GrammarAutomaton {
   struct State {
     std::vector<int32_t> stacks;  // sorted frame ids, each at a kBytes op
     bool accepting = false;
-    std::unique_ptr<std::array<int32_t, 256>> next;  // lazily, -2 unknown
   };
+  static constexpr int32_t kUnknown = -2;
+
+  int32_t ComputeNext(int32_t state, uint8_t byte);
 
   int32_t InternFrame(int32_t pos, int32_t parent);
   // Expands (pos, parent) to the frames that wait on a byte, into
@@ -84,6 +96,9 @@ class GrammarAutomaton {
 
   AutomatonLimits limits_;
   std::vector<ByteSet> byte_sets_;
+  // Byte classes: class_of_[b], and how many there are.
+  std::array<uint8_t, 256> class_of_{};
+  int32_t classes_ = 1;
   std::vector<Op> program_;                      // alternatives, End-terminated
   std::vector<std::vector<int32_t>> rule_alts_;  // rule -> alternative starts
   int32_t root_ = 0;
@@ -91,6 +106,8 @@ class GrammarAutomaton {
   std::vector<Frame> frames_;
   absl::flat_hash_map<uint64_t, int32_t> frame_ids_;
   std::vector<State> states_;
+  // Transitions, one per state and byte class (kUnknown until computed).
+  std::vector<int32_t> next_;
   absl::flat_hash_map<std::vector<int32_t>, int32_t>
       state_ids_;  // key: stacks + accepting
   int32_t initial_ = kDead;

@@ -39,6 +39,15 @@ ABSL_DECLARE_FLAG(bool, include_stop_str);
 ABSL_DECLARE_FLAG(bool, trace);
 ABSL_DECLARE_FLAG(bool, no_cache);
 ABSL_DECLARE_FLAG(std::vector<std::string>, shadow);
+ABSL_DECLARE_FLAG(int, best_of);
+ABSL_DECLARE_FLAG(int, beam_width);
+ABSL_DECLARE_FLAG(double, length_penalty);
+ABSL_DECLARE_FLAG(bool, early_stopping);
+ABSL_DECLARE_FLAG(std::string, select);
+ABSL_DECLARE_FLAG(std::string, verifier);
+ABSL_DECLARE_FLAG(std::string, extract);
+ABSL_DECLARE_FLAG(bool, trim);
+ABSL_DECLARE_FLAG(bool, ignore_case);
 
 namespace fm::fmctl {
 namespace {
@@ -93,6 +102,27 @@ void SetShorthand(fm::v1::GenerateRequest* r) {
   }
 }
 
+// best_of's candidates, as scored and selected.
+nlohmann::json CandidatesJson(const fm::v1::GenerateResponse& m) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const fm::v1::Candidate& c : m.candidates()) {
+    nlohmann::json j{
+        {"index", c.index()},
+        {"text", c.text()},
+        {"score", c.score()},
+        {"sequence", c.sequence_index()},
+        {"reason", c.reason()},
+        {"finish_reason", FinishName(c.finish_reason())},
+        {"ids",
+         std::vector<int32_t>(c.token_ids().begin(), c.token_ids().end())},
+        {"logprobs", std::vector<float>(c.token_logprobs().begin(),
+                                        c.token_logprobs().end())}};
+    if (c.has_answer()) j["answer"] = c.answer();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 nlohmann::json ToJson(const fm::v1::GenerateResponse& m) {
   nlohmann::json j;
   j["sequence"] = m.sequence_index();
@@ -143,6 +173,7 @@ nlohmann::json ToJson(const fm::v1::GenerateResponse& m) {
   }
   j["seed"] = m.seed();
   if (m.cache_hit()) j["cache_hit"] = true;
+  if (m.candidates_size() > 0) j["candidates"] = CandidatesJson(m);
   return j;
 }
 
@@ -181,6 +212,38 @@ fm::v1::GenerateRequest OptionsFromFlags(const std::vector<std::string>& stops,
     if (!s.empty()) r.add_shadow_profiles(s);
   }
   r.set_no_cache(absl::GetFlag(FLAGS_no_cache));
+  if (const int width = absl::GetFlag(FLAGS_beam_width); width > 0) {
+    r.set_beam_width(width);
+    if (absl::GetFlag(FLAGS_length_penalty) >= 0) {
+      r.set_length_penalty(
+          static_cast<float>(absl::GetFlag(FLAGS_length_penalty)));
+    }
+    r.set_early_stopping(absl::GetFlag(FLAGS_early_stopping));
+  }
+  if (const int best_of = absl::GetFlag(FLAGS_best_of); best_of > 0) {
+    r.set_best_of(best_of);
+    static const std::map<std::string, fm::v1::Selection::Method>* kMethods =
+        new std::map<std::string, fm::v1::Selection::Method>{
+            {"mean_logprob", fm::v1::Selection::MEAN_LOGPROB},
+            {"sum_logprob", fm::v1::Selection::SUM_LOGPROB},
+            {"majority", fm::v1::Selection::MAJORITY},
+            {"verifier", fm::v1::Selection::VERIFIER}};
+    const std::string select = absl::GetFlag(FLAGS_select);
+    auto method = kMethods->find(select);
+    if (method == kMethods->end()) {
+      *error = absl::InvalidArgumentError(
+          absl::StrCat("--select=", select,
+                       ": expected mean_logprob, sum_logprob, majority or "
+                       "verifier"));
+    } else {
+      fm::v1::Selection* s = r.mutable_select();
+      s->set_method(method->second);
+      s->set_verifier(absl::GetFlag(FLAGS_verifier));
+      s->set_extract(absl::GetFlag(FLAGS_extract));
+      s->set_trim(absl::GetFlag(FLAGS_trim));
+      s->set_ignore_case(absl::GetFlag(FLAGS_ignore_case));
+    }
+  }
   auto constraint = ConstraintFromFlags();
   if (!constraint.ok()) {
     *error = constraint.status();
@@ -200,6 +263,12 @@ int PrintStream(grpc::ClientReader<fm::v1::GenerateResponse>* reader, int n) {
   while (reader->Read(&m)) {
     if (json) {
       std::printf("%s\n", ToJson(m).dump().c_str());
+    } else if (m.candidates_size() > 0) {
+      // best_of's ranking: beside the text, not in it.
+      for (const fm::v1::Candidate& c : m.candidates()) {
+        std::fprintf(stderr, "candidate %d: %s\n", c.index(),
+                     c.reason().c_str());
+      }
     } else if (several) {
       texts[m.sequence_index()] += m.text();
     } else {

@@ -62,6 +62,24 @@ ABSL_FLAG(bool, bos, false, "`tokenize`: prepend BOS.");
 ABSL_FLAG(bool, eos, false, "`tokenize`: append EOS.");
 ABSL_FLAG(bool, no_generation_prompt, false,
           "`render-chat`: do not end with the assistant's turn header.");
+ABSL_FLAG(int, beam_width, 0, "`generate`: beam search with this many beams.");
+ABSL_FLAG(
+    double, length_penalty, -1,
+    "`generate --beam-width`: length normalisation exponent (default 1).");
+ABSL_FLAG(bool, early_stopping, false,
+          "`generate --beam-width`: stop once beam-width beams finished.");
+ABSL_FLAG(int, best_of, 0,
+          "`generate`: sample this many candidates, return the best --n.");
+ABSL_FLAG(std::string, select, "mean_logprob",
+          "`generate --best-of`: mean_logprob, sum_logprob, majority or "
+          "verifier.");
+ABSL_FLAG(std::string, verifier, "",
+          "`--select=verifier`: the gateway's verifier name.");
+ABSL_FLAG(std::string, extract, "",
+          "`--select=majority`: PCRE2 pattern whose first group is the "
+          "answer.");
+ABSL_FLAG(bool, trim, false, "`--select=majority`: trim answers.");
+ABSL_FLAG(bool, ignore_case, false, "`--select=majority`: lowercase answers.");
 ABSL_FLAG(std::string, json_schema, "",
           "Constraint: a file holding a JSON Schema (`-`: stdin).");
 ABSL_FLAG(std::string, regex, "", "Constraint: a regular expression.");
@@ -88,7 +106,10 @@ const std::vector<Command>& Commands() {
        "[--top-p P] [--min-p P] [--seed N] [--max-tokens N] [--stop S]... "
        "[--n N] [--profile NAME | --chain JSON] [--logprobs] [--json] "
        "[--sampler-route NAME] [--json-schema FILE | --regex RE | "
-       "--grammar FILE | --choice S...] PROMPT|-",
+       "--grammar FILE | --choice S...] [--best-of N [--select "
+       "mean_logprob|sum_logprob|majority|verifier] [--verifier NAME] "
+       "[--extract RE] [--trim] [--ignore-case]] [--beam-width N "
+       "[--length-penalty X] [--early-stopping]] PROMPT|-",
        RunGenerateCommand},
       {"chat", "fmctl --gateway=ADDR chat [generate's options] MESSAGES_JSON|-",
        RunChatCommand},

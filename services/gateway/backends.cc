@@ -1,8 +1,10 @@
 // Backends: facts loading (Info + GetVocab) and the health watcher.
 #include "services/gateway/backends.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -56,7 +58,38 @@ absl::StatusOr<std::unique_ptr<Backends>> Backends::Create(
   b->tokenizer_ = fm::v1::TokenizerService::NewStub(*tok);
   b->model_ = fm::v1::ModelService::NewStub(*model);
   b->routes_ = routes;
+  b->channel_options_ = options;
   return b;
+}
+
+absl::Status Backends::AddVerifier(const std::string& flag) {
+  const size_t eq = flag.find('=');
+  const std::string name = flag.substr(0, eq);
+  if (eq == std::string::npos || name.empty() || name.size() > 64 ||
+      !std::all_of(name.begin(), name.end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '_' || c == '-';
+      })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--verifier=", flag,
+                     ": expected NAME=ADDR with NAME of 1 to 64 "
+                     "letters, digits, '_' or '-'"));
+  }
+  if (verifiers_.count(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--verifier: '", name, "' is given twice"));
+  }
+  auto channel = MakeChannel(flag.substr(eq + 1), channel_options_);
+  if (!channel.ok()) {
+    return Annotate(channel.status(), absl::StrCat("--verifier=", flag));
+  }
+  verifiers_[name] = fm::v1::VerifierService::NewStub(*channel);
+  return absl::OkStatus();
+}
+
+fm::v1::VerifierService::Stub* Backends::verifier(
+    const std::string& name) const {
+  auto it = verifiers_.find(name);
+  return it == verifiers_.end() ? nullptr : it->second.get();
 }
 
 Backends::~Backends() { StopWatcher(); }

@@ -6,6 +6,7 @@
 #define FM_SERVICES_GATEWAY_BACKENDS_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,10 +16,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/channel_factory.h"
+#include "common/text/vocab_detokenizer.h"
 #include "fm/v1/model.grpc.pb.h"
 #include "fm/v1/tokenizer.grpc.pb.h"
+#include "fm/v1/verifier.grpc.pb.h"
 #include "services/gateway/route_table.h"
-#include "common/text/vocab_detokenizer.h"
 
 namespace fm::gateway {
 
@@ -44,6 +46,12 @@ class Backends {
   // again (see WaitForReconnect), or `deadline`; true when connected.
   bool WaitForModel(absl::Time deadline) const;
   RouteTable* routes() const { return routes_; }
+  // Verifiers for best_of selection, by name: "NAME=ADDR" (flag syntax).
+  // INVALID_ARGUMENT for a bad name, a duplicate or a bad address. Call
+  // before serving.
+  absl::Status AddVerifier(const std::string& flag);
+  // nullptr for an unknown name.
+  fm::v1::VerifierService::Stub* verifier(const std::string& name) const;
 
   // UNAVAILABLE until the tokenizer's vocabulary and the model's info have
   // been loaded (the watcher retries every period).
@@ -70,6 +78,9 @@ class Backends {
   std::unique_ptr<fm::v1::TokenizerService::Stub> tokenizer_;
   std::unique_ptr<fm::v1::ModelService::Stub> model_;
   RouteTable* routes_ = nullptr;
+  ChannelOptions channel_options_;
+  std::map<std::string, std::unique_ptr<fm::v1::VerifierService::Stub>>
+      verifiers_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const PipelineFacts> facts_ ABSL_GUARDED_BY(mu_);

@@ -1,11 +1,14 @@
 // RunGeneration: plan -> cache -> sessions -> decode loop -> cache.
 #include "services/gateway/generation.h"
 
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "services/gateway/beam_search.h"
+#include "services/gateway/candidate_selection.h"
 #include "services/gateway/decode_loop.h"
 #include "services/gateway/generation_plan.h"
 #include "services/gateway/model_session.h"
@@ -73,10 +76,26 @@ absl::Status Generate(const Backends& backends, ResponseCache* cache,
                          plan.sampler_resumable);
   FM_RETURN_IF_ERROR(sampler.Open());
   StampingSink stamped(sink, &sampler, cacheable);
-  DecodeLoop loop(plan, &model, &sampler, server_ctx, start, &stamped);
-  FM_RETURN_IF_ERROR(loop.Run());
+  std::optional<SelectingSink> selecting;
+  if (plan.selection.candidates > 0)
+    selecting.emplace(plan.selection, &stamped);
+  if (plan.beam.width > 0) {
+    BeamSearch beams(plan, &model, &sampler, server_ctx, start, &stamped);
+    FM_RETURN_IF_ERROR(beams.Run());
+  } else {
+    DecodeLoop loop(
+        plan, &model, &sampler, server_ctx, start,
+        selecting ? static_cast<ResponseSink*>(&*selecting) : &stamped);
+    FM_RETURN_IF_ERROR(loop.Run());
+  }
   model.Close();
   sampler.Close();
+  if (selecting) {
+    absl::StatusOr<std::string> prompt = plan.facts->vocab->Decode(plan.prompt);
+    FM_RETURN_IF_ERROR(prompt.status());
+    FM_RETURN_IF_ERROR(
+        selecting->Finish(server_ctx, limits.default_timeout, *prompt));
+  }
   // A resumed generation's logits came partly from a re-prefill, whose
   // rounding can differ from decoding: do not replay it to others.
   if (cacheable && model.resumes() == 0 && sampler.resumes() == 0) {

@@ -31,6 +31,16 @@ absl::StatusOr<fm::v1::SamplingSpec> PinnedSampling(
     const SamplerRoute& route, const grpc::CallbackServerContext& server_ctx,
     const GenerationLimits& limits, const GenerateRequest& request) {
   FM_ASSIGN_OR_RETURN(fm::v1::SamplingSpec spec, BuildSamplingSpec(request));
+  // No chain, profile or shorthand value given: the default would apply.
+  const bool sampling_given =
+      spec.has_chain() ||
+      (request.has_sampling() && request.sampling().source_case() !=
+                                     fm::v1::SamplingSpec::SOURCE_NOT_SET);
+  if (request.beam_width() > 0 && !sampling_given) {
+    // Beams are scored by the model's own logprobs: a chain that leaves the
+    // distribution as it is (its pick is not used).
+    spec.mutable_chain()->add_stages()->set_stage("dist");
+  }
   if (!spec.has_chain()) {
     fm::v1::GetProfileRequest get;
     get.set_name(spec.profile());
@@ -39,6 +49,15 @@ absl::StatusOr<fm::v1::SamplingSpec> PinnedSampling(
     grpc::Status s = route.stub->GetProfile(ctx.get(), get, &profile);
     if (!s.ok()) return FromGrpcStatus(s, "sampler");
     *spec.mutable_chain() = profile.chain();
+  }
+  if (request.beam_width() > 0 && spec.chain().stages_size() > 0 &&
+      spec.chain().stages(spec.chain().stages_size() - 1).stage() == "greedy") {
+    // Greedy collapses the processed distribution onto its pick; beams
+    // need the whole of it after the filters (the pick is not used).
+    auto* last =
+        spec.mutable_chain()->mutable_stages(spec.chain().stages_size() - 1);
+    last->set_stage("dist");
+    last->clear_params();
   }
   if (request.has_constraint()) {
     // First, so that no filter before it can leave it nothing to allow.
@@ -62,6 +81,12 @@ fm::v1::SamplerSessionStart SamplerStart(const GenerateRequest& request,
   fm::v1::SampleOptions* options = start.mutable_options();
   options->set_top_logprobs(request.top_logprobs());
   options->set_logprobs_mode(request.logprobs_mode());
+  if (plan.beam.width > 0) {
+    // Each beam's best 2 * width continuations after the chain (its
+    // constraint and filters): enough to refill every beam after some end.
+    options->set_top_logprobs(2 * plan.beam.width);
+    options->set_logprobs_mode(fm::v1::LOGPROBS_MODE_PROCESSED);
+  }
   options->set_trace(request.trace());
   *options->mutable_shadow_profiles() = request.shadow_profiles();
   start.set_vocab_size(plan.facts->vocab->vocab_size());
@@ -95,6 +120,55 @@ std::string CacheKey(const GenerateRequest& request,
   return Sha256Hex(absl::StrCat(plan.facts->model.model_sha256(), "|",
                                 plan.facts->tokenizer.model_sha256(), "|",
                                 bytes));
+}
+
+}  // namespace
+
+namespace {
+
+// Beam search's parameters, and what it cannot be combined with.
+absl::StatusOr<GenerationPlan::Beam> PlanBeam(const GenerateRequest& r,
+                                              int32_t n) {
+  GenerationPlan::Beam beam;
+  if (r.beam_width() == 0) {
+    if (r.has_length_penalty() || r.early_stopping()) {
+      return absl::InvalidArgumentError(
+          "length_penalty and early_stopping need beam_width");
+    }
+    return beam;
+  }
+  constexpr int32_t kMaxBeamWidth = 8;
+  if (r.beam_width() < 0 || r.beam_width() > kMaxBeamWidth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("beam_width = ", r.beam_width(), " is outside [1, ",
+                     kMaxBeamWidth, "]"));
+  }
+  if (n > r.beam_width()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("n = ", n, " exceeds beam_width = ", r.beam_width(),
+                     " (beam search returns at most beam_width beams)"));
+  }
+  const char* conflict = r.best_of() > 0                ? "best_of"
+                         : r.stop_size() > 0            ? "stop"
+                         : r.top_logprobs() > 0         ? "top_logprobs"
+                         : r.trace()                    ? "trace"
+                         : r.shadow_profiles_size() > 0 ? "shadow_profiles"
+                                                        : nullptr;
+  if (conflict != nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(conflict, " cannot be combined with beam_width"));
+  }
+  beam.width = r.beam_width();
+  if (r.has_length_penalty()) {
+    const float lp = r.length_penalty();
+    if (!(lp >= 0 && lp <= 4)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("length_penalty = ", lp, " is outside [0, 4]"));
+    }
+    beam.length_penalty = lp;
+  }
+  beam.early_stopping = r.early_stopping();
+  return beam;
 }
 
 }  // namespace
@@ -153,6 +227,13 @@ absl::StatusOr<GenerationPlan> PlanGeneration(
   FM_ASSIGN_OR_RETURN(plan.route,
                       backends.routes()->Find(request.sampler_route()));
   plan.n = request.n() == 0 ? 1 : request.n();
+  FM_ASSIGN_OR_RETURN(
+      plan.selection,
+      PlanSelection(request, limits, [&](const std::string& name) {
+        return backends.verifier(name);
+      }));
+  if (plan.selection.candidates > 0) plan.n = plan.selection.candidates;
+  FM_ASSIGN_OR_RETURN(plan.beam, PlanBeam(request, plan.n));
   StopRules& stops = plan.stops;
   stops.max_tokens = request.max_tokens() == 0 ? limits.default_max_tokens
                                                : request.max_tokens();
@@ -187,8 +268,11 @@ absl::StatusOr<GenerationPlan> PlanGeneration(
   FM_ASSIGN_OR_RETURN(fm::v1::SamplingSpec sampling,
                       PinnedSampling(*plan.route, server_ctx, limits, request));
   const bool logprobs = request.logprobs() || request.top_logprobs() > 0;
-  plan.token_details =
-      logprobs || request.trace() || request.shadow_profiles_size() > 0;
+  // Selection reads every candidate's logprobs (and drops them from the
+  // stream when the client did not ask).
+  plan.token_details = logprobs || request.trace() ||
+                       request.shadow_profiles_size() > 0 ||
+                       plan.selection.candidates > 0;
   // The sampler's own declarations of its stages (random or not, which
   // logits they need, whether they keep state); without them, the safe
   // choice: dense logits, no resuming, and no caching unless the request
@@ -212,7 +296,10 @@ absl::StatusOr<GenerationPlan> PlanGeneration(
       request.has_seed() ||
       (catalog != nullptr && catalog->ChainIsDeterministic(sampling.chain()));
   plan.sampler_start = SamplerStart(request, std::move(sampling), plan);
-  if (deterministic) plan.cache_key = CacheKey(request, plan);
+  // A verifier's answers may change: its selections are not cached.
+  const bool verified = plan.selection.method == fm::v1::Selection::VERIFIER &&
+                        plan.selection.candidates > 0;
+  if (deterministic && !verified) plan.cache_key = CacheKey(request, plan);
   plan.read_cache = !request.no_cache();
   return plan;
 }

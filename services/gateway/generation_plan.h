@@ -20,6 +20,7 @@
 #include "fm/v1/model.pb.h"
 #include "fm/v1/sampler.pb.h"
 #include "services/gateway/backends.h"
+#include "services/gateway/candidate_selection.h"
 #include "services/gateway/generation_limits.h"
 #include "services/gateway/route_table.h"
 
@@ -41,8 +42,17 @@ struct GenerationPlan {
   std::shared_ptr<const PipelineFacts> facts;
   std::shared_ptr<const SamplerRoute> route;
   std::vector<TokenId> prompt;
-  // Sequences, all continuing the prompt (its KV cache shared by fork).
+  // Sequences, all continuing the prompt (its KV cache shared by fork):
+  // the request's n, or its best_of candidates.
   int32_t n = 1;
+  // best_of: how candidates are ranked (selection.candidates 0: none).
+  SelectionPlan selection;
+  // Beam search (width 0: off).
+  struct Beam {
+    int32_t width = 0;
+    double length_penalty = 1;
+    bool early_stopping = false;
+  } beam;
   StopRules stops;
   // Per-token logprobs, traces or shadow picks go into the responses.
   bool token_details = false;

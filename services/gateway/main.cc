@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   fm::ServerRunner::BlockShutdownSignals();
   // --sampler may be repeated (absl keeps only the last occurrence of a
   // flag), so collect every occurrence before absl parses the rest.
-  std::vector<std::string> sampler_flags;
+  std::vector<std::string> sampler_flags, verifier_flags;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -75,13 +75,18 @@ int main(int argc, char** argv) {
       sampler_flags.push_back(arg.substr(10));
     } else if (arg == "--sampler" && i + 1 < argc) {
       sampler_flags.push_back(argv[++i]);
+    } else if (arg.rfind("--verifier=", 0) == 0) {
+      verifier_flags.push_back(arg.substr(11));
+    } else if (arg == "--verifier" && i + 1 < argc) {
+      verifier_flags.push_back(argv[++i]);
     } else {
       args.push_back(argv[i]);
     }
   }
   fm::InitService(
       "fm-gateway",
-      "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR...",
+      "fm-gateway --tokenizer=ADDR --model=ADDR --sampler=[NAME=]ADDR... "
+      "[--verifier=NAME=ADDR]...",
       static_cast<int>(args.size()), args.data());
   if (sampler_flags.empty())
     sampler_flags.push_back(absl::GetFlag(FLAGS_sampler));
@@ -119,6 +124,13 @@ int main(int argc, char** argv) {
   if (!backends.ok()) {
     FM_LOG(ERROR) << backends.status();
     return 2;
+  }
+  for (const std::string& spec : verifier_flags) {
+    absl::Status added = (*backends)->AddVerifier(spec);
+    if (!added.ok()) {
+      FM_LOG(ERROR) << added;
+      return 2;
+    }
   }
   fm::gateway::GatewayOptions options;
   options.max_concurrent = absl::GetFlag(FLAGS_max_concurrent);

@@ -505,6 +505,13 @@ class SamplerServiceImpl::SessionReactor final
           "step.inputs has ", step.inputs_size(),
           " entries; it must be in [1, ", service_->limits_.max_inputs, "]"));
     }
+    if (step.drop_sequences_size() > service_->limits_.max_sequences) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("step.drop_sequences has ", step.drop_sequences_size(),
+                       " entries; at most ", service_->limits_.max_sequences));
+    }
+    // Dropped first: their indices may come again in this step's inputs.
+    for (int32_t seq : step.drop_sequences()) sequences_.erase(seq);
     // Every input is checked before any sequence advances.
     logits_.resize(step.inputs_size());
     for (int i = 0; i < step.inputs_size(); ++i) {

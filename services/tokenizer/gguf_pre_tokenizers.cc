@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/tokenizer/regex.h"
+#include "common/text/regex.h"
 
 namespace fm::tokenizer {
 namespace {
@@ -68,7 +68,7 @@ absl::StatusOr<std::unique_ptr<PreTokenizer>> GgufPreTokenizer(
   if (!regexes.ok()) return regexes.status();
   std::vector<std::unique_ptr<PreTokenizerStep>> steps;
   for (const std::string& pattern : *regexes) {
-    auto regex = Regex::Create(pattern);
+    auto regex = text::Regex::Create(pattern);
     if (!regex.ok()) return regex.status();
     steps.push_back(SplitStep(*std::move(regex), SplitBehavior::kIsolated,
                               /*invert=*/false));

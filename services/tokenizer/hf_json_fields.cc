@@ -61,8 +61,8 @@ absl::StatusOr<TokenId> GetId(const Json& value, absl::string_view path) {
 }
 
 // A {"String": s} or {"Regex": r} pattern.
-absl::StatusOr<std::unique_ptr<Regex>> GetPattern(const Json& object,
-                                                  absl::string_view path) {
+absl::StatusOr<std::unique_ptr<text::Regex>> GetPattern(
+    const Json& object, absl::string_view path) {
   const Json* pattern = Member(object, "pattern");
   const std::string at = absl::StrCat(path, ".pattern");
   if (pattern == nullptr || !pattern->is_object()) {
@@ -70,10 +70,11 @@ absl::StatusOr<std::unique_ptr<Regex>> GetPattern(const Json& object,
   }
   if (const Json* s = Member(*pattern, "String"); s != nullptr && s->is_string()) {
     if (s->get_ref<const std::string&>().empty()) return Invalid(at, "is empty");
-    return Regex::Create(s->get<std::string>(), /*literal=*/true);
+    return text::Regex::Create(s->get<std::string>(), /*literal=*/true);
   }
-  if (const Json* r = Member(*pattern, "Regex"); r != nullptr && r->is_string()) {
-    auto regex = Regex::Create(r->get<std::string>());
+  if (const Json* r = Member(*pattern, "Regex");
+      r != nullptr && r->is_string()) {
+    auto regex = text::Regex::Create(r->get<std::string>());
     if (!regex.ok()) return Invalid(at, regex.status().message());
     return regex;
   }

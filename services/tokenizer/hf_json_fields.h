@@ -6,14 +6,13 @@
 #define FM_SERVICES_TOKENIZER_HF_JSON_FIELDS_H_
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/text/regex.h"
 #include "common/token_id.h"
-#include "services/tokenizer/regex.h"
 
 namespace fm::tokenizer::hf {
 
@@ -38,8 +37,8 @@ absl::StatusOr<const Json*> GetArray(const Json& object, const char* key,
 // A token id: an integer in [0, kMaxVocabSize).
 absl::StatusOr<TokenId> GetId(const Json& value, absl::string_view path);
 // A {"String": s} (literal) or {"Regex": r} member "pattern".
-absl::StatusOr<std::unique_ptr<Regex>> GetPattern(const Json& object,
-                                                  absl::string_view path);
+absl::StatusOr<std::unique_ptr<text::Regex>> GetPattern(const Json& object,
+                                                        absl::string_view path);
 
 }  // namespace fm::tokenizer::hf
 

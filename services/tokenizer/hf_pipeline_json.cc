@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "services/tokenizer/regex.h"
+#include "common/text/regex.h"
 
 namespace fm::tokenizer::hf {
 namespace {
@@ -85,7 +85,7 @@ absl::StatusOr<SplitBehavior> GetBehavior(const Json& p, absl::string_view path,
 absl::Status AddSplit(absl::string_view regex, SplitBehavior behavior,
                       bool invert,
                       std::vector<std::unique_ptr<PreTokenizerStep>>* steps) {
-  auto compiled = Regex::Create(regex);
+  auto compiled = text::Regex::Create(regex);
   if (!compiled.ok()) return compiled.status();
   steps->push_back(SplitStep(*std::move(compiled), behavior, invert));
   return absl::OkStatus();

@@ -19,7 +19,7 @@ class UnicodeForm final : public NormalizerStep {
 
 class Replace final : public NormalizerStep {
  public:
-  Replace(std::unique_ptr<Regex> pattern, std::string content)
+  Replace(std::unique_ptr<text::Regex> pattern, std::string content)
       : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void Apply(std::string* text) const override {
     const auto matches = pattern_->FindAll(*text);
@@ -37,7 +37,7 @@ class Replace final : public NormalizerStep {
   }
 
  private:
-  std::unique_ptr<Regex> pattern_;
+  std::unique_ptr<text::Regex> pattern_;
   std::string content_;
 };
 
@@ -75,8 +75,8 @@ class Strip final : public NormalizerStep {
 std::unique_ptr<NormalizerStep> UnicodeFormStep(NormalizationForm form) {
   return std::make_unique<UnicodeForm>(form);
 }
-std::unique_ptr<NormalizerStep> ReplaceStep(std::unique_ptr<Regex> pattern,
-                                            std::string content) {
+std::unique_ptr<NormalizerStep> ReplaceStep(
+    std::unique_ptr<text::Regex> pattern, std::string content) {
   return std::make_unique<Replace>(std::move(pattern), std::move(content));
 }
 std::unique_ptr<NormalizerStep> PrependStep(std::string prefix) {

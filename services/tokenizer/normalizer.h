@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "services/tokenizer/regex.h"
+#include "common/text/regex.h"
 #include "services/tokenizer/unicode.h"
 
 namespace fm::tokenizer {
@@ -23,8 +23,8 @@ class NormalizerStep {
 
 std::unique_ptr<NormalizerStep> UnicodeFormStep(NormalizationForm form);
 // Every match of `pattern` becomes `content`.
-std::unique_ptr<NormalizerStep> ReplaceStep(std::unique_ptr<Regex> pattern,
-                                            std::string content);
+std::unique_ptr<NormalizerStep> ReplaceStep(
+    std::unique_ptr<text::Regex> pattern, std::string content);
 // `prefix` before any non-empty text.
 std::unique_ptr<NormalizerStep> PrependStep(std::string prefix);
 std::unique_ptr<NormalizerStep> LowercaseStep();

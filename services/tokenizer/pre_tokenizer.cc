@@ -20,7 +20,7 @@ struct Span {
 };
 
 // Splits `word` at `pattern`'s matches by `behavior`, appending the words.
-void SplitWord(const Regex& pattern, SplitBehavior behavior, bool invert,
+void SplitWord(const text::Regex& pattern, SplitBehavior behavior, bool invert,
                const Word& word, std::vector<Word>* out) {
   std::vector<Span> spans;
   size_t gap = 0;
@@ -80,7 +80,7 @@ void SplitWord(const Regex& pattern, SplitBehavior behavior, bool invert,
 
 class SplitByPattern final : public PreTokenizerStep {
  public:
-  SplitByPattern(std::unique_ptr<Regex> pattern, SplitBehavior behavior,
+  SplitByPattern(std::unique_ptr<text::Regex> pattern, SplitBehavior behavior,
                  bool invert)
       : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
   void Apply(std::vector<Word>* words) const override {
@@ -91,14 +91,14 @@ class SplitByPattern final : public PreTokenizerStep {
   }
 
  private:
-  std::unique_ptr<Regex> pattern_;
+  std::unique_ptr<text::Regex> pattern_;
   SplitBehavior behavior_;
   bool invert_;
 };
 
 class ByteLevel final : public PreTokenizerStep {
  public:
-  ByteLevel(bool add_prefix_space, std::unique_ptr<Regex> regex)
+  ByteLevel(bool add_prefix_space, std::unique_ptr<text::Regex> regex)
       : add_prefix_space_(add_prefix_space), regex_(std::move(regex)) {}
   void Apply(std::vector<Word>* words) const override {
     std::vector<Word> split;
@@ -119,14 +119,15 @@ class ByteLevel final : public PreTokenizerStep {
 
  private:
   bool add_prefix_space_;
-  std::unique_ptr<Regex> regex_;  // null without use_regex
+  std::unique_ptr<text::Regex> regex_;  // null without use_regex
 };
 
 class Metaspace final : public PreTokenizerStep {
  public:
   Metaspace(std::string replacement, PrependScheme scheme, bool split)
       : replacement_(std::move(replacement)), scheme_(scheme) {
-    if (split) splitter_ = Regex::Create(replacement_, /*literal=*/true).value();
+    if (split)
+      splitter_ = text::Regex::Create(replacement_, /*literal=*/true).value();
   }
   void Apply(std::vector<Word>* words) const override {
     std::vector<Word> out;
@@ -158,22 +159,21 @@ class Metaspace final : public PreTokenizerStep {
  private:
   std::string replacement_;
   PrependScheme scheme_;
-  std::unique_ptr<Regex> splitter_;  // null without split
+  std::unique_ptr<text::Regex> splitter_;  // null without split
 };
 
 }  // namespace
 
-std::unique_ptr<PreTokenizerStep> SplitStep(std::unique_ptr<Regex> pattern,
-                                            SplitBehavior behavior,
-                                            bool invert) {
+std::unique_ptr<PreTokenizerStep> SplitStep(
+    std::unique_ptr<text::Regex> pattern, SplitBehavior behavior, bool invert) {
   return std::make_unique<SplitByPattern>(std::move(pattern), behavior, invert);
 }
 
 absl::StatusOr<std::unique_ptr<PreTokenizerStep>> ByteLevelStep(
     bool add_prefix_space, bool use_regex) {
-  std::unique_ptr<Regex> regex;
+  std::unique_ptr<text::Regex> regex;
   if (use_regex) {
-    auto compiled = Regex::Create(kGpt2Regex);
+    auto compiled = text::Regex::Create(kGpt2Regex);
     if (!compiled.ok()) return compiled.status();
     regex = *std::move(compiled);
   }

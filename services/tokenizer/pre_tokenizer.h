@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "services/tokenizer/regex.h"
+#include "common/text/regex.h"
 
 namespace fm::tokenizer {
 
@@ -44,9 +44,8 @@ class PreTokenizerStep {
 };
 
 // `invert`: the matches are the words and the gaps the delimiters.
-std::unique_ptr<PreTokenizerStep> SplitStep(std::unique_ptr<Regex> pattern,
-                                            SplitBehavior behavior,
-                                            bool invert);
+std::unique_ptr<PreTokenizerStep> SplitStep(
+    std::unique_ptr<text::Regex> pattern, SplitBehavior behavior, bool invert);
 // Each word written in GPT-2's byte-level alphabet; `add_prefix_space`
 // puts a space before each word that lacks one, `use_regex` splits by
 // GPT-2's own regex first.

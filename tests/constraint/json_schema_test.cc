@@ -100,6 +100,23 @@ TEST_CASE("JSON-Schema-Test-Suite: valid instances accepted, invalid rejected",
 
 // Every number on a grid (-3.00 .. 3.00, step 0.01, in several spellings)
 // against bounds on the same grid, by arithmetic.
+TEST_CASE("the benchmark's real-world schemas all compile", "[json_schema]") {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::path(testing::SourceDir()) / "bench" / "constraint" / "schemas";
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto g = CompileJsonSchema(text.str());
+    INFO(entry.path().string() << ": " << g.status());
+    CHECK(g.ok());
+    ++n;
+  }
+  CHECK(n >= 10);
+}
+
 TEST_CASE("number ranges are exact for decimal bounds", "[json_schema]") {
   const std::vector<std::string> bounds = {"-2.5", "-1", "-0.01", "0",
                                            "0.1",  "1",  "1.25",  "2.05"};

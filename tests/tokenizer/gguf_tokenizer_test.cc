@@ -9,10 +9,10 @@
 #include "absl/strings/match.h"
 #include "common/text/byte_level.h"
 #include "common/text/incremental_decoder.h"
+#include "common/text/regex.h"
 #include "common/utf8.h"
 #include "services/tokenizer/gguf_pre_tokenizers.h"
 #include "services/tokenizer/pre_tokenizer.h"
-#include "services/tokenizer/regex.h"
 #include "services/tokenizer/sentencepiece_tokenizer.h"
 #include "services/tokenizer/tokenizer_file.h"
 #include "tests/support/gguf_writer.h"
@@ -311,7 +311,7 @@ std::vector<std::string> SplitByPreset(absl::string_view pre,
   std::vector<std::unique_ptr<PreTokenizerStep>> steps;
   const std::vector<std::string> regexes = GgufPreTokenizerRegexes(pre).value();
   for (const std::string& r : regexes) {
-    steps.push_back(SplitStep(Regex::Create(r).value(),
+    steps.push_back(SplitStep(text::Regex::Create(r).value(),
                               SplitBehavior::kIsolated, false));
   }
   std::vector<std::string> words;
@@ -336,10 +336,10 @@ TEST_CASE("pre-tokenizer regexes split as the models declare",
   CHECK(unknown.status().code() == absl::StatusCode::kInvalidArgument);
   CHECK_THAT(std::string(unknown.status().message()),
              Catch::Contains("no-such-model"));
-  auto bad = Regex::Create("(unclosed");
+  auto bad = text::Regex::Create("(unclosed");
   CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
   // An empty match splits nothing.
-  CHECK(Regex::Create("x*").value()->FindAll("abc").empty());
+  CHECK(text::Regex::Create("x*").value()->FindAll("abc").empty());
 }
 
 TEST_CASE("byte-level alphabet round trip", "[tokenizer]") {

@@ -31,7 +31,10 @@ json ByteLevelJson() {
       {"version", "1.0"},
       {"added_tokens",
        {{{"id", 259}, {"content", "<|eot|>"}, {"special", true}},
-        {{"id", 260}, {"content", "<tool>"}, {"special", false}, {"lstrip", true}},
+        {{"id", 260},
+         {"content", "<tool>"},
+         {"special", false},
+         {"lstrip", true}},
         {{"id", 261}, {"content", "<bos>"}, {"special", true}}}},
       {"normalizer", nullptr},
       {"pre_tokenizer",
@@ -40,7 +43,9 @@ json ByteLevelJson() {
          {{{"type", "Split"},
            {"pattern", {{"Regex", R"( ?\p{L}+| ?\p{N}|\s+)"}}},
            {"behavior", "Isolated"}},
-          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
+          {{"type", "ByteLevel"},
+           {"add_prefix_space", false},
+           {"use_regex", false}}}}}},
       {"post_processor",
        {{"type", "TemplateProcessing"},
         {"single", json::array({json{{"SpecialToken", {{"id", "<bos>"}}}},
@@ -234,7 +239,8 @@ TEST_CASE("hostile tokenizer.json files are refused naming what is wrong",
   t["decoder"] = {{"type", "WordPiece"}};
   CHECK_THAT(ParseError(t), Catch::Contains("decoder type 'WordPiece' is not supported"));
   t = ByteLevelJson();
-  t["pre_tokenizer"]["pretokenizers"][0]["pattern"] = {{"Regex", "(unclosed"}};
+  t["pre_tokenizer"]["pretokenizers"][0]["pattern"] = {
+      {"Regex", "(unclosed"}};
   CHECK_THAT(ParseError(t), Catch::Contains("does not compile"));
   t = ByteLevelJson();
   t["model"]["merges"].push_back("q zz");

@@ -1,6 +1,6 @@
 // Regex over PCRE2: JIT-compiled, falling back to the interpreter when a
 // match outgrows the JIT stack.
-#include "services/tokenizer/regex.h"
+#include "common/text/regex.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/utf8.h"
 
-namespace fm::tokenizer {
+namespace fm::text {
 namespace {
 
 pcre2_code* Code(void* p) { return static_cast<pcre2_code*>(p); }
@@ -61,7 +61,8 @@ std::vector<std::pair<size_t, size_t>> Regex::FindAll(
     const size_t start = ov[0], end = ov[1];
     if (end <= start) {  // an empty match splits nothing: look further
       if (start >= text.size()) break;
-      search = start + Utf8SequenceLength(static_cast<unsigned char>(text[start]));
+      search =
+          start + Utf8SequenceLength(static_cast<unsigned char>(text[start]));
       continue;
     }
     matches.emplace_back(start, end);
@@ -71,4 +72,32 @@ std::vector<std::pair<size_t, size_t>> Regex::FindAll(
   return matches;
 }
 
-}  // namespace fm::tokenizer
+std::optional<std::string> Regex::FirstMatch(absl::string_view text) const {
+  pcre2_match_data* match =
+      pcre2_match_data_create_from_pattern(Code(code_), nullptr);
+  // Bounds the work a hostile pattern can make of a long text.
+  pcre2_match_context* context = pcre2_match_context_create(nullptr);
+  pcre2_set_match_limit(context, 1000000);
+  pcre2_set_depth_limit(context, 10000);
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  int rc = pcre2_match(Code(code_), subject, text.size(), 0, PCRE2_NO_UTF_CHECK,
+                       match, context);
+  if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+    rc = pcre2_match(Code(code_), subject, text.size(), 0,
+                     PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, match, context);
+  }
+  std::optional<std::string> out;
+  if (rc > 0) {
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match);
+    const int group = rc > 1 ? 1 : 0;
+    if (ov[2 * group] != PCRE2_UNSET) {
+      out = std::string(
+          text.substr(ov[2 * group], ov[2 * group + 1] - ov[2 * group]));
+    }
+  }
+  pcre2_match_context_free(context);
+  pcre2_match_data_free(match);
+  return out;
+}
+
+}  // namespace fm::text
