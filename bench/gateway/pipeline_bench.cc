@@ -4,7 +4,10 @@
 // and stories110M shapes; then aggregate tokens/s for 1, 4, 8 and 16
 // concurrent streams. Needs FM_MODELS (for the 32,000-piece Llama 2
 // tokenizer) and the built binaries (FM_BIN_DIR, default build/bin).
-// Prints a Markdown table.
+// Prints a Markdown table. With --constrained, instead: unconstrained and
+// constrained greedy single streams alternate (the constraint a JSON
+// Schema string of printable text, so neither run ends early), and the
+// ratio of each pair is reported.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -52,8 +55,13 @@ struct StreamResult {
   bool ok = false;
 };
 
-StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens) {
+StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens,
+                       bool constrained = false) {
   fm::v1::GenerateRequest r;
+  if (constrained) {
+    r.mutable_constraint()->set_json_schema(
+        R"({"type":"string","pattern":"^[ -~]*$"})");
+  }
   r.set_text("Once upon a time");
   r.set_max_tokens(tokens);
   r.set_ignore_eos(true);
@@ -80,8 +88,11 @@ StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false;
-  for (int i = 1; i < argc; ++i) quick |= std::strcmp(argv[i], "--quick") == 0;
+  bool quick = false, constrained = false;
+  for (int i = 1; i < argc; ++i) {
+    quick |= std::strcmp(argv[i], "--quick") == 0;
+    constrained |= std::strcmp(argv[i], "--constrained") == 0;
+  }
   const std::string tokenizer =
       fm::testing::ModelFile("llama2-tokenizer.model");
   if (tokenizer.empty()) {
@@ -92,15 +103,24 @@ int main(int argc, char** argv) {
   const int threads = 1;
   std::vector<Shape> shapes = {{"stories15M", 288, 768, 6, 6},
                                {"stories110M", 768, 2048, 12, 12}};
-  std::printf(
-      "In-process and pipeline single-stream windows alternate (%d pairs); "
-      "tok/s are medians, the ratio is the median of the pairs' "
-      "ratios.\n\n",
-      quick ? 3 : 7);
-  std::printf(
-      "| model | in-process tok/s | pipeline tok/s | pipeline / in-process | "
-      "1 stream | 4 streams | 8 streams | 16 streams |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  if (constrained) {
+    std::printf(
+        "Unconstrained and constrained single-stream windows alternate (%d "
+        "pairs); tok/s are medians, the ratio is the median of the pairs' "
+        "ratios.\n\n| model | unconstrained tok/s | constrained tok/s | "
+        "constrained / unconstrained |\n|---|---:|---:|---:|\n",
+        quick ? 3 : 7);
+  } else {
+    std::printf(
+        "In-process and pipeline single-stream windows alternate (%d pairs); "
+        "tok/s are medians, the ratio is the median of the pairs' "
+        "ratios.\n\n",
+        quick ? 3 : 7);
+    std::printf(
+        "| model | in-process tok/s | pipeline tok/s | pipeline / in-process | "
+        "1 stream | 4 streams | 8 streams | 16 streams |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  }
   for (const Shape& shape : shapes) {
     fm::model::testing::TinyConfig config;
     config.dim = shape.dim;
@@ -127,9 +147,13 @@ int main(int argc, char** argv) {
     ServiceProcess tok("fm-tokenizer", {"--tokenizer_model=" + tokenizer});
     ServiceProcess model("fm-model", {"--model=" + path,
                                       "--threads=" + std::to_string(threads)});
-    ServiceProcess sampler("fm-sampler", {});
-    if (!tok.WaitForServing() || !model.WaitForServing(60000) ||
-        !sampler.WaitForServing()) {
+    if (!tok.WaitForServing()) {
+      std::fprintf(stderr, "fm-tokenizer did not start\n%s", tok.log().c_str());
+      return 1;
+    }
+    // A constrained sampler needs the tokenizer's vocabulary.
+    ServiceProcess sampler("fm-sampler", {"--tokenizer=" + tok.address()});
+    if (!model.WaitForServing(60000) || !sampler.WaitForServing()) {
       std::fprintf(stderr, "services did not start\n%s", model.log().c_str());
       return 1;
     }
@@ -144,6 +168,25 @@ int main(int argc, char** argv) {
     auto channel = fm::MakeChannel(gateway.address());
     auto stub = fm::v1::GatewayService::NewStub(*channel);
     OneStream(stub.get(), 8);  // warm up connections
+    auto rate = [](const StreamResult& r) {
+      return (r.tokens - 1) / absl::ToDoubleSeconds(r.last - r.first);
+    };
+    if (constrained) {
+      OneStream(stub.get(), 8, true);  // compiles and caches the constraint
+      std::vector<double> plain, bound, ratios;
+      for (int round = 0; round < (quick ? 3 : 7); ++round) {
+        const double a = rate(OneStream(stub.get(), tokens));
+        const double b = rate(OneStream(stub.get(), tokens, true));
+        plain.push_back(a);
+        bound.push_back(b);
+        ratios.push_back(b / a);
+      }
+      std::printf("| %s | %.1f | %.1f | %.0f%% |\n", shape.name,
+                  fm::bench::Median(plain), fm::bench::Median(bound),
+                  100.0 * fm::bench::Median(ratios));
+      std::fflush(stdout);
+      continue;
+    }
     // In-process and pipeline windows alternate, and each pair gives one
     // ratio: this host's speed moves by tens of percent from one second to
     // the next, so figures taken minutes apart are not comparable.

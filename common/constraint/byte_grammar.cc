@@ -29,6 +29,26 @@ GrammarElement ByteGrammar::Bytes(const ByteSet& bytes) {
   return {GrammarElement::Kind::kBytes, n};
 }
 
+int32_t ByteGrammar::Splice(const ByteGrammar& other, int32_t other_rule) {
+  const int32_t offset = static_cast<int32_t>(rules_.size());
+  std::vector<int32_t> set_index(other.byte_sets_.size());
+  for (size_t i = 0; i < other.byte_sets_.size(); ++i) {
+    set_index[i] = Bytes(other.byte_sets_[i]).index;
+  }
+  for (const GrammarRule& rule : other.rules_) {
+    const int32_t here = AddRule(rule.name);
+    for (const Alternative& alt : rule.alternatives) {
+      Alternative copy = alt;
+      for (GrammarElement& e : copy) {
+        e.index = e.kind == GrammarElement::Kind::kBytes ? set_index[e.index]
+                                                         : e.index + offset;
+      }
+      AddAlternative(here, std::move(copy));
+    }
+  }
+  return other_rule + offset;
+}
+
 bool ByteGrammar::Trim() {
   // Productive rules by a worklist: an alternative is productive once all
   // its rule references are; a rule once one alternative is.

@@ -52,6 +52,10 @@ class ByteGrammar {
     return {GrammarElement::Kind::kRule, rule};
   }
 
+  // Copies every rule of `other` into this grammar (byte sets shared,
+  // references renumbered) and returns the index `other_rule` got here.
+  int32_t Splice(const ByteGrammar& other, int32_t other_rule);
+
   void set_root(int32_t rule) { root_ = rule; }
   int32_t root() const { return root_; }
   const std::vector<GrammarRule>& rules() const { return rules_; }

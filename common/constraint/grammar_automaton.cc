@@ -3,6 +3,7 @@
 #include "common/constraint/grammar_automaton.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace fm::constraint {
 namespace {
@@ -34,7 +35,9 @@ GrammarAutomaton::GrammarAutomaton(const ByteGrammar& grammar,
   // Partition refinement: split every class by membership in each set.
   class_of_.fill(0);
   int32_t classes = 1;
+  std::unordered_set<ByteSet> distinct;  // sets repeat (literals, digits)
   for (const ByteSet& set : byte_sets_) {
+    if (!distinct.insert(set).second) continue;
     std::array<int16_t, 512> split;  // (old class, in set) -> new class
     split.fill(-1);
     int32_t next = 0;

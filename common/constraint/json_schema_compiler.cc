@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "common/constraint/choice_compiler.h"
 #include "common/constraint/code_point_set.h"
 #include "common/constraint/decimal_range.h"
@@ -245,9 +246,7 @@ class SchemaGrammarBuilder {
         return Unsupported("'format' together with 'minLength' or 'maxLength'",
                            f.format_path);
       }
-      FM_ASSIGN_OR_RETURN(int32_t r, Regex(*StringFormatRegex(f.format),
-                                           f.format_path, RegexMatch::kWhole,
-                                           TextEncoding::kJsonStringContent));
+      FM_ASSIGN_OR_RETURN(int32_t r, FormatRule(f.format, f.format_path));
       g_.AddAlternative(rule, Quoted({ByteGrammar::Rule(r)}));
       return absl::OkStatus();
     }
@@ -523,6 +522,40 @@ class SchemaGrammarBuilder {
   // The rule of a regex; errors name `what` (a user's pattern keeps its
   // code: INVALID_ARGUMENT when malformed, UNIMPLEMENTED when it uses a
   // feature that is not regular).
+  // The rule matching a format's string contents: its grammar built once
+  // per process (the exact time format has 1,440 leap-second
+  // alternatives), spliced in once per schema.
+  absl::StatusOr<int32_t> FormatRule(const std::string& format,
+                                     const std::string& path) {
+    if (auto it = format_rules_.find(format); it != format_rules_.end()) {
+      return it->second;
+    }
+    static absl::Mutex* mu = new absl::Mutex();
+    static auto* built =
+        new std::map<std::string, std::pair<ByteGrammar, int32_t>>();
+    absl::MutexLock lock(mu);
+    auto it = built->find(format);
+    if (it == built->end()) {
+      ByteGrammar grammar;
+      RegexLimits limits;
+      limits.max_pattern_bytes = 1 << 22;
+      absl::StatusOr<int32_t> root =
+          AddRegexRule(*StringFormatRegex(format), limits, &grammar,
+                       RegexMatch::kWhole, TextEncoding::kJsonStringContent);
+      if (!root.ok()) {
+        return absl::Status(
+            root.status().code(),
+            absl::StrCat("json_schema: ", path, ": ", root.status().message()));
+      }
+      it = built->emplace(format, std::make_pair(std::move(grammar), *root))
+               .first;
+    }
+    const int32_t rule = g_.Splice(it->second.first, it->second.second);
+    FM_RETURN_IF_ERROR(g_.CheckSize());
+    format_rules_[format] = rule;
+    return rule;
+  }
+
   absl::StatusOr<int32_t> Regex(const std::string& regex,
                                 const std::string& what,
                                 RegexMatch match = RegexMatch::kWhole,
@@ -623,6 +656,7 @@ class SchemaGrammarBuilder {
   ByteGrammar g_;
   SchemaNormalizer normalizer_;
   std::map<std::string, int32_t> rules_;  // by conjunction
+  std::map<std::string, int32_t> format_rules_;  // spliced, by format
   int32_t depth_ = 0;
   int32_t ws_ = -1, char_ = -1, any_string_ = -1;
 };
@@ -655,6 +689,9 @@ absl::StatusOr<ByteGrammar> CompileJsonSchema(
     return absl::InvalidArgumentError(
         absl::StrCat("json_schema: the schema is not JSON (at byte ", e.byte,
                      "): ", e.what()));
+  } catch (const SchemaJson::exception& e) {  // a number out of range
+    return absl::InvalidArgumentError(
+        absl::StrCat("json_schema: the schema is not usable JSON: ", e.what()));
   }
   SchemaGrammarBuilder builder(schema, options);
   return builder.Build();

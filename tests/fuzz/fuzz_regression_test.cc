@@ -97,7 +97,7 @@ TEST_CASE("constraints: seeds, past crashes and mutations", "[fuzz]") {
 }
 
 TEST_CASE("JSON Schema: seeds, past crashes and mutations", "[fuzz]") {
-  RunTarget("json_schema", FuzzJsonSchema, 8, 0, 3000);
+  RunTarget("json_schema", FuzzJsonSchema, 8, 1, 3000);
 }
 
 TEST_CASE("tokenizer.json: seeds, past crashes and mutations", "[fuzz]") {
