@@ -3,8 +3,6 @@
 // `generate` (ConstraintFromFlags).
 #include <cstdio>
 #include <fstream>
-#include <iostream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -27,10 +25,7 @@ namespace {
 
 absl::StatusOr<std::string> ReadFileArg(const std::string& flag,
                                         const std::string& path) {
-  if (path == "-") {
-    return std::string(std::istreambuf_iterator<char>(std::cin),
-                       std::istreambuf_iterator<char>());
-  }
+  if (path == "-") return TextArg(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(

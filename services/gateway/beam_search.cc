@@ -32,19 +32,9 @@ double BeamSearch::Score(double sum, size_t length) const {
 }
 
 absl::Status BeamSearch::Prefill() {
-  fm::v1::SessionRequest prefill;
-  fm::v1::AppendOp* append = prefill.add_ops()->mutable_append();
-  append->set_sequence_id(0);
-  append->mutable_token_ids()->Assign(plan_.prompt.begin(), plan_.prompt.end());
-  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled,
-                      model_->Call(std::move(prefill)));
-  if (prefilled.results_size() != 1 ||
-      prefilled.results(0).logits_size() != 1) {
-    return absl::InternalError("model: malformed prefill response");
-  }
   Hypothesis root;
   root.model_sequence = 0;
-  root.logits = std::move(*prefilled.mutable_results(0)->mutable_logits(0));
+  FM_ASSIGN_OR_RETURN(root.logits, model_->Prefill(plan_.prompt));
   live_.push_back(std::move(root));
   return absl::OkStatus();
 }

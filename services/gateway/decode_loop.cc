@@ -37,19 +37,10 @@ absl::Status DecodeLoop::Run() {
 }
 
 absl::Status DecodeLoop::Prefill() {
-  fm::v1::SessionRequest prefill;
-  fm::v1::AppendOp* append = prefill.add_ops()->mutable_append();
-  append->set_sequence_id(0);
-  append->mutable_token_ids()->Assign(plan_.prompt.begin(), plan_.prompt.end());
-  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled,
-                      model_->Call(std::move(prefill)));
-  if (prefilled.results_size() != 1 ||
-      prefilled.results(0).logits_size() != 1) {
-    return absl::InternalError("model: malformed prefill response");
-  }
+  FM_ASSIGN_OR_RETURN(fm::v1::Logits logits, model_->Prefill(plan_.prompt));
   for (auto& seq : sequences_) {
     FM_RETURN_IF_ERROR(seq->Prime());
-    seq->logits() = prefilled.results(0).logits(0);
+    seq->logits() = logits;
   }
   return absl::OkStatus();
 }

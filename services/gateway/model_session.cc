@@ -75,4 +75,19 @@ absl::StatusOr<fm::v1::SessionResponse> ModelSession::Resume(
 
 void ModelSession::Close() { exchange_->Close(); }
 
+absl::StatusOr<fm::v1::Logits> ModelSession::Prefill(
+    absl::Span<const TokenId> prompt) {
+  fm::v1::SessionRequest prefill;
+  fm::v1::AppendOp* append = prefill.add_ops()->mutable_append();
+  append->set_sequence_id(0);
+  append->mutable_token_ids()->Assign(prompt.begin(), prompt.end());
+  FM_ASSIGN_OR_RETURN(fm::v1::SessionResponse prefilled,
+                      Call(std::move(prefill)));
+  if (prefilled.results_size() != 1 ||
+      prefilled.results(0).logits_size() != 1) {
+    return absl::InternalError("model: malformed prefill response");
+  }
+  return std::move(*prefilled.mutable_results(0)->mutable_logits(0));
+}
+
 }  // namespace fm::gateway

@@ -14,6 +14,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "common/token_id.h"
 #include "fm/v1/model.pb.h"
 #include "services/gateway/backends.h"
 #include "services/gateway/exchange.h"
@@ -38,6 +40,10 @@ class ModelSession {
   // limits.max_resumes times per session; UNAVAILABLE when no replica
   // accepted a connection in time.
   absl::StatusOr<fm::v1::SessionResponse> Call(fm::v1::SessionRequest request);
+
+  // Appends `prompt` to sequence 0 (which every other sequence forks
+  // from) and returns the logits after it.
+  absl::StatusOr<fm::v1::Logits> Prefill(absl::Span<const TokenId> prompt);
 
   // Ends the stream cleanly (the model frees the session's KV cache).
   void Close();
