@@ -22,6 +22,7 @@
 #include "services/model/dtype.h"
 #include "services/model/huge_page_buffer.h"
 #include "services/model/interleaved_matmul.h"
+#include "services/model/interleaved_vnni.h"
 #include "services/model/kquant_matmul.h"
 #include "services/model/quant.h"
 #include "tests/model/ggml_quant_reference.h"
@@ -75,6 +76,7 @@ Inputs MakeInputs(int64_t n, int64_t cols) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> x(cols);
   Inputs in;
+  in.q8.with_spread = in.q8k.with_spread = true;  // for the AVX2 kernels
   in.q8.Resize(n, cols);
   in.q8k.Resize(n, cols);
   for (int64_t i = 0; i < n; ++i) {
@@ -85,11 +87,28 @@ Inputs MakeInputs(int64_t n, int64_t cols) {
   return in;
 }
 
-// `interleaved`: w is an InterleaveRows copy.
-void Run(DType dtype, bool interleaved, const uint8_t* w, const Inputs& in,
+// Which kernel runs: ggml's rows, or an InterleaveRows copy with the AVX2
+// or the AVX-512 VNNI kernels.
+enum class Kernel { kRows, kX8Avx2, kX8Vnni };
+
+const char* KernelSuffix(Kernel k) {
+  switch (k) {
+    case Kernel::kRows:
+      return "";
+    case Kernel::kX8Avx2:
+      return " x8 avx2";
+    case Kernel::kX8Vnni:
+      return " x8 vnni";
+  }
+  return "";
+}
+
+void Run(DType dtype, Kernel kernel, const uint8_t* w, const Inputs& in,
          int64_t rows, float* out) {
-  if (interleaved) {
-    MatMulInterleaved(dtype, w, in.q8, in.q8k, rows, 0, rows, out);
+  if (kernel == Kernel::kX8Avx2) {
+    MatMulInterleavedAvx2(dtype, w, in.q8, in.q8k, rows, 0, rows, out);
+  } else if (kernel == Kernel::kX8Vnni) {
+    MatMulInterleavedVnni(dtype, w, in.q8, in.q8k, rows, 0, rows, out);
   } else if (HasKQuantKernel(dtype)) {
     MatMulKQuant(dtype, w, in.q8k, rows, 0, rows, out);
   } else {
@@ -118,15 +137,15 @@ __attribute__((target("avx2"))) double ReadRate(const uint8_t* p,
 // Weights x inputs per second over `reps` passes: the best pass (in L2 the
 // kernel is compute-bound, and other tenants of the host only slow a pass
 // down), or the median of streamed passes.
-double KernelRate(DType dtype, bool interleaved, const uint8_t* w,
+double KernelRate(DType dtype, Kernel kernel, const uint8_t* w,
                   const Inputs& in, int64_t rows, int64_t cols, int64_t n,
                   int reps, bool best) {
   std::vector<float> out(rows * n);
   std::vector<double> rates;
-  Run(dtype, interleaved, w, in, rows, out.data());  // warm-up
+  Run(dtype, kernel, w, in, rows, out.data());  // warm-up
   for (int r = 0; r < reps; ++r) {
     const auto t0 = Clock::now();
-    Run(dtype, interleaved, w, in, rows, out.data());
+    Run(dtype, kernel, w, in, rows, out.data());
     rates.push_back(static_cast<double>(rows) * cols * n /
                     Seconds(t0, Clock::now()));
   }
@@ -174,8 +193,10 @@ int Main(const Options& opt) {
     const int64_t stream_rows = stream_bytes / row_bytes;
     const auto cache_w = MakeWeights(type, cache_rows, kCols);
     const auto stream_w = MakeWeights(type, stream_rows, kCols);
-    for (bool interleaved : {false, true}) {
+    for (Kernel kernel : {Kernel::kRows, Kernel::kX8Avx2, Kernel::kX8Vnni}) {
+      const bool interleaved = kernel != Kernel::kRows;
       if (interleaved && !HasInterleavedKernel(dtype)) continue;
+      if (kernel == Kernel::kX8Vnni && !HasInterleavedVnni()) continue;
       // Q2_K and Q3_K have no row kernel (dequantized path).
       if (!interleaved && !HasKQuantKernel(dtype) &&
           !HasBlocks32Kernel(dtype)) {
@@ -196,21 +217,21 @@ int Main(const Options& opt) {
           interleaved ? stream_x8.size() : stream_w.size();
       for (int64_t n : batches) {
         const Inputs sub = MakeInputs(n, kCols);
-        const double cache = KernelRate(dtype, interleaved, cw, sub, cache_rows,
-                                        kCols, n, reps_cache,
-                                        /*best=*/true);
+        const double cache =
+            KernelRate(dtype, kernel, cw, sub, cache_rows, kCols, n, reps_cache,
+                       /*best=*/true);
         std::vector<double> mem, read;
         for (int r = 0; r < reps_stream; ++r) {
           read.push_back(ReadRate(sw, stream_size));
-          mem.push_back(KernelRate(dtype, interleaved, sw, sub, stream_rows,
-                                   kCols, n, 1, /*best=*/false));
+          mem.push_back(KernelRate(dtype, kernel, sw, sub, stream_rows, kCols,
+                                   n, 1, /*best=*/false));
         }
         const double mem_rate = bench::Median(mem);
         const double read_rate = bench::Median(read);
         const double mem_bytes = mem_rate / n * bytes_per_weight;
         std::printf(
             "| %s%s | %.2f | %lld | %.1f | %.1f | %.1f | %.1f | %.0f%% |\n",
-            testing::GgmlTypeName(type), interleaved ? " x8" : "",
+            testing::GgmlTypeName(type), KernelSuffix(kernel),
             bytes_per_weight * 8, static_cast<long long>(n), cache / 1e9,
             mem_rate / 1e9, mem_bytes / 1e9, read_rate / 1e9,
             100.0 * mem_bytes / read_rate);

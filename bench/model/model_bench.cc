@@ -22,7 +22,9 @@
 #include "absl/strings/str_format.h"
 #include "bench/median.h"
 #include "services/model/blas_core.h"
+#include "services/model/cpu_features.h"
 #include "services/model/f32_kernel.h"
+#include "services/model/interleaved_matmul.h"
 #include "services/model/llama_model.h"
 #include "services/model/quant.h"
 #include "services/model/thread_pool.h"
@@ -412,6 +414,10 @@ int Main(int argc, char** argv) {
   if (auto s = EnsureOpenBlasCore(argc, argv); !s.ok()) {
     std::fprintf(stderr, "warning: %s\n", s.ToString().c_str());
   }
+  if (auto s = CheckCpuLimit(); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 2;
+  }
   Options opt;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
@@ -504,10 +510,12 @@ int Main(int argc, char** argv) {
       "Random weights, vocab 32000, n_kv_heads = n_heads; decode from "
       "position 8 (single stream: %d steps; batched: %d steps per "
       "sequence); prefill = one 128-token Forward. OpenBLAS core: %s "
-      "(OPENBLAS_CORETYPE=%s). Q8_0 kernel: %s. KV cache: f16 (fm-model's "
+      "(OPENBLAS_CORETYPE=%s). Integer kernels: %s (FM_CPU_LIMIT=%s; Q8_0 "
+      "row kernel: %s). KV cache: f16 (fm-model's "
       "default). CPU threads available: %u.\n\n",
       decode_steps, batch_steps, BlasCoreName().c_str(),
-      env_core ? env_core : "unset", Q8KernelName(),
+      env_core ? env_core : "unset", IntegerKernelName(),
+      CpuLimit().empty() ? "unset" : CpuLimit().c_str(), Q8KernelName(),
       std::thread::hardware_concurrency());
   std::printf(
       "Single-stream decode runs in %d windows of %d steps (positions 10 to "

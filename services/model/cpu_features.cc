@@ -4,13 +4,24 @@
 
 #include <cpuid.h>
 
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+
 namespace fm::model {
 namespace {
+
+constexpr char kLimitVariable[] = "FM_CPU_LIMIT";
 
 bool HasF16c() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
   return (ecx & bit_F16C) != 0;
+}
+
+std::string LimitValue() {
+  const char* v = std::getenv(kLimitVariable);
+  return v == nullptr ? "" : v;
 }
 
 CpuFeatures Detect() {
@@ -23,6 +34,11 @@ CpuFeatures Detect() {
              __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl");
   f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
+  const std::string limit = CpuLimit();
+  if (limit == "avx2" || limit == "baseline") {
+    f.avx512 = f.avx512_vnni = false;
+  }
+  if (limit == "baseline") f.avx2_fma_f16c = false;
   return f;
 }
 
@@ -31,6 +47,19 @@ CpuFeatures Detect() {
 const CpuFeatures& Cpu() {
   static const CpuFeatures features = Detect();
   return features;
+}
+
+absl::Status CheckCpuLimit() {
+  const std::string v = LimitValue();
+  if (v.empty() || v == "avx2" || v == "baseline") return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(kLimitVariable, " is \"", v,
+                   "\"; it must be unset, \"avx2\" or \"baseline\""));
+}
+
+std::string CpuLimit() {
+  const std::string v = LimitValue();
+  return v == "avx2" || v == "baseline" ? v : "";
 }
 
 }  // namespace fm::model

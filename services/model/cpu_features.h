@@ -1,7 +1,17 @@
 // What this CPU's SIMD units can run, detected once at first use, for the
 // kernels' run-time dispatch (the binary itself targets baseline x86-64).
+//
+// FM_CPU_LIMIT caps what is reported: "avx2" (no AVX-512 kernels) or
+// "baseline" (scalar kernels only). Kernels of different instruction sets
+// round differently, so replicas on mixed CPUs that must compute the same
+// logits (a generation resumed on another replica) can all run the same
+// ones; and two kernel sets can be compared on one machine.
 #ifndef FM_SERVICES_MODEL_CPU_FEATURES_H_
 #define FM_SERVICES_MODEL_CPU_FEATURES_H_
+
+#include <string>
+
+#include "absl/status/status.h"
 
 namespace fm::model {
 
@@ -12,6 +22,14 @@ struct CpuFeatures {
 };
 
 const CpuFeatures& Cpu();
+
+// OK when FM_CPU_LIMIT is unset, empty, "avx2" or "baseline"; otherwise
+// INVALID_ARGUMENT naming the variable, its value and the choices (an
+// unknown value is ignored by Cpu(), so a service checks this at start).
+absl::Status CheckCpuLimit();
+
+// "avx2", "baseline" or "" (no limit): the FM_CPU_LIMIT in effect.
+std::string CpuLimit();
 
 }  // namespace fm::model
 

@@ -1,4 +1,5 @@
-// The AVX2 kernels over interleaved rows (interleaved_layout.h).
+// The AVX2 kernels over interleaved rows (interleaved_layout.h), and the
+// choice between them and the AVX-512 VNNI ones.
 #include "services/model/interleaved_matmul.h"
 
 // GCC 12's AVX headers trip -Wuninitialized on their own placeholders.
@@ -6,12 +7,13 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
 #include "services/model/avx2_stream.h"
 #include "services/model/cpu_features.h"
+#include "services/model/interleaved_groups.h"
+#include "services/model/interleaved_vnni.h"
 #include "services/model/quant_blocks.h"
 
 namespace fm::model {
@@ -19,23 +21,12 @@ namespace {
 
 #define FM_AVX2 __attribute__((target("avx2,fma,f16c")))
 
-// Row i's SpreadQuads copy (Q8Activations or Q8KActivations).
-template <typename Inputs>
-inline const int8_t* SpreadRow(const Inputs& x, int64_t i) {
-  return x.spread.data() + i * x.cols * 8;
-}
-
 // Activations pos..pos+3 (int8) in every 32-bit lane, one vector's worth
 // for all 8 rows, from the inputs' spread copy (SpreadQuads): a plain load
 // that maddubs takes as its memory operand, where a broadcast would cost
 // an instruction of its own per maddubs.
 FM_AVX2 inline __m256i Activations4(const int8_t* spread_row, int64_t pos) {
   return Load32(spread_row + 8 * pos);
-}
-
-// 8 fp16 per-row factors as floats.
-FM_AVX2 inline __m256 RowHalves(const uint16_t* h) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
 }
 
 // Row r's int16 value in int16 lanes 2r and 2r + 1 (madd's pairs), from 8
@@ -143,18 +134,7 @@ FM_AVX2 GroupSums<NB> GroupQ45K(const Block* blocks, int64_t nb,
     const __m256 d = RowHalves(blk.d);
     const __m256 dmin = RowHalves(blk.dmin);
     for (int n = 0; n < NB; ++n) {
-      const int16_t* sums32 =
-          x.bsums32.data() + (i0 + n) * (x.cols / 32) + 8 * b;
-      __m256i m = _mm256_setzero_si256();
-      for (int p = 0; p < 4; ++p) {
-        int32_t pair;
-        std::memcpy(&pair, sums32 + 2 * p, 4);
-        m = _mm256_add_epi32(
-            m, _mm256_madd_epi16(
-                   _mm256_cvtepu8_epi16(_mm_loadu_si128(
-                       reinterpret_cast<const __m128i*>(blk.mins[p]))),
-                   _mm256_set1_epi32(pair)));
-      }
+      const __m256i m = MinsDot(blk.mins, x, i0 + n, b);
       const __m256 xd = _mm256_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
       acc.v[n] = _mm256_fmadd_ps(_mm256_mul_ps(d, xd),
                                  _mm256_cvtepi32_ps(sumi[n]), acc.v[n]);
@@ -329,25 +309,6 @@ FM_AVX2 GroupSums<NB> GroupSub16(const Block* blocks, int64_t nb,
   return acc;
 }
 
-// Where NB inputs' rows start, for the 32-weight block types.
-template <int NB>
-struct Inputs32 {
-  const int8_t* spread[NB];  // SpreadQuads rows
-  const float* d[NB];        // per block
-  const int16_t* sums[NB];   // per block
-};
-
-template <int NB>
-Inputs32<NB> Rows32(const Q8Activations& x, int64_t nb, int64_t i0) {
-  Inputs32<NB> in;
-  for (int n = 0; n < NB; ++n) {
-    in.spread[n] = SpreadRow(x, i0 + n);
-    in.d[n] = x.d.data() + (i0 + n) * nb;
-    in.sums[n] = x.sums.data() + (i0 + n) * nb;
-  }
-  return in;
-}
-
 // acc + d[r] * xd * dot[r] per row lane: one block's integer dots scaled.
 FM_AVX2 inline __m256 AddScaled(__m256 acc, __m256 d, float xd, __m256i dot) {
   return _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_set1_ps(xd)),
@@ -462,63 +423,40 @@ FM_AVX2 GroupSums<NB> GroupNibbles32(const Block* blocks, int64_t nb,
   return acc;
 }
 
-// Stores rows [lo, hi) (within group g) of input i's results.
-FM_AVX2 inline void StoreRows(__m256 v, int64_t g, int64_t lo, int64_t hi,
-                              int64_t i, int64_t rows, float* out) {
-  float* dst = out + i * rows + g * kInterleave;
-  if (lo == 0 && hi == kInterleave) {
-    _mm256_storeu_ps(dst, v);
-    return;
-  }
-  alignas(32) float lanes[kInterleave];
-  _mm256_store_ps(lanes, v);
-  for (int64_t r = lo; r < hi; ++r) dst[r] = lanes[r];
-}
-
 // One group's kernel for NB inputs, by the block type.
 template <int NB, typename Block, typename Inputs>
 FM_AVX2 GroupSums<NB> Group(const Block* blocks, int64_t nb, const Inputs& x,
                             int64_t i0) {
-  if constexpr (std::is_same_v<Block, BlockQ6_Kx8> ||
-                std::is_same_v<Block, BlockQ3_Kx8> ||
-                std::is_same_v<Block, BlockQ2_Kx8>) {
+  constexpr GroupFamily kFamily = FamilyOf<Block>();
+  if constexpr (kFamily == GroupFamily::kSub16) {
     return GroupSub16<Block, NB>(blocks, nb, x, i0);
-  } else if constexpr (std::is_same_v<Block, BlockQ8_0x8>) {
-    return GroupQ8_0<NB>(blocks, nb, x, i0);
-  } else if constexpr (std::is_same_v<Block, BlockQ4_Kx8> ||
-                       std::is_same_v<Block, BlockQ5_Kx8>) {
+  } else if constexpr (kFamily == GroupFamily::kQ45K) {
     return GroupQ45K<Block, NB>(blocks, nb, x, i0);
+  } else if constexpr (kFamily == GroupFamily::kQ8_0) {
+    return GroupQ8_0<NB>(blocks, nb, x, i0);
   } else {
     return GroupNibbles32<Block, NB>(blocks, nb, x, i0);
   }
 }
 
+// Group<NB> over every group and batch of inputs, stored.
 template <typename Block, typename Inputs>
-FM_AVX2 void RunGroups(const void* packed, const Inputs& x, int64_t nb,
-                       int64_t rows, int64_t row_begin, int64_t row_end,
-                       float* out) {
-  const auto* blocks = static_cast<const Block*>(packed);
-  for (int64_t g = row_begin / kInterleave; g * kInterleave < row_end; ++g) {
-    const int64_t lo = std::max<int64_t>(row_begin - g * kInterleave, 0);
-    const int64_t hi =
-        std::min<int64_t>(row_end - g * kInterleave, kInterleave);
-    const Block* gb = blocks + g * nb;
-    int64_t i = 0;
-    for (; i + 4 <= x.n; i += 4) {
-      const auto s = Group<4>(gb, nb, x, i);
-      for (int n = 0; n < 4; ++n)
-        StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
-    }
-    for (; i + 2 <= x.n; i += 2) {
-      const auto s = Group<2>(gb, nb, x, i);
-      for (int n = 0; n < 2; ++n)
-        StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
-    }
-    if (i < x.n) {
-      StoreRows(Group<1>(gb, nb, x, i).v[0], g, lo, hi, i, rows, out);
+struct Avx2Groups {
+  const Block* blocks;
+  int64_t nb;  // blocks per row
+  const Inputs& x;
+  int64_t rows;
+  float* out;
+
+  template <int NB>
+  FM_AVX2 void operator()(Width<NB>, int64_t g, int64_t lo, int64_t hi,
+                          int64_t i) const {
+    const GroupSums<NB> s = Group<NB>(blocks + g * nb, nb, x, i);
+    for (int n = 0; n < NB; ++n) {
+      StoreRows(s.v[n], g, lo, hi, i + n, rows, out);
     }
   }
-}
+};
 
 }  // namespace
 
@@ -527,50 +465,36 @@ bool HasInterleavedKernel(DType dtype) {
 }
 
 bool PrefersInterleaved(DType dtype) {
-  if (dtype == DType::kQ8_0 && Cpu().avx512_vnni) return false;
+  // Q8_0's AVX-512 VNNI row kernel is faster than the interleaved AVX2
+  // one, not than the interleaved VNNI one (bench/model/RESULTS.md).
+  if (dtype == DType::kQ8_0 && Cpu().avx512_vnni && !HasInterleavedVnni()) {
+    return false;
+  }
   return HasInterleavedKernel(dtype);
+}
+
+void MatMulInterleavedAvx2(DType dtype, const void* packed,
+                           const Q8Activations& x32, const Q8KActivations& xk,
+                           int64_t rows, int64_t row_begin, int64_t row_end,
+                           float* out) {
+  RunInterleaved<Avx2Groups, 4, 2, 1>(dtype, packed, x32, xk, rows, row_begin,
+                                      row_end, out);
+}
+
+const char* IntegerKernelName() {
+  if (HasInterleavedVnni()) return "avx512vnni";
+  return Cpu().avx2_fma_f16c ? "avx2" : "scalar";
 }
 
 void MatMulInterleaved(DType dtype, const void* packed,
                        const Q8Activations& x32, const Q8KActivations& xk,
                        int64_t rows, int64_t row_begin, int64_t row_end,
                        float* out) {
-  const int64_t nbk = xk.cols / kQkK;
-  const int64_t nb32 = x32.cols / kQ8BlockSize;
-  switch (dtype) {
-    case DType::kQ4_K:
-      return RunGroups<BlockQ4_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ5_K:
-      return RunGroups<BlockQ5_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ3_K:
-      return RunGroups<BlockQ3_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ2_K:
-      return RunGroups<BlockQ2_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ6_K:
-      return RunGroups<BlockQ6_Kx8>(packed, xk, nbk, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ5_0:
-      return RunGroups<BlockQ5_0x8>(packed, x32, nb32, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ4_1:
-      return RunGroups<BlockQ4_1x8>(packed, x32, nb32, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ5_1:
-      return RunGroups<BlockQ5_1x8>(packed, x32, nb32, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ8_0:
-      return RunGroups<BlockQ8_0x8>(packed, x32, nb32, rows, row_begin, row_end,
-                                    out);
-    case DType::kQ4_0:
-      return RunGroups<BlockQ4_0x8>(packed, x32, nb32, rows, row_begin, row_end,
-                                    out);
-    default:
-      return;
+  if (HasInterleavedVnni()) {
+    return MatMulInterleavedVnni(dtype, packed, x32, xk, rows, row_begin,
+                                 row_end, out);
   }
+  MatMulInterleavedAvx2(dtype, packed, x32, xk, rows, row_begin, row_end, out);
 }
 
 }  // namespace fm::model

@@ -1,5 +1,6 @@
-// The AVX2 kernels over weights re-laid 8 rows interleaved
-// (interleaved_layout.h), and which types a model should re-lay here.
+// The kernels over weights re-laid 8 rows interleaved
+// (interleaved_layout.h): AVX2, and AVX-512 VNNI where the CPU has it
+// (interleaved_vnni.h); and which types a model should re-lay here.
 #ifndef FM_SERVICES_MODEL_INTERLEAVED_MATMUL_H_
 #define FM_SERVICES_MODEL_INTERLEAVED_MATMUL_H_
 
@@ -27,10 +28,22 @@ bool PrefersInterleaved(DType dtype);
 // by it is computed whole and only its rows in range are stored), and each
 // result is computed the same way whatever x.n or the range is. The K
 // types read `xk`, the 32-weight types `x32` (both of the same inputs).
+// Runs the fastest kernel this CPU has (InterleavedKernelName).
 void MatMulInterleaved(DType dtype, const void* packed,
                        const Q8Activations& x32, const Q8KActivations& xk,
                        int64_t rows, int64_t row_begin, int64_t row_end,
                        float* out);
+
+// The same with the AVX2 kernels whatever the CPU has beyond AVX2 (needs
+// HasInterleavedKernel): for tests and benchmarks that compare kernels.
+void MatMulInterleavedAvx2(DType dtype, const void* packed,
+                           const Q8Activations& x32, const Q8KActivations& xk,
+                           int64_t rows, int64_t row_begin, int64_t row_end,
+                           float* out);
+
+// "avx512vnni", "avx2" or "scalar": the instruction set of the kernels the
+// quantized matrices run here (interleaved, row or dequantizing ones).
+const char* IntegerKernelName();
 
 }  // namespace fm::model
 

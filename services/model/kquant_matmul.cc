@@ -35,9 +35,12 @@ void Q8KActivations::Resize(int64_t n_rows, int64_t n_cols) {
   if (static_cast<int64_t>(bsums32.size()) < n_rows * n_cols / 32) {
     bsums32.resize(n_rows * n_cols / 32);
   }
-  if (Cpu().avx2_fma_f16c &&
+  if (with_spread &&
       static_cast<int64_t>(spread.size()) < n_rows * n_cols * 8) {
     spread.resize(n_rows * n_cols * 8);
+  }
+  if (with_biased && static_cast<int64_t>(biased.size()) < n_rows * n_cols) {
+    biased.resize(n_rows * n_cols);
   }
 }
 
@@ -130,7 +133,8 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
           bs[b * (kQkK / 16) + 2 * g] + bs[b * (kQkK / 16) + 2 * g + 1]);
     }
   }
-  if (avx2) SpreadQuads(q, cols, spread.data() + i * cols * 8);
+  if (with_spread) SpreadQuads(q, cols, spread.data() + i * cols * 8);
+  if (with_biased) BiasQuants(q, cols, biased.data() + i * cols);
 }
 
 namespace {

@@ -24,9 +24,14 @@ struct Q8KActivations {
   AlignedVector<float> d;     // (n, cols / 256)
   AlignedVector<int16_t> bsums;    // (n, cols / 16)
   AlignedVector<int16_t> bsums32;  // (n, cols / 32) sums of each 32
-  // (n, cols * 8): SpreadQuads of each row's quants, for the interleaved
-  // kernels (filled where they run, i.e. with AVX2).
+  // (n, cols * 8): SpreadQuads of each row's quants, for the AVX2
+  // interleaved kernels; kept only when with_spread.
   AlignedVector<int8_t> spread;
+  bool with_spread = SpreadByDefault();
+  // (n, cols): each quant + 128 (BiasQuants), for the AVX-512 VNNI kernels
+  // of the types with signed weights; kept only when with_biased.
+  AlignedVector<uint8_t> biased;
+  bool with_biased = BiasedByDefault();
 
   void Resize(int64_t n_rows, int64_t n_cols);
   // Quantizes row i from x (cols floats): d = amax / 127, q = round(x / d).

@@ -157,7 +157,8 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::Load(
                << "), " << i.architecture << " " << i.compute_dtype << " "
                << i.bits_per_weight << " bits/weight, " << i.parameter_count
                << " parameters, " << i.weight_bytes << " weight bytes; "
-               << i.threads << " threads; OpenBLAS core " << i.blas_core;
+               << i.threads << " threads; OpenBLAS core " << i.blas_core
+               << "; integer kernels " << i.integer_kernels;
   if (IsGenericBlasCore(i.blas_core) && !PreferredBlasCore().empty()) {
     FM_LOG(WARNING) << "OpenBLAS runs its generic core " << i.blas_core
                     << " on a CPU that supports " << PreferredBlasCore()
@@ -215,6 +216,7 @@ LlamaModel::LlamaModel(std::unique_ptr<Checkpoint> checkpoint, int threads,
   i.dtype = checkpoint_->file_dtype;
   i.compute_dtype = ComputeDType(w);
   i.blas_core = BlasCoreName();
+  i.integer_kernels = IntegerKernelName();
   i.dim = c.dim;
   i.hidden_dim = c.hidden_dim;
   i.n_layers = c.n_layers;

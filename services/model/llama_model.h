@@ -33,6 +33,8 @@ struct ModelInfo {
   // The layer matrices' dtypes as multiplied: "F32", "Q8_0", "Q4_K+Q6_K".
   std::string compute_dtype;
   std::string blas_core;      // openblas_get_corename()
+  // The quantized matrices' kernels: "avx512vnni", "avx2" or "scalar".
+  std::string integer_kernels;
   int32_t dim = 0;
   int32_t hidden_dim = 0;
   int32_t n_layers = 0;

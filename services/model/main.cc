@@ -7,6 +7,7 @@
 #include "common/server_flags.h"
 #include "common/server_runner.h"
 #include "services/model/blas_core.h"
+#include "services/model/cpu_features.h"
 #include "services/model/llama_model.h"
 #include "services/model/model_service.h"
 
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
   fm::InitService("fm-model", "fm-model --model=PATH [--listen=HOST:PORT]",
                   argc, argv);
   if (!core.ok()) FM_LOG(WARNING) << core;
+  if (const absl::Status limit = fm::model::CheckCpuLimit(); !limit.ok()) {
+    FM_LOG(ERROR) << limit;
+    return 2;
+  }
   const std::string path = absl::GetFlag(FLAGS_model);
   if (path.empty()) {
     FM_LOG(ERROR) << "--model is required";

@@ -217,6 +217,7 @@ grpc::ServerUnaryReactor* ModelServiceImpl::Info(
   response->set_model_path(options_.model_path);
   response->set_model_sha256(options_.model_sha256);
   response->set_blas_core(info.blas_core);
+  response->set_integer_kernels(info.integer_kernels);
   response->set_threads(info.threads);
   response->set_sessions_opened(sessions_opened_.load());
   response->set_sessions_closed(sessions_closed_.load());

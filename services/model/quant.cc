@@ -34,6 +34,16 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
   }
 }
 
+bool SpreadByDefault() { return Cpu().avx2_fma_f16c && !Cpu().avx512_vnni; }
+
+bool BiasedByDefault() { return Cpu().avx512_vnni; }
+
+void BiasQuants(const int8_t* q, int64_t n, uint8_t* out) {
+  for (int64_t k = 0; k < n; ++k) {
+    out[k] = static_cast<uint8_t>(q[k] ^ static_cast<int8_t>(0x80));
+  }
+}
+
 void SpreadQuads(const int8_t* q, int64_t n, int8_t* out) {
   for (int64_t k = 0; k < n; k += 4) {
     for (int r = 0; r < 8; ++r) std::memcpy(out + 8 * k + 4 * r, q + k, 4);
@@ -53,9 +63,12 @@ void Q8Activations::Resize(int64_t n_rows, int64_t n_cols) {
     d_pairs.resize(n_rows * pairs * 16);
   }
   if (static_cast<int64_t>(sums.size()) < n_rows * nb) sums.resize(n_rows * nb);
-  if (Cpu().avx2_fma_f16c &&
+  if (with_spread &&
       static_cast<int64_t>(spread.size()) < n_rows * n_cols * 8) {
     spread.resize(n_rows * n_cols * 8);
+  }
+  if (with_biased && static_cast<int64_t>(biased.size()) < n_rows * n_cols) {
+    biased.resize(n_rows * n_cols);
   }
 }
 
@@ -193,7 +206,8 @@ void Q8Activations::QuantizeRow(int64_t i, const float* x) {
     for (int j = 0; j < kQ8BlockSize; ++j) sum += qb[j];
     sums[i * nb + b] = static_cast<int16_t>(sum);  // |sum| <= 32 * 127
   }
-  if (avx2) SpreadQuads(q, cols, spread.data() + i * cols * 8);
+  if (with_spread) SpreadQuads(q, cols, spread.data() + i * cols * 8);
+  if (with_biased) BiasQuants(q, cols, biased.data() + i * cols);
   float* dp = d_pairs.data() + i * pairs * 16;
   for (int64_t p = 0; p < pairs; ++p) {
     const float d0 = di[2 * p];

@@ -14,6 +14,20 @@
 
 namespace fm::model {
 
+// Whether activations keep SpreadQuads copies unless told otherwise: where
+// the AVX2 interleaved kernels run (the AVX-512 VNNI ones read the quants
+// as they are, and skipping the copy saves 8 bytes written per input).
+bool SpreadByDefault();
+
+// Whether activations keep BiasQuants copies unless told otherwise: where
+// the AVX-512 VNNI kernels run.
+bool BiasedByDefault();
+
+// out[k] = q[k] + 128 as unsigned bytes: vpdpbusd multiplies unsigned by
+// signed bytes, so the kernels of signed weights take the activations
+// this way and subtract 128 * (sum of the weights), which the weights
+// alone determine.
+void BiasQuants(const int8_t* q, int64_t n, uint8_t* out);
 
 // Input rows quantized for the int8 kernels (Q8 with f32 scales): row i's
 // quants are contiguous, so a SIMD load can span two blocks.
@@ -29,9 +43,14 @@ struct Q8Activations {
   AlignedVector<float> d_pairs;
   // (n, cols / 32) sum of each block's quants (for Q4_1 / Q5_1's minimum).
   AlignedVector<int16_t> sums;
-  // (n, cols * 8): SpreadQuads of each row's quants, for the interleaved
-  // kernels (filled where they run, i.e. with AVX2).
+  // (n, cols * 8): SpreadQuads of each row's quants, for the AVX2
+  // interleaved kernels; kept only when with_spread.
   AlignedVector<int8_t> spread;
+  bool with_spread = SpreadByDefault();
+  // (n, cols): each quant + 128 (BiasQuants), for the AVX-512 VNNI kernels
+  // of the types with signed weights; kept only when with_biased.
+  AlignedVector<uint8_t> biased;
+  bool with_biased = BiasedByDefault();
 
   // Sizes the buffers for n rows of `cols` (cols % 32 == 0).
   void Resize(int64_t n_rows, int64_t n_cols);

@@ -12,6 +12,7 @@
 #include "services/model/dtype.h"
 #include "services/model/huge_page_buffer.h"
 #include "services/model/interleaved_matmul.h"
+#include "services/model/interleaved_vnni.h"
 #include "services/model/kquant_matmul.h"
 #include "services/model/ops.h"
 #include "services/model/thread_pool.h"
@@ -287,6 +288,8 @@ TEST_CASE(
     const std::vector<float> x = RandomFloats(kN * kCols, 17, 1.0f);
     Q8KActivations ak;
     Q8Activations a32;
+    // Spread copies too, for the AVX2 kernels wherever they run.
+    ak.with_spread = a32.with_spread = true;
     ak.Resize(kN, kCols);
     a32.Resize(kN, kCols);
     std::vector<float> xq(kN * kCols);  // the inputs as the kernel sees them
@@ -298,34 +301,56 @@ TEST_CASE(
     for (int64_t k = 0; k < kN * kCols; ++k) {
       xq[k] = k_type ? ak.qs[k] * ak.d[k / 256] : a32.qs[k] * a32.d[k / 32];
     }
-    std::vector<float> out(kN * kRows, -1.0f);
-    MatMulInterleaved(dtype, packed.data(), a32, ak, kRows, 0, kRows,
-                      out.data());
-    const DotError e = ErrorVsDoubleDots(wd, xq, out, kN, kRows, kCols);
-    const double worst = e.worst, scale = e.scale;
-    INFO("max error " << worst << " of scale " << scale);
-    CHECK(worst <= 1e-5 * scale);
-    // Row ranges that cut groups (5 | 13 | 43) store exactly their rows,
-    // computed as in the whole range.
-    std::vector<float> pieces(kN * kRows, -1.0f);
-    for (auto [lo, hi] :
-         {std::pair<int64_t, int64_t>{0, 5}, {5, 13}, {13, kRows}}) {
-      MatMulInterleaved(dtype, packed.data(), a32, ak, kRows, lo, hi,
-                        pieces.data());
+    // Every kernel set this CPU runs: AVX2, and AVX-512 VNNI where present.
+    using Kernel =
+        void (*)(DType, const void*, const Q8Activations&,
+                 const Q8KActivations&, int64_t, int64_t, int64_t, float*);
+    std::vector<std::pair<const char*, Kernel>> kernels = {
+        {"avx2", &MatMulInterleavedAvx2}};
+    if (HasInterleavedVnni()) {
+      kernels.emplace_back("avx512vnni", &MatMulInterleavedVnni);
+    } else {
+      WARN("no AVX-512 VNNI on this CPU: its interleaved kernels untested");
     }
-    CHECK(SameBits(pieces, out));
-    // One input alone (a batch of 1) is the same row of the batch.
-    Q8KActivations one_k;
-    Q8Activations one_32;
-    one_k.Resize(1, kCols);
-    one_32.Resize(1, kCols);
-    one_k.QuantizeRow(0, x.data() + (kN - 1) * kCols);
-    one_32.QuantizeRow(0, x.data() + (kN - 1) * kCols);
-    std::vector<float> alone(kRows);
-    MatMulInterleaved(dtype, packed.data(), one_32, one_k, kRows, 0, kRows,
-                      alone.data());
-    CHECK(SameBits(
-        alone, std::vector<float>(out.begin() + (kN - 1) * kRows, out.end())));
+    std::vector<float> first;  // the first kernel set's products
+    for (const auto& [kernel_name, kernel] : kernels) {
+      INFO("kernels " << kernel_name);
+      std::vector<float> out(kN * kRows, -1.0f);
+      kernel(dtype, packed.data(), a32, ak, kRows, 0, kRows, out.data());
+      // Every kernel set computes the same integers and then the same
+      // float operations: bit-identical products (so replicas on different
+      // CPUs, and a batch against one input alone, agree).
+      if (first.empty()) {
+        first = out;
+      } else {
+        CHECK(SameBits(out, first));
+      }
+      const DotError e = ErrorVsDoubleDots(wd, xq, out, kN, kRows, kCols);
+      const double worst = e.worst, scale = e.scale;
+      INFO("max error " << worst << " of scale " << scale);
+      CHECK(worst <= 1e-5 * scale);
+      // Row ranges that cut groups (5 | 13 | 43) store exactly their rows,
+      // computed as in the whole range.
+      std::vector<float> pieces(kN * kRows, -1.0f);
+      for (auto [lo, hi] :
+           {std::pair<int64_t, int64_t>{0, 5}, {5, 13}, {13, kRows}}) {
+        kernel(dtype, packed.data(), a32, ak, kRows, lo, hi, pieces.data());
+      }
+      CHECK(SameBits(pieces, out));
+      // One input alone (a batch of 1) is the same row of the batch.
+      Q8KActivations one_k;
+      Q8Activations one_32;
+      one_k.with_spread = one_32.with_spread = true;
+      one_k.Resize(1, kCols);
+      one_32.Resize(1, kCols);
+      one_k.QuantizeRow(0, x.data() + (kN - 1) * kCols);
+      one_32.QuantizeRow(0, x.data() + (kN - 1) * kCols);
+      std::vector<float> alone(kRows);
+      kernel(dtype, packed.data(), one_32, one_k, kRows, 0, kRows,
+             alone.data());
+      CHECK(SameBits(alone, std::vector<float>(out.begin() + (kN - 1) * kRows,
+                                               out.end())));
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +12,8 @@
 #include "common/channel_factory.h"
 #include "common/half.h"
 #include "fm/v1/model.grpc.pb.h"
+#include "services/model/cpu_features.h"
+#include "services/model/interleaved_matmul.h"
 #include "services/model/llama_model.h"
 #include "tests/model/tiny_model_writer.h"
 #include "tests/support/subprocess.h"
@@ -130,6 +133,43 @@ TEST_CASE("Info describes the model and the load", "[model_service]") {
   CHECK(info.streamed_bytes_per_token() > 0);
   CHECK(info.hyperparameters().at("rope_style") == "adjacent_pairs");
   CHECK(info.hyperparameters().at("ffn_activation") == "silu");
+}
+
+// FM_CPU_LIMIT set in this process's environment for the children started
+// while it lives (this process itself has long detected its CPU).
+class ScopedCpuLimit {
+ public:
+  explicit ScopedCpuLimit(const char* value) {
+    ::setenv("FM_CPU_LIMIT", value, 1);
+  }
+  ~ScopedCpuLimit() { ::unsetenv("FM_CPU_LIMIT"); }
+};
+
+TEST_CASE(
+    "FM_CPU_LIMIT chooses the integer kernels, and a bad one stops "
+    "start-up",
+    "[model_service]") {
+  {
+    Server server;
+    CHECK(server.Info().integer_kernels() ==
+          std::string(fm::model::IntegerKernelName()));
+  }
+  if (fm::model::Cpu().avx2_fma_f16c) {
+    ScopedCpuLimit limit("avx2");
+    Server server;
+    CHECK(server.Info().integer_kernels() == "avx2");
+  }
+  {
+    ScopedCpuLimit limit("baseline");
+    Server server;
+    CHECK(server.Info().integer_kernels() == "scalar");
+  }
+  ScopedCpuLimit limit("avx-9000");
+  ServiceProcess bad("fm-model", {"--model=" + TinyModelPath()});
+  CHECK(bad.WaitExit(10000) != -1);
+  INFO(bad.log());
+  CHECK(bad.log().find("FM_CPU_LIMIT is \"avx-9000\"; it must be unset, "
+                       "\"avx2\" or \"baseline\"") != std::string::npos);
 }
 
 TEST_CASE("the flags ctx_size and kv_dtype shape the served model",

@@ -1,0 +1,609 @@
+// The AVX-512 VNNI kernels over interleaved rows (interleaved_layout.h).
+//
+// One 64-byte register holds two consecutive vectors k, k + 1 of a group
+// (4 weights of each of the 8 rows apiece) in "pair lanes": 32-bit lane
+// 2r holds row r's 4 weights of vector k, lane 2r + 1 its 4 of vector
+// k + 1. One vpdpbusd multiplies all 64 weights by their activations and
+// adds each lane's 4 products into int32: what in AVX2 is 2 maddubs, an
+// int16 add and a share of a madd. Pair lanes make the activations one
+// 8-byte broadcast (x[4k .. 4k + 7] in every 64-bit lane), which the CPU
+// does in its load unit, so the inputs are read as they are (no spread
+// copy, 1/8 of its bytes); the weights pay one permute per register,
+// shared by all the inputs of a batch.
+//
+// Every kernel computes the same integers as its AVX2 counterpart
+// (interleaved_matmul.cc) and then the same float operations in the same
+// order, so the two give bit-identical results: a sub-block's dot fits
+// int16 in every type, so two sub-blocks' dots are packed and multiplied
+// by their scales with one vpdpwssd, which also adds each row's two pair
+// lanes; the 32-weight types add them with a shift.
+// GCC 12's AVX headers trip -Wuninitialized on their own placeholders.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "services/model/avx2_stream.h"
+#include "services/model/cpu_features.h"
+#include "services/model/interleaved_groups.h"
+#include "services/model/quant_blocks.h"
+
+namespace fm::model {
+namespace {
+
+#define FM_VNNI                                               \
+  __attribute__((                                             \
+      target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni," \
+             "avx2,fma,f16c")))
+
+// Where a kernel's float accumulator keeps the group's row r: lane 2r
+// (kEvenLanes: the 32-weight types, whose pair lanes are added in place)
+// or lane 4 * (r / 2) + r % 2 (kPackedLanes: the K types, whose vpdpwssd
+// leaves rows 2L, 2L + 1 in dwords 0 and 1 of 128-bit lane L). The other
+// lanes hold finite values that are never stored.
+enum class RowLanes { kEven, kPacked };
+
+// The group's 8 rows' sums for NB inputs (lanes by RowLanes).
+template <int NB>
+struct GroupSums512 {
+  __m512 v[NB];
+};
+
+FM_VNNI inline __m512i Load64(const void* p) { return _mm512_loadu_si512(p); }
+
+// 8 bytes as one integer (an unaligned load).
+inline int64_t LoadInt64(const void* p) {
+  int64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// The activations of vectors k, k + 1 (k = pos / 4) in pair lanes:
+// x[pos .. pos + 7] in every 64-bit lane, one load-unit broadcast (x: the
+// signed quants or their biased copy).
+template <typename Quant>
+FM_VNNI inline __m512i Activations8(const Quant* x, int64_t pos) {
+  return _mm512_set1_epi64(LoadInt64(x + pos));
+}
+
+// acc + the 4 products of each lane, for weights w and activations a in
+// pair lanes: unsigned weights times signed activations, or (kSigned)
+// signed weights times biased activations (q + 128, BiasQuants), whose
+// sum is then too large by 128 * (sum of the weights): see BiasStart.
+template <bool kSigned>
+FM_VNNI inline __m512i Dot(__m512i acc, __m512i w, __m512i a) {
+  return kSigned ? _mm512_dpbusd_epi32(acc, a, w)
+                 : _mm512_dpbusd_epi32(acc, w, a);
+}
+
+// -128 * (sum of each lane's signed weights) over NW registers: where a
+// dot of biased activations with them starts, so that it ends exact. The
+// weights alone determine it, so one is shared by every input of a batch.
+template <int NW>
+FM_VNNI inline __m512i BiasStart(const __m512i (&w)[NW]) {
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  __m512i sum = _mm512_setzero_si512();
+  for (int k = 0; k < NW; ++k) sum = _mm512_dpbusd_epi32(sum, bias, w[k]);
+  return _mm512_sub_epi32(_mm512_setzero_si512(), sum);
+}
+
+// Each byte - offset.
+FM_VNNI inline __m512i Signed(__m512i unsigned_quants, int offset) {
+  return _mm512_sub_epi8(unsigned_quants,
+                         _mm512_set1_epi8(static_cast<char>(offset)));
+}
+
+// A 32-bit lane pattern: `even` in the even lanes, `odd` in the odd ones.
+FM_VNNI inline __m512i EvenOdd(int32_t even, int32_t odd) {
+  return _mm512_set1_epi64(static_cast<int64_t>(
+      (static_cast<uint64_t>(static_cast<uint32_t>(odd)) << 32) |
+      static_cast<uint32_t>(even)));
+}
+
+// 32 bytes of 8 rows (row r's at 4r .. 4r + 3) with each row's 4 bytes in
+// both of its pair lanes.
+FM_VNNI inline __m512i BothLanes(const uint8_t* bytes32) {
+  const __m512i twice = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3,  //
+                                          4, 4, 5, 5, 6, 6, 7, 7);
+  return _mm512_permutexvar_epi32(twice,
+                                  _mm512_castsi256_si512(Load32(bytes32)));
+}
+
+// Two consecutive vectors (64 bytes: vector k's rows, then vector k + 1's)
+// in pair lanes.
+FM_VNNI inline __m512i PairLanesOf(const void* vectors64) {
+  const __m512i zip = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11,  //
+                                        4, 12, 5, 13, 6, 14, 7, 15);
+  return _mm512_permutexvar_epi32(zip, Load64(vectors64));
+}
+
+// Each byte's bits [kEven, +kWidth) in the even lanes and [kOdd, +kWidth)
+// in the odd lanes of a BothLanes copy: 32-bit shifts are exact per byte
+// once masked.
+template <int kEven, int kOdd, int kWidth>
+FM_VNNI inline __m512i BitField(__m512i both) {
+  const __m512i mask = _mm512_set1_epi8(static_cast<char>((1 << kWidth) - 1));
+  return _mm512_and_si512(_mm512_srlv_epi32(both, EvenOdd(kEven, kOdd)), mask);
+}
+
+// v + 2^kTo in each byte whose bit kEven (even lanes) or kOdd (odd lanes)
+// is set in `bits` (a BothLanes copy): a high bit of the quants.
+template <int kEven, int kOdd, int kTo>
+FM_VNNI inline __m512i WithHighBit(__m512i v, __m512i bits) {
+  const __m512i select = EvenOdd(0x01010101 << kEven, 0x01010101 << kOdd);
+  return _mm512_mask_add_epi8(v, _mm512_test_epi8_mask(bits, select), v,
+                              _mm512_set1_epi8(static_cast<char>(1 << kTo)));
+}
+
+// Vectors 2m (the low nibbles of 32 packed bytes) and 2m + 1 (the high
+// nibbles) in pair lanes.
+FM_VNNI inline __m512i NibblePair(const uint8_t* packed32) {
+  return BitField<0, 4, 4>(BothLanes(packed32));
+}
+
+// 8 per-row floats in a kernel's row lanes.
+template <RowLanes kLanes>
+FM_VNNI inline __m512 InRowLanes(__m256 rows) {
+  const __m512i even = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3,  //
+                                         4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i packed = _mm512_setr_epi32(0, 1, 0, 1, 2, 3, 2, 3,  //
+                                           4, 5, 4, 5, 6, 7, 6, 7);
+  return _mm512_permutexvar_ps(kLanes == RowLanes::kEven ? even : packed,
+                               _mm512_castps256_ps512(rows));
+}
+
+// The 8 rows out of a kernel's row lanes.
+template <RowLanes kLanes>
+FM_VNNI inline __m256 FromRowLanes(__m512 v) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,  //
+                                         0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i packed = _mm512_setr_epi32(0, 1, 4, 5, 8, 9, 12, 13,  //
+                                           0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castps512_ps256(
+      _mm512_permutexvar_ps(kLanes == RowLanes::kEven ? even : packed, v));
+}
+
+// A pair-lane dot's rows in the even lanes (each row's two lanes added).
+FM_VNNI inline __m512i FoldPairLanes(__m512i dot) {
+  return _mm512_add_epi32(dot, _mm512_srli_epi64(dot, 32));
+}
+
+// int16 scale words for ScaledPair: in 128-bit lane L, rows 2L, 2L + 1 of
+// sub-block a (each twice), then of sub-block b, from 16 bytes (`bytes`)
+// arranged by `pick` (byte indices for lanes 0-1 and 2-3 in turn).
+FM_VNNI inline __m512i ScaleWords(__m128i bytes, __m256i pick, bool is_signed) {
+  const __m256i picked =
+      _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(bytes), pick);
+  return is_signed ? _mm512_cvtepi8_epi16(picked)
+                   : _mm512_cvtepu8_epi16(picked);
+}
+
+// Picks for ScaleWords: sub-blocks a, b in bytes 0-7 and 8-15 (row r at r),
+// or in the pair layout [row][2] (row r's a at 2r, b at 2r + 1).
+FM_VNNI inline __m256i PickSplit() {
+  return _mm256_setr_epi8(0, 0, 1, 1, 8, 8, 9, 9, 2, 2, 3, 3, 10, 10, 11, 11, 4,
+                          4, 5, 5, 12, 12, 13, 13, 6, 6, 7, 7, 14, 14, 15, 15);
+}
+FM_VNNI inline __m256i PickPairs() {
+  return _mm256_setr_epi8(0, 0, 2, 2, 1, 1, 3, 3, 4, 4, 6, 6, 5, 5, 7, 7,  //
+                          8, 8, 10, 10, 9, 9, 11, 11, 12, 12, 14, 14, 13, 13,
+                          15, 15);
+}
+
+// acc + scale_a[r] * dot_a[r] + scale_b[r] * dot_b[r] per row, exactly:
+// two pair-lane dots (every lane within int16) packed side by side and
+// multiplied by `words` (ScaleWords) with one vpdpwssd, which adds each
+// row's two lanes too. The rows of a land in dwords 0 and 1 of each
+// 128-bit lane, b's in 2 and 3 (FoldPacked adds them).
+FM_VNNI inline __m512i ScaledPair(__m512i acc, __m512i dot_a, __m512i dot_b,
+                                  __m512i words) {
+  return _mm512_dpwssd_epi32(acc, _mm512_packs_epi32(dot_a, dot_b), words);
+}
+
+// ScaledPair sums to rows in kPacked lanes.
+FM_VNNI inline __m512i FoldPacked(__m512i sums) {
+  return _mm512_add_epi32(sums, _mm512_bsrli_epi128(sums, 8));
+}
+
+// Row i's int8 activations, and their biased copy.
+template <typename Inputs>
+inline const int8_t* QuantsRow(const Inputs& x, int64_t i) {
+  return x.qs.data() + i * x.cols;
+}
+template <typename Inputs>
+inline const uint8_t* BiasedRow(const Inputs& x, int64_t i) {
+  return x.biased.data() + i * x.cols;
+}
+
+// Q4_K and Q5_K: per sub-block j (32 weights), 4 vpdpbusd per input; the
+// dots of sub-blocks j, j + 1 (Q4_K: at most 16 * 15 * 127 per lane) or
+// of j's two halves (Q5_K: 8 * 31 * 127) scaled by the rows' 6-bit scales
+// with one ScaledPair. The minimums' part is sum_j min[r][j] * (sum of
+// sub-block j's activations), as the AVX2 kernel computes it.
+template <typename Block, int NB>
+FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
+                                   const Q8KActivations& x, int64_t i0) {
+  constexpr bool kFive = std::is_same_v<Block, BlockQ5_Kx8>;
+  constexpr RowLanes kLanes = RowLanes::kPacked;
+  GroupSums512<NB> acc;
+  const int8_t* xs[NB];
+  for (int n = 0; n < NB; ++n) {
+    acc.v[n] = _mm512_setzero_ps();
+    xs[n] = QuantsRow(x, i0 + n);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const Block& blk = blocks[b];
+    __m512i sumi[NB];
+    for (int n = 0; n < NB; ++n) sumi[n] = _mm512_setzero_si512();
+    __m512i dots[NB][2];  // Q4_K: sub-blocks j - 1, j; Q5_K: j's halves
+    for (int j = 0; j < 8; ++j) {
+      PrefetchAhead(blk.qs[j], sizeof(blk.qs[j]));
+      // Vector pairs (8j + 2t, 8j + 2t + 1), t = 0..3: weights 32j + 8t
+      // + 0..3 and + 4..7 of every row.
+      __m512i q[4];
+      for (int t = 0; t < 4; ++t) q[t] = NibblePair(blk.qs[j][t]);
+      if constexpr (kFive) {
+        PrefetchAhead(blk.qh[j], sizeof(blk.qh[j]));
+        const __m512i qh = BothLanes(blk.qh[j]);
+        q[0] = WithHighBit<0, 1, 4>(q[0], qh);
+        q[1] = WithHighBit<2, 3, 4>(q[1], qh);
+        q[2] = WithHighBit<4, 5, 4>(q[2], qh);
+        q[3] = WithHighBit<6, 7, 4>(q[3], qh);
+      }
+      const int64_t pos = b * kQkK + 32 * j;
+      for (int n = 0; n < NB; ++n) {
+        __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0],
+                                         Activations8(xs[n], pos));
+        lo = _mm512_dpbusd_epi32(lo, q[1], Activations8(xs[n], pos + 8));
+        __m512i hi = kFive ? _mm512_setzero_si512() : lo;
+        hi = _mm512_dpbusd_epi32(hi, q[2], Activations8(xs[n], pos + 16));
+        hi = _mm512_dpbusd_epi32(hi, q[3], Activations8(xs[n], pos + 24));
+        if constexpr (kFive) {
+          dots[n][0] = lo;
+          dots[n][1] = hi;
+        } else {
+          dots[n][j % 2] = hi;  // the whole sub-block
+        }
+      }
+      if (kFive || j % 2 == 1) {
+        // Scales of sub-blocks j - 1 and j (Q4_K) or of j twice (Q5_K).
+        const __m128i bytes =
+            kFive ? _mm_set1_epi64x(LoadInt64(blk.scales[j]))
+                  : _mm_loadu_si128(
+                        reinterpret_cast<const __m128i*>(blk.scales[j - 1]));
+        const __m512i words = ScaleWords(bytes, PickSplit(), false);
+        for (int n = 0; n < NB; ++n) {
+          sumi[n] = ScaledPair(sumi[n], dots[n][0], dots[n][1], words);
+        }
+      }
+    }
+    const __m512 d = InRowLanes<kLanes>(RowHalves(blk.d));
+    const __m512 dmin = InRowLanes<kLanes>(RowHalves(blk.dmin));
+    for (int n = 0; n < NB; ++n) {
+      const __m512 xd = _mm512_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
+      const __m512 mins = InRowLanes<kLanes>(
+          _mm256_cvtepi32_ps(MinsDot(blk.mins, x, i0 + n, b)));
+      acc.v[n] =
+          _mm512_fmadd_ps(_mm512_mul_ps(d, xd),
+                          _mm512_cvtepi32_ps(FoldPacked(sumi[n])), acc.v[n]);
+      acc.v[n] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, xd), mins, acc.v[n]);
+    }
+  }
+  return acc;
+}
+
+// Sub-block s's vector pairs (4s, 4s + 1) and (4s + 2, 4s + 3) as unsigned
+// quants in pair lanes, for the types with 16-weight sub-blocks.
+FM_VNNI inline void SubBlockPairs(const BlockQ6_Kx8& blk, int s, __m512i v[2]) {
+  PrefetchAhead(&blk.q[s], sizeof(blk.q[s]));
+  // The top 2 bits of vector 4s + c are qh's bits 2c, 2c + 1: moved to
+  // bits 4 and 5 (left by 4 and 2 for c = 0, 1; right by 0 and 2 for 2, 3).
+  const __m512i qh = BothLanes(blk.q[s].qh);
+  const __m512i bits45 = _mm512_set1_epi8(0x30);
+  const __m512i top01 =
+      _mm512_and_si512(_mm512_sllv_epi32(qh, EvenOdd(4, 2)), bits45);
+  const __m512i top23 =
+      _mm512_and_si512(_mm512_srlv_epi32(qh, EvenOdd(0, 2)), bits45);
+  v[0] = _mm512_or_si512(NibblePair(blk.q[s].ql[0]), top01);
+  v[1] = _mm512_or_si512(NibblePair(blk.q[s].ql[1]), top23);
+}
+
+FM_VNNI inline void SubBlockPairs(const BlockQ3_Kx8& blk, int s, __m512i v[2]) {
+  const auto& pair = blk.q[s / 2];
+  if (s % 2 == 0) PrefetchAhead(&pair, sizeof(pair));
+  const __m512i qh = BothLanes(pair.qh);
+  const __m512i low2 = BothLanes(pair.ql[s % 2]);
+  // Vector 8p + 4h + c: its low 2 bits at bits 2c, 2c + 1 of ql[h], its
+  // third at bit 4h + c of qh.
+  v[0] = BitField<0, 2, 2>(low2);
+  v[1] = BitField<4, 6, 2>(low2);
+  if (s % 2 == 0) {
+    v[0] = WithHighBit<0, 1, 2>(v[0], qh);
+    v[1] = WithHighBit<2, 3, 2>(v[1], qh);
+  } else {
+    v[0] = WithHighBit<4, 5, 2>(v[0], qh);
+    v[1] = WithHighBit<6, 7, 2>(v[1], qh);
+  }
+}
+
+FM_VNNI inline void SubBlockPairs(const BlockQ2_Kx8& blk, int s, __m512i v[2]) {
+  PrefetchAhead(blk.qs[s], sizeof(blk.qs[s]));
+  const __m512i q = BothLanes(blk.qs[s]);
+  v[0] = BitField<0, 2, 2>(q);
+  v[1] = BitField<4, 6, 2>(q);
+}
+
+// Sub-blocks 2p, 2p + 1's scale words (ScaleWords) from the pair layout
+// [p][row][s % 2]: Q6_K's and Q3_K's signed bytes, Q2_K's low nibbles.
+template <typename Block>
+FM_VNNI inline __m512i PairScaleWords(const Block& blk, int p) {
+  const __m128i bytes =
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p]));
+  if constexpr (std::is_same_v<Block, BlockQ2_Kx8>) {
+    return ScaleWords(_mm_and_si128(bytes, _mm_set1_epi8(0x0F)), PickPairs(),
+                      false);
+  } else {
+    return ScaleWords(bytes, PickPairs(), true);
+  }
+}
+
+// Q2_K's minimums' dot for input i, super-block b, per row (as the AVX2
+// kernel computes it): sum_s min[r][s] * (sum of sub-block s's
+// activations).
+__attribute__((target("avx2"))) inline __m256i Q2KMinsDot(
+    const BlockQ2_Kx8& blk, const Q8KActivations& x, int64_t i, int64_t b) {
+  const int16_t* sums = x.bsums.data() + i * (x.cols / 16) + 16 * b;
+  __m256i m = _mm256_setzero_si256();
+  for (int p = 0; p < 8; ++p) {
+    int32_t pair;
+    std::memcpy(&pair, sums + 2 * p, 4);
+    const __m256i mins = _mm256_srli_epi16(
+        _mm256_cvtepu8_epi16(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk.scales[p]))),
+        4);
+    m = _mm256_add_epi32(m, _mm256_madd_epi16(mins, _mm256_set1_epi32(pair)));
+  }
+  return m;
+}
+
+// Q6_K, Q3_K and Q2_K: per sub-block s (16 weights), 2 vpdpbusd per input,
+// sub-blocks 2p and 2p + 1 scaled by the rows' scales with one ScaledPair
+// (a dot is at most 8 * 127 * 32 per lane). Q6_K's and Q3_K's quants less
+// their offset (32, 4) are signed and multiply the biased activations
+// (Dot<true>); Q2_K's minimums: dmin[r] * sum_s min[r][s] * (sum of s's
+// activations).
+template <typename Block, int NB>
+FM_VNNI GroupSums512<NB> GroupSub16(const Block* blocks, int64_t nb,
+                                    const Q8KActivations& x, int64_t i0) {
+  constexpr bool kMins = std::is_same_v<Block, BlockQ2_Kx8>;
+  constexpr int kOffset = std::is_same_v<Block, BlockQ6_Kx8>   ? 32
+                          : std::is_same_v<Block, BlockQ3_Kx8> ? 4
+                                                               : 0;
+  constexpr bool kSigned = kOffset != 0;
+  constexpr RowLanes kLanes = RowLanes::kPacked;
+  using Quant = std::conditional_t<kSigned, uint8_t, int8_t>;
+  GroupSums512<NB> acc;
+  const Quant* xs[NB];
+  for (int n = 0; n < NB; ++n) {
+    acc.v[n] = _mm512_setzero_ps();
+    if constexpr (kSigned) {
+      xs[n] = BiasedRow(x, i0 + n);
+    } else {
+      xs[n] = QuantsRow(x, i0 + n);
+    }
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const Block& blk = blocks[b];
+    __m512i sumi[NB];
+    for (int n = 0; n < NB; ++n) sumi[n] = _mm512_setzero_si512();
+    for (int p = 0; p < 8; ++p) {
+      __m512i dots[NB][2];
+      for (int h = 0; h < 2; ++h) {
+        const int s = 2 * p + h;
+        __m512i v[2];
+        SubBlockPairs(blk, s, v);
+        __m512i start = _mm512_setzero_si512();
+        if constexpr (kSigned) {
+          v[0] = Signed(v[0], kOffset);
+          v[1] = Signed(v[1], kOffset);
+          start = BiasStart(v);
+        }
+        const int64_t pos = b * kQkK + 16 * s;
+        for (int n = 0; n < NB; ++n) {
+          const __m512i dot =
+              Dot<kSigned>(start, v[0], Activations8(xs[n], pos));
+          dots[n][h] = Dot<kSigned>(dot, v[1], Activations8(xs[n], pos + 8));
+        }
+      }
+      const __m512i words = PairScaleWords(blk, p);
+      for (int n = 0; n < NB; ++n) {
+        sumi[n] = ScaledPair(sumi[n], dots[n][0], dots[n][1], words);
+      }
+    }
+    const __m512 d = InRowLanes<kLanes>(RowHalves(blk.d));
+    __m512 dmin = _mm512_setzero_ps();
+    if constexpr (kMins) dmin = InRowLanes<kLanes>(RowHalves(blk.dmin));
+    for (int n = 0; n < NB; ++n) {
+      const __m512 xd = _mm512_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
+      acc.v[n] =
+          _mm512_fmadd_ps(_mm512_mul_ps(d, xd),
+                          _mm512_cvtepi32_ps(FoldPacked(sumi[n])), acc.v[n]);
+      if constexpr (kMins) {
+        const __m512 mins = InRowLanes<kLanes>(
+            _mm256_cvtepi32_ps(Q2KMinsDot(blk, x, i0 + n, b)));
+        acc.v[n] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, xd), mins, acc.v[n]);
+      }
+    }
+  }
+  return acc;
+}
+
+// Where NB inputs' quants, block scales and block sums start.
+template <int NB>
+struct Rows32Vnni {
+  const int8_t* qs[NB];
+  const uint8_t* biased[NB];
+  const float* d[NB];
+  const int16_t* sums[NB];
+};
+
+template <int NB>
+FM_VNNI inline Rows32Vnni<NB> RowsOf(const Q8Activations& x, int64_t nb,
+                                     int64_t i0) {
+  Rows32Vnni<NB> in;
+  for (int n = 0; n < NB; ++n) {
+    in.qs[n] = QuantsRow(x, i0 + n);
+    in.biased[n] = x.biased.empty() ? nullptr : BiasedRow(x, i0 + n);
+    in.d[n] = x.d.data() + (i0 + n) * nb;
+    in.sums[n] = x.sums.data() + (i0 + n) * nb;
+  }
+  return in;
+}
+
+// acc + d[r] * xd * dot[r] per row: one block's integer dots scaled, as
+// the AVX2 kernels' AddScaled.
+FM_VNNI inline __m512 AddScaled(__m512 acc, __m512 d, float xd, __m512i dot) {
+  return _mm512_fmadd_ps(_mm512_mul_ps(d, _mm512_set1_ps(xd)),
+                         _mm512_cvtepi32_ps(dot), acc);
+}
+
+// Q8_0: 4 vpdpbusd per block and input of the biased activations with
+// the signed quants (Dot<true>); one multiply-add by the rows' scales.
+template <int NB>
+FM_VNNI GroupSums512<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
+                                   const Q8Activations& x, int64_t i0) {
+  const Rows32Vnni<NB> in = RowsOf<NB>(x, nb, i0);
+  GroupSums512<NB> acc;
+  for (int n = 0; n < NB; ++n) acc.v[n] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ8_0x8& blk = blocks[b];
+    PrefetchAhead(&blk, sizeof(blk));
+    __m512i w[4];  // vector pairs (2m, 2m + 1)
+    for (int m = 0; m < 4; ++m) w[m] = PairLanesOf(blk.qs[2 * m]);
+    const __m512i start = BiasStart(w);
+    const __m512 d = InRowLanes<RowLanes::kEven>(RowHalves(blk.d));
+    for (int n = 0; n < NB; ++n) {
+      const uint8_t* xb = in.biased[n] + b * kQ8BlockSize;
+      __m512i dot = start;
+      for (int m = 0; m < 4; ++m) {
+        dot = Dot<true>(dot, w[m], Activations8(xb, 8 * m));
+      }
+      acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], FoldPairLanes(dot));
+    }
+  }
+  return acc;
+}
+
+// Q4_0, Q5_0, Q4_1, Q5_1: 4 vpdpbusd per block and input; the _0 types'
+// quants less their offset (8, 16) are signed and multiply the biased
+// activations (Dot<true>), the _1 types' (unsigned) the plain ones, their
+// minimum added as m[r] * (sum of the block's activations) in float.
+template <typename Block, int NB>
+FM_VNNI GroupSums512<NB> GroupNibbles32(const Block* blocks, int64_t nb,
+                                        const Q8Activations& x, int64_t i0) {
+  constexpr bool kFive =
+      std::is_same_v<Block, BlockQ5_0x8> || std::is_same_v<Block, BlockQ5_1x8>;
+  constexpr bool kMin =
+      std::is_same_v<Block, BlockQ4_1x8> || std::is_same_v<Block, BlockQ5_1x8>;
+  constexpr int kOffset = kMin ? 0 : kFive ? 16 : 8;
+  constexpr RowLanes kLanes = RowLanes::kEven;
+  const Rows32Vnni<NB> in = RowsOf<NB>(x, nb, i0);
+  GroupSums512<NB> acc;
+  for (int n = 0; n < NB; ++n) acc.v[n] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const Block& blk = blocks[b];
+    PrefetchAhead(&blk, sizeof(blk));
+    __m512i v[4];  // vector pairs (2m, 2m + 1)
+    for (int m = 0; m < 4; ++m) v[m] = NibblePair(blk.qs[m]);
+    if constexpr (kFive) {
+      const __m512i qh = BothLanes(blk.qh);
+      v[0] = WithHighBit<0, 1, 4>(v[0], qh);
+      v[1] = WithHighBit<2, 3, 4>(v[1], qh);
+      v[2] = WithHighBit<4, 5, 4>(v[2], qh);
+      v[3] = WithHighBit<6, 7, 4>(v[3], qh);
+    }
+    __m512i start = _mm512_setzero_si512();
+    if constexpr (!kMin) {
+      for (int k = 0; k < 4; ++k) v[k] = Signed(v[k], kOffset);
+      start = BiasStart(v);
+    }
+    const __m512 d = InRowLanes<kLanes>(RowHalves(blk.d));
+    __m512 m = _mm512_setzero_ps();
+    if constexpr (kMin) m = InRowLanes<kLanes>(RowHalves(blk.m));
+    for (int n = 0; n < NB; ++n) {
+      __m512i dot = start;
+      for (int k = 0; k < 4; ++k) {
+        if constexpr (kMin) {
+          const int8_t* xb = in.qs[n] + b * kQ8BlockSize;
+          dot = Dot<false>(dot, v[k], Activations8(xb, 8 * k));
+        } else {
+          const uint8_t* xb = in.biased[n] + b * kQ8BlockSize;
+          dot = Dot<true>(dot, v[k], Activations8(xb, 8 * k));
+        }
+      }
+      acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], FoldPairLanes(dot));
+      if constexpr (kMin) {
+        acc.v[n] = _mm512_fmadd_ps(
+            _mm512_mul_ps(m, _mm512_set1_ps(in.d[n][b])),
+            _mm512_set1_ps(static_cast<float>(in.sums[n][b])), acc.v[n]);
+      }
+    }
+  }
+  return acc;
+}
+
+// Which row lanes Group<..., Block> leaves its sums in.
+template <typename Block>
+constexpr RowLanes LanesOf() {
+  return BlockWeights<Block>() == kQkK ? RowLanes::kPacked : RowLanes::kEven;
+}
+
+template <int NB, typename Block, typename Inputs>
+FM_VNNI GroupSums512<NB> Group(const Block* blocks, int64_t nb, const Inputs& x,
+                               int64_t i0) {
+  constexpr GroupFamily kFamily = FamilyOf<Block>();
+  if constexpr (kFamily == GroupFamily::kSub16) {
+    return GroupSub16<Block, NB>(blocks, nb, x, i0);
+  } else if constexpr (kFamily == GroupFamily::kQ45K) {
+    return GroupQ45K<Block, NB>(blocks, nb, x, i0);
+  } else if constexpr (kFamily == GroupFamily::kQ8_0) {
+    return GroupQ8_0<NB>(blocks, nb, x, i0);
+  } else {
+    return GroupNibbles32<Block, NB>(blocks, nb, x, i0);
+  }
+}
+
+template <typename Block, typename Inputs>
+struct VnniGroups {
+  const Block* blocks;
+  int64_t nb;  // blocks per row
+  const Inputs& x;
+  int64_t rows;
+  float* out;
+
+  template <int NB>
+  FM_VNNI void operator()(Width<NB>, int64_t g, int64_t lo, int64_t hi,
+                          int64_t i) const {
+    const GroupSums512<NB> s = Group<NB>(blocks + g * nb, nb, x, i);
+    for (int n = 0; n < NB; ++n) {
+      StoreRows(FromRowLanes<LanesOf<Block>()>(s.v[n]), g, lo, hi, i + n, rows,
+                out);
+    }
+  }
+};
+
+}  // namespace
+
+bool HasInterleavedVnni() { return Cpu().avx512_vnni && Cpu().avx2_fma_f16c; }
+
+void MatMulInterleavedVnni(DType dtype, const void* packed,
+                           const Q8Activations& x32, const Q8KActivations& xk,
+                           int64_t rows, int64_t row_begin, int64_t row_end,
+                           float* out) {
+  RunInterleaved<VnniGroups, 8, 4, 2, 1>(dtype, packed, x32, xk, rows,
+                                         row_begin, row_end, out);
+}
+
+}  // namespace fm::model
