@@ -210,6 +210,10 @@ int Main(const Options& opt) {
         stream_x8 = HugePageBuffer(InterleavedBytes(dtype, stream_rows, kCols));
         InterleaveRows(dtype, stream_w.data(), stream_rows, kCols,
                        stream_x8.data());
+        if (kernel == Kernel::kX8Vnni) {
+          ReorderForVnni(dtype, cache_x8.data(), cache_rows, kCols);
+          ReorderForVnni(dtype, stream_x8.data(), stream_rows, kCols);
+        }
       }
       const uint8_t* cw = interleaved ? cache_x8.data() : cache_w.data();
       const uint8_t* sw = interleaved ? stream_x8.data() : stream_w.data();

@@ -481,6 +481,12 @@ void MatMulInterleavedAvx2(DType dtype, const void* packed,
                                       row_end, out);
 }
 
+void InterleaveForKernels(DType dtype, const void* w, int64_t rows,
+                          int64_t cols, uint8_t* out) {
+  InterleaveRows(dtype, w, rows, cols, out);
+  if (HasInterleavedVnni()) ReorderForVnni(dtype, out, rows, cols);
+}
+
 const char* IntegerKernelName() {
   if (HasInterleavedVnni()) return "avx512vnni";
   return Cpu().avx2_fma_f16c ? "avx2" : "scalar";

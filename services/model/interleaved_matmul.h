@@ -28,14 +28,23 @@ bool PrefersInterleaved(DType dtype);
 // by it is computed whole and only its rows in range are stored), and each
 // result is computed the same way whatever x.n or the range is. The K
 // types read `xk`, the 32-weight types `x32` (both of the same inputs).
-// Runs the fastest kernel this CPU has (InterleavedKernelName).
+// InterleaveRows, then whatever re-order the kernels MatMulInterleaved
+// runs here read (ReorderForVnni on an AVX-512 VNNI CPU): the copy a model
+// multiplies.
+void InterleaveForKernels(DType dtype, const void* w, int64_t rows,
+                          int64_t cols, uint8_t* out);
+
+// Runs the fastest kernel this CPU has (IntegerKernelName), over an
+// InterleaveForKernels copy.
 void MatMulInterleaved(DType dtype, const void* packed,
                        const Q8Activations& x32, const Q8KActivations& xk,
                        int64_t rows, int64_t row_begin, int64_t row_end,
                        float* out);
 
 // The same with the AVX2 kernels whatever the CPU has beyond AVX2 (needs
-// HasInterleavedKernel): for tests and benchmarks that compare kernels.
+// HasInterleavedKernel), over an InterleaveRows copy and inputs with
+// spread copies (with_spread): for tests and benchmarks that compare
+// kernels.
 void MatMulInterleavedAvx2(DType dtype, const void* packed,
                            const Q8Activations& x32, const Q8KActivations& xk,
                            int64_t rows, int64_t row_begin, int64_t row_end,

@@ -217,9 +217,17 @@ inline const uint8_t* BiasedRow(const Inputs& x, int64_t i) {
   return x.biased.data() + i * x.cols;
 }
 
+// Q4_K's and Q5_K's quants as ReorderForVnni lays them: per sub-block j,
+// chunk c (64 bytes) holds in pair lane 2r + p, as low nibbles, row r's
+// weights of vector 8j + 4c + p, and as high nibbles those of vector
+// 8j + 4c + 2 + p; so one load and a mask (or a shift and a mask) give a
+// register of two vectors in pair lanes.
+using VnniQs45 = uint8_t[8][2][64];
+static_assert(sizeof(VnniQs45) == sizeof(BlockQ4_Kx8::qs));
+
 // Q4_K and Q5_K: per sub-block j (32 weights), 4 vpdpbusd per input; the
 // dots of sub-blocks j, j + 1 (Q4_K: at most 16 * 15 * 127 per lane) or
-// of j's two halves (Q5_K: 8 * 31 * 127) scaled by the rows' 6-bit scales
+// of j's two chunks (Q5_K: 8 * 31 * 127) scaled by the rows' 6-bit scales
 // with one ScaledPair. The minimums' part is sum_j min[r][j] * (sum of
 // sub-block j's activations), as the AVX2 kernel computes it.
 template <typename Block, int NB>
@@ -227,6 +235,7 @@ FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
                                    const Q8KActivations& x, int64_t i0) {
   constexpr bool kFive = std::is_same_v<Block, BlockQ5_Kx8>;
   constexpr RowLanes kLanes = RowLanes::kPacked;
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
   GroupSums512<NB> acc;
   const int8_t* xs[NB];
   for (int n = 0; n < NB; ++n) {
@@ -235,15 +244,20 @@ FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
   }
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = blocks[b];
+    const VnniQs45& qs = reinterpret_cast<const VnniQs45&>(blk.qs);
     __m512i sumi[NB];
     for (int n = 0; n < NB; ++n) sumi[n] = _mm512_setzero_si512();
-    __m512i dots[NB][2];  // Q4_K: sub-blocks j - 1, j; Q5_K: j's halves
+    __m512i dots[NB][2];  // Q4_K: sub-blocks j - 1, j; Q5_K: j's chunks
     for (int j = 0; j < 8; ++j) {
-      PrefetchAhead(blk.qs[j], sizeof(blk.qs[j]));
-      // Vector pairs (8j + 2t, 8j + 2t + 1), t = 0..3: weights 32j + 8t
-      // + 0..3 and + 4..7 of every row.
+      PrefetchAhead(qs[j], sizeof(qs[j]));
+      // q[2c] = vectors (8j + 4c, + 1): weights 32j + 16c + 0..7 of every
+      // row; q[2c + 1] = vectors (8j + 4c + 2, + 3): 32j + 16c + 8..15.
       __m512i q[4];
-      for (int t = 0; t < 4; ++t) q[t] = NibblePair(blk.qs[j][t]);
+      for (int c = 0; c < 2; ++c) {
+        const __m512i chunk = Load64(qs[j][c]);
+        q[2 * c] = _mm512_and_si512(chunk, low4);
+        q[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(chunk, 4), low4);
+      }
       if constexpr (kFive) {
         PrefetchAhead(blk.qh[j], sizeof(blk.qh[j]));
         const __m512i qh = BothLanes(blk.qh[j]);
@@ -292,6 +306,38 @@ FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
     }
   }
   return acc;
+}
+
+// One block's quants from the InterleaveRows order (qs[j][t], low and high
+// nibbles = vectors 8j + 2t, + 1) into VnniQs45's.
+void ReorderQs45(uint8_t (&qs)[8][4][32]) {
+  VnniQs45 out;
+  for (int j = 0; j < 8; ++j) {
+    for (int c = 0; c < 2; ++c) {
+      for (int r = 0; r < kInterleave; ++r) {
+        for (int p = 0; p < 2; ++p) {
+          for (int i = 0; i < 4; ++i) {
+            // Vector 8j + 4c + p is old t = 2c, nibble p; vector
+            // 8j + 4c + 2 + p is old t = 2c + 1, nibble p.
+            const int low = (qs[j][2 * c][4 * r + i] >> (4 * p)) & 0x0F;
+            const int high = (qs[j][2 * c + 1][4 * r + i] >> (4 * p)) & 0x0F;
+            out[j][c][4 * (2 * r + p) + i] =
+                static_cast<uint8_t>(low | (high << 4));
+          }
+        }
+      }
+    }
+  }
+  std::memcpy(qs, out, sizeof(out));
+}
+
+template <typename Block>
+void ReorderBlocks45(uint8_t* packed, int64_t rows, int64_t cols) {
+  const int64_t groups = (rows + kInterleave - 1) / kInterleave;
+  auto* blocks = reinterpret_cast<Block*>(packed);
+  for (int64_t k = 0; k < groups * (cols / kQkK); ++k) {
+    ReorderQs45(blocks[k].qs);
+  }
 }
 
 // Sub-block s's vector pairs (4s, 4s + 1) and (4s + 2, 4s + 3) as unsigned
@@ -595,6 +641,14 @@ struct VnniGroups {
 };
 
 }  // namespace
+
+void ReorderForVnni(DType dtype, uint8_t* packed, int64_t rows, int64_t cols) {
+  if (dtype == DType::kQ4_K) {
+    ReorderBlocks45<BlockQ4_Kx8>(packed, rows, cols);
+  } else if (dtype == DType::kQ5_K) {
+    ReorderBlocks45<BlockQ5_Kx8>(packed, rows, cols);
+  }
+}
 
 bool HasInterleavedVnni() { return Cpu().avx512_vnni && Cpu().avx2_fma_f16c; }
 

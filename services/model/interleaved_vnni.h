@@ -16,9 +16,15 @@ namespace fm::model {
 // F16C), i.e. MatMulInterleavedVnni can run.
 bool HasInterleavedVnni();
 
-// MatMulInterleaved's contract (interleaved_matmul.h), every integer type;
-// the inputs' biased copies must be there (with_biased, the default where
-// this runs).
+// Re-orders an InterleaveRows copy of a (rows, cols) matrix in place into
+// the order MatMulInterleavedVnni reads: Q4_K's and Q5_K's quants so that
+// each 64 bytes are, as low and as high nibbles, two vector pairs in pair
+// lanes (interleaved_vnni.cc); every other type is read as laid.
+void ReorderForVnni(DType dtype, uint8_t* packed, int64_t rows, int64_t cols);
+
+// MatMulInterleaved's contract (interleaved_matmul.h), every integer type,
+// over a ReorderForVnni copy; the inputs' biased copies must be there
+// (with_biased, the default where this runs).
 void MatMulInterleavedVnni(DType dtype, const void* packed,
                            const Q8Activations& x32, const Q8KActivations& xk,
                            int64_t rows, int64_t row_begin, int64_t row_end,

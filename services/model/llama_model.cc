@@ -112,7 +112,8 @@ void InterleaveMatrices(int threads, Checkpoint* ckpt) {
       static_cast<int64_t>(matrices.size()), 1, [&](int64_t b, int64_t e, int) {
         for (int64_t k = b; k < e; ++k) {
           const Tensor& t = *matrices[k];
-          InterleaveRows(t.dtype, t.data, t.rows, t.cols, base + offset[k]);
+          InterleaveForKernels(t.dtype, t.data, t.rows, t.cols,
+                               base + offset[k]);
         }
       });
   for (size_t k = 0; k < matrices.size(); ++k) {

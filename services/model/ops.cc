@@ -13,6 +13,7 @@
 #include "services/model/half_kernel.h"
 #include "services/model/interleaved_matmul.h"
 #include "services/model/kquant_matmul.h"
+#include "services/model/vector_math.h"
 
 namespace fm::model {
 
@@ -31,11 +32,10 @@ void Softmax(float* x, int64_t size) {
   for (int64_t i = 1; i < size; ++i) {
     if (x[i] > max_val) max_val = x[i];
   }
+  for (int64_t i = 0; i < size; ++i) x[i] -= max_val;
+  ExpArray(x, x, size);
   float sum = 0.0f;
-  for (int64_t i = 0; i < size; ++i) {
-    x[i] = std::exp(x[i] - max_val);
-    sum += x[i];
-  }
+  for (int64_t i = 0; i < size; ++i) sum += x[i];
   for (int64_t i = 0; i < size; ++i) x[i] /= sum;
 }
 
@@ -73,26 +73,42 @@ void ApplyRope(float* v, int32_t n_heads, int32_t head_size, int32_t rope_dim,
 
 void GatedActivation(FfnActivation act, float* hb, const float* hb2,
                      int64_t size) {
-  if (act == FfnActivation::kSilu) {
-    for (int64_t i = 0; i < size; ++i) {
-      float val = hb[i];
-      val *= (1.0f / (1.0f + std::exp(-val)));
-      hb[i] = val * hb2[i];
-    }
-    return;
-  }
+  // In chunks through a small buffer: exp / tanh of a whole chunk at once
+  // (vector_math.h).
+  constexpr int64_t kChunk = 256;
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  for (int64_t i = 0; i < size; ++i) {
-    const float x = hb[i];
-    const float g =
-        0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-    hb[i] = g * hb2[i];
+  float t[kChunk];
+  for (int64_t c = 0; c < size; c += kChunk) {
+    const int64_t m = std::min(kChunk, size - c);
+    float* h = hb + c;
+    const float* h2 = hb2 + c;
+    if (act == FfnActivation::kSilu) {
+      for (int64_t i = 0; i < m; ++i) t[i] = -h[i];
+      ExpArray(t, t, m);
+      for (int64_t i = 0; i < m; ++i) {
+        float val = h[i];
+        val *= (1.0f / (1.0f + t[i]));
+        h[i] = val * h2[i];
+      }
+    } else {
+      for (int64_t i = 0; i < m; ++i) {
+        const float x = h[i];
+        t[i] = kSqrt2OverPi * (x + 0.044715f * x * x * x);
+      }
+      TanhArray(t, t, m);
+      for (int64_t i = 0; i < m; ++i) {
+        const float g = 0.5f * h[i] * (1.0f + t[i]);
+        h[i] = g * h2[i];
+      }
+    }
   }
 }
 
 void SoftCap(float* x, int64_t size, float cap) {
   const float inv = 1.0f / cap;
-  for (int64_t i = 0; i < size; ++i) x[i] = cap * std::tanh(x[i] * inv);
+  for (int64_t i = 0; i < size; ++i) x[i] *= inv;
+  TanhArray(x, x, size);
+  for (int64_t i = 0; i < size; ++i) x[i] *= cap;
 }
 
 namespace {

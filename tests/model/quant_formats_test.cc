@@ -58,8 +58,8 @@ Tensor MatrixOf(GgmlType t, const std::string& q, int64_t rows, int64_t cols) {
 void Interleave(Tensor* tensor, HugePageBuffer* storage) {
   *storage = HugePageBuffer(
       InterleavedBytes(tensor->dtype, tensor->rows, tensor->cols));
-  InterleaveRows(tensor->dtype, tensor->data, tensor->rows, tensor->cols,
-                 storage->data());
+  InterleaveForKernels(tensor->dtype, tensor->data, tensor->rows, tensor->cols,
+                       storage->data());
   tensor->interleaved = storage->data();
 }
 
@@ -284,7 +284,8 @@ TEST_CASE(
     REQUIRE(bytes == (static_cast<int64_t>(q.size()) / kRows + grown) * 48);
     HugePageBuffer packed(bytes);
     InterleaveRows(dtype, q.data(), kRows, kCols, packed.data());
-    constexpr int64_t kN = 7;  // 4 + 2 + 1: every input-group width
+    // 8 + 4 + 2 + 1: every input-batch width of every kernel set.
+    constexpr int64_t kN = 15;
     const std::vector<float> x = RandomFloats(kN * kCols, 17, 1.0f);
     Q8KActivations ak;
     Q8Activations a32;
@@ -305,18 +306,27 @@ TEST_CASE(
     using Kernel =
         void (*)(DType, const void*, const Q8Activations&,
                  const Q8KActivations&, int64_t, int64_t, int64_t, float*);
-    std::vector<std::pair<const char*, Kernel>> kernels = {
-        {"avx2", &MatMulInterleavedAvx2}};
+    struct KernelSet {
+      const char* name;
+      Kernel kernel;
+      const uint8_t* packed;  // the copy in the order it reads
+    };
+    std::vector<KernelSet> kernels = {
+        {"avx2", &MatMulInterleavedAvx2, packed.data()}};
+    HugePageBuffer reordered(bytes);
     if (HasInterleavedVnni()) {
-      kernels.emplace_back("avx512vnni", &MatMulInterleavedVnni);
+      std::memcpy(reordered.data(), packed.data(), bytes);
+      ReorderForVnni(dtype, reordered.data(), kRows, kCols);
+      kernels.push_back(
+          {"avx512vnni", &MatMulInterleavedVnni, reordered.data()});
     } else {
       WARN("no AVX-512 VNNI on this CPU: its interleaved kernels untested");
     }
     std::vector<float> first;  // the first kernel set's products
-    for (const auto& [kernel_name, kernel] : kernels) {
+    for (const auto& [kernel_name, kernel, packed_data] : kernels) {
       INFO("kernels " << kernel_name);
       std::vector<float> out(kN * kRows, -1.0f);
-      kernel(dtype, packed.data(), a32, ak, kRows, 0, kRows, out.data());
+      kernel(dtype, packed_data, a32, ak, kRows, 0, kRows, out.data());
       // Every kernel set computes the same integers and then the same
       // float operations: bit-identical products (so replicas on different
       // CPUs, and a batch against one input alone, agree).
@@ -334,7 +344,7 @@ TEST_CASE(
       std::vector<float> pieces(kN * kRows, -1.0f);
       for (auto [lo, hi] :
            {std::pair<int64_t, int64_t>{0, 5}, {5, 13}, {13, kRows}}) {
-        kernel(dtype, packed.data(), a32, ak, kRows, lo, hi, pieces.data());
+        kernel(dtype, packed_data, a32, ak, kRows, lo, hi, pieces.data());
       }
       CHECK(SameBits(pieces, out));
       // One input alone (a batch of 1) is the same row of the batch.
@@ -346,8 +356,7 @@ TEST_CASE(
       one_k.QuantizeRow(0, x.data() + (kN - 1) * kCols);
       one_32.QuantizeRow(0, x.data() + (kN - 1) * kCols);
       std::vector<float> alone(kRows);
-      kernel(dtype, packed.data(), one_32, one_k, kRows, 0, kRows,
-             alone.data());
+      kernel(dtype, packed_data, one_32, one_k, kRows, 0, kRows, alone.data());
       CHECK(SameBits(alone, std::vector<float>(out.begin() + (kN - 1) * kRows,
                                                out.end())));
     }
