@@ -34,8 +34,9 @@ CpuFeatures Detect() {
              __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl");
   f.avx512_vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
-  const std::string limit = CpuLimit();
+  const std::string limit = LimitValue();
   if (limit == "avx2" || limit == "baseline") {
+    f.limit = limit;
     f.avx512 = f.avx512_vnni = false;
   }
   if (limit == "baseline") f.avx2_fma_f16c = false;
@@ -57,9 +58,6 @@ absl::Status CheckCpuLimit() {
                    "\"; it must be unset, \"avx2\" or \"baseline\""));
 }
 
-std::string CpuLimit() {
-  const std::string v = LimitValue();
-  return v == "avx2" || v == "baseline" ? v : "";
-}
+std::string CpuLimit() { return Cpu().limit; }
 
 }  // namespace fm::model

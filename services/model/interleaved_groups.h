@@ -1,7 +1,7 @@
 // What every kernel over interleaved rows (interleaved_layout.h) shares,
-// whatever its instruction set: the walk over row groups and input
-// batches, the stores of a group's 8 results, and where an input's spread
-// activations and a group's fp16 row factors are. The AVX2 kernels
+// whatever its instruction set: the block types and their kernel shapes,
+// the walk over row groups and input batches, the stores of a group's 8
+// results, a group's fp16 row factors and the K minimums' dot. The AVX2 kernels
 // (interleaved_matmul.cc) and the AVX-512 VNNI ones (interleaved_vnni.cc)
 // differ only in how one group's dot products are computed.
 #ifndef FM_SERVICES_MODEL_INTERLEAVED_GROUPS_H_
@@ -92,35 +92,10 @@ constexpr int BlockWeights() {
                                                              : kQ8BlockSize;
 }
 
-// Row i's SpreadQuads copy (Q8Activations or Q8KActivations).
-template <typename Inputs>
-inline const int8_t* SpreadRow(const Inputs& x, int64_t i) {
-  return x.spread.data() + i * x.cols * 8;
-}
-
 // 8 fp16 per-row factors as floats.
 __attribute__((target("avx2,f16c"))) inline __m256 RowHalves(
     const uint16_t* h) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
-}
-
-// Where NB inputs' rows start, for the 32-weight block types.
-template <int NB>
-struct Inputs32 {
-  const int8_t* spread[NB];  // SpreadQuads rows
-  const float* d[NB];        // per block
-  const int16_t* sums[NB];   // per block
-};
-
-template <int NB>
-inline Inputs32<NB> Rows32(const Q8Activations& x, int64_t nb, int64_t i0) {
-  Inputs32<NB> in;
-  for (int n = 0; n < NB; ++n) {
-    in.spread[n] = SpreadRow(x, i0 + n);
-    in.d[n] = x.d.data() + (i0 + n) * nb;
-    in.sums[n] = x.sums.data() + (i0 + n) * nb;
-  }
-  return in;
 }
 
 // Q4_K's and Q5_K's minimums' dot for input i, super-block b: per row

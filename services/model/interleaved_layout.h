@@ -37,7 +37,8 @@ struct BlockQ4_Kx8 {
   uint8_t scales[8][kInterleave];   // [sub-block j of 32][row]: 0..63
   uint8_t mins[4][kInterleave][2];  // [j / 2][row][j % 2]: 0..63
   // [j][t]: low nibbles = vector 8j + 2t (weights 32j + 8t + 0..3), high
-  // nibbles = vector 8j + 2t + 1 (32j + 8t + 4..7).
+  // nibbles = vector 8j + 2t + 1 (32j + 8t + 4..7). On an AVX-512 VNNI CPU
+  // a model re-orders these 1024 bytes once more (ReorderForVnni).
   uint8_t qs[8][4][32];
 };
 static_assert(sizeof(BlockQ4_Kx8) == 1184, "Q4_K x8 block");

@@ -21,6 +21,31 @@ namespace {
 
 #define FM_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+// Row i's SpreadQuads copy (Q8Activations or Q8KActivations).
+template <typename Inputs>
+inline const int8_t* SpreadRow(const Inputs& x, int64_t i) {
+  return x.spread.data() + i * x.cols * 8;
+}
+
+// Where NB inputs' rows start, for the 32-weight block types.
+template <int NB>
+struct Inputs32 {
+  const int8_t* spread[NB];  // SpreadQuads rows
+  const float* d[NB];        // per block
+  const int16_t* sums[NB];   // per block
+};
+
+template <int NB>
+Inputs32<NB> Rows32(const Q8Activations& x, int64_t nb, int64_t i0) {
+  Inputs32<NB> in;
+  for (int n = 0; n < NB; ++n) {
+    in.spread[n] = SpreadRow(x, i0 + n);
+    in.d[n] = x.d.data() + (i0 + n) * nb;
+    in.sums[n] = x.sums.data() + (i0 + n) * nb;
+  }
+  return in;
+}
+
 // Activations pos..pos+3 (int8) in every 32-bit lane, one vector's worth
 // for all 8 rows, from the inputs' spread copy (SpreadQuads): a plain load
 // that maddubs takes as its memory operand, where a broadcast would cost
@@ -464,14 +489,7 @@ bool HasInterleavedKernel(DType dtype) {
   return Cpu().avx2_fma_f16c && IsQuantized(dtype);
 }
 
-bool PrefersInterleaved(DType dtype) {
-  // Q8_0's AVX-512 VNNI row kernel is faster than the interleaved AVX2
-  // one, not than the interleaved VNNI one (bench/model/RESULTS.md).
-  if (dtype == DType::kQ8_0 && Cpu().avx512_vnni && !HasInterleavedVnni()) {
-    return false;
-  }
-  return HasInterleavedKernel(dtype);
-}
+bool PrefersInterleaved(DType dtype) { return HasInterleavedKernel(dtype); }
 
 void MatMulInterleavedAvx2(DType dtype, const void* packed,
                            const Q8Activations& x32, const Q8KActivations& xk,

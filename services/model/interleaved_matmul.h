@@ -18,24 +18,26 @@ namespace fm::model {
 bool HasInterleavedKernel(DType dtype);
 
 // Whether a model should re-lay `dtype`'s matrices here: where the
-// interleaved kernel is the fastest this CPU has (Q8_0 keeps its AVX-512
-// VNNI row kernel where there is one: it is measured, the interleaved
-// AVX2 one is not on such a CPU).
+// interleaved kernel is the fastest this CPU has, i.e. wherever there is
+// one (on an AVX-512 VNNI CPU the interleaved Q8_0 kernel is also faster
+// than the VNNI row kernel: bench/model/RESULTS.md, run 5).
 bool PrefersInterleaved(DType dtype);
 
-// MatMulKQuant's contract over an InterleaveRows copy: out[i * rows + r] =
-// dot(W[r], X[i]) for r in [row_begin, row_end) (any range: a group cut
-// by it is computed whole and only its rows in range are stored), and each
-// result is computed the same way whatever x.n or the range is. The K
-// types read `xk`, the 32-weight types `x32` (both of the same inputs).
 // InterleaveRows, then whatever re-order the kernels MatMulInterleaved
 // runs here read (ReorderForVnni on an AVX-512 VNNI CPU): the copy a model
 // multiplies.
 void InterleaveForKernels(DType dtype, const void* w, int64_t rows,
                           int64_t cols, uint8_t* out);
 
-// Runs the fastest kernel this CPU has (IntegerKernelName), over an
-// InterleaveForKernels copy.
+// The contract of the MatMulInterleaved* kernels: out[i * rows + r] =
+// dot(W[r], X[i]) for r in [row_begin, row_end) (any range: a group cut
+// by it is computed whole and only its rows in range are stored), and each
+// result is computed the same way whatever x.n or the range is; the AVX2
+// and the AVX-512 VNNI kernels give bit-identical results. The K types
+// read `xk`, the 32-weight types `x32` (both of the same inputs).
+//
+// MatMulInterleaved runs the fastest kernels this CPU has
+// (IntegerKernelName), over an InterleaveForKernels copy.
 void MatMulInterleaved(DType dtype, const void* packed,
                        const Q8Activations& x32, const Q8KActivations& xk,
                        int64_t rows, int64_t row_begin, int64_t row_end,

@@ -8,15 +8,19 @@
 // int16 add and a share of a madd. Pair lanes make the activations one
 // 8-byte broadcast (x[4k .. 4k + 7] in every 64-bit lane), which the CPU
 // does in its load unit, so the inputs are read as they are (no spread
-// copy, 1/8 of its bytes); the weights pay one permute per register,
-// shared by all the inputs of a batch.
+// copy, 1/8 of its bytes); the weights pay a permute per register, shared
+// by all the inputs of a batch (none for Q4_K and Q5_K, whose quants are
+// re-ordered at load: ReorderForVnni).
 //
 // Every kernel computes the same integers as its AVX2 counterpart
 // (interleaved_matmul.cc) and then the same float operations in the same
-// order, so the two give bit-identical results: a sub-block's dot fits
-// int16 in every type, so two sub-blocks' dots are packed and multiplied
-// by their scales with one vpdpwssd, which also adds each row's two pair
-// lanes; the 32-weight types add them with a shift.
+// order, so the two give bit-identical results. The K types' sub-block
+// dots fit int16 per lane (Q5_K's in halves), so two of them are packed
+// and multiplied by their scales with one vpdpwssd, which also adds each
+// row's two pair lanes; the 32-weight types add them with a shift. The
+// bounds assume activations within +-127, which both quantizers ensure.
+#include "services/model/interleaved_vnni.h"
+
 // GCC 12's AVX headers trip -Wuninitialized on their own placeholders.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -39,8 +43,8 @@ namespace {
              "avx2,fma,f16c")))
 
 // Where a kernel's float accumulator keeps the group's row r: lane 2r
-// (kEvenLanes: the 32-weight types, whose pair lanes are added in place)
-// or lane 4 * (r / 2) + r % 2 (kPackedLanes: the K types, whose vpdpwssd
+// (kEven: the 32-weight types, whose pair lanes are added in place) or
+// lane 4 * (r / 2) + r % 2 (kPacked: the K types, whose vpdpwssd
 // leaves rows 2L, 2L + 1 in dwords 0 and 1 of 128-bit lane L). The other
 // lanes hold finite values that are never stored.
 enum class RowLanes { kEven, kPacked };

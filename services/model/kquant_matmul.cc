@@ -48,6 +48,13 @@ namespace {
 
 #define FM_AVX2 __attribute__((target("avx2,fma,f16c")))
 
+// A block scale whose inverse overflows (a block of values all below
+// ~3.7e-37) as 0: the block quantizes to zeros instead of to what an
+// infinite inverse would make of them.
+inline float TinyBlockScale(float scale) {
+  return 1.0f / scale <= std::numeric_limits<float>::max() ? scale : 0.0f;
+}
+
 // One 256-block of Q8KActivations::QuantizeRow: writes the quants and
 // returns the scale. Round to nearest (ties to even); |x * inv| <= 127, so
 // the result is in range. A block with a NaN or an infinity is all zeros
@@ -60,7 +67,7 @@ float QuantizeBlockQ8KScalar(const float* xb, int8_t* qb) {
     amax = std::fmax(amax, std::fabs(xb[j]));
     finite &= std::isfinite(xb[j]);
   }
-  const float scale = amax / 127.0f;
+  const float scale = TinyBlockScale(amax / 127.0f);
   const float inv = scale != 0.0f ? 1.0f / scale : 0.0f;
   for (int j = 0; j < kQkK; ++j) {
     qb[j] = finite ? static_cast<int8_t>(std::nearbyint(xb[j] * inv)) : 0;
@@ -89,7 +96,7 @@ FM_AVX2 float QuantizeBlockQ8KAvx2(const float* xb, int8_t* qb) {
       _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
   m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
   m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));
-  const float scale = _mm_cvtss_f32(m4) / 127.0f;
+  const float scale = TinyBlockScale(_mm_cvtss_f32(m4) / 127.0f);
   const __m256 inv = _mm256_set1_ps(scale != 0.0f ? 1.0f / scale : 0.0f);
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int k = 0; k < kQkK / 32; ++k) {

@@ -3,6 +3,7 @@
 #include "services/model/quant.h"
 
 #include "services/model/cpu_features.h"
+#include "services/model/interleaved_vnni.h"
 
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own
 // _mm512_undefined_* placeholders (GCC bug 105593).
@@ -10,6 +11,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -34,9 +36,10 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
   }
 }
 
-bool SpreadByDefault() { return Cpu().avx2_fma_f16c && !Cpu().avx512_vnni; }
+// The kernels MatMulInterleaved picks (interleaved_matmul.cc) read these.
+bool SpreadByDefault() { return Cpu().avx2_fma_f16c && !HasInterleavedVnni(); }
 
-bool BiasedByDefault() { return Cpu().avx512_vnni; }
+bool BiasedByDefault() { return HasInterleavedVnni(); }
 
 void BiasQuants(const int8_t* q, int64_t n, uint8_t* out) {
   for (int64_t k = 0; k < n; ++k) {
@@ -74,6 +77,9 @@ void Q8Activations::Resize(int64_t n_rows, int64_t n_cols) {
 
 namespace {
 
+// The largest quant magnitude of either activation format.
+constexpr int kMaxQuant = 127;
+
 // A block with a NaN or an infinity: zero quants and a NaN scale, so that
 // its products come out NaN, as an F32 product would, instead of finite
 // values from whatever the conversion made of the NaN.
@@ -85,7 +91,10 @@ float NonFiniteBlock(int8_t* q) {
 // One block of Q8Activations::QuantizeRow: returns the scale, writes the
 // quants. The scale is rounded through fp16 as ggml does, so that the
 // kernel computes exactly the products ggml's vec_dot_q8_0_q8_0 would;
-// quants are round-half-away-from-zero of x / scale (as lround).
+// quants are round-half-away-from-zero of x / scale (as lround), clamped
+// to [-127, 127]: where the fp16 scale is subnormal it can be smaller than
+// amax / 127, and an unclamped quant would reach 128 (which the int8
+// kernels' sign and bias tricks assume never happens).
 float QuantizeBlockScalar(const float* xb, int8_t* q) {
   float amax = 0.0f;
   bool finite = true;
@@ -97,7 +106,8 @@ float QuantizeBlockScalar(const float* xb, int8_t* q) {
   const float dq = F16ToF32(F32ToF16(amax / 127.0f));
   const float id = dq != 0.0f ? 1.0f / dq : 0.0f;
   for (int j = 0; j < kQ8BlockSize; ++j) {
-    q[j] = static_cast<int8_t>(std::lround(xb[j] * id));
+    q[j] = static_cast<int8_t>(
+        std::clamp<long>(std::lround(xb[j] * id), -kMaxQuant, kMaxQuant));
   }
   return dq;
 }
@@ -135,7 +145,9 @@ QuantizeBlockAvx512(const float* xb, int8_t* q) {
                                             half, _CMP_GE_OQ);
     const __m512 step = _mm512_or_ps(
         one, _mm512_and_ps(v, _mm512_set1_ps(-0.0f)));  // +-1, v's sign
-    const __m512 r = _mm512_mask_add_ps(t, up, t, step);
+    const __m512 r = _mm512_min_ps(
+        _mm512_max_ps(_mm512_mask_add_ps(t, up, t, step), _mm512_set1_ps(-127)),
+        _mm512_set1_ps(127));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 16 * h),
                      _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(r)));
   }
@@ -175,7 +187,9 @@ __attribute__((target("avx2,fma,f16c"))) float QuantizeBlockAvx2(
                                     half, _CMP_GE_OQ);
     const __m256 step =
         _mm256_and_ps(up, _mm256_or_ps(one, _mm256_and_ps(s, sign)));
-    r[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+    r[k] = _mm256_cvttps_epi32(_mm256_min_ps(
+        _mm256_max_ps(_mm256_add_ps(t, step), _mm256_set1_ps(-127)),
+        _mm256_set1_ps(127)));
   }
   const __m256i bytes = _mm256_permutevar8x32_epi32(
       _mm256_packs_epi16(_mm256_packs_epi32(r[0], r[1]),

@@ -1,7 +1,8 @@
 // libmvec's AVX2 variants, declared by their vector-ABI names (glibc
 // exports them from libmvec.so.1, which libm's linker script pulls in):
 // _ZGVdN8v_expf is the 8-lane AVX2 expf (max error 1 ulp, as glibc's
-// libm-test-ulps lists it), _ZGVdN8v_tanhf the 8-lane tanhf.
+// libm-test-ulps lists it; glibc 2.22 and later), _ZGVdN8v_tanhf the
+// 8-lane tanhf (glibc 2.35 and later; Debian 12 has 2.36).
 #include "services/model/vector_math.h"
 
 #include <immintrin.h>

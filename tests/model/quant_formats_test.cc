@@ -63,6 +63,13 @@ void Interleave(Tensor* tensor, HugePageBuffer* storage) {
   tensor->interleaved = storage->data();
 }
 
+// Every type with interleaved kernels.
+std::vector<GgmlType> InterleavedTypes() {
+  return {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
+          GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0,
+          GgmlType::kQ4_1, GgmlType::kQ5_1};
+}
+
 bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() &&
          std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
@@ -260,10 +267,7 @@ TEST_CASE(
     "batch and row range",
     "[model][quant]") {
   constexpr int64_t kRows = 43, kCols = 768;
-  for (GgmlType t :
-       {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K,
-        GgmlType::kQ6_K, GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0,
-        GgmlType::kQ4_1, GgmlType::kQ5_1}) {
+  for (GgmlType t : InterleavedTypes()) {
     INFO(GgmlTypeName(t));
     const DType dtype = ToDType(t);
     if (!HasInterleavedKernel(dtype)) {
@@ -360,6 +364,60 @@ TEST_CASE(
       CHECK(SameBits(alone, std::vector<float>(out.begin() + (kN - 1) * kRows,
                                                out.end())));
     }
+  }
+}
+
+// The two kernel sets at the int16 edge of the VNNI kernels' packed dots:
+// every activation at +-127 (inputs of one magnitude) against weights of
+// every type, including sub-blocks at their quants' extremes (constant
+// rows quantize to the largest or the smallest quant).
+TEST_CASE("the VNNI kernels equal the AVX2 ones at extreme activations",
+          "[model][quant]") {
+  if (!HasInterleavedVnni()) {
+    WARN("no AVX-512 VNNI on this CPU: nothing to compare");
+    return;
+  }
+  constexpr int64_t kRows = 16, kCols = 512;
+  for (GgmlType t : InterleavedTypes()) {
+    INFO(GgmlTypeName(t));
+    const DType dtype = ToDType(t);
+    std::vector<float> w = RandomFloats(kRows * kCols, 7, 0.1f);
+    // Rows 0-3: constant positive, constant negative, alternating halves.
+    for (int64_t c = 0; c < kCols; ++c) {
+      w[c] = 0.1f;
+      w[kCols + c] = -0.1f;
+      w[2 * kCols + c] = (c / 16) % 2 == 0 ? 0.1f : -0.1f;
+      w[3 * kCols + c] = c % 2 == 0 ? 0.1f : -0.0001f;
+    }
+    const std::string q = QuantizeReference(t, w.data(), kRows * kCols);
+    const int64_t bytes = InterleavedBytes(dtype, kRows, kCols);
+    HugePageBuffer packed(bytes), reordered(bytes);
+    InterleaveRows(dtype, q.data(), kRows, kCols, packed.data());
+    std::memcpy(reordered.data(), packed.data(), bytes);
+    ReorderForVnni(dtype, reordered.data(), kRows, kCols);
+    constexpr int64_t kN = 3;  // all +1, all -1, random signs
+    std::vector<float> x(kN * kCols);
+    std::mt19937 rng(5);
+    for (int64_t c = 0; c < kCols; ++c) {
+      x[c] = 1.0f;
+      x[kCols + c] = -1.0f;
+      x[2 * kCols + c] = rng() % 2 == 0 ? 1.0f : -1.0f;
+    }
+    Q8KActivations ak;
+    Q8Activations a32;
+    ak.with_spread = a32.with_spread = true;
+    ak.Resize(kN, kCols);
+    a32.Resize(kN, kCols);
+    for (int64_t i = 0; i < kN; ++i) {
+      ak.QuantizeRow(i, x.data() + i * kCols);
+      a32.QuantizeRow(i, x.data() + i * kCols);
+    }
+    std::vector<float> avx2(kN * kRows), vnni(kN * kRows);
+    MatMulInterleavedAvx2(dtype, packed.data(), a32, ak, kRows, 0, kRows,
+                          avx2.data());
+    MatMulInterleavedVnni(dtype, reordered.data(), a32, ak, kRows, 0, kRows,
+                          vnni.data());
+    CHECK(SameBits(vnni, avx2));
   }
 }
 

@@ -1,13 +1,15 @@
 // Number-format tests: fp16 conversion against known bit patterns, and the
 // Q8_0 kernels (AVX2 and scalar paths) against a dequantized dot product.
-#include "services/model/dequantize.h"
 #include "services/model/quant.h"
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 #include <vector>
+
+#include "services/model/dequantize.h"
+#include "services/model/kquant_matmul.h"
 
 namespace fm::model {
 namespace {
@@ -96,6 +98,40 @@ TEST_CASE("Q8_0 quantization and the matmul kernel", "[model][quant]") {
                 1e-5 * (1.0 + std::fabs(want)));
         }
       }
+    }
+  }
+}
+
+// Blocks of tiny values: a Q8 block's fp16 scale goes subnormal (coarser
+// than amax / 127) and a Q8_K block's inverse scale can overflow; either
+// way every quant stays in [-127, 127] with the sign of its value, which
+// the int8 kernels' sign and bias tricks rely on.
+TEST_CASE("activation quants stay within 127 for blocks of tiny values",
+          "[model][quant]") {
+  constexpr int64_t kCols = 256;
+  for (float amax :
+       {2e-4f, 3e-5f, 1e-6f, 6e-8f, 1e-30f, 1e-37f, 1e-38f, 1e-44f, 0.0f}) {
+    INFO("amax " << amax);
+    std::vector<float> x(kCols);
+    for (int64_t k = 0; k < kCols; ++k) {
+      x[k] = amax * static_cast<float>((k * 37) % 23 - 11) / 11.0f;
+    }
+    Q8Activations a;
+    Q8KActivations ak;
+    a.Resize(1, kCols);
+    ak.Resize(1, kCols);
+    a.QuantizeRow(0, x.data());
+    ak.QuantizeRow(0, x.data());
+    for (int64_t k = 0; k < kCols; ++k) {
+      for (int q : {static_cast<int>(a.qs[k]), static_cast<int>(ak.qs[k])}) {
+        CHECK(q >= -127);
+        CHECK(q <= 127);
+        CHECK((q == 0 || (q > 0) == (x[k] > 0)));
+      }
+    }
+    for (float d : {a.d[0], ak.d[0]}) {
+      CHECK(std::isfinite(d));
+      CHECK(d >= 0.0f);
     }
   }
 }

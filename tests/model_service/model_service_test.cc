@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -136,13 +137,24 @@ TEST_CASE("Info describes the model and the load", "[model_service]") {
 }
 
 // FM_CPU_LIMIT set in this process's environment for the children started
-// while it lives (this process itself has long detected its CPU).
+// while it lives, and the previous value back after (this process itself
+// detected its CPU long before).
 class ScopedCpuLimit {
  public:
   explicit ScopedCpuLimit(const char* value) {
+    if (const char* old = std::getenv("FM_CPU_LIMIT")) previous_ = old;
     ::setenv("FM_CPU_LIMIT", value, 1);
   }
-  ~ScopedCpuLimit() { ::unsetenv("FM_CPU_LIMIT"); }
+  ~ScopedCpuLimit() {
+    if (previous_.has_value()) {
+      ::setenv("FM_CPU_LIMIT", previous_->c_str(), 1);
+    } else {
+      ::unsetenv("FM_CPU_LIMIT");
+    }
+  }
+
+ private:
+  std::optional<std::string> previous_;
 };
 
 TEST_CASE(
@@ -166,8 +178,11 @@ TEST_CASE(
   }
   ScopedCpuLimit limit("avx-9000");
   ServiceProcess bad("fm-model", {"--model=" + TinyModelPath()});
-  CHECK(bad.WaitExit(10000) != -1);
+  const int status = bad.WaitExit(10000);
   INFO(bad.log());
+  REQUIRE(status != -1);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
   CHECK(bad.log().find("FM_CPU_LIMIT is \"avx-9000\"; it must be unset, "
                        "\"avx2\" or \"baseline\"") != std::string::npos);
 }
