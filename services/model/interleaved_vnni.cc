@@ -229,6 +229,39 @@ inline const uint8_t* BiasedRow(const Inputs& x, int64_t i) {
 using VnniQs45 = uint8_t[8][2][64];
 static_assert(sizeof(VnniQs45) == sizeof(BlockQ4_Kx8::qs));
 
+// A block's Q4_K / Q5_K minimums as int16 words in their pair layout
+// [j / 2][row][j % 2]: words[0] j = 0..3, words[1] j = 4..7.
+struct MinsWords {
+  __m512i words[2];
+};
+
+FM_VNNI inline MinsWords MinsWordsOf(const uint8_t (&mins)[4][kInterleave][2]) {
+  MinsWords m;
+  m.words[0] = _mm512_cvtepu8_epi16(Load32(mins[0]));
+  m.words[1] = _mm512_cvtepu8_epi16(Load32(mins[2]));
+  return m;
+}
+
+// MinsDot's integers (interleaved_groups.h) for input i, super-block b, in
+// two vpdpwssd: dword (j / 2 % 2) * 8 + r of the sum holds row r's
+// mins[j][r] * sum32[j] + mins[j + 1][r] * sum32[j + 1] for j = 0, 4 and
+// j = 2, 6 (j even), then the two halves are added.
+FM_VNNI inline __m256i MinsDot512(const MinsWords& m, const Q8KActivations& x,
+                                  int64_t i, int64_t b) {
+  const int16_t* sums32 = x.bsums32.data() + i * (x.cols / 32) + 8 * b;
+  const __m512i pairs = _mm512_castsi128_si512(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(sums32)));
+  // Dword p of `pairs` is the sums of sub-blocks 2p, 2p + 1.
+  const __m512i lo = _mm512_permutexvar_epi32(
+      _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1), pairs);
+  const __m512i hi = _mm512_permutexvar_epi32(
+      _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3), pairs);
+  const __m512i sum =
+      _mm512_dpwssd_epi32(_mm512_madd_epi16(m.words[0], lo), m.words[1], hi);
+  return _mm256_add_epi32(_mm512_castsi512_si256(sum),
+                          _mm512_extracti64x4_epi64(sum, 1));
+}
+
 // Q4_K and Q5_K: per sub-block j (32 weights), 4 vpdpbusd per input; the
 // dots of sub-blocks j, j + 1 (Q4_K: at most 16 * 15 * 127 per lane) or
 // of j's two chunks (Q5_K: 8 * 31 * 127) scaled by the rows' 6-bit scales
@@ -299,10 +332,11 @@ FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
     }
     const __m512 d = InRowLanes<kLanes>(RowHalves(blk.d));
     const __m512 dmin = InRowLanes<kLanes>(RowHalves(blk.dmin));
+    const MinsWords mins_words = MinsWordsOf(blk.mins);
     for (int n = 0; n < NB; ++n) {
       const __m512 xd = _mm512_set1_ps(x.d[(i0 + n) * (x.cols / kQkK) + b]);
       const __m512 mins = InRowLanes<kLanes>(
-          _mm256_cvtepi32_ps(MinsDot(blk.mins, x, i0 + n, b)));
+          _mm256_cvtepi32_ps(MinsDot512(mins_words, x, i0 + n, b)));
       acc.v[n] =
           _mm512_fmadd_ps(_mm512_mul_ps(d, xd),
                           _mm512_cvtepi32_ps(FoldPacked(sumi[n])), acc.v[n]);
