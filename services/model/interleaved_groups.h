@@ -1,7 +1,7 @@
 // What every kernel over interleaved rows (interleaved_layout.h) shares,
 // whatever its instruction set: the block types and their kernel shapes,
 // the walk over row groups and input batches, the stores of a group's 8
-// results, a group's fp16 row factors and the K minimums' dot. The AVX2 kernels
+// results and a group's fp16 row factors. The AVX2 kernels
 // (interleaved_matmul.cc) and the AVX-512 VNNI ones (interleaved_vnni.cc)
 // differ only in how one group's dot products are computed.
 #ifndef FM_SERVICES_MODEL_INTERLEAVED_GROUPS_H_
@@ -96,24 +96,6 @@ constexpr int BlockWeights() {
 __attribute__((target("avx2,f16c"))) inline __m256 RowHalves(
     const uint16_t* h) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
-}
-
-// Q4_K's and Q5_K's minimums' dot for input i, super-block b: per row
-// lane r, sum_j mins[r][j] * (sum of sub-block j's activations).
-__attribute__((target("avx2"))) inline __m256i MinsDot(
-    const uint8_t (&mins)[4][kInterleave][2], const Q8KActivations& x,
-    int64_t i, int64_t b) {
-  const int16_t* sums32 = x.bsums32.data() + i * (x.cols / 32) + 8 * b;
-  __m256i m = _mm256_setzero_si256();
-  for (int p = 0; p < 4; ++p) {
-    int32_t pair;
-    std::memcpy(&pair, sums32 + 2 * p, 4);
-    m = _mm256_add_epi32(
-        m, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(
-                                 reinterpret_cast<const __m128i*>(mins[p]))),
-                             _mm256_set1_epi32(pair)));
-  }
-  return m;
 }
 
 // Stores rows [lo, hi) (within group g) of input i's results, v's lane r

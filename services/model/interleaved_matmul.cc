@@ -46,6 +46,24 @@ Inputs32<NB> Rows32(const Q8Activations& x, int64_t nb, int64_t i0) {
   return in;
 }
 
+// Q4_K's and Q5_K's minimums' dot for input i, super-block b: per row
+// lane r, sum_j mins[r][j] * (sum of sub-block j's activations).
+__attribute__((target("avx2"))) inline __m256i MinsDot(
+    const uint8_t (&mins)[4][kInterleave][2], const Q8KActivations& x,
+    int64_t i, int64_t b) {
+  const int16_t* sums32 = x.bsums32.data() + i * (x.cols / 32) + 8 * b;
+  __m256i m = _mm256_setzero_si256();
+  for (int p = 0; p < 4; ++p) {
+    int32_t pair;
+    std::memcpy(&pair, sums32 + 2 * p, 4);
+    m = _mm256_add_epi32(
+        m, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(
+                                 reinterpret_cast<const __m128i*>(mins[p]))),
+                             _mm256_set1_epi32(pair)));
+  }
+  return m;
+}
+
 // Activations pos..pos+3 (int8) in every 32-bit lane, one vector's worth
 // for all 8 rows, from the inputs' spread copy (SpreadQuads): a plain load
 // that maddubs takes as its memory operand, where a broadcast would cost
@@ -488,8 +506,6 @@ struct Avx2Groups {
 bool HasInterleavedKernel(DType dtype) {
   return Cpu().avx2_fma_f16c && IsQuantized(dtype);
 }
-
-bool PrefersInterleaved(DType dtype) { return HasInterleavedKernel(dtype); }
 
 void MatMulInterleavedAvx2(DType dtype, const void* packed,
                            const Q8Activations& x32, const Q8KActivations& xk,

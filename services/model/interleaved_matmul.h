@@ -14,14 +14,11 @@
 namespace fm::model {
 
 // True when this CPU runs the interleaved kernel of `dtype` (every integer
-// type, with AVX2+FMA+F16C).
+// type, with AVX2+FMA+F16C); a model then re-lays its matrices of `dtype`,
+// the interleaved kernels being the fastest this CPU has wherever there
+// are any (on an AVX-512 VNNI CPU the interleaved Q8_0 kernel also beats
+// the VNNI row kernel: bench/model/RESULTS.md, run 5).
 bool HasInterleavedKernel(DType dtype);
-
-// Whether a model should re-lay `dtype`'s matrices here: where the
-// interleaved kernel is the fastest this CPU has, i.e. wherever there is
-// one (on an AVX-512 VNNI CPU the interleaved Q8_0 kernel is also faster
-// than the VNNI row kernel: bench/model/RESULTS.md, run 5).
-bool PrefersInterleaved(DType dtype);
 
 // InterleaveRows, then whatever re-order the kernels MatMulInterleaved
 // runs here read (ReorderForVnni on an AVX-512 VNNI CPU): the copy a model

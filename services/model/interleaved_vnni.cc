@@ -242,7 +242,8 @@ FM_VNNI inline MinsWords MinsWordsOf(const uint8_t (&mins)[4][kInterleave][2]) {
   return m;
 }
 
-// MinsDot's integers (interleaved_groups.h) for input i, super-block b, in
+// The AVX2 kernel's minimums' integers (MinsDot, interleaved_matmul.cc)
+// for input i, super-block b, in
 // two vpdpwssd: dword (j / 2 % 2) * 8 + r of the sum holds row r's
 // mins[j][r] * sum32[j] + mins[j + 1][r] * sum32[j + 1] for j = 0, 4 and
 // j = 2, 6 (j even), then the two halves are added.

@@ -92,10 +92,10 @@ void InterleaveMatrices(int threads, Checkpoint* ckpt) {
   std::vector<Tensor*> matrices;
   for (LayerWeights& l : w.layers) {
     for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w1, &l.w2, &l.w3}) {
-      if (PrefersInterleaved(t->dtype)) matrices.push_back(t);
+      if (HasInterleavedKernel(t->dtype)) matrices.push_back(t);
     }
   }
-  if (PrefersInterleaved(w.wcls.dtype)) matrices.push_back(&w.wcls);
+  if (HasInterleavedKernel(w.wcls.dtype)) matrices.push_back(&w.wcls);
   if (matrices.empty()) return;
   // Offsets on cache-line boundaries in one buffer.
   std::vector<int64_t> bytes(matrices.size());

@@ -146,7 +146,7 @@ void MatMulDequantized(const Tensor& w, const float* x, int64_t n, int64_t lo,
 
 bool QuantizesActivations(DType dtype) {
   return HasBlocks32Kernel(dtype) || HasKQuantKernel(dtype) ||
-         PrefersInterleaved(dtype);
+         HasInterleavedKernel(dtype);
 }
 
 void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,

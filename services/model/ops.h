@@ -77,7 +77,7 @@ void MatMul(const Tensor& w, const float* x, int64_t n, float* out,
 // Whether a model multiplies `dtype` weights by quantized activations
 // (rounding each input to 1/254 of its block's largest magnitude, as ggml
 // does) on this CPU: Q8_0, and with AVX2 every integer type (Q2_K and Q3_K
-// once re-laid: PrefersInterleaved). The others multiply dequantized
+// once re-laid: HasInterleavedKernel). The others multiply dequantized
 // weights by F32 inputs.
 bool QuantizesActivations(DType dtype);
 

@@ -112,6 +112,16 @@ struct Pipeline {
     return RunGenerate(*stub, request, timeout);
   }
 
+  // Generate is refused with INVALID_ARGUMENT whose message contains
+  // `says` (the field and value it names).
+  void ExpectInvalidArgument(const fm::v1::GenerateRequest& request,
+                             const std::string& says) {
+    const Result out = Generate(request);
+    CAPTURE(says, out.status.error_message());
+    CHECK(out.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(out.status.error_message(), Catch::Contains(says));
+  }
+
   fm::v1::ModelInfo ModelInfo() {
     auto channel = MakeChannel(model->address());
     auto stub = fm::v1::ModelService::NewStub(*channel);

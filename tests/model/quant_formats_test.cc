@@ -165,9 +165,9 @@ TEST_CASE("matrix products of every type match double-precision dots",
     const std::vector<float> wd =
         DequantizeReference(t, q.data(), kRows * kCols);
     Tensor tensor = MatrixOf(t, q, kRows, kCols);
-    // As a model runs it: re-laid where this CPU prefers that.
+    // As a model runs it: re-laid where this CPU has an interleaved kernel.
     HugePageBuffer packed;
-    if (PrefersInterleaved(tensor.dtype)) Interleave(&tensor, &packed);
+    if (HasInterleavedKernel(tensor.dtype)) Interleave(&tensor, &packed);
     for (int64_t n : {1, 3, 17}) {
       INFO("n = " << n);
       const std::vector<float> x = RandomFloats(n * kCols, 9 + n, 1.0f);

@@ -14,7 +14,7 @@ namespace fm::model::testing {
 namespace {
 
 TEST_CASE("re-laid weights are resident once", "[model][memory]") {
-  if (!PrefersInterleaved(DType::kQ4_0)) {
+  if (!HasInterleavedKernel(DType::kQ4_0)) {
     WARN("skipped: no interleaved Q4_0 kernel on this CPU (needs AVX2)");
     return;
   }
