@@ -2,7 +2,9 @@
 // decode at 1..16 sequences, 128-token prefill) against the bandwidth bound.
 // Usage: model_bench [--quick] [--dir=TMPDIR] [--only=SHAPE] [--dtypes=...]
 // [--row_kernels] (Q4_K / Q6_K without interleaving) [--reuse] (keep the
-// written models in --dir for the next run) [--decode_only] [--threads=1|2].
+// written models in --dir for the next run) [--decode_only]
+// [--batch_only=N] (only batched decode of N sequences: a steady load for a
+// profiler) [--threads=1|2].
 // Markdown on stdout.
 #include <immintrin.h>
 #include <unistd.h>
@@ -59,6 +61,7 @@ struct Options {
   bool interleave = true;    // LoadOptions::interleave_weights
   bool reuse = false;        // keep the written models and reuse them
   bool decode_only = false;  // no batched decode, no prefill
+  int batch_only = 0;  // > 0: only this batch size's decode, for profilers
   std::vector<int> threads = {1, 2};
 };
 
@@ -434,6 +437,9 @@ int Main(int argc, char** argv) {
       opt.reuse = true;
     } else if (std::strcmp(argv[i], "--decode_only") == 0) {
       opt.decode_only = true;
+    } else if (std::strncmp(argv[i], "--batch_only=", 13) == 0 &&
+               std::atoi(argv[i] + 13) >= 1 && std::atoi(argv[i] + 13) <= 64) {
+      opt.batch_only = std::atoi(argv[i] + 13);
     } else if (std::strcmp(argv[i], "--threads=1") == 0 ||
                std::strcmp(argv[i], "--threads=2") == 0) {
       opt.threads = {argv[i][10] - '0'};
@@ -442,7 +448,7 @@ int Main(int argc, char** argv) {
           stderr,
           "usage: %s [--quick] [--dir=TMPDIR] [--only=SHAPE] "
           "[--dtypes=F32,F16,Q8_0,Q4_0,Q4_K_M,Q5_K_M,Q6_K] [--row_kernels] "
-          "[--reuse] [--decode_only] [--threads=1|2]\n",
+          "[--reuse] [--decode_only] [--batch_only=1..64] [--threads=1|2]\n",
           argv[0]);
       return 2;
     }
@@ -471,6 +477,12 @@ int Main(int argc, char** argv) {
           return 1;
         }
         LlamaModel& model = **loaded;
+        if (opt.batch_only > 0) {  // a steady load for perf, nothing else
+          std::printf("%s %s t=%d batch %d: %.1f tok/s\n", shape.name,
+                      type.name, threads, opt.batch_only,
+                      BatchedDecode(model, opt.batch_only, 4 * batch_steps, 8));
+          continue;
+        }
         Result r;
         r.model = shape.name;
         r.dtype = type.name;
@@ -504,6 +516,7 @@ int Main(int argc, char** argv) {
     }
   }
 
+  if (opt.batch_only > 0) return 0;
   const char* env_core = std::getenv("OPENBLAS_CORETYPE");
   std::printf("# fm_model_core benchmark%s\n\n", opt.quick ? " (--quick)" : "");
   std::printf(

@@ -54,7 +54,7 @@ struct BlockQ6_Kx8 {
   struct {
     uint8_t qh[32];
     uint8_t ql[2][32];
-  } q[16];
+  } q[16];  // a model on an AVX-512 VNNI CPU re-orders these (ReorderForVnni)
 };
 static_assert(sizeof(BlockQ6_Kx8) == 8 * 210, "Q6_K x8 block");
 
@@ -95,7 +95,9 @@ static_assert(sizeof(BlockQ8_0x8) == 8 * 34, "Q8_0 x8 block");
 // One block of 8 Q4_0 rows: value = d[r] * (q - 8), q 4-bit.
 struct BlockQ4_0x8 {
   uint16_t d[kInterleave];  // fp16, per row
-  uint8_t qs[4][32];        // [m]: vector 2m in the low nibbles, 2m + 1 high
+  // [m]: vector 2m in the low nibbles, 2m + 1 high (re-ordered on an
+  // AVX-512 VNNI CPU: ReorderForVnni)
+  uint8_t qs[4][32];
 };
 static_assert(sizeof(BlockQ4_0x8) == 8 * 18, "Q4_0 x8 block");
 

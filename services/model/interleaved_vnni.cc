@@ -8,9 +8,15 @@
 // int16 add and a share of a madd. Pair lanes make the activations one
 // 8-byte broadcast (x[4k .. 4k + 7] in every 64-bit lane), which the CPU
 // does in its load unit, so the inputs are read as they are (no spread
-// copy, 1/8 of its bytes); the weights pay a permute per register, shared
-// by all the inputs of a batch (none for Q4_K and Q5_K, whose quants are
-// re-ordered at load: ReorderForVnni).
+// copy, 1/8 of its bytes). The weights are re-ordered at load into pair
+// lanes (ReorderForVnni) where that saves a permute per register: all but
+// Q3_K's, Q2_K's and the fifth bits of the Q5 types, which pay one per
+// register, shared by all the inputs of a batch.
+//
+// Values below zero: Q8_0's, Q4_0's and Q5_0's quants stay unsigned (Q8_0
+// stored + 128) and each dot starts at -offset * (sum of the block's
+// activations); Q6_K's and Q3_K's, whose offset is scaled per 16-weight
+// sub-block, are made signed and multiply the biased activations (Dot).
 //
 // Every kernel computes the same integers as its AVX2 counterpart
 // (interleaved_matmul.cc) and then the same float operations in the same
@@ -115,14 +121,6 @@ FM_VNNI inline __m512i BothLanes(const uint8_t* bytes32) {
                                   _mm512_castsi256_si512(Load32(bytes32)));
 }
 
-// Two consecutive vectors (64 bytes: vector k's rows, then vector k + 1's)
-// in pair lanes.
-FM_VNNI inline __m512i PairLanesOf(const void* vectors64) {
-  const __m512i zip = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11,  //
-                                        4, 12, 5, 13, 6, 14, 7, 15);
-  return _mm512_permutexvar_epi32(zip, Load64(vectors64));
-}
-
 // Each byte's bits [kEven, +kWidth) in the even lanes and [kOdd, +kWidth)
 // in the odd lanes of a BothLanes copy: 32-bit shifts are exact per byte
 // once masked.
@@ -141,10 +139,28 @@ FM_VNNI inline __m512i WithHighBit(__m512i v, __m512i bits) {
                               _mm512_set1_epi8(static_cast<char>(1 << kTo)));
 }
 
-// Vectors 2m (the low nibbles of 32 packed bytes) and 2m + 1 (the high
-// nibbles) in pair lanes.
-FM_VNNI inline __m512i NibblePair(const uint8_t* packed32) {
-  return BitField<0, 4, 4>(BothLanes(packed32));
+// 4-bit quants of 32 weights of the 8 rows (vectors 8j .. 8j + 7) as
+// ReorderForVnni lays them: chunk c (64 bytes) holds in pair lane 2r + p,
+// as low nibbles, row r's weights of vector 8j + 4c + p, and as high
+// nibbles those of vector 8j + 4c + 2 + p; so one load and a mask (or a
+// shift and a mask) give a register of two vectors in pair lanes, no
+// permute. Q4_K's and Q5_K's sub-blocks, the 32-weight types' blocks.
+using NibbleChunks = uint8_t[2][64];
+
+// v[m] = vectors (8j + 2m, + 1) in pair lanes (m = 0..3), from chunks.
+FM_VNNI inline void NibbleChunkPairs(const NibbleChunks& chunks, __m512i* v) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int c = 0; c < 2; ++c) {
+    const __m512i chunk = Load64(chunks[c]);
+    v[2 * c] = _mm512_and_si512(chunk, low4);
+    v[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(chunk, 4), low4);
+  }
+}
+
+// The same from the 32-weight types' blocks (qs[4][32] as ReorderForVnni
+// left them).
+FM_VNNI inline void NibbleChunkPairs(const uint8_t (&qs)[4][32], __m512i* v) {
+  NibbleChunkPairs(reinterpret_cast<const NibbleChunks&>(qs), v);
 }
 
 // 8 per-row floats in a kernel's row lanes.
@@ -221,12 +237,9 @@ inline const uint8_t* BiasedRow(const Inputs& x, int64_t i) {
   return x.biased.data() + i * x.cols;
 }
 
-// Q4_K's and Q5_K's quants as ReorderForVnni lays them: per sub-block j,
-// chunk c (64 bytes) holds in pair lane 2r + p, as low nibbles, row r's
-// weights of vector 8j + 4c + p, and as high nibbles those of vector
-// 8j + 4c + 2 + p; so one load and a mask (or a shift and a mask) give a
-// register of two vectors in pair lanes.
-using VnniQs45 = uint8_t[8][2][64];
+// Q4_K's and Q5_K's quants as ReorderForVnni lays them: sub-block j's in
+// NibbleChunks.
+using VnniQs45 = NibbleChunks[8];
 static_assert(sizeof(VnniQs45) == sizeof(BlockQ4_Kx8::qs));
 
 // A block's Q4_K / Q5_K minimums as int16 words in their pair layout
@@ -268,12 +281,19 @@ FM_VNNI inline __m256i MinsDot512(const MinsWords& m, const Q8KActivations& x,
 // of j's two chunks (Q5_K: 8 * 31 * 127) scaled by the rows' 6-bit scales
 // with one ScaledPair. The minimums' part is sum_j min[r][j] * (sum of
 // sub-block j's activations), as the AVX2 kernel computes it.
+//
+// A step is one ScaledPair: Q4_K's takes two sub-blocks (8 registers of
+// weights), Q5_K's one (4). Every dot a step needs is in registers within
+// it, so that nothing goes through memory between steps, and each input's
+// two dots are independent chains (vpdpbusd's latency is hidden by the
+// other chain and the other inputs).
 template <typename Block, int NB>
 FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
                                    const Q8KActivations& x, int64_t i0) {
   constexpr bool kFive = std::is_same_v<Block, BlockQ5_Kx8>;
   constexpr RowLanes kLanes = RowLanes::kPacked;
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  constexpr int kSubBlocks = kFive ? 1 : 2;  // per step
+  constexpr int kRegs = 4 * kSubBlocks;      // weight registers per step
   GroupSums512<NB> acc;
   const int8_t* xs[NB];
   for (int n = 0; n < NB; ++n) {
@@ -285,50 +305,42 @@ FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
     const VnniQs45& qs = reinterpret_cast<const VnniQs45&>(blk.qs);
     __m512i sumi[NB];
     for (int n = 0; n < NB; ++n) sumi[n] = _mm512_setzero_si512();
-    __m512i dots[NB][2];  // Q4_K: sub-blocks j - 1, j; Q5_K: j's chunks
-    for (int j = 0; j < 8; ++j) {
-      PrefetchAhead(qs[j], sizeof(qs[j]));
-      // q[2c] = vectors (8j + 4c, + 1): weights 32j + 16c + 0..7 of every
-      // row; q[2c + 1] = vectors (8j + 4c + 2, + 3): 32j + 16c + 8..15.
-      __m512i q[4];
-      for (int c = 0; c < 2; ++c) {
-        const __m512i chunk = Load64(qs[j][c]);
-        q[2 * c] = _mm512_and_si512(chunk, low4);
-        q[2 * c + 1] = _mm512_and_si512(_mm512_srli_epi16(chunk, 4), low4);
+#pragma GCC unroll 8
+    for (int step = 0; step < 8 / kSubBlocks; ++step) {
+      // Register 4u + 2c: vectors (8j + 4c, + 1) of sub-block j = first +
+      // u, weights 32j + 16c + 0..7 of every row; 4u + 2c + 1: vectors
+      // (8j + 4c + 2, + 3), weights 32j + 16c + 8..15. Register k pairs
+      // with activations pos + 8k.
+      const int first = step * kSubBlocks;
+      __m512i q[kRegs];
+      for (int u = 0; u < kSubBlocks; ++u) {
+        const int j = first + u;
+        PrefetchAhead(qs[j], sizeof(qs[j]));
+        NibbleChunkPairs(qs[j], q + 4 * u);
       }
       if constexpr (kFive) {
-        PrefetchAhead(blk.qh[j], sizeof(blk.qh[j]));
-        const __m512i qh = BothLanes(blk.qh[j]);
+        PrefetchAhead(blk.qh[first], sizeof(blk.qh[first]));
+        const __m512i qh = BothLanes(blk.qh[first]);
         q[0] = WithHighBit<0, 1, 4>(q[0], qh);
         q[1] = WithHighBit<2, 3, 4>(q[1], qh);
         q[2] = WithHighBit<4, 5, 4>(q[2], qh);
         q[3] = WithHighBit<6, 7, 4>(q[3], qh);
       }
-      const int64_t pos = b * kQkK + 32 * j;
+      // Scales of sub-blocks first and first + 1 (Q4_K) or of first twice
+      // (Q5_K).
+      const __m128i bytes =
+          kFive ? _mm_set1_epi64x(LoadInt64(blk.scales[first]))
+                : _mm_loadu_si128(
+                      reinterpret_cast<const __m128i*>(blk.scales[first]));
+      const __m512i words = ScaleWords(bytes, PickSplit(), false);
+      const int64_t pos = b * kQkK + 32 * first;
       for (int n = 0; n < NB; ++n) {
-        __m512i lo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0],
-                                         Activations8(xs[n], pos));
-        lo = _mm512_dpbusd_epi32(lo, q[1], Activations8(xs[n], pos + 8));
-        __m512i hi = kFive ? _mm512_setzero_si512() : lo;
-        hi = _mm512_dpbusd_epi32(hi, q[2], Activations8(xs[n], pos + 16));
-        hi = _mm512_dpbusd_epi32(hi, q[3], Activations8(xs[n], pos + 24));
-        if constexpr (kFive) {
-          dots[n][0] = lo;
-          dots[n][1] = hi;
-        } else {
-          dots[n][j % 2] = hi;  // the whole sub-block
+        __m512i dot[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+        for (int k = 0; k < kRegs; ++k) {
+          dot[2 * k / kRegs] = _mm512_dpbusd_epi32(
+              dot[2 * k / kRegs], q[k], Activations8(xs[n], pos + 8 * k));
         }
-      }
-      if (kFive || j % 2 == 1) {
-        // Scales of sub-blocks j - 1 and j (Q4_K) or of j twice (Q5_K).
-        const __m128i bytes =
-            kFive ? _mm_set1_epi64x(LoadInt64(blk.scales[j]))
-                  : _mm_loadu_si128(
-                        reinterpret_cast<const __m128i*>(blk.scales[j - 1]));
-        const __m512i words = ScaleWords(bytes, PickSplit(), false);
-        for (int n = 0; n < NB; ++n) {
-          sumi[n] = ScaledPair(sumi[n], dots[n][0], dots[n][1], words);
-        }
+        sumi[n] = ScaledPair(sumi[n], dot[0], dot[1], words);
       }
     }
     const __m512 d = InRowLanes<kLanes>(RowHalves(blk.d));
@@ -347,22 +359,19 @@ FM_VNNI GroupSums512<NB> GroupQ45K(const Block* blocks, int64_t nb,
   return acc;
 }
 
-// One block's quants from the InterleaveRows order (qs[j][t], low and high
-// nibbles = vectors 8j + 2t, + 1) into VnniQs45's.
-void ReorderQs45(uint8_t (&qs)[8][4][32]) {
-  VnniQs45 out;
-  for (int j = 0; j < 8; ++j) {
-    for (int c = 0; c < 2; ++c) {
-      for (int r = 0; r < kInterleave; ++r) {
-        for (int p = 0; p < 2; ++p) {
-          for (int i = 0; i < 4; ++i) {
-            // Vector 8j + 4c + p is old t = 2c, nibble p; vector
-            // 8j + 4c + 2 + p is old t = 2c + 1, nibble p.
-            const int low = (qs[j][2 * c][4 * r + i] >> (4 * p)) & 0x0F;
-            const int high = (qs[j][2 * c + 1][4 * r + i] >> (4 * p)) & 0x0F;
-            out[j][c][4 * (2 * r + p) + i] =
-                static_cast<uint8_t>(low | (high << 4));
-          }
+// 32 weights' quants from the InterleaveRows order (qs[t], low and high
+// nibbles = vectors 2t, 2t + 1 of them) into NibbleChunks.
+void ReorderNibbles(uint8_t (&qs)[4][32]) {
+  NibbleChunks out;
+  for (int c = 0; c < 2; ++c) {
+    for (int r = 0; r < kInterleave; ++r) {
+      for (int p = 0; p < 2; ++p) {
+        for (int i = 0; i < 4; ++i) {
+          // Vector 4c + p is old t = 2c, nibble p; vector 4c + 2 + p is
+          // old t = 2c + 1, nibble p.
+          const int low = (qs[2 * c][4 * r + i] >> (4 * p)) & 0x0F;
+          const int high = (qs[2 * c + 1][4 * r + i] >> (4 * p)) & 0x0F;
+          out[c][4 * (2 * r + p) + i] = static_cast<uint8_t>(low | (high << 4));
         }
       }
     }
@@ -370,29 +379,41 @@ void ReorderQs45(uint8_t (&qs)[8][4][32]) {
   std::memcpy(qs, out, sizeof(out));
 }
 
-template <typename Block>
-void ReorderBlocks45(uint8_t* packed, int64_t rows, int64_t cols) {
-  const int64_t groups = (rows + kInterleave - 1) / kInterleave;
-  auto* blocks = reinterpret_cast<Block*>(packed);
-  for (int64_t k = 0; k < groups * (cols / kQkK); ++k) {
-    ReorderQs45(blocks[k].qs);
-  }
-}
-
 // Sub-block s's vector pairs (4s, 4s + 1) and (4s + 2, 4s + 3) as unsigned
 // quants in pair lanes, for the types with 16-weight sub-blocks.
-FM_VNNI inline void SubBlockPairs(const BlockQ6_Kx8& blk, int s, __m512i v[2]) {
-  PrefetchAhead(&blk.q[s], sizeof(blk.q[s]));
-  // The top 2 bits of vector 4s + c are qh's bits 2c, 2c + 1: moved to
-  // bits 4 and 5 (left by 4 and 2 for c = 0, 1; right by 0 and 2 for 2, 3).
-  const __m512i qh = BothLanes(blk.q[s].qh);
+// Q6_K's quants as ReorderForVnni lays them, per pair p of sub-blocks
+// (2p, 2p + 1): [p][h] (h = 0, 1) holds sub-block s = 2p + h's low 4 bits,
+// in pair lane 2r + c as low nibbles row r's vector 4s + c and as high
+// nibbles its vector 4s + 2 + c; [p][2] holds the pair's top 2 bits, in
+// pair lane 2r + c: bits 0-1 vector 8p + c, 2-3 vector 8p + 2 + c, 4-5
+// vector 8p + 4 + c, 6-7 vector 8p + 6 + c. Every register then takes a
+// shift and masks, no permute.
+using VnniQ6 = uint8_t[8][3][64];
+static_assert(sizeof(VnniQ6) == sizeof(BlockQ6_Kx8::q));
+
+// Sub-blocks 2p, 2p + 1's vector pairs (v[h][0]: vectors 4s, 4s + 1;
+// v[h][1]: 4s + 2, 4s + 3; s = 2p + h) as unsigned quants in pair lanes.
+FM_VNNI inline void SubBlockPairsOfPair(const BlockQ6_Kx8& blk, int p,
+                                        __m512i (&v)[2][2]) {
+  const VnniQ6& q = reinterpret_cast<const VnniQ6&>(blk.q);
+  PrefetchAhead(q[p], sizeof(q[p]));
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
   const __m512i bits45 = _mm512_set1_epi8(0x30);
-  const __m512i top01 =
-      _mm512_and_si512(_mm512_sllv_epi32(qh, EvenOdd(4, 2)), bits45);
-  const __m512i top23 =
-      _mm512_and_si512(_mm512_srlv_epi32(qh, EvenOdd(0, 2)), bits45);
-  v[0] = _mm512_or_si512(NibblePair(blk.q[s].ql[0]), top01);
-  v[1] = _mm512_or_si512(NibblePair(blk.q[s].ql[1]), top23);
+  const __m512i qh = Load64(q[p][2]);
+  // Each byte's field moved to bits 4-5: 16-bit shifts, exact per byte
+  // once masked (what crosses a byte lands outside bits 4-5).
+  const __m512i top[4] = {
+      _mm512_and_si512(_mm512_slli_epi16(qh, 4), bits45),
+      _mm512_and_si512(_mm512_slli_epi16(qh, 2), bits45),
+      _mm512_and_si512(qh, bits45),
+      _mm512_and_si512(_mm512_srli_epi16(qh, 2), bits45),
+  };
+  for (int h = 0; h < 2; ++h) {
+    const __m512i ql = Load64(q[p][h]);
+    v[h][0] = _mm512_or_si512(_mm512_and_si512(ql, low4), top[2 * h]);
+    v[h][1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                              top[2 * h + 1]);
+  }
 }
 
 FM_VNNI inline void SubBlockPairs(const BlockQ3_Kx8& blk, int s, __m512i v[2]) {
@@ -418,6 +439,14 @@ FM_VNNI inline void SubBlockPairs(const BlockQ2_Kx8& blk, int s, __m512i v[2]) {
   const __m512i q = BothLanes(blk.qs[s]);
   v[0] = BitField<0, 2, 2>(q);
   v[1] = BitField<4, 6, 2>(q);
+}
+
+// The two sub-blocks of pair p (the types read one sub-block at a time).
+template <typename Block>
+FM_VNNI inline void SubBlockPairsOfPair(const Block& blk, int p,
+                                        __m512i (&v)[2][2]) {
+  SubBlockPairs(blk, 2 * p, v[0]);
+  SubBlockPairs(blk, 2 * p + 1, v[1]);
 }
 
 // Sub-blocks 2p, 2p + 1's scale words (ScaleWords) from the pair layout
@@ -483,28 +512,32 @@ FM_VNNI GroupSums512<NB> GroupSub16(const Block* blocks, int64_t nb,
     const Block& blk = blocks[b];
     __m512i sumi[NB];
     for (int n = 0; n < NB; ++n) sumi[n] = _mm512_setzero_si512();
+      // Step p: sub-blocks 2p, 2p + 1, all their weights in registers, and
+      // each input's two dots as independent chains (as GroupQ45K).
+#pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) {
-      __m512i dots[NB][2];
+      __m512i v[2][2];   // [h]: sub-block 2p + h's vector pairs
+      __m512i start[2];  // [h]: where its dots start (BiasStart)
+      SubBlockPairsOfPair(blk, p, v);
       for (int h = 0; h < 2; ++h) {
-        const int s = 2 * p + h;
-        __m512i v[2];
-        SubBlockPairs(blk, s, v);
-        __m512i start = _mm512_setzero_si512();
+        start[h] = _mm512_setzero_si512();
         if constexpr (kSigned) {
-          v[0] = Signed(v[0], kOffset);
-          v[1] = Signed(v[1], kOffset);
-          start = BiasStart(v);
-        }
-        const int64_t pos = b * kQkK + 16 * s;
-        for (int n = 0; n < NB; ++n) {
-          const __m512i dot =
-              Dot<kSigned>(start, v[0], Activations8(xs[n], pos));
-          dots[n][h] = Dot<kSigned>(dot, v[1], Activations8(xs[n], pos + 8));
+          v[h][0] = Signed(v[h][0], kOffset);
+          v[h][1] = Signed(v[h][1], kOffset);
+          start[h] = BiasStart(v[h]);
         }
       }
       const __m512i words = PairScaleWords(blk, p);
+      const int64_t pos = b * kQkK + 32 * p;
       for (int n = 0; n < NB; ++n) {
-        sumi[n] = ScaledPair(sumi[n], dots[n][0], dots[n][1], words);
+        __m512i dot[2];
+        for (int h = 0; h < 2; ++h) {
+          dot[h] = Dot<kSigned>(start[h], v[h][0],
+                                Activations8(xs[n], pos + 16 * h));
+          dot[h] = Dot<kSigned>(dot[h], v[h][1],
+                                Activations8(xs[n], pos + 16 * h + 8));
+        }
+        sumi[n] = ScaledPair(sumi[n], dot[0], dot[1], words);
       }
     }
     const __m512 d = InRowLanes<kLanes>(RowHalves(blk.d));
@@ -529,7 +562,6 @@ FM_VNNI GroupSums512<NB> GroupSub16(const Block* blocks, int64_t nb,
 template <int NB>
 struct Rows32Vnni {
   const int8_t* qs[NB];
-  const uint8_t* biased[NB];
   const float* d[NB];
   const int16_t* sums[NB];
 };
@@ -540,7 +572,6 @@ FM_VNNI inline Rows32Vnni<NB> RowsOf(const Q8Activations& x, int64_t nb,
   Rows32Vnni<NB> in;
   for (int n = 0; n < NB; ++n) {
     in.qs[n] = QuantsRow(x, i0 + n);
-    in.biased[n] = x.biased.empty() ? nullptr : BiasedRow(x, i0 + n);
     in.d[n] = x.d.data() + (i0 + n) * nb;
     in.sums[n] = x.sums.data() + (i0 + n) * nb;
   }
@@ -554,8 +585,15 @@ FM_VNNI inline __m512 AddScaled(__m512 acc, __m512 d, float xd, __m512i dot) {
                          _mm512_cvtepi32_ps(dot), acc);
 }
 
-// Q8_0: 4 vpdpbusd per block and input of the biased activations with
-// the signed quants (Dot<true>); one multiply-add by the rows' scales.
+// Q8_0's quants as ReorderForVnni lays them: vector pairs (2m, 2m + 1) in
+// pair lanes, each quant + 128 as an unsigned byte.
+using VnniQ8 = uint8_t[4][64];
+static_assert(sizeof(VnniQ8) == sizeof(BlockQ8_0x8::qs));
+
+// Q8_0: 4 vpdpbusd per block and input of the unsigned quants (q + 128,
+// as laid at load) with the activations, each row's dot starting at -128
+// * (sum of the block's activations); one multiply-add by the rows'
+// scales. The weights go straight from memory into vpdpbusd.
 template <int NB>
 FM_VNNI GroupSums512<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
                                    const Q8Activations& x, int64_t i0) {
@@ -564,16 +602,16 @@ FM_VNNI GroupSums512<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
   for (int n = 0; n < NB; ++n) acc.v[n] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const BlockQ8_0x8& blk = blocks[b];
+    const VnniQ8& qs = reinterpret_cast<const VnniQ8&>(blk.qs);
     PrefetchAhead(&blk, sizeof(blk));
     __m512i w[4];  // vector pairs (2m, 2m + 1)
-    for (int m = 0; m < 4; ++m) w[m] = PairLanesOf(blk.qs[2 * m]);
-    const __m512i start = BiasStart(w);
+    for (int m = 0; m < 4; ++m) w[m] = Load64(qs[m]);
     const __m512 d = InRowLanes<RowLanes::kEven>(RowHalves(blk.d));
     for (int n = 0; n < NB; ++n) {
-      const uint8_t* xb = in.biased[n] + b * kQ8BlockSize;
-      __m512i dot = start;
+      const int8_t* xb = in.qs[n] + b * kQ8BlockSize;
+      __m512i dot = EvenOdd(-128 * in.sums[n][b], 0);
       for (int m = 0; m < 4; ++m) {
-        dot = Dot<true>(dot, w[m], Activations8(xb, 8 * m));
+        dot = Dot<false>(dot, w[m], Activations8(xb, 8 * m));
       }
       acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], FoldPairLanes(dot));
     }
@@ -581,10 +619,13 @@ FM_VNNI GroupSums512<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
   return acc;
 }
 
-// Q4_0, Q5_0, Q4_1, Q5_1: 4 vpdpbusd per block and input; the _0 types'
-// quants less their offset (8, 16) are signed and multiply the biased
-// activations (Dot<true>), the _1 types' (unsigned) the plain ones, their
-// minimum added as m[r] * (sum of the block's activations) in float.
+// Q4_0, Q5_0, Q4_1, Q5_1: 4 vpdpbusd per block and input of the unsigned
+// quants with the activations. The _0 types' values are the quants less
+// their offset (8, 16): each row's dot starts at -offset * (sum of the
+// block's activations), one broadcast per input, which costs less than
+// signing the weights and biasing the dot (9 instructions per block) for
+// every batch width up to 8; the _1 types' minimum is added as m[r] * (sum
+// of the block's activations) in float.
 template <typename Block, int NB>
 FM_VNNI GroupSums512<NB> GroupNibbles32(const Block* blocks, int64_t nb,
                                         const Q8Activations& x, int64_t i0) {
@@ -601,7 +642,7 @@ FM_VNNI GroupSums512<NB> GroupNibbles32(const Block* blocks, int64_t nb,
     const Block& blk = blocks[b];
     PrefetchAhead(&blk, sizeof(blk));
     __m512i v[4];  // vector pairs (2m, 2m + 1)
-    for (int m = 0; m < 4; ++m) v[m] = NibblePair(blk.qs[m]);
+    NibbleChunkPairs(blk.qs, v);
     if constexpr (kFive) {
       const __m512i qh = BothLanes(blk.qh);
       v[0] = WithHighBit<0, 1, 4>(v[0], qh);
@@ -609,24 +650,17 @@ FM_VNNI GroupSums512<NB> GroupNibbles32(const Block* blocks, int64_t nb,
       v[2] = WithHighBit<4, 5, 4>(v[2], qh);
       v[3] = WithHighBit<6, 7, 4>(v[3], qh);
     }
-    __m512i start = _mm512_setzero_si512();
-    if constexpr (!kMin) {
-      for (int k = 0; k < 4; ++k) v[k] = Signed(v[k], kOffset);
-      start = BiasStart(v);
-    }
     const __m512 d = InRowLanes<kLanes>(RowHalves(blk.d));
     __m512 m = _mm512_setzero_ps();
     if constexpr (kMin) m = InRowLanes<kLanes>(RowHalves(blk.m));
     for (int n = 0; n < NB; ++n) {
-      __m512i dot = start;
+      // The offset's part in each row's even pair lane (FoldPairLanes
+      // adds the odd one to it).
+      __m512i dot =
+          kMin ? _mm512_setzero_si512() : EvenOdd(-kOffset * in.sums[n][b], 0);
+      const int8_t* xb = in.qs[n] + b * kQ8BlockSize;
       for (int k = 0; k < 4; ++k) {
-        if constexpr (kMin) {
-          const int8_t* xb = in.qs[n] + b * kQ8BlockSize;
-          dot = Dot<false>(dot, v[k], Activations8(xb, 8 * k));
-        } else {
-          const uint8_t* xb = in.biased[n] + b * kQ8BlockSize;
-          dot = Dot<true>(dot, v[k], Activations8(xb, 8 * k));
-        }
+        dot = Dot<false>(dot, v[k], Activations8(xb, 8 * k));
       }
       acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], FoldPairLanes(dot));
       if constexpr (kMin) {
@@ -679,13 +713,101 @@ struct VnniGroups {
   }
 };
 
+// One block's Q6_K quants from the InterleaveRows order (q[s]: qh bits
+// 2c, 2c + 1 = vector 4s + c's top bits; ql[m] low and high nibbles =
+// vectors 4s + 2m, + 1) into VnniQ6's.
+void ReorderQ6(BlockQ6_Kx8& blk) {
+  VnniQ6 out;
+  for (int p = 0; p < 8; ++p) {
+    for (int r = 0; r < kInterleave; ++r) {
+      for (int c = 0; c < 2; ++c) {
+        for (int i = 0; i < 4; ++i) {
+          const int src = 4 * r + i;
+          const int dst = 4 * (2 * r + c) + i;
+          int top = 0;
+          for (int h = 0; h < 2; ++h) {
+            const auto& sub = blk.q[2 * p + h];
+            // Vector 4s + c: ql[0] nibble c; vector 4s + 2 + c: ql[1]'s.
+            const int low = (sub.ql[0][src] >> (4 * c)) & 0x0F;
+            const int high = (sub.ql[1][src] >> (4 * c)) & 0x0F;
+            out[p][h][dst] = static_cast<uint8_t>(low | (high << 4));
+            top |= ((sub.qh[src] >> (2 * c)) & 3) << (4 * h);
+            top |= ((sub.qh[src] >> (2 * (c + 2))) & 3) << (4 * h + 2);
+          }
+          out[p][2][dst] = static_cast<uint8_t>(top);
+        }
+      }
+    }
+  }
+  std::memcpy(blk.q, out, sizeof(out));
+}
+
+// One block's Q8_0 quants from the InterleaveRows order (vector k's rows
+// at qs[k]) into VnniQ8's.
+void ReorderQ8(BlockQ8_0x8& blk) {
+  VnniQ8 out;
+  for (int m = 0; m < 4; ++m) {
+    for (int r = 0; r < kInterleave; ++r) {
+      for (int p = 0; p < 2; ++p) {
+        for (int i = 0; i < 4; ++i) {
+          out[m][4 * (2 * r + p) + i] =
+              static_cast<uint8_t>(blk.qs[2 * m + p][4 * r + i] ^ 0x80);
+        }
+      }
+    }
+  }
+  std::memcpy(blk.qs, out, sizeof(out));
+}
+
+// f(block) for every block of an interleaved (rows, cols) matrix.
+template <typename Block, typename F>
+void ForEachBlock(uint8_t* packed, int64_t rows, int64_t cols, F f) {
+  const int64_t groups = (rows + kInterleave - 1) / kInterleave;
+  auto* blocks = reinterpret_cast<Block*>(packed);
+  for (int64_t k = 0; k < groups * (cols / BlockWeights<Block>()); ++k) {
+    f(blocks[k]);
+  }
+}
+
+// The 4-bit quants of a block: the K types' 8 sub-blocks or the 32-weight
+// types' one.
+template <typename Block>
+void ReorderBlockNibbles(Block& blk) {
+  if constexpr (BlockWeights<Block>() == kQkK) {
+    for (auto& sub : blk.qs) ReorderNibbles(sub);
+  } else {
+    ReorderNibbles(blk.qs);
+  }
+}
+
 }  // namespace
 
 void ReorderForVnni(DType dtype, uint8_t* packed, int64_t rows, int64_t cols) {
-  if (dtype == DType::kQ4_K) {
-    ReorderBlocks45<BlockQ4_Kx8>(packed, rows, cols);
-  } else if (dtype == DType::kQ5_K) {
-    ReorderBlocks45<BlockQ5_Kx8>(packed, rows, cols);
+  switch (dtype) {
+    case DType::kQ8_0:
+      return ForEachBlock<BlockQ8_0x8>(packed, rows, cols, ReorderQ8);
+    case DType::kQ6_K:
+      return ForEachBlock<BlockQ6_Kx8>(packed, rows, cols, ReorderQ6);
+    case DType::kQ4_K:
+      return ForEachBlock<BlockQ4_Kx8>(packed, rows, cols,
+                                       ReorderBlockNibbles<BlockQ4_Kx8>);
+    case DType::kQ5_K:
+      return ForEachBlock<BlockQ5_Kx8>(packed, rows, cols,
+                                       ReorderBlockNibbles<BlockQ5_Kx8>);
+    case DType::kQ4_0:
+      return ForEachBlock<BlockQ4_0x8>(packed, rows, cols,
+                                       ReorderBlockNibbles<BlockQ4_0x8>);
+    case DType::kQ4_1:
+      return ForEachBlock<BlockQ4_1x8>(packed, rows, cols,
+                                       ReorderBlockNibbles<BlockQ4_1x8>);
+    case DType::kQ5_0:
+      return ForEachBlock<BlockQ5_0x8>(packed, rows, cols,
+                                       ReorderBlockNibbles<BlockQ5_0x8>);
+    case DType::kQ5_1:
+      return ForEachBlock<BlockQ5_1x8>(packed, rows, cols,
+                                       ReorderBlockNibbles<BlockQ5_1x8>);
+    default:  // Q3_K and Q2_K are read as laid
+      return;
   }
 }
 

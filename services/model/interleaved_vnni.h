@@ -17,9 +17,10 @@ namespace fm::model {
 bool HasInterleavedVnni();
 
 // Re-orders an InterleaveRows copy of a (rows, cols) matrix in place into
-// the order MatMulInterleavedVnni reads: Q4_K's and Q5_K's quants so that
-// each 64 bytes are, as low and as high nibbles, two vector pairs in pair
-// lanes (interleaved_vnni.cc); every other type is read as laid.
+// the order MatMulInterleavedVnni reads: the 4-bit quants of Q4_K, Q5_K,
+// Q6_K, Q4_0, Q4_1, Q5_0 and Q5_1 so that each 64 bytes are, as low and as
+// high nibbles (and Q6_K's top bits as 2-bit fields), vector pairs in pair
+// lanes (interleaved_vnni.cc); Q8_0, Q3_K and Q2_K are read as laid.
 void ReorderForVnni(DType dtype, uint8_t* packed, int64_t rows, int64_t cols);
 
 // MatMulInterleaved's contract (interleaved_matmul.h), every integer type,

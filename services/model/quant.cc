@@ -70,9 +70,6 @@ void Q8Activations::Resize(int64_t n_rows, int64_t n_cols) {
       static_cast<int64_t>(spread.size()) < n_rows * n_cols * 8) {
     spread.resize(n_rows * n_cols * 8);
   }
-  if (with_biased && static_cast<int64_t>(biased.size()) < n_rows * n_cols) {
-    biased.resize(n_rows * n_cols);
-  }
 }
 
 namespace {
@@ -221,7 +218,6 @@ void Q8Activations::QuantizeRow(int64_t i, const float* x) {
     sums[i * nb + b] = static_cast<int16_t>(sum);  // |sum| <= 32 * 127
   }
   if (with_spread) SpreadQuads(q, cols, spread.data() + i * cols * 8);
-  if (with_biased) BiasQuants(q, cols, biased.data() + i * cols);
   float* dp = d_pairs.data() + i * pairs * 16;
   for (int64_t p = 0; p < pairs; ++p) {
     const float d0 = di[2 * p];

@@ -19,8 +19,8 @@ namespace fm::model {
 // as they are, and skipping the copy saves 8 bytes written per input).
 bool SpreadByDefault();
 
-// Whether activations keep BiasQuants copies unless told otherwise: where
-// the AVX-512 VNNI kernels run.
+// Whether Q8_K activations (kquant_matmul.h) keep BiasQuants copies unless
+// told otherwise: where the AVX-512 VNNI kernels of Q6_K and Q3_K run.
 bool BiasedByDefault();
 
 // out[k] = q[k] + 128 as unsigned bytes: vpdpbusd multiplies unsigned by
@@ -47,10 +47,6 @@ struct Q8Activations {
   // interleaved kernels; kept only when with_spread.
   AlignedVector<int8_t> spread;
   bool with_spread = SpreadByDefault();
-  // (n, cols): each quant + 128 (BiasQuants), for the AVX-512 VNNI kernels
-  // of the types with signed weights; kept only when with_biased.
-  AlignedVector<uint8_t> biased;
-  bool with_biased = BiasedByDefault();
 
   // Sizes the buffers for n rows of `cols` (cols % 32 == 0).
   void Resize(int64_t n_rows, int64_t n_cols);

@@ -1,15 +1,18 @@
 // The batched F32 kernel against a double-precision dot product, at every
 // alignment of the weights (the AVX-512 path rebuilds shifted rows from
 // aligned loads) and every batch size up to kMaxKernelRows; and attention's
-// scores and weighted sum.
+// scores and weighted sum, over F32 and F16 caches.
 #include "services/model/f32_kernel.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
+#include "common/half.h"
 #include "services/model/aligned_vector.h"
+#include "services/model/kv_attention.h"
 
 namespace fm::model {
 namespace {
@@ -90,6 +93,50 @@ TEST_CASE("attention scores and mix match double arithmetic",
         double ref = 0.0;
         for (int64_t t = 0; t < n_pos; ++t) {
           ref += static_cast<double>(w[t]) * cache[t * stride + i];
+        }
+        CHECK(std::fabs(out[i] - ref) <= 1e-5 * (1.0 + std::fabs(ref)));
+      }
+    }
+  }
+}
+
+TEST_CASE("F16-cache attention matches double arithmetic, position by position",
+          "[model][f32_kernel]") {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t head_size : {8, 64, 72, 128}) {
+    for (int64_t n_pos : {1, 7, 8, 9, 16, 17, 33, 70}) {
+      const int64_t stride = head_size * 3 + 8;  // heads interleaved
+      std::vector<float> q(head_size), w(n_pos);
+      std::vector<uint16_t> cache(n_pos * stride);
+      for (float& v : q) v = dist(rng);
+      for (uint16_t& v : cache) v = F32ToF16(dist(rng));
+      for (float& v : w) v = dist(rng);
+      INFO("head_size " << head_size << " n_pos " << n_pos);
+      std::vector<float> scores(n_pos);
+      AttentionScoresF16(q.data(), cache.data(), stride, n_pos, head_size,
+                         0.125f, scores.data());
+      for (int64_t t = 0; t < n_pos; ++t) {
+        double dot = 0.0;
+        for (int64_t i = 0; i < head_size; ++i) {
+          dot += static_cast<double>(q[i]) * F16ToF32(cache[t * stride + i]);
+        }
+        CHECK(std::fabs(scores[t] - 0.125 * dot) <=
+              1e-5 * (1.0 + std::fabs(dot)));
+        // The same bits as when position t is scored alone: a score does
+        // not depend on how many positions one call takes.
+        float alone = NAN;
+        AttentionScoresF16(q.data(), cache.data() + t * stride, stride, 1,
+                           head_size, 0.125f, &alone);
+        CHECK(std::memcmp(&alone, &scores[t], sizeof(float)) == 0);
+      }
+      std::vector<float> out(head_size, NAN);
+      AttentionMixF16(w.data(), cache.data(), stride, n_pos, head_size,
+                      out.data());
+      for (int64_t i = 0; i < head_size; ++i) {
+        double ref = 0.0;
+        for (int64_t t = 0; t < n_pos; ++t) {
+          ref += static_cast<double>(w[t]) * F16ToF32(cache[t * stride + i]);
         }
         CHECK(std::fabs(out[i] - ref) <= 1e-5 * (1.0 + std::fabs(ref)));
       }
