@@ -396,7 +396,6 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
   EnsureScratch(n, n_out);
 
   const int64_t dim = c.dim;
-  const int64_t hidden_dim = c.hidden_dim;
   const int64_t kv_dim = c.kv_dim;
   const int64_t head_size = c.head_size;
   const int64_t q_dim = c.q_dim;
@@ -540,12 +539,7 @@ void LlamaModel::RunPass(absl::Span<const Row> rows,
     }
 
     // w2(act(w1(x)) * w3(x)): SwiGLU, or GeGLU for Gemma.
-    MatMulMulti({{&lw.w1, hb}, {&lw.w3, hb2}}, xb, n, &matmul_);
-    // Elementwise, so split over the pool (exp / tanh per element is a
-    // few percent of a decode step on one thread).
-    pool_->ParallelFor(n * hidden_dim, 512, [&](int64_t b, int64_t e, int) {
-      GatedActivation(c.ffn_activation, hb + b, hb2 + b, e - b);
-    });
+    MatMulGated(lw.w1, lw.w3, c.ffn_activation, xb, n, hb, hb2, &matmul_);
     MatMul(lw.w2, hb, n, xb, &matmul_);
     if (c.post_norms) {
       for (int64_t r = 0; r < n; ++r) {

@@ -149,48 +149,41 @@ bool QuantizesActivations(DType dtype) {
          HasInterleavedKernel(dtype);
 }
 
-void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
-                 int64_t n, MatMulContext* ctx) {
-  // Matrices for our kernels, run together in one parallel loop.
-  std::vector<const MatMulTarget*> kernel_targets;
-  kernel_targets.reserve(targets.size());
-  bool any_q8 = false;   // the 32-weight block types: 32-blocks of int8
-                         // inputs
-  bool any_q8k = false;  // K types: 256-blocks of int8 inputs
+namespace {
+
+// Whether w's product with n inputs takes OpenBLAS's sgemm (F32 at
+// prefill size) instead of our kernels.
+bool TakesSgemm(const Tensor& w, int64_t n) {
+  return w.dtype == DType::kF32 && n > kMaxKernelRows;
+}
+
+// out (n, rows) = x (n, cols) . W^T by OpenBLAS sgemm, split by weight rows
+// over our pool (OpenBLAS itself runs one thread: its own workers would
+// spin against ours on the same cores).
+void MatMulSgemm(const Tensor& w, const float* x, int64_t n, float* out,
+                 MatMulContext* ctx) {
+  ctx->pool->ParallelFor(w.rows, 64, [&](int64_t b, int64_t e, int) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, e - b, w.cols, 1.0f,
+                x, w.cols, w.f32() + b * w.cols, w.cols, 0.0f, out + b, w.rows);
+  });
+}
+
+// Quantizes the inputs x (n, cols) once for every kernel of `weights` that
+// reads them: 32-blocks for the 32-weight types, 256-blocks for the K
+// types (Q2_K / Q3_K have an interleaved kernel only).
+void QuantizeInputs(const std::vector<const Tensor*>& weights, const float* x,
+                    int64_t n, MatMulContext* ctx) {
+  bool any_q8 = false;
+  bool any_q8k = false;
   int64_t cols = 0;
-  for (const MatMulTarget& t : targets) {
-    const Tensor& w = *t.w;
-    cols = w.cols;
-    if (w.dtype == DType::kF32 && n > kMaxKernelRows) {
-      // Prefill-sized: OpenBLAS sgemm, out (n, rows) = x (n, cols) . W^T,
-      // split by weight rows over our pool (OpenBLAS itself runs one
-      // thread: its own workers would spin against ours on the same cores).
-      float* out = t.out;
-      ctx->pool->ParallelFor(w.rows, 64, [&](int64_t b, int64_t e, int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, e - b, w.cols,
-                    1.0f, x, w.cols, w.f32() + b * w.cols, w.cols, 0.0f,
-                    out + b, w.rows);
-      });
-      continue;
-    }
-    // Which quantized inputs w's kernel reads (Q2_K / Q3_K have an
-    // interleaved kernel only).
-    const bool k_blocks = DTypeBlockElements(w.dtype) == kQkK;
+  for (const Tensor* w : weights) {
+    cols = w->cols;
+    const bool k_blocks = DTypeBlockElements(w->dtype) == kQkK;
     any_q8 |=
-        HasBlocks32Kernel(w.dtype) || (w.interleaved != nullptr && !k_blocks);
+        HasBlocks32Kernel(w->dtype) || (w->interleaved != nullptr && !k_blocks);
     any_q8k |=
-        HasKQuantKernel(w.dtype) || (w.interleaved != nullptr && k_blocks);
-    kernel_targets.push_back(&t);
+        HasKQuantKernel(w->dtype) || (w->interleaved != nullptr && k_blocks);
   }
-  const int n_kernel = static_cast<int>(kernel_targets.size());
-  if (n_kernel == 0) return;
-  const int n_threads = ctx->pool->n_threads();
-  if (static_cast<int>(ctx->dequant_rows.size()) < n_threads) {
-    ctx->dequant_rows.resize(n_threads);
-    ctx->dequant_out.resize(n_threads);
-  }
-  // Integer kernels: quantize the inputs once for all the matrices that
-  // share them.
   if (any_q8) {
     ctx->x_quant.Resize(n, cols);
     ctx->pool->ParallelFor(n, 1, [&](int64_t b, int64_t e, int) {
@@ -205,9 +198,63 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       }
     });
   }
+}
+
+// out[i * w.rows + r] for r in [lo, hi) by w's kernel (inputs quantized by
+// QuantizeInputs), on pool thread `thread`. Each (row, input) result is
+// computed the same way however the rows are chunked.
+void MatMulRows(const Tensor& w, const float* x, int64_t n, int64_t lo,
+                int64_t hi, int thread, MatMulContext* ctx, float* out) {
+  if (w.dtype == DType::kF32) {
+    MatMulF32Rows(w.f32(), x, n, w.rows, w.cols, lo, hi, out);
+  } else if ((w.dtype == DType::kF16 || w.dtype == DType::kBF16) &&
+             n <= kMaxKernelRows && HasHalfKernel()) {
+    MatMulHalfRows(w.dtype, static_cast<const uint16_t*>(w.data), x, n, w.rows,
+                   w.cols, lo, hi, out);
+  } else if (w.interleaved != nullptr) {
+    MatMulInterleaved(w.dtype, w.interleaved, ctx->x_quant, ctx->x_quant_k,
+                      w.rows, lo, hi, out);
+  } else if (HasBlocks32Kernel(w.dtype)) {
+    MatMulBlocks32(w.dtype, w.data, ctx->x_quant, w.rows, lo, hi, out);
+  } else if (HasKQuantKernel(w.dtype)) {
+    MatMulKQuant(w.dtype, w.data, ctx->x_quant_k, w.rows, lo, hi, out);
+  } else {
+    MatMulDequantized(w, x, n, lo, hi, &ctx->dequant_rows[thread],
+                      &ctx->dequant_out[thread], out);
+  }
+}
+
+void EnsureThreadScratch(MatMulContext* ctx) {
+  const size_t n_threads = static_cast<size_t>(ctx->pool->n_threads());
+  if (ctx->dequant_rows.size() < n_threads) {
+    ctx->dequant_rows.resize(n_threads);
+    ctx->dequant_out.resize(n_threads);
+  }
+}
+
+}  // namespace
+
+void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
+                 int64_t n, MatMulContext* ctx) {
+  // Matrices for our kernels, run together in one parallel loop.
+  std::vector<const MatMulTarget*> kernel_targets;
+  std::vector<const Tensor*> kernel_weights;
+  kernel_targets.reserve(targets.size());
+  kernel_weights.reserve(targets.size());
+  for (const MatMulTarget& t : targets) {
+    if (TakesSgemm(*t.w, n)) {
+      MatMulSgemm(*t.w, x, n, t.out, ctx);
+    } else {
+      kernel_targets.push_back(&t);
+      kernel_weights.push_back(t.w);
+    }
+  }
+  const int n_kernel = static_cast<int>(kernel_targets.size());
+  if (n_kernel == 0) return;
+  EnsureThreadScratch(ctx);
+  QuantizeInputs(kernel_weights, x, n, ctx);
   // One loop over the concatenated rows of all matrices: a chunk may span
-  // two of them. Each (row, input) result is computed the same way however
-  // the rows are chunked.
+  // two of them.
   int64_t total_rows = 0;
   std::vector<int64_t> first_row(n_kernel);
   for (int k = 0; k < n_kernel; ++k) {
@@ -220,25 +267,8 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
       const Tensor& w = *kernel_targets[k]->w;
       const int64_t lo = std::max(b, first_row[k]) - first_row[k];
       const int64_t hi = std::min(e, first_row[k] + w.rows) - first_row[k];
-      if (lo >= hi) continue;
-      float* out = kernel_targets[k]->out;
-      if (w.dtype == DType::kF32) {
-        MatMulF32Rows(w.f32(), x, n, w.rows, w.cols, lo, hi, out);
-      } else if ((w.dtype == DType::kF16 || w.dtype == DType::kBF16) &&
-                 n <= kMaxKernelRows && HasHalfKernel()) {
-        MatMulHalfRows(w.dtype, static_cast<const uint16_t*>(w.data), x, n,
-                       w.rows, w.cols, lo, hi, out);
-      } else if (w.interleaved != nullptr) {
-        MatMulInterleaved(w.dtype, w.interleaved, ctx->x_quant, ctx->x_quant_k,
-                          w.rows, lo, hi, out);
-      } else if (HasBlocks32Kernel(w.dtype)) {
-        MatMulBlocks32(w.dtype, w.data, ctx->x_quant, w.rows, lo, hi, out);
-      } else if (HasKQuantKernel(w.dtype)) {
-        MatMulKQuant(w.dtype, w.data, ctx->x_quant_k, w.rows, lo, hi, out);
-      } else {
-        MatMulDequantized(w, x, n, lo, hi, &ctx->dequant_rows[thread],
-                          &ctx->dequant_out[thread], out);
-      }
+      if (lo < hi)
+        MatMulRows(w, x, n, lo, hi, thread, ctx, kernel_targets[k]->out);
     }
   });
 }
@@ -246,6 +276,30 @@ void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
 void MatMul(const Tensor& w, const float* x, int64_t n, float* out,
             MatMulContext* ctx) {
   MatMulMulti({MatMulTarget{&w, out}}, x, n, ctx);
+}
+
+void MatMulGated(const Tensor& w_gate, const Tensor& w_up, FfnActivation act,
+                 const float* x, int64_t n, float* gate_out, float* up_out,
+                 MatMulContext* ctx) {
+  const int64_t rows = w_gate.rows;
+  if (TakesSgemm(w_gate, n) || TakesSgemm(w_up, n)) {
+    // Prefill on F32: sgemm's own blocking, then the activation apart.
+    MatMulMulti({{&w_gate, gate_out}, {&w_up, up_out}}, x, n, ctx);
+    ctx->pool->ParallelFor(n * rows, 512, [&](int64_t b, int64_t e, int) {
+      GatedActivation(act, gate_out + b, up_out + b, e - b);
+    });
+    return;
+  }
+  EnsureThreadScratch(ctx);
+  QuantizeInputs({&w_gate, &w_up}, x, n, ctx);
+  ctx->pool->ParallelFor(rows, 16, [&](int64_t lo, int64_t hi, int thread) {
+    MatMulRows(w_gate, x, n, lo, hi, thread, ctx, gate_out);
+    MatMulRows(w_up, x, n, lo, hi, thread, ctx, up_out);
+    for (int64_t i = 0; i < n; ++i) {
+      GatedActivation(act, gate_out + i * rows + lo, up_out + i * rows + lo,
+                      hi - lo);
+    }
+  });
 }
 
 void ReadRow(const Tensor& w, int64_t row, float* out) {

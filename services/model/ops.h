@@ -94,6 +94,16 @@ struct MatMulTarget {
 void MatMulMulti(std::initializer_list<MatMulTarget> targets, const float* x,
                  int64_t n, MatMulContext* ctx);
 
+// The FFN's gate and up products, gate_out (n, rows) = act(x · w_gate^T) *
+// (x · w_up^T) and up_out = x · w_up^T (scratch), as MatMulMulti and then
+// GatedActivation compute them, but in one parallel loop whose chunks take
+// the same rows of both matrices and apply the activation while the
+// products are in cache: one hand-off between threads and one pass over
+// the outputs fewer per layer. w_gate and w_up have the same shape.
+void MatMulGated(const Tensor& w_gate, const Tensor& w_up, FfnActivation act,
+                 const float* x, int64_t n, float* gate_out, float* up_out,
+                 MatMulContext* ctx);
+
 // Copies row `row` of `w` (any DType) into out (w.cols floats).
 void ReadRow(const Tensor& w, int64_t row, float* out);
 
