@@ -13,10 +13,11 @@
 // Q3_K's, Q2_K's and the fifth bits of the Q5 types, which pay one per
 // register, shared by all the inputs of a batch.
 //
-// Values below zero: Q8_0's, Q4_0's and Q5_0's quants stay unsigned (Q8_0
-// stored + 128) and each dot starts at -offset * (sum of the block's
-// activations); Q6_K's and Q3_K's, whose offset is scaled per 16-weight
-// sub-block, are made signed and multiply the biased activations (Dot).
+// Values below zero: every type's quants stay unsigned (Q8_0 stored +
+// 128) and each dot starts at -offset * (sum of the activations it
+// multiplies): per block for Q8_0, Q4_0 and Q5_0, per pair lane of a
+// 16-weight sub-block for Q6_K and Q3_K (OffsetStart), whose offset is
+// scaled with the sub-block, so the dot must be exact before it is.
 //
 // Every kernel computes the same integers as its AVX2 counterpart
 // (interleaved_matmul.cc) and then the same float operations in the same
@@ -71,38 +72,28 @@ inline int64_t LoadInt64(const void* p) {
 }
 
 // The activations of vectors k, k + 1 (k = pos / 4) in pair lanes:
-// x[pos .. pos + 7] in every 64-bit lane, one load-unit broadcast (x: the
-// signed quants or their biased copy).
-template <typename Quant>
-FM_VNNI inline __m512i Activations8(const Quant* x, int64_t pos) {
+// x[pos .. pos + 7] in every 64-bit lane, one load-unit broadcast.
+FM_VNNI inline __m512i Activations8(const int8_t* x, int64_t pos) {
   return _mm512_set1_epi64(LoadInt64(x + pos));
 }
 
-// acc + the 4 products of each lane, for weights w and activations a in
-// pair lanes: unsigned weights times signed activations, or (kSigned)
-// signed weights times biased activations (q + 128, BiasQuants), whose
-// sum is then too large by 128 * (sum of the weights): see BiasStart.
-template <bool kSigned>
+// acc + the 4 products of each lane, for unsigned weights w and signed
+// activations a in pair lanes.
 FM_VNNI inline __m512i Dot(__m512i acc, __m512i w, __m512i a) {
-  return kSigned ? _mm512_dpbusd_epi32(acc, a, w)
-                 : _mm512_dpbusd_epi32(acc, w, a);
+  return _mm512_dpbusd_epi32(acc, w, a);
 }
 
-// -128 * (sum of each lane's signed weights) over NW registers: where a
-// dot of biased activations with them starts, so that it ends exact. The
-// weights alone determine it, so one is shared by every input of a batch.
-template <int NW>
-FM_VNNI inline __m512i BiasStart(const __m512i (&w)[NW]) {
-  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
-  __m512i sum = _mm512_setzero_si512();
-  for (int k = 0; k < NW; ++k) sum = _mm512_dpbusd_epi32(sum, bias, w[k]);
-  return _mm512_sub_epi32(_mm512_setzero_si512(), sum);
-}
-
-// Each byte - offset.
-FM_VNNI inline __m512i Signed(__m512i unsigned_quants, int offset) {
-  return _mm512_sub_epi8(unsigned_quants,
-                         _mm512_set1_epi8(static_cast<char>(offset)));
+// Where the dots of a 16-weight sub-block of unsigned quants with offset
+// kOffset (Q6_K's 32, Q3_K's 4) start, from the activations' offset
+// starts (Q8KActivations::offset_starts: -32 * the sum of the activations
+// each pair lane multiplies): -kOffset * that sum, so that the dots come
+// out as those of the signed weights. 32 / kOffset divides the stored
+// values, so the shift is exact.
+template <int kOffset>
+FM_VNNI inline __m512i OffsetStart(const int64_t* starts, int64_t s) {
+  static_assert(kOffset == 32 || kOffset == 4);
+  const __m512i start32 = _mm512_set1_epi64(starts[s]);
+  return kOffset == 32 ? start32 : _mm512_srai_epi32(start32, 3);
 }
 
 // A 32-bit lane pattern: `even` in the even lanes, `odd` in the odd ones.
@@ -227,14 +218,10 @@ FM_VNNI inline __m512i FoldPacked(__m512i sums) {
   return _mm512_add_epi32(sums, _mm512_bsrli_epi128(sums, 8));
 }
 
-// Row i's int8 activations, and their biased copy.
+// Row i's int8 activations.
 template <typename Inputs>
 inline const int8_t* QuantsRow(const Inputs& x, int64_t i) {
   return x.qs.data() + i * x.cols;
-}
-template <typename Inputs>
-inline const uint8_t* BiasedRow(const Inputs& x, int64_t i) {
-  return x.biased.data() + i * x.cols;
 }
 
 // Q4_K's and Q5_K's quants as ReorderForVnni lays them: sub-block j's in
@@ -484,10 +471,9 @@ __attribute__((target("avx2"))) inline __m256i Q2KMinsDot(
 
 // Q6_K, Q3_K and Q2_K: per sub-block s (16 weights), 2 vpdpbusd per input,
 // sub-blocks 2p and 2p + 1 scaled by the rows' scales with one ScaledPair
-// (a dot is at most 8 * 127 * 32 per lane). Q6_K's and Q3_K's quants less
-// their offset (32, 4) are signed and multiply the biased activations
-// (Dot<true>); Q2_K's minimums: dmin[r] * sum_s min[r][s] * (sum of s's
-// activations).
+// (a dot is at most 8 * 127 * 32 per lane). Q6_K's and Q3_K's dots start
+// at their offset's share (OffsetStart, 32 and 4); Q2_K's minimums:
+// dmin[r] * sum_s min[r][s] * (sum of s's activations).
 template <typename Block, int NB>
 FM_VNNI GroupSums512<NB> GroupSub16(const Block* blocks, int64_t nb,
                                     const Q8KActivations& x, int64_t i0) {
@@ -495,18 +481,14 @@ FM_VNNI GroupSums512<NB> GroupSub16(const Block* blocks, int64_t nb,
   constexpr int kOffset = std::is_same_v<Block, BlockQ6_Kx8>   ? 32
                           : std::is_same_v<Block, BlockQ3_Kx8> ? 4
                                                                : 0;
-  constexpr bool kSigned = kOffset != 0;
   constexpr RowLanes kLanes = RowLanes::kPacked;
-  using Quant = std::conditional_t<kSigned, uint8_t, int8_t>;
   GroupSums512<NB> acc;
-  const Quant* xs[NB];
+  const int8_t* xs[NB];
+  const int64_t* starts[NB];  // the inputs' offset starts, per sub-block
   for (int n = 0; n < NB; ++n) {
     acc.v[n] = _mm512_setzero_ps();
-    if constexpr (kSigned) {
-      xs[n] = BiasedRow(x, i0 + n);
-    } else {
-      xs[n] = QuantsRow(x, i0 + n);
-    }
+    xs[n] = QuantsRow(x, i0 + n);
+    starts[n] = x.offset_starts.data() + (i0 + n) * (x.cols / 16);
   }
   for (int64_t b = 0; b < nb; ++b) {
     const Block& blk = blocks[b];
@@ -516,26 +498,19 @@ FM_VNNI GroupSums512<NB> GroupSub16(const Block* blocks, int64_t nb,
       // each input's two dots as independent chains (as GroupQ45K).
 #pragma GCC unroll 8
     for (int p = 0; p < 8; ++p) {
-      __m512i v[2][2];   // [h]: sub-block 2p + h's vector pairs
-      __m512i start[2];  // [h]: where its dots start (BiasStart)
+      __m512i v[2][2];  // [h]: sub-block 2p + h's vector pairs
       SubBlockPairsOfPair(blk, p, v);
-      for (int h = 0; h < 2; ++h) {
-        start[h] = _mm512_setzero_si512();
-        if constexpr (kSigned) {
-          v[h][0] = Signed(v[h][0], kOffset);
-          v[h][1] = Signed(v[h][1], kOffset);
-          start[h] = BiasStart(v[h]);
-        }
-      }
       const __m512i words = PairScaleWords(blk, p);
       const int64_t pos = b * kQkK + 32 * p;
       for (int n = 0; n < NB; ++n) {
         __m512i dot[2];
         for (int h = 0; h < 2; ++h) {
-          dot[h] = Dot<kSigned>(start[h], v[h][0],
-                                Activations8(xs[n], pos + 16 * h));
-          dot[h] = Dot<kSigned>(dot[h], v[h][1],
-                                Activations8(xs[n], pos + 16 * h + 8));
+          dot[h] = _mm512_setzero_si512();
+          if constexpr (kOffset != 0) {
+            dot[h] = OffsetStart<kOffset>(starts[n], b * 16 + 2 * p + h);
+          }
+          dot[h] = Dot(dot[h], v[h][0], Activations8(xs[n], pos + 16 * h));
+          dot[h] = Dot(dot[h], v[h][1], Activations8(xs[n], pos + 16 * h + 8));
         }
         sumi[n] = ScaledPair(sumi[n], dot[0], dot[1], words);
       }
@@ -611,7 +586,7 @@ FM_VNNI GroupSums512<NB> GroupQ8_0(const BlockQ8_0x8* blocks, int64_t nb,
       const int8_t* xb = in.qs[n] + b * kQ8BlockSize;
       __m512i dot = EvenOdd(-128 * in.sums[n][b], 0);
       for (int m = 0; m < 4; ++m) {
-        dot = Dot<false>(dot, w[m], Activations8(xb, 8 * m));
+        dot = Dot(dot, w[m], Activations8(xb, 8 * m));
       }
       acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], FoldPairLanes(dot));
     }
@@ -660,7 +635,7 @@ FM_VNNI GroupSums512<NB> GroupNibbles32(const Block* blocks, int64_t nb,
           kMin ? _mm512_setzero_si512() : EvenOdd(-kOffset * in.sums[n][b], 0);
       const int8_t* xb = in.qs[n] + b * kQ8BlockSize;
       for (int k = 0; k < 4; ++k) {
-        dot = Dot<false>(dot, v[k], Activations8(xb, 8 * k));
+        dot = Dot(dot, v[k], Activations8(xb, 8 * k));
       }
       acc.v[n] = AddScaled(acc.v[n], d, in.d[n][b], FoldPairLanes(dot));
       if constexpr (kMin) {

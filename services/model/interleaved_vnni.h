@@ -24,8 +24,8 @@ bool HasInterleavedVnni();
 void ReorderForVnni(DType dtype, uint8_t* packed, int64_t rows, int64_t cols);
 
 // MatMulInterleaved's contract (interleaved_matmul.h), every integer type,
-// over a ReorderForVnni copy; the inputs' biased copies must be there
-// (with_biased, the default where this runs).
+// over a ReorderForVnni copy; the Q8_K inputs' offset starts must be there
+// (with_offset_starts, the default where this runs).
 void MatMulInterleavedVnni(DType dtype, const void* packed,
                            const Q8Activations& x32, const Q8KActivations& xk,
                            int64_t rows, int64_t row_begin, int64_t row_end,

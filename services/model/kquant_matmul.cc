@@ -39,8 +39,9 @@ void Q8KActivations::Resize(int64_t n_rows, int64_t n_cols) {
       static_cast<int64_t>(spread.size()) < n_rows * n_cols * 8) {
     spread.resize(n_rows * n_cols * 8);
   }
-  if (with_biased && static_cast<int64_t>(biased.size()) < n_rows * n_cols) {
-    biased.resize(n_rows * n_cols);
+  if (with_offset_starts &&
+      static_cast<int64_t>(offset_starts.size()) < n_rows * n_cols / 16) {
+    offset_starts.resize(n_rows * n_cols / 16);
   }
 }
 
@@ -141,7 +142,20 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
     }
   }
   if (with_spread) SpreadQuads(q, cols, spread.data() + i * cols * 8);
-  if (with_biased) BiasQuants(q, cols, biased.data() + i * cols);
+  if (with_offset_starts) {
+    int64_t* starts = offset_starts.data() + i * (cols / 16);
+    for (int64_t g = 0; g < cols / 16; ++g) {
+      const int8_t* qg = q + 16 * g;
+      int32_t even = 0, odd = 0;
+      for (int j = 0; j < 4; ++j) {
+        even += qg[j] + qg[8 + j];
+        odd += qg[4 + j] + qg[12 + j];
+      }
+      starts[g] = static_cast<int64_t>(
+          (static_cast<uint64_t>(static_cast<uint32_t>(-32 * odd)) << 32) |
+          static_cast<uint32_t>(-32 * even));
+    }
+  }
 }
 
 namespace {

@@ -28,10 +28,14 @@ struct Q8KActivations {
   // interleaved kernels; kept only when with_spread.
   AlignedVector<int8_t> spread;
   bool with_spread = SpreadByDefault();
-  // (n, cols): each quant + 128 (BiasQuants), for the AVX-512 VNNI kernels
-  // of the types with signed weights; kept only when with_biased.
-  AlignedVector<uint8_t> biased;
-  bool with_biased = BiasedByDefault();
+  // (n, cols / 16): per 16 quants q[0..15], -32 * (q[0..3] + q[8..11]) in
+  // the low and -32 * (q[4..7] + q[12..15]) in the high 32 bits: the sums
+  // that the two pair lanes of an AVX-512 VNNI sub-block dot multiply
+  // (interleaved_vnni.cc), where the dots of Q6_K's and Q3_K's unsigned
+  // quants start to take their offset out; kept only when
+  // with_offset_starts.
+  AlignedVector<int64_t> offset_starts;
+  bool with_offset_starts = OffsetStartsByDefault();
 
   void Resize(int64_t n_rows, int64_t n_cols);
   // Quantizes row i from x (cols floats): d = amax / 127, q = round(x / d).

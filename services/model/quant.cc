@@ -39,13 +39,7 @@ void QuantizeRowQ8_0(const float* x, BlockQ8_0* out, int64_t n) {
 // The kernels MatMulInterleaved picks (interleaved_matmul.cc) read these.
 bool SpreadByDefault() { return Cpu().avx2_fma_f16c && !HasInterleavedVnni(); }
 
-bool BiasedByDefault() { return HasInterleavedVnni(); }
-
-void BiasQuants(const int8_t* q, int64_t n, uint8_t* out) {
-  for (int64_t k = 0; k < n; ++k) {
-    out[k] = static_cast<uint8_t>(q[k] ^ static_cast<int8_t>(0x80));
-  }
-}
+bool OffsetStartsByDefault() { return HasInterleavedVnni(); }
 
 void SpreadQuads(const int8_t* q, int64_t n, int8_t* out) {
   for (int64_t k = 0; k < n; k += 4) {

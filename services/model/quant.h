@@ -19,15 +19,9 @@ namespace fm::model {
 // as they are, and skipping the copy saves 8 bytes written per input).
 bool SpreadByDefault();
 
-// Whether Q8_K activations (kquant_matmul.h) keep BiasQuants copies unless
+// Whether Q8_K activations (kquant_matmul.h) keep offset starts unless
 // told otherwise: where the AVX-512 VNNI kernels of Q6_K and Q3_K run.
-bool BiasedByDefault();
-
-// out[k] = q[k] + 128 as unsigned bytes: vpdpbusd multiplies unsigned by
-// signed bytes, so the kernels of signed weights take the activations
-// this way and subtract 128 * (sum of the weights), which the weights
-// alone determine.
-void BiasQuants(const int8_t* q, int64_t n, uint8_t* out);
+bool OffsetStartsByDefault();
 
 // Input rows quantized for the int8 kernels (Q8 with f32 scales): row i's
 // quants are contiguous, so a SIMD load can span two blocks.
