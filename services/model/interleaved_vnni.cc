@@ -33,8 +33,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "services/model/avx2_stream.h"
 #include "services/model/cpu_features.h"
@@ -648,6 +650,149 @@ FM_VNNI GroupSums512<NB> GroupNibbles32(const Block* blocks, int64_t nb,
   return acc;
 }
 
+// Q8_0 and Q4_0 in 16-row groups: ReorderForVnni lays each two
+// neighbouring 8-row groups (2G, 2G + 1) out as one group of 16 rows
+// (a matrix with an odd group count keeps its last as 8). A 64-byte
+// register then holds one vector of 4 weights of all 16 rows (row r's at
+// bytes 4r .. 4r + 3), so a vpdpbusd leaves each row's dot in a lane of
+// its own: no pair lanes to fold, and every lane of the float scaling
+// carries a row (8 rows per register spend half of it, and two
+// instructions per block and input to fold). Per block and input, Q8_0
+// and Q4_0 take 8 vpdpbusd and 3 float instructions for 16 rows, where 8
+// rows take 4 vpdpbusd and 5 others. The dots are the same integers and
+// the scaling the same float operations, so the results are bit-identical
+// to the 8-row kernels and to AVX2's.
+inline constexpr int kRows16 = 2 * kInterleave;
+
+// One 32-weight block of 16 Q8_0 rows: qs[k] = vector k, each quant + 128.
+struct BlockQ8_0x16 {
+  uint16_t d[kRows16];  // fp16, per row
+  uint8_t qs[8][64];
+};
+static_assert(sizeof(BlockQ8_0x16) == 2 * sizeof(BlockQ8_0x8));
+
+// One 32-weight block of 16 Q4_0 rows: qs[m] holds vector 2m in the low
+// nibbles and vector 2m + 1 in the high ones.
+struct BlockQ4_0x16 {
+  uint16_t d[kRows16];  // fp16, per row
+  uint8_t qs[4][64];
+};
+static_assert(sizeof(BlockQ4_0x16) == 2 * sizeof(BlockQ4_0x8));
+
+// The 16-row block of each 8-row block type that has one.
+template <typename Block8>
+struct Rows16Of {
+  using type = void;
+};
+template <>
+struct Rows16Of<BlockQ8_0x8> {
+  using type = BlockQ8_0x16;
+};
+template <>
+struct Rows16Of<BlockQ4_0x8> {
+  using type = BlockQ4_0x16;
+};
+template <typename Block8>
+using Block16Of = typename Rows16Of<Block8>::type;
+
+// Two 8-row blocks (InterleaveRows order) as one 16-row block.
+void MergeRows16(const BlockQ8_0x8& a, const BlockQ8_0x8& b,
+                 BlockQ8_0x16& out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    out.d[r] = a.d[r];
+    out.d[kInterleave + r] = b.d[r];
+  }
+  for (int k = 0; k < 8; ++k) {
+    for (int j = 0; j < 32; ++j) {
+      out.qs[k][j] = static_cast<uint8_t>(a.qs[k][j] ^ 0x80);
+      out.qs[k][32 + j] = static_cast<uint8_t>(b.qs[k][j] ^ 0x80);
+    }
+  }
+}
+
+void MergeRows16(const BlockQ4_0x8& a, const BlockQ4_0x8& b,
+                 BlockQ4_0x16& out) {
+  for (int r = 0; r < kInterleave; ++r) {
+    out.d[r] = a.d[r];
+    out.d[kInterleave + r] = b.d[r];
+  }
+  for (int m = 0; m < 4; ++m) {
+    std::memcpy(out.qs[m], a.qs[m], 32);
+    std::memcpy(out.qs[m] + 32, b.qs[m], 32);
+  }
+}
+
+// The 16 rows' fp16 factors as floats.
+FM_VNNI inline __m512 RowHalves16(const uint16_t* h) {
+  return _mm512_cvtph_ps(Load32(h));
+}
+
+// The 8 vectors of a 16-row block as unsigned quants.
+FM_VNNI inline void Vectors16(const BlockQ8_0x16& blk, __m512i (&w)[8]) {
+  for (int k = 0; k < 8; ++k) w[k] = Load64(blk.qs[k]);
+}
+
+FM_VNNI inline void Vectors16(const BlockQ4_0x16& blk, __m512i (&w)[8]) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  for (int m = 0; m < 4; ++m) {
+    const __m512i q = Load64(blk.qs[m]);
+    w[2 * m] = _mm512_and_si512(q, low4);
+    w[2 * m + 1] = _mm512_and_si512(_mm512_srli_epi16(q, 4), low4);
+  }
+}
+
+// The offset every quant of the type carries (its dots start at -offset *
+// the block's activation sum, as in the 8-row kernels).
+template <typename Block16>
+constexpr int Offset16() {
+  return std::is_same_v<Block16, BlockQ8_0x16> ? 128 : 8;
+}
+
+// The 16 rows' sums for NB inputs over one 16-row group: lane r = row r.
+template <typename Block16, int NB>
+FM_VNNI GroupSums512<NB> Group16(const Block16* blocks, int64_t nb,
+                                 const Q8Activations& x, int64_t i0) {
+  constexpr int kOffset = Offset16<Block16>();
+  const Rows32Vnni<NB> in = RowsOf<NB>(x, nb, i0);
+  GroupSums512<NB> acc;
+  for (int n = 0; n < NB; ++n) acc.v[n] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const Block16& blk = blocks[b];
+    PrefetchAhead(&blk, sizeof(blk));
+    __m512i w[8];
+    Vectors16(blk, w);
+    const __m512 d = RowHalves16(blk.d);
+    for (int n = 0; n < NB; ++n) {
+      const int8_t* xb = in.qs[n] + b * kQ8BlockSize;
+      // Two chains of 4 (vpdpbusd's latency), added as integers.
+      __m512i dot[2] = {_mm512_set1_epi32(-kOffset * in.sums[n][b]),
+                        _mm512_setzero_si512()};
+      for (int k = 0; k < 8; ++k) {
+        int32_t a;
+        std::memcpy(&a, xb + 4 * k, 4);
+        dot[k % 2] = Dot(dot[k % 2], w[k], _mm512_set1_epi32(a));
+      }
+      acc.v[n] =
+          AddScaled(acc.v[n], d, in.d[n][b], _mm512_add_epi32(dot[0], dot[1]));
+    }
+  }
+  return acc;
+}
+
+// Stores rows [lo, hi) of a 16-row group's results for input i (lane r:
+// the group's row r; the group starts at row `first`).
+FM_VNNI inline void StoreRows16(__m512 v, int64_t first, int64_t lo, int64_t hi,
+                                int64_t i, int64_t rows, float* out) {
+  float* dst = out + i * rows + first;
+  if (lo == 0 && hi == kRows16) {
+    _mm512_storeu_ps(dst, v);
+    return;
+  }
+  const __mmask16 keep =
+      static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1));
+  _mm512_mask_storeu_ps(dst, keep, v);
+}
+
 // Which row lanes Group<..., Block> leaves its sums in.
 template <typename Block>
 constexpr RowLanes LanesOf() {
@@ -687,6 +832,49 @@ struct VnniGroups {
     }
   }
 };
+
+// Inputs i.. of one 16-row group g, kNB at a time while they last; returns
+// the first input left. The odd last group (g == pairs) has 8 rows and
+// takes the 8-row kernel.
+template <typename Block8, int kNB>
+FM_VNNI int64_t RunGroup16(const VnniGroups<Block8, Q8Activations>& eight,
+                           int64_t pairs, int64_t g, int64_t lo, int64_t hi,
+                           int64_t i) {
+  using Block16 = Block16Of<Block8>;
+  const auto* blocks16 = reinterpret_cast<const Block16*>(eight.blocks);
+  for (; i + kNB <= eight.x.n; i += kNB) {
+    if (g == pairs) {
+      eight(Width<kNB>{}, 2 * g, lo, hi, i);
+      continue;
+    }
+    const GroupSums512<kNB> sums =
+        Group16<Block16, kNB>(blocks16 + g * eight.nb, eight.nb, eight.x, i);
+    for (int n = 0; n < kNB; ++n) {
+      StoreRows16(sums.v[n], g * kRows16, lo, hi, i + n, eight.rows, eight.out);
+    }
+  }
+  return i;
+}
+
+// MatMulInterleaved over a matrix laid in 16-row groups (PairGroups): the
+// 16-row kernel for each pair of 8-row groups that meets [row_begin,
+// row_end), and the 8-row one for an odd last group, in batches of 8, 4,
+// 2 and 1 inputs (as ForEachGroup).
+template <typename Block8>
+FM_VNNI void RunRows16(const void* packed, const Q8Activations& x, int64_t rows,
+                       int64_t row_begin, int64_t row_end, float* out) {
+  const int64_t pairs = (rows + kInterleave - 1) / kInterleave / 2;
+  const VnniGroups<Block8, Q8Activations> eight{
+      static_cast<const Block8*>(packed), x.cols / kQ8BlockSize, x, rows, out};
+  for (int64_t g = row_begin / kRows16; g * kRows16 < row_end; ++g) {
+    const int64_t lo = std::max<int64_t>(row_begin - g * kRows16, 0);
+    const int64_t hi = std::min<int64_t>(row_end - g * kRows16, kRows16);
+    int64_t i = RunGroup16<Block8, 8>(eight, pairs, g, lo, hi, 0);
+    i = RunGroup16<Block8, 4>(eight, pairs, g, lo, hi, i);
+    i = RunGroup16<Block8, 2>(eight, pairs, g, lo, hi, i);
+    RunGroup16<Block8, 1>(eight, pairs, g, lo, hi, i);
+  }
+}
 
 // One block's Q6_K quants from the InterleaveRows order (q[s]: qh bits
 // 2c, 2c + 1 = vector 4s + c's top bits; ql[m] low and high nibbles =
@@ -734,6 +922,27 @@ void ReorderQ8(BlockQ8_0x8& blk) {
   std::memcpy(blk.qs, out, sizeof(out));
 }
 
+// Re-lays an interleaved (rows, cols) matrix of 8-row blocks Block8 as
+// 16-row groups (each two neighbouring groups' blocks, in their bytes);
+// an odd last group stays 8 rows, re-ordered by `last`.
+template <typename Block8, typename F>
+void PairGroups(uint8_t* packed, int64_t rows, int64_t cols, F last) {
+  using Block16 = Block16Of<Block8>;
+  const int64_t groups = (rows + kInterleave - 1) / kInterleave;
+  const int64_t nb = cols / kQ8BlockSize;
+  auto* blocks = reinterpret_cast<Block8*>(packed);
+  std::vector<Block16> merged(nb);
+  for (int64_t pair = 0; pair < groups / 2; ++pair) {
+    const Block8* a = blocks + 2 * pair * nb;
+    const Block8* b = a + nb;
+    for (int64_t k = 0; k < nb; ++k) MergeRows16(a[k], b[k], merged[k]);
+    std::memcpy(blocks + 2 * pair * nb, merged.data(), nb * sizeof(Block16));
+  }
+  if (groups % 2 == 1) {
+    for (int64_t k = 0; k < nb; ++k) last(blocks[(groups - 1) * nb + k]);
+  }
+}
+
 // f(block) for every block of an interleaved (rows, cols) matrix.
 template <typename Block, typename F>
 void ForEachBlock(uint8_t* packed, int64_t rows, int64_t cols, F f) {
@@ -760,7 +969,7 @@ void ReorderBlockNibbles(Block& blk) {
 void ReorderForVnni(DType dtype, uint8_t* packed, int64_t rows, int64_t cols) {
   switch (dtype) {
     case DType::kQ8_0:
-      return ForEachBlock<BlockQ8_0x8>(packed, rows, cols, ReorderQ8);
+      return PairGroups<BlockQ8_0x8>(packed, rows, cols, ReorderQ8);
     case DType::kQ6_K:
       return ForEachBlock<BlockQ6_Kx8>(packed, rows, cols, ReorderQ6);
     case DType::kQ4_K:
@@ -770,8 +979,8 @@ void ReorderForVnni(DType dtype, uint8_t* packed, int64_t rows, int64_t cols) {
       return ForEachBlock<BlockQ5_Kx8>(packed, rows, cols,
                                        ReorderBlockNibbles<BlockQ5_Kx8>);
     case DType::kQ4_0:
-      return ForEachBlock<BlockQ4_0x8>(packed, rows, cols,
-                                       ReorderBlockNibbles<BlockQ4_0x8>);
+      return PairGroups<BlockQ4_0x8>(packed, rows, cols,
+                                     ReorderBlockNibbles<BlockQ4_0x8>);
     case DType::kQ4_1:
       return ForEachBlock<BlockQ4_1x8>(packed, rows, cols,
                                        ReorderBlockNibbles<BlockQ4_1x8>);
@@ -792,8 +1001,15 @@ void MatMulInterleavedVnni(DType dtype, const void* packed,
                            const Q8Activations& x32, const Q8KActivations& xk,
                            int64_t rows, int64_t row_begin, int64_t row_end,
                            float* out) {
-  RunInterleaved<VnniGroups, 8, 4, 2, 1>(dtype, packed, x32, xk, rows,
-                                         row_begin, row_end, out);
+  switch (dtype) {
+    case DType::kQ8_0:
+      return RunRows16<BlockQ8_0x8>(packed, x32, rows, row_begin, row_end, out);
+    case DType::kQ4_0:
+      return RunRows16<BlockQ4_0x8>(packed, x32, rows, row_begin, row_end, out);
+    default:
+      return RunInterleaved<VnniGroups, 8, 4, 2, 1>(
+          dtype, packed, x32, xk, rows, row_begin, row_end, out);
+  }
 }
 
 }  // namespace fm::model
