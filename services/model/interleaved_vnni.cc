@@ -695,13 +695,17 @@ struct Rows16Of<BlockQ4_0x8> {
 template <typename Block8>
 using Block16Of = typename Rows16Of<Block8>::type;
 
+// Two 8-row groups' row factors as one 16-row group's.
+void MergeScales16(const uint16_t (&a)[kInterleave],
+                   const uint16_t (&b)[kInterleave], uint16_t (&out)[kRows16]) {
+  std::memcpy(out, a, sizeof(a));
+  std::memcpy(out + kInterleave, b, sizeof(b));
+}
+
 // Two 8-row blocks (InterleaveRows order) as one 16-row block.
 void MergeRows16(const BlockQ8_0x8& a, const BlockQ8_0x8& b,
                  BlockQ8_0x16& out) {
-  for (int r = 0; r < kInterleave; ++r) {
-    out.d[r] = a.d[r];
-    out.d[kInterleave + r] = b.d[r];
-  }
+  MergeScales16(a.d, b.d, out.d);
   for (int k = 0; k < 8; ++k) {
     for (int j = 0; j < 32; ++j) {
       out.qs[k][j] = static_cast<uint8_t>(a.qs[k][j] ^ 0x80);
@@ -712,10 +716,7 @@ void MergeRows16(const BlockQ8_0x8& a, const BlockQ8_0x8& b,
 
 void MergeRows16(const BlockQ4_0x8& a, const BlockQ4_0x8& b,
                  BlockQ4_0x16& out) {
-  for (int r = 0; r < kInterleave; ++r) {
-    out.d[r] = a.d[r];
-    out.d[kInterleave + r] = b.d[r];
-  }
+  MergeScales16(a.d, b.d, out.d);
   for (int m = 0; m < 4; ++m) {
     std::memcpy(out.qs[m], a.qs[m], 32);
     std::memcpy(out.qs[m] + 32, b.qs[m], 32);
