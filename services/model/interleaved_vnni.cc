@@ -79,6 +79,13 @@ FM_VNNI inline __m512i Activations8(const int8_t* x, int64_t pos) {
   return _mm512_set1_epi64(LoadInt64(x + pos));
 }
 
+// x[pos .. pos + 3] in every 32-bit lane (the 16-row kernels' vectors).
+FM_VNNI inline __m512i Activations4(const int8_t* x, int64_t pos) {
+  int32_t v;
+  std::memcpy(&v, x + pos, 4);
+  return _mm512_set1_epi32(v);
+}
+
 // acc + the 4 products of each lane, for unsigned weights w and signed
 // activations a in pair lanes.
 FM_VNNI inline __m512i Dot(__m512i acc, __m512i w, __m512i a) {
@@ -769,9 +776,7 @@ FM_VNNI GroupSums512<NB> Group16(const Block16* blocks, int64_t nb,
       __m512i dot[2] = {_mm512_set1_epi32(-kOffset * in.sums[n][b]),
                         _mm512_setzero_si512()};
       for (int k = 0; k < 8; ++k) {
-        int32_t a;
-        std::memcpy(&a, xb + 4 * k, 4);
-        dot[k % 2] = Dot(dot[k % 2], w[k], _mm512_set1_epi32(a));
+        dot[k % 2] = Dot(dot[k % 2], w[k], Activations4(xb, 4 * k));
       }
       acc.v[n] =
           AddScaled(acc.v[n], d, in.d[n][b], _mm512_add_epi32(dot[0], dot[1]));

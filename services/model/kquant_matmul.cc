@@ -126,15 +126,28 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
   float* di = d.data() + i * nb;
   int16_t* bs = bsums.data() + i * (cols / 16);
   int16_t* bs32 = bsums32.data() + i * (cols / 32);
+  int64_t* starts =
+      with_offset_starts ? offset_starts.data() + i * (cols / 16) : nullptr;
   for (int64_t b = 0; b < nb; ++b) {
     const float* xb = x + b * kQkK;
     int8_t* qb = q + b * kQkK;
     di[b] =
         avx2 ? QuantizeBlockQ8KAvx2(xb, qb) : QuantizeBlockQ8KScalar(xb, qb);
+    // Each 16's sum, from the halves the two pair lanes of a VNNI
+    // sub-block dot multiply (even: 0-3 and 8-11, odd: 4-7 and 12-15).
     for (int g = 0; g < kQkK / 16; ++g) {
-      int16_t sum = 0;
-      for (int j = 0; j < 16; ++j) sum += qb[16 * g + j];
-      bs[b * (kQkK / 16) + g] = sum;
+      const int8_t* qg = qb + 16 * g;
+      int32_t even = 0, odd = 0;
+      for (int j = 0; j < 4; ++j) {
+        even += qg[j] + qg[8 + j];
+        odd += qg[4 + j] + qg[12 + j];
+      }
+      bs[b * (kQkK / 16) + g] = static_cast<int16_t>(even + odd);
+      if (starts != nullptr) {
+        starts[b * (kQkK / 16) + g] = static_cast<int64_t>(
+            (static_cast<uint64_t>(static_cast<uint32_t>(-32 * odd)) << 32) |
+            static_cast<uint32_t>(-32 * even));
+      }
     }
     for (int g = 0; g < kQkK / 32; ++g) {
       bs32[b * (kQkK / 32) + g] = static_cast<int16_t>(
@@ -142,20 +155,6 @@ void Q8KActivations::QuantizeRow(int64_t i, const float* x) {
     }
   }
   if (with_spread) SpreadQuads(q, cols, spread.data() + i * cols * 8);
-  if (with_offset_starts) {
-    int64_t* starts = offset_starts.data() + i * (cols / 16);
-    for (int64_t g = 0; g < cols / 16; ++g) {
-      const int8_t* qg = q + 16 * g;
-      int32_t even = 0, odd = 0;
-      for (int j = 0; j < 4; ++j) {
-        even += qg[j] + qg[8 + j];
-        odd += qg[4 + j] + qg[12 + j];
-      }
-      starts[g] = static_cast<int64_t>(
-          (static_cast<uint64_t>(static_cast<uint32_t>(-32 * odd)) << 32) |
-          static_cast<uint32_t>(-32 * even));
-    }
-  }
 }
 
 namespace {
