@@ -143,13 +143,7 @@ class JoiningThread {
 TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
           "replica, remove",
           "[deploy]") {
-  const std::string why = PrepareDocker();
-  if (!why.empty()) {
-    const char* required = std::getenv("FM_REQUIRE_DEPLOY");
-    if (required != nullptr && std::string(required) == "1") FAIL(why);
-    ReportSkip(why);
-    return;
-  }
+  if (!DockerReadyOrSkipped()) return;
   ComposeProject project("fmdeploy" + std::to_string(::getpid()), "test");
 
   // Build the images as a user does (the classic builder; no registry).

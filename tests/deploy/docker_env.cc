@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -62,6 +63,15 @@ std::string PrepareDocker() {
            "group docker, can): " + info.err;
   }
   return "";
+}
+
+bool DockerReadyOrSkipped() {
+  const std::string why = PrepareDocker();
+  if (why.empty()) return true;
+  const char* required = std::getenv("FM_REQUIRE_DEPLOY");
+  if (required != nullptr && std::string(required) == "1") FAIL(why);
+  ReportSkip(why);
+  return false;
 }
 
 ComposeProject::ComposeProject(std::string name, std::string image_tag)

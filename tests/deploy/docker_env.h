@@ -19,6 +19,11 @@ namespace fm::testing {
 // than "this machine cannot run containers" is a test failure (REQUIRE).
 std::string PrepareDocker();
 
+// PrepareDocker for a test case: true when containers can run here; else
+// reports the skip and returns false, or fails the test when
+// FM_REQUIRE_DEPLOY=1 (CI: a skipped deployment test would prove nothing).
+bool DockerReadyOrSkipped();
+
 // Quotes `s` for bash.
 std::string ShellQuote(const std::string& s);
 
