@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -18,6 +19,7 @@
 #include "common/constraint/grammar_automaton.h"
 #include "common/constraint/token_trie.h"
 #include "common/constraint/token_vocabulary.h"
+#include "common/constraint/tokens_within.h"
 #include "common/token_id.h"
 
 namespace fm::constraint {
@@ -71,7 +73,36 @@ class CompiledConstraint {
   // The automaton state after `bytes` from `from`, or kDead.
   int32_t Walk(int32_t from, const std::string& bytes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A shortcut for wide states. Every UTF-8 text of at most `length`
+  // characters whose bytes all fall in `groups` (TextSummary bits)
+  // continues a match from the state, so the tokens of
+  // TokensWithin(groups).UpTo(length) are allowed without a walk, and a
+  // trie subtree all of whose tokens are such texts of at most
+  // `whole_length` characters is taken whole: `whole_length` is `length`,
+  // or kMaxSummaryLength when every longer such text is refused at its
+  // first byte beyond (a string that counts characters up to a maxLength)
+  // or none ever is (a loop: free text, a string without bounds). Length 0
+  // when the state has no such shortcut.
+  struct PlainReach {
+    uint64_t groups = 0;
+    int32_t length = 0;
+    int32_t whole_length = 0;
+  };
+  PlainReach ReachOf(int32_t state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Steps the texts over `groups` from `state` a character at a time (up
+  // to TokensWithin::kMaxLength); `failing` gets the groups to blame for
+  // the first texts that die.
+  PlainReach CharacterReach(int32_t state, uint64_t groups, uint64_t* failing)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // TokensWithin(groups).UpTo(length), kept for the next mask.
+  const std::vector<uint64_t>& TokensUpTo(uint64_t groups, int32_t length)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const TokenMask> ComputeMask(int32_t state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The trie walk: marks every token that continues from `state`, taking
+  // whole (unvisited) the subtrees `reach` already allows.
+  template <bool kTakesWhole>
+  void WalkTrie(int32_t state, const PlainReach& reach, TokenMask& mask)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsEndOfGeneration(TokenId token) const;
 
@@ -84,6 +115,15 @@ class CompiledConstraint {
   GrammarAutomaton automaton_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<int32_t, std::shared_ptr<const TokenMask>> masks_
       ABSL_GUARDED_BY(mu_);
+  // By group bits; their memory counts against mask_cache_bytes too.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<TokensWithin>> tokens_within_
+      ABSL_GUARDED_BY(mu_);
+  int64_t tokens_within_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  // Every character that steps differently in the automaton, in UTF-8 or
+  // in TextSummary's groups, as one byte sequence of each (what
+  // CharacterReach must try); no multi-byte ones when there would be too
+  // many (then non-ASCII is never in a reach).
+  std::vector<std::string> distinct_characters_;
   std::vector<int32_t> walk_states_ ABSL_GUARDED_BY(mu_);  // per trie depth
 };
 

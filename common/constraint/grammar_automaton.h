@@ -54,6 +54,9 @@ class GrammarAutomaton {
         next_[static_cast<size_t>(state) * classes_ + byte_class];
     return to != kUnknown ? to : ComputeNext(state, byte);
   }
+  // The byte class of `byte`: bytes of one class lead to the same state
+  // from every state.
+  uint8_t byte_class(uint8_t byte) const { return class_of_[byte]; }
   // True when the bytes so far form a complete match.
   bool Accepting(int32_t state) const { return states_[state].accepting; }
 

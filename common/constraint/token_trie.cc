@@ -52,6 +52,34 @@ TokenTrie::TokenTrie(const TokenVocabulary& vocabulary) {
     nodes_[path.back()].subtree_end = static_cast<int32_t>(nodes_.size());
     path.pop_back();
   }
+  // Summaries: each token's, then its node's; then (children after their
+  // parent in preorder) each subtree's, folded into the parent from the
+  // last node back.
+  const int32_t n = static_cast<int32_t>(nodes_.size());
+  token_summaries_.assign(vocabulary.size(), 0);
+  subtree_summaries_.assign(n, 0);
+  for (int32_t i = 0; i < n; ++i) {
+    const Node& node = nodes_[i];
+    if (node.tokens_begin == node.tokens_end) continue;
+    const uint64_t summary = SummarizeText(bytes[tokens_[node.tokens_begin]]);
+    subtree_summaries_[i] = summary;
+    for (int32_t t = node.tokens_begin; t < node.tokens_end; ++t) {
+      token_summaries_[tokens_[t]] = summary;
+    }
+  }
+  std::vector<int32_t> parent(n, -1);
+  path.clear();
+  for (int32_t i = 0; i < n; ++i) {
+    path.resize(nodes_[i].depth - 1);
+    if (!path.empty()) parent[i] = path.back();
+    path.push_back(i);
+  }
+  for (int32_t i = n - 1; i >= 0; --i) {
+    if (parent[i] >= 0) {
+      subtree_summaries_[parent[i]] =
+          MergeSummaries(subtree_summaries_[parent[i]], subtree_summaries_[i]);
+    }
+  }
 }
 
 }  // namespace fm::constraint

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/constraint/text_summary.h"
 #include "common/constraint/token_vocabulary.h"
 #include "common/token_id.h"
 
@@ -27,10 +28,23 @@ class TokenTrie {
   const std::vector<Node>& nodes() const { return nodes_; }
   const std::vector<TokenId>& tokens() const { return tokens_; }
   int32_t max_depth() const { return max_depth_; }
+  // (nodes) The TextSummary of all the tokens in each node's subtree (its
+  // own included): a mask takes a subtree whole when the summary says
+  // every token in it is allowed.
+  const std::vector<uint64_t>& subtree_summaries() const {
+    return subtree_summaries_;
+  }
+  // (vocabulary size) The TextSummary of each token; 0 for the tokens
+  // left out.
+  const std::vector<uint64_t>& token_summaries() const {
+    return token_summaries_;
+  }
 
  private:
   std::vector<Node> nodes_;
   std::vector<TokenId> tokens_;
+  std::vector<uint64_t> subtree_summaries_;
+  std::vector<uint64_t> token_summaries_;
   int32_t max_depth_ = 0;
 };
 

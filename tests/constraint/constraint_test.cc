@@ -15,8 +15,11 @@
 #include "common/constraint/gbnf_compiler.h"
 #include "common/constraint/grammar_automaton.h"
 #include "common/constraint/json_grammar.h"
+#include "common/constraint/json_schema_compiler.h"
 #include "common/constraint/regex_compiler.h"
+#include "common/constraint/text_summary.h"
 #include "common/constraint/token_trie.h"
+#include "common/constraint/tokens_within.h"
 
 namespace fm::constraint {
 namespace {
@@ -275,6 +278,256 @@ TEST_CASE("token masks are exactly the tokens that can continue",
           oracle_state = oracle.Next(oracle_state, static_cast<uint8_t>(c));
         }
       }
+    }
+  }
+}
+
+// A vocabulary where wide states matter: tokens of 1 to 60 characters
+// (prefixes of one another, so the trie has deep chains) over letters,
+// digits, quotes, backslashes, blanks, multi-byte characters, cut-short
+// and stray UTF-8 bytes and invalid bytes; EOS last.
+std::shared_ptr<TokenVocabulary> WideVocabulary() {
+  const std::vector<std::string> pieces = {"a",
+                                           "b",
+                                           "z",
+                                           "Q",
+                                           "0",
+                                           "7",
+                                           "e",
+                                           "s",
+                                           " ",
+                                           "  ",
+                                           "\n",
+                                           "\t",
+                                           "\"",
+                                           "\\",
+                                           "{",
+                                           "}",
+                                           ":",
+                                           ",",
+                                           ".",
+                                           "!",
+                                           "-",
+                                           "\xC3\xA9",
+                                           "\xE4\xB8\xAD",
+                                           "\xF0\x9F\x98\x80",
+                                           "\xC3",
+                                           "\xA9",
+                                           "\xE4\xB8",
+                                           "\x9F",
+                                           "\xFF",
+                                           "\xC0\x80",
+                                           "\x01",
+                                           "\xED\xA0\x80"};
+  // Mostly letters and blanks, as real vocabularies are.
+  std::vector<double> weights(pieces.size(), 1.0);
+  for (int i : {0, 1, 2, 6, 7, 8}) weights[i] = 12.0;
+  std::discrete_distribution<size_t> pick(weights.begin(), weights.end());
+  std::mt19937 rng(11);
+  auto v = std::make_shared<TokenVocabulary>();
+  v->bytes.push_back("");  // padding, never a token
+  for (int t = 0; t < 1500; ++t) {
+    const int length = 1 + static_cast<int>(rng() % (rng() % 4 == 0 ? 60 : 8));
+    std::string token;
+    for (int c = 0; c < length; ++c) {
+      token += pieces[pick(rng)];
+      if (t % 5 == 0) v->bytes.push_back(token);  // the chain of prefixes
+    }
+    v->bytes.push_back(token);
+  }
+  v->end_of_generation = {static_cast<TokenId>(v->bytes.size())};
+  v->bytes.push_back("");
+  return v;
+}
+
+// Masks in wide states (a string's body, free text) start from
+// TokensWithin and skip trie subtrees by their TextSummary; every mask
+// along random walks must still be exactly the brute-force one.
+TEST_CASE("masks that take wide states whole are exact", "[constraint]") {
+  auto vocab = WideVocabulary();
+  auto trie = std::make_shared<TokenTrie>(*vocab);
+  struct Case {
+    std::string name;
+    absl::StatusOr<ByteGrammar> grammar;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"string, maxLength 12",
+                   CompileJsonSchema(R"({"type":"string","maxLength":12})")});
+  cases.push_back(
+      {"string, 3 to 40",
+       CompileJsonSchema(R"({"type":"string","minLength":3,"maxLength":40})")});
+  cases.push_back(
+      {"object", CompileJsonSchema(
+                     R"({"type":"object","properties":{"name":{"type":"string",
+               "maxLength":30},"bio":{"type":"string"}},
+               "required":["name","bio"],"additionalProperties":false})")});
+  cases.push_back({"[^\"]*\"", CompileRegex("[^\"]*\"")});
+  cases.push_back({"sentence", CompileRegex("[A-Z][^\\n.!?]{0,50}[.!?]")});
+  cases.push_back({"letters and blanks", CompileRegex("[a-z ]{0,45}!")});
+  cases.push_back({"any JSON", CompileJsonGrammar({})});
+  for (Case& c : cases) {
+    CAPTURE(c.name);
+    REQUIRE(c.grammar.ok());
+    CompiledConstraint compiled(*c.grammar, vocab, trie);
+    GrammarAutomaton oracle(*c.grammar);
+    std::mt19937 rng(5);
+    int64_t masks = 0, wrong = 0;
+    for (int run = 0; run < 12; ++run) {
+      ConstraintState state = compiled.Initial();
+      int32_t oracle_state = oracle.initial();
+      for (int step = 0; step < 40; ++step) {
+        auto mask = compiled.Mask(state);
+        const std::vector<bool> expected =
+            BruteForceMask(oracle, oracle_state, *vocab);
+        std::vector<TokenId> allowed;
+        for (TokenId id = 0; id < vocab->size(); ++id) {
+          if (mask->allows(id) != expected[id]) ++wrong;
+          if (expected[id]) allowed.push_back(id);
+        }
+        ++masks;
+        if (allowed.empty()) break;
+        // Mostly long tokens: they are what a shortcut could get wrong.
+        TokenId pick = allowed[rng() % allowed.size()];
+        for (int tries = 0; tries < 3 && vocab->bytes[pick].size() < 6;
+             ++tries) {
+          pick = allowed[rng() % allowed.size()];
+        }
+        REQUIRE(compiled.Advance(state, pick));
+        if (vocab->bytes[pick].empty()) break;  // EOS
+        for (char ch : vocab->bytes[pick]) {
+          oracle_state = oracle.Next(oracle_state, static_cast<uint8_t>(ch));
+        }
+      }
+    }
+    CHECK(wrong == 0);
+    CHECK(masks > 12);
+  }
+}
+
+// SummarizeText's UTF-8 check against a decoder written from RFC 3629
+// (no overlong forms, no surrogates, nothing above U+10FFFF), on every
+// sequence of up to three bytes from a set that covers each boundary.
+bool ReferenceUtf8(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const uint8_t b = static_cast<uint8_t>(text[i]);
+    int extra;
+    uint32_t cp;
+    if (b < 0x80) {
+      extra = 0, cp = b;
+    } else if ((b & 0xE0) == 0xC0) {
+      extra = 1, cp = b & 0x1F;
+    } else if ((b & 0xF0) == 0xE0) {
+      extra = 2, cp = b & 0x0F;
+    } else if ((b & 0xF8) == 0xF0) {
+      extra = 3, cp = b & 0x07;
+    } else {
+      return false;
+    }
+    for (int k = 1; k <= extra; ++k) {
+      if (i + k >= text.size()) {
+        // A cut-short last character counts as UTF-8 when some valid
+        // character starts with these bytes: check the bits seen so far.
+        const int seen = k - 1;
+        const uint32_t low = cp << (6 * (extra - seen));
+        const uint32_t high = low | ((1u << (6 * (extra - seen))) - 1);
+        const uint32_t min = extra == 1 ? 0x80 : extra == 2 ? 0x800 : 0x10000;
+        const bool some = high >= min && low <= 0x10FFFF &&
+                          !(low >= 0xD800 && high <= 0xDFFF);
+        return some;
+      }
+      const uint8_t c = static_cast<uint8_t>(text[i + k]);
+      if ((c & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (c & 0x3F);
+    }
+    const uint32_t min = extra == 0   ? 0
+                         : extra == 1 ? 0x80
+                         : extra == 2 ? 0x800
+                                      : 0x10000;
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+TEST_CASE("text summaries: UTF-8 as RFC 3629 has it, groups, lengths",
+          "[constraint]") {
+  const std::vector<uint8_t> bytes = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F,
+                                      0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0,
+                                      0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1,
+                                      0xF3, 0xF4, 0xF5, 0xFF};
+  int64_t checked = 0;
+  std::vector<std::string> texts = {""};
+  for (int length = 1; length <= 3; ++length) {
+    std::vector<std::string> longer;
+    for (const std::string& t : texts) {
+      for (uint8_t b : bytes) longer.push_back(t + static_cast<char>(b));
+    }
+    for (const std::string& t : longer) {
+      CAPTURE(t);
+      const uint64_t summary = SummarizeText(t);
+      CHECK(((summary & kNotUtf8) == 0) == ReferenceUtf8(t));
+      ++checked;
+    }
+    texts = std::move(longer);
+  }
+  CHECK(checked == 25 + 25 * 25 + 25 * 25 * 25);
+  // Four-byte characters at the edges.
+  CHECK((SummarizeText("\xF0\x90\x80\x80") & kNotUtf8) == 0);  // U+10000
+  CHECK((SummarizeText("\xF4\x8F\xBF\xBF") & kNotUtf8) == 0);  // U+10FFFF
+  CHECK((SummarizeText("\xF4\x90\x80\x80") & kNotUtf8) != 0);  // above
+  CHECK((SummarizeText("\xF0\x8F\xBF\xBF") & kNotUtf8) != 0);  // overlong
+  // Lengths count started characters; groups are those of the bytes.
+  CHECK(SummaryLength(SummarizeText("a\xC3\xA9z")) == 3);
+  CHECK(SummaryLength(SummarizeText("ab\xC3")) == 3);
+  CHECK(SummaryLength(SummarizeText(std::string(300, 'x'))) == 255);
+  const uint64_t quote = SummarizeText("\"x");
+  CHECK((quote & (uint64_t{1} << ByteGroup('"'))) != 0);
+  CHECK((quote & (uint64_t{1} << ByteGroup('x'))) != 0);
+  CHECK((quote & (uint64_t{1} << ByteGroup('\\'))) == 0);
+  // Every byte is in exactly one group, and GroupBytes lists it there.
+  int listed = 0;
+  for (int g = 0; g < kByteGroups; ++g) {
+    for (char b : GroupBytes(g)) {
+      CHECK(ByteGroup(static_cast<uint8_t>(b)) == g);
+      ++listed;
+    }
+  }
+  CHECK(listed == 256);
+}
+
+// TokensWithin's packed masks against the definition, token by token.
+TEST_CASE("tokens within groups, by length, packed eight at a time",
+          "[constraint]") {
+  auto vocab = WideVocabulary();
+  TokenTrie trie(*vocab);
+  const uint64_t letters =
+      (uint64_t{1} << ByteGroup('a')) | (uint64_t{1} << ByteGroup('z')) |
+      (uint64_t{1} << ByteGroup('e')) | (uint64_t{1} << ByteGroup(' '));
+  for (uint64_t groups :
+       {letters, letters | (uint64_t{1} << kNonAsciiGroup),
+        kGroupBits & ~(uint64_t{1} << ByteGroup('"')), kGroupBits}) {
+    CAPTURE(groups);
+    TokensWithin within(trie, groups);
+    for (int32_t length : {1, 2, 7, 32, 33, 200}) {
+      CAPTURE(length);
+      const std::vector<uint64_t>& words = within.UpTo(length);
+      int64_t wrong = 0, in = 0;
+      for (TokenId id = 0; id < vocab->size(); ++id) {
+        const uint64_t summary = trie.token_summaries()[id];
+        const int32_t n = SummaryLength(summary);
+        const bool expected =
+            !vocab->bytes[id].empty() &&
+            (summary & ((kGroupBits & ~groups) | kNotUtf8)) == 0 &&
+            (length > TokensWithin::kMaxLength || n <= length);
+        const bool got = (words[id >> 6] >> (id & 63)) & 1;
+        if (got != expected) ++wrong;
+        if (got) ++in;
+      }
+      CHECK(wrong == 0);
+      if (groups == kGroupBits && length > 1) CHECK(in > 0);
     }
   }
 }
