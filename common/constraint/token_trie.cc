@@ -52,9 +52,9 @@ TokenTrie::TokenTrie(const TokenVocabulary& vocabulary) {
     nodes_[path.back()].subtree_end = static_cast<int32_t>(nodes_.size());
     path.pop_back();
   }
-  // Summaries: each token's, then its node's; then (children after their
-  // parent in preorder) each subtree's, folded into the parent from the
-  // last node back.
+  // Summaries: each token's, then its node's; then each subtree's, from
+  // the last node back (in preorder a node's children come after it, so
+  // theirs are whole by then).
   const int32_t n = static_cast<int32_t>(nodes_.size());
   token_summaries_.assign(vocabulary.size(), 0);
   subtree_summaries_.assign(n, 0);
@@ -67,17 +67,11 @@ TokenTrie::TokenTrie(const TokenVocabulary& vocabulary) {
       token_summaries_[tokens_[t]] = summary;
     }
   }
-  std::vector<int32_t> parent(n, -1);
-  path.clear();
-  for (int32_t i = 0; i < n; ++i) {
-    path.resize(nodes_[i].depth - 1);
-    if (!path.empty()) parent[i] = path.back();
-    path.push_back(i);
-  }
   for (int32_t i = n - 1; i >= 0; --i) {
-    if (parent[i] >= 0) {
-      subtree_summaries_[parent[i]] =
-          MergeSummaries(subtree_summaries_[parent[i]], subtree_summaries_[i]);
+    for (int32_t child = i + 1; child < nodes_[i].subtree_end;
+         child = nodes_[child].subtree_end) {
+      subtree_summaries_[i] =
+          MergeSummaries(subtree_summaries_[i], subtree_summaries_[child]);
     }
   }
 }
