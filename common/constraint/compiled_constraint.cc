@@ -119,6 +119,8 @@ std::shared_ptr<const TokenMask> CompiledConstraint::Mask(
   if (automaton_.OverLimits()) {
     automaton_.Reset();
     masks_.clear();
+    character_steps_.clear();
+    character_steps_bytes_ = 0;
   }
   Refresh(state);
   if (state.failed) return empty_mask_;
@@ -126,11 +128,13 @@ std::shared_ptr<const TokenMask> CompiledConstraint::Mask(
   if (it != masks_.end()) return it->second;
   const size_t mask_bytes = empty_mask_->words.size() * sizeof(uint64_t);
   if (static_cast<int64_t>((masks_.size() + 1) * mask_bytes) +
-          tokens_within_bytes_ >
+          tokens_within_bytes_ + character_steps_bytes_ >
       mask_cache_bytes_) {
     masks_.clear();
     tokens_within_.clear();
     tokens_within_bytes_ = 0;
+    character_steps_.clear();
+    character_steps_bytes_ = 0;
   }
   std::shared_ptr<const TokenMask> mask = ComputeMask(state.state);
   masks_.emplace(state.state, mask);
@@ -145,12 +149,9 @@ CompiledConstraint::PlainReach CompiledConstraint::ReachOf(int32_t state) {
   constexpr int kMinGroups = 12;
   // Candidates: the groups all of whose characters' first bytes live.
   uint64_t seen = 0, refused = 0;
-  for (const std::string& c : distinct_characters_) {
-    const uint64_t bit = uint64_t{1} << ByteGroup(c[0]);
-    seen |= bit;
-    if (automaton_.Next(state, c[0]) == GrammarAutomaton::kDead) {
-      refused |= bit;
-    }
+  for (const CharacterStep& step : StepsOf(state)) {
+    seen |= step.groups;
+    if (step.kind == CharacterStep::kDiesFirst) refused |= step.groups;
   }
   uint64_t groups = seen & ~refused;
   // A group to blame for texts that die early (a closing quote: what may
@@ -186,24 +187,19 @@ CompiledConstraint::PlainReach CompiledConstraint::CharacterReach(
     next.clear();
     bool any_lives = false, any_dies_late = false;
     for (const Reached& from : frontier) {
-      for (const std::string& c : distinct_characters_) {
-        const uint64_t bit = uint64_t{1} << ByteGroup(c[0]);
-        if ((groups & bit) == 0) continue;
-        int32_t to = from.state;
-        size_t i = 0;
-        for (; i < c.size(); ++i) {
-          to = automaton_.Next(to, c[i]);
-          if (to == GrammarAutomaton::kDead) break;
-        }
-        if (i == c.size()) {
+      for (const CharacterStep& step : StepsOf(from.state)) {
+        const uint64_t bits = step.groups & groups;
+        if (bits == 0) continue;
+        if (step.kind == CharacterStep::kLives) {
           any_lives = true;
-          next.push_back({to, from.path | bit});
+          next.push_back({step.to, from.path | bits});
           continue;
         }
         // The text's earlier characters are to blame (a closing quote, not
-        // what follows it); the character itself only when it comes first.
-        *failing |= from.path != 0 ? from.path : bit;
-        if (i > 0) any_dies_late = true;
+        // what follows it); the characters themselves only when they come
+        // first.
+        *failing |= from.path != 0 ? from.path : bits;
+        if (step.kind == CharacterStep::kDiesLate) any_dies_late = true;
       }
     }
     if (*failing != 0) {
@@ -234,6 +230,39 @@ CompiledConstraint::PlainReach CompiledConstraint::CharacterReach(
     frontier.swap(next);
   }
   return {groups, TokensWithin::kMaxLength, TokensWithin::kMaxLength};
+}
+
+const std::vector<CompiledConstraint::CharacterStep>&
+CompiledConstraint::StepsOf(int32_t state) {
+  if (character_steps_.size() <= static_cast<size_t>(state)) {
+    character_steps_.resize(static_cast<size_t>(automaton_.state_count()));
+  }
+  std::vector<CharacterStep>& steps = character_steps_[state];
+  if (!steps.empty()) return steps;  // every state has a step: ASCII
+  for (const std::string& c : distinct_characters_) {
+    int32_t to = state;
+    size_t i = 0;
+    for (; i < c.size(); ++i) {
+      to = automaton_.Next(to, c[i]);
+      if (to == GrammarAutomaton::kDead) break;
+    }
+    const CharacterStep::Kind kind = i == c.size() ? CharacterStep::kLives
+                                     : i == 0      ? CharacterStep::kDiesFirst
+                                                   : CharacterStep::kDiesLate;
+    const uint64_t bit = uint64_t{1} << ByteGroup(c[0]);
+    auto same = std::find_if(
+        steps.begin(), steps.end(),
+        [&](const CharacterStep& s) { return s.kind == kind && s.to == to; });
+    if (same != steps.end()) {
+      same->groups |= bit;
+    } else {
+      steps.push_back(
+          {kind == CharacterStep::kLives ? to : kDeadState, kind, bit});
+    }
+  }
+  character_steps_bytes_ +=
+      static_cast<int64_t>(steps.size() * sizeof(CharacterStep));
+  return steps;
 }
 
 const std::vector<uint64_t>& CompiledConstraint::TokensUpTo(uint64_t groups,

@@ -94,6 +94,21 @@ class CompiledConstraint {
   // the first texts that die.
   PlainReach CharacterReach(int32_t state, uint64_t groups, uint64_t* failing)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What one character does from a state: where the characters of
+  // `groups` (TextSummary bits of their first bytes) lead, or that they die
+  // at their first byte or later. CharacterReach steps through these
+  // rather than through every character's bytes.
+  struct CharacterStep {
+    enum Kind : uint8_t { kLives, kDiesFirst, kDiesLate };
+    int32_t to;
+    Kind kind;
+    uint64_t groups;
+  };
+  static constexpr int32_t kDeadState = GrammarAutomaton::kDead;
+  // The steps from `state` over every distinct character, merged by where
+  // they lead; computed once per state (until the automaton starts afresh).
+  const std::vector<CharacterStep>& StepsOf(int32_t state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // TokensWithin(groups).UpTo(length), kept for the next mask.
   const std::vector<uint64_t>& TokensUpTo(uint64_t groups, int32_t length)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -125,6 +140,10 @@ class CompiledConstraint {
   // many (then non-ASCII is never in a reach).
   std::vector<std::string> distinct_characters_;
   std::vector<int32_t> walk_states_ ABSL_GUARDED_BY(mu_);  // per trie depth
+  // By automaton state (empty: not computed yet), a handful each; their
+  // memory counts against mask_cache_bytes too.
+  std::vector<std::vector<CharacterStep>> character_steps_ ABSL_GUARDED_BY(mu_);
+  int64_t character_steps_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace fm::constraint

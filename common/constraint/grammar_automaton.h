@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/constraint/byte_grammar.h"
 
 namespace fm::constraint {
@@ -88,8 +89,13 @@ class GrammarAutomaton {
   static constexpr int32_t kUnknown = -2;
 
   int32_t ComputeNext(int32_t state, uint8_t byte);
+  // Sets `to` as the transition of every class not yet known from `state`
+  // that the same stacks of `state` take as they take `byte`.
+  void FillAlike(int32_t state, uint8_t byte, int32_t to);
 
   int32_t InternFrame(int32_t pos, int32_t parent);
+  // False when the closure has seen `key` (a (pos, parent) pair) before.
+  bool Visit(uint64_t key);
   // Expands (pos, parent) to the frames that wait on a byte, into
   // scratch_stacks_, and sets scratch_accepting_ when a parse can end.
   void Close(int32_t pos, int32_t parent);
@@ -102,6 +108,7 @@ class GrammarAutomaton {
   // Byte classes: class_of_[b], and how many there are.
   std::array<uint8_t, 256> class_of_{};
   int32_t classes_ = 1;
+  std::vector<uint8_t> class_byte_;              // a byte of each class
   std::vector<Op> program_;                      // alternatives, End-terminated
   std::vector<std::vector<int32_t>> rule_alts_;  // rule -> alternative starts
   int32_t root_ = 0;
@@ -120,7 +127,11 @@ class GrammarAutomaton {
   std::vector<int32_t> scratch_stacks_;
   bool scratch_accepting_ = false;
   std::vector<std::pair<int32_t, int32_t>> work_;
-  absl::flat_hash_map<uint64_t, bool> visited_;
+  // (pos, parent) pairs a closure has seen: the first few in a short
+  // array, all of them in the set once there are more (Visit).
+  std::vector<uint64_t> visited_small_;
+  absl::flat_hash_set<uint64_t> visited_;
+  std::vector<int32_t> scratch_key_;  // InternScratch's lookup key
 };
 
 }  // namespace fm::constraint

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,32 @@
 
 namespace fm::constraint {
 namespace {
+
+// A format's grammar (its string contents), built once per process.
+struct FormatGrammar {
+  ByteGrammar grammar;
+  int32_t root;
+};
+
+absl::StatusOr<const FormatGrammar*> BuiltFormat(const std::string& format) {
+  static absl::Mutex* mu = new absl::Mutex();
+  static auto* built = new std::map<std::string, FormatGrammar>();
+  absl::MutexLock lock(mu);
+  auto it = built->find(format);
+  if (it != built->end()) return &it->second;
+  std::optional<std::string> regex = StringFormatRegex(format);
+  if (!regex) {
+    return absl::UnimplementedError(
+        absl::StrCat("format \"", format, "\" is not supported"));
+  }
+  FormatGrammar f;
+  RegexLimits limits;
+  limits.max_pattern_bytes = 1 << 22;
+  FM_ASSIGN_OR_RETURN(
+      f.root, AddRegexRule(*regex, limits, &f.grammar, RegexMatch::kWhole,
+                           TextEncoding::kJsonStringContent));
+  return &built->emplace(format, std::move(f)).first->second;
+}
 
 absl::Status Unsupported(const std::string& what, const std::string& path) {
   return absl::UnimplementedError(
@@ -530,27 +557,13 @@ class SchemaGrammarBuilder {
     if (auto it = format_rules_.find(format); it != format_rules_.end()) {
       return it->second;
     }
-    static absl::Mutex* mu = new absl::Mutex();
-    static auto* built =
-        new std::map<std::string, std::pair<ByteGrammar, int32_t>>();
-    absl::MutexLock lock(mu);
-    auto it = built->find(format);
-    if (it == built->end()) {
-      ByteGrammar grammar;
-      RegexLimits limits;
-      limits.max_pattern_bytes = 1 << 22;
-      absl::StatusOr<int32_t> root =
-          AddRegexRule(*StringFormatRegex(format), limits, &grammar,
-                       RegexMatch::kWhole, TextEncoding::kJsonStringContent);
-      if (!root.ok()) {
-        return absl::Status(
-            root.status().code(),
-            absl::StrCat("json_schema: ", path, ": ", root.status().message()));
-      }
-      it = built->emplace(format, std::make_pair(std::move(grammar), *root))
-               .first;
+    absl::StatusOr<const FormatGrammar*> built = BuiltFormat(format);
+    if (!built.ok()) {
+      return absl::Status(
+          built.status().code(),
+          absl::StrCat("json_schema: ", path, ": ", built.status().message()));
     }
-    const int32_t rule = g_.Splice(it->second.first, it->second.second);
+    const int32_t rule = g_.Splice((*built)->grammar, (*built)->root);
     FM_RETURN_IF_ERROR(g_.CheckSize());
     format_rules_[format] = rule;
     return rule;
@@ -662,6 +675,13 @@ class SchemaGrammarBuilder {
 };
 
 }  // namespace
+
+absl::Status PrebuildStringFormats() {
+  for (absl::string_view format : kStringFormats) {
+    FM_RETURN_IF_ERROR(BuiltFormat(std::string(format)).status());
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<ByteGrammar> CompileJsonSchema(
     absl::string_view schema_json, const JsonSchemaOptions& options) {

@@ -66,6 +66,11 @@ struct JsonSchemaOptions {
   JsonSchemaLimits limits;
 };
 
+// Builds every known format's grammar now rather than when a schema first
+// uses it (the exact `time` has 1,440 leap-second alternatives: 15-20 ms
+// once per process), so that no request pays it. Servers call it at start.
+absl::Status PrebuildStringFormats();
+
 absl::StatusOr<ByteGrammar> CompileJsonSchema(
     absl::string_view schema_json, const JsonSchemaOptions& options = {});
 

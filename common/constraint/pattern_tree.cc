@@ -3,6 +3,7 @@
 // recognizer's stacks stay shallow.
 #include "common/constraint/pattern_tree.h"
 
+#include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -117,17 +118,39 @@ class Emitter {
         for (int b = seq[0].first; b <= seq[0].second; ++b) ascii.set(b);
         continue;
       }
-      Alternative alt;
-      for (const auto& [lo, hi] : seq) {
-        ByteSet bytes;
-        for (int b = lo; b <= hi; ++b) bytes.set(b);
-        alt.push_back(g_.Bytes(bytes));
-      }
-      g_.AddAlternative(rule, std::move(alt));
+      CodePointSet::ByteRanges rest(seq.begin() + 1, seq.end());
+      g_.AddAlternative(rule,
+                        {RangeBytes(seq[0]), ByteGrammar::Rule(Suffix(rest))});
     }
     if (ascii.any()) g_.AddAlternative(rule, {g_.Bytes(ascii)});
     out->push_back(ByteGrammar::Rule(rule));
     return absl::OkStatus();
+  }
+
+  GrammarElement RangeBytes(std::pair<uint8_t, uint8_t> range) {
+    ByteSet bytes;
+    for (int b = range.first; b <= range.second; ++b) bytes.set(b);
+    return g_.Bytes(bytes);
+  }
+
+  // The rule for the rest of multi-byte sequences, one per distinct rest
+  // (in a tail call): so that every sequence that still needs, say, one
+  // continuation byte waits in the same recognizer state. Written out
+  // per sequence, a character class with all of UTF-8 left 18 states
+  // between two characters, which a counted string (maxLength) has at
+  // every position; shared, 7.
+  int32_t Suffix(const CodePointSet::ByteRanges& ranges) {
+    auto it = suffixes_.find(ranges);
+    if (it != suffixes_.end()) return it->second;
+    Alternative alt = {RangeBytes(ranges[0])};
+    if (ranges.size() > 1) {
+      alt.push_back(ByteGrammar::Rule(
+          Suffix(CodePointSet::ByteRanges(ranges.begin() + 1, ranges.end()))));
+    }
+    const int32_t rule = g_.AddRule("utf-8 rest");
+    g_.AddAlternative(rule, std::move(alt));
+    suffixes_.emplace(ranges, rule);
+    return rule;
   }
 
   // `chars` as they appear inside a JSON string (see TextEncoding).
@@ -185,6 +208,7 @@ class Emitter {
 
   static constexpr int64_t kMaxInline = 1 << 20;
   ByteGrammar& g_;
+  std::map<CodePointSet::ByteRanges, int32_t> suffixes_;  // Suffix rules
   const TextEncoding encoding_;
 };
 

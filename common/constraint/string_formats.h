@@ -14,9 +14,12 @@
 
 namespace fm::constraint {
 
+// The formats StringFormatRegex knows.
+inline constexpr absl::string_view kStringFormats[] = {
+    "date", "time", "date-time", "email", "ipv4", "ipv6", "uuid", "uri"};
+
 // The regex (whole-match, ECMAScript syntax) of `format`, or nullopt for a
-// format fmserve does not know. Known: date, time, date-time, email,
-// ipv4, ipv6, uuid, uri.
+// format fmserve does not know (one not in kStringFormats).
 std::optional<std::string> StringFormatRegex(absl::string_view format);
 
 }  // namespace fm::constraint

@@ -1,5 +1,7 @@
 // fm-sampler: sampling as a service. Profiles persist in --profiles.
 #include "absl/flags/flag.h"
+#include "absl/time/clock.h"
+#include "common/constraint/json_schema_compiler.h"
 #include "common/log.h"
 #include "common/server_flags.h"
 #include "common/server_runner.h"
@@ -52,6 +54,15 @@ int main(int argc, char** argv) {
       }
     });
   }
+  // The format grammars (date-time's is large) are built now, not by the
+  // first request whose schema names one.
+  const absl::Time formats_start = absl::Now();
+  if (absl::Status s = fm::constraint::PrebuildStringFormats(); !s.ok()) {
+    FM_LOG(ERROR) << "JSON Schema formats: " << s;
+    return 1;
+  }
+  FM_LOG(INFO) << "JSON Schema format grammars built in "
+               << absl::FormatDuration(absl::Now() - formats_start);
   fm::sampler::SamplerServiceLimits limits;
   limits.max_top_logprobs = absl::GetFlag(FLAGS_max_top_logprobs);
   std::unique_ptr<fm::sampler::VocabularySource> vocabularies;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,61 @@ TEST_CASE("regex classes and dots match whole UTF-8 characters",
   // Not a counted repeat: literal braces (ECMAScript Annex B).
   check("a{,2}", {"a{,2}"}, {"a", "aa"});
   check("x(?<name>y|z)+", {"xy", "xzy"}, {"x", "xa"});
+}
+
+TEST_CASE("a class of all of UTF-8 waits in one state per byte still due",
+          "[constraint]") {
+  // A counted class has its own states at every position; the bytes still
+  // due of a character should not multiply them: the rest of a sequence
+  // is shared, as many states as UTF-8 has between two characters (7).
+  auto grammar = CompileRegex(".{0,40}");
+  REQUIRE(grammar.ok());
+  GrammarAutomaton a(*grammar);
+  // One character of each shape UTF-8 tells apart by its first bytes.
+  const std::vector<std::string> shapes = {"a",
+                                           "\xC3\xA9",
+                                           "\xE0\xA0\x80",
+                                           "\xE1\x80\x80",
+                                           "\xED\x80\x80",
+                                           "\xEE\x80\x80",
+                                           "\xF0\x90\x80\x80",
+                                           "\xF1\x80\x80\x80",
+                                           "\xF4\x80\x80\x80"};
+  int32_t boundary = a.Next(a.initial(), 'a');
+  for (int position = 0; position < 3; ++position) {
+    CAPTURE(position);
+    std::set<int32_t> inside, after;
+    for (const std::string& c : shapes) {
+      int32_t s = boundary;
+      for (size_t i = 0; i < c.size(); ++i) {
+        s = a.Next(s, static_cast<uint8_t>(c[i]));
+        REQUIRE(s != GrammarAutomaton::kDead);
+        if (i + 1 < c.size()) inside.insert(s);
+      }
+      after.insert(s);
+    }
+    CHECK(inside.size() == 7);
+    REQUIRE(after.size() == 1);
+    boundary = *after.begin();
+  }
+}
+
+TEST_CASE("transitions do not depend on the order they are first asked for",
+          "[constraint]") {
+  // One computed transition fills every byte class the same stacks take;
+  // asking for the bytes in either order must give the same language.
+  const char* pattern = "(?:a|[ab]c|[abc]d|[^a-c]e)*";
+  auto grammar = CompileRegex(pattern);
+  REQUIRE(grammar.ok());
+  const std::regex oracle(pattern, std::regex::ECMAScript);
+  for (const std::string alphabet : {"abcde", "edcba"}) {
+    CAPTURE(alphabet);
+    GrammarAutomaton a(*grammar);
+    for (const std::string& text : AllStrings(alphabet, 6)) {
+      CAPTURE(text);
+      CHECK(Matches(a, text) == std::regex_match(text, oracle));
+    }
+  }
 }
 
 TEST_CASE("unsupported regex features are refused with their offset",

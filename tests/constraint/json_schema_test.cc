@@ -23,6 +23,7 @@
 #include "common/constraint/grammar_automaton.h"
 #include "common/constraint/json_schema_compiler.h"
 #include "common/constraint/regex_compiler.h"
+#include "common/constraint/string_formats.h"
 #include "tests/support/json_schema_suite.h"
 #include "tests/support/test_env.h"
 
@@ -199,6 +200,19 @@ TEST_CASE("unsupported keywords are named with their JSON pointer",
   CHECK(absl::IsUnimplemented(s));
   CHECK_THAT(std::string(s.message()),
              Catch::Contains("#/pattern") && Catch::Contains("backreference"));
+}
+
+TEST_CASE("every known format has a grammar, and all build at start",
+          "[json_schema]") {
+  REQUIRE(PrebuildStringFormats().ok());
+  for (absl::string_view format : kStringFormats) {
+    CAPTURE(format);
+    CHECK(StringFormatRegex(format).has_value());
+    CHECK(CompileStatus(
+              absl::StrCat(R"({"type": "string", "format": ")", format, "\"}"))
+              .ok());
+  }
+  CHECK_FALSE(StringFormatRegex("hostname").has_value());
 }
 
 TEST_CASE(
