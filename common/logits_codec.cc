@@ -41,8 +41,26 @@ absl::Status ValidateLogitsFormat(const fm::v1::LogitsFormat& format,
   return absl::OkStatus();
 }
 
+absl::Status ValidateAllowedIds(absl::string_view allowed, int32_t vocab_size,
+                                absl::string_view field) {
+  if (allowed.empty()) return absl::OkStatus();
+  const size_t bytes = (static_cast<size_t>(vocab_size) + 7) / 8;
+  if (allowed.size() != bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " has ", allowed.size(), " bytes; a bitmap of ",
+                     vocab_size, " ids has ", bytes));
+  }
+  if (vocab_size % 8 != 0 &&
+      (static_cast<uint8_t>(allowed.back()) >> (vocab_size % 8)) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " allows ids past the vocabulary (", vocab_size, " ids)"));
+  }
+  return absl::OkStatus();
+}
+
 void EncodeLogits(absl::Span<const float> logits,
-                  const fm::v1::LogitsFormat& format, fm::v1::Logits* out) {
+                  const fm::v1::LogitsFormat& format, fm::v1::Logits* out,
+                  absl::string_view allowed) {
   const int n = static_cast<int>(logits.size());
   out->set_vocab_size(n);
   if (format.top_k() > 0) {
@@ -57,6 +75,10 @@ void EncodeLogits(absl::Span<const float> logits,
     std::vector<Entry> heap;
     heap.reserve(k);
     for (int32_t i = 0; i < n; ++i) {
+      if (!allowed.empty() &&
+          !((static_cast<uint8_t>(allowed[i >> 3]) >> (i & 7)) & 1)) {
+        continue;
+      }
       const Entry e{logits[i], i};
       if (static_cast<int>(heap.size()) < k) {
         heap.push_back(e);
@@ -69,9 +91,10 @@ void EncodeLogits(absl::Span<const float> logits,
     }
     std::sort_heap(heap.begin(), heap.end(), better);
     fm::v1::SparseLogits* top = out->mutable_top();
-    top->mutable_ids()->Resize(k, 0);
-    top->mutable_values()->Resize(k, 0.0f);
-    for (int i = 0; i < k; ++i) {
+    const int kept = static_cast<int>(heap.size());  // < k when few allowed
+    top->mutable_ids()->Resize(kept, 0);
+    top->mutable_values()->Resize(kept, 0.0f);
+    for (int i = 0; i < kept; ++i) {
       top->set_ids(i, heap[i].second);
       top->set_values(i, heap[i].first);
     }

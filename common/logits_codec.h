@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "fm/v1/common.pb.h"
 
@@ -22,8 +23,16 @@ absl::Status ValidateLogitsFormat(const fm::v1::LogitsFormat& format,
 
 // Packs `logits` (vocab_size entries) as `format` asks. Dense f32 is filled
 // with Resize + memcpy (see DESIGN.md: 2.4x cheaper than add_values).
+// `allowed` (AppendOp.allowed_ids: a bitmap of ceil(vocab_size / 8) bytes,
+// or empty for every id) restricts a top-K head to its ids.
 void EncodeLogits(absl::Span<const float> logits,
-                  const fm::v1::LogitsFormat& format, fm::v1::Logits* out);
+                  const fm::v1::LogitsFormat& format, fm::v1::Logits* out,
+                  absl::string_view allowed = {});
+
+// INVALID_ARGUMENT naming `field` unless `allowed` is empty or a bitmap of
+// exactly ceil(vocab_size / 8) bytes with no bit set past vocab_size.
+absl::Status ValidateAllowedIds(absl::string_view allowed, int32_t vocab_size,
+                                absl::string_view field);
 
 // Unpacks into a dense vector of `expected_vocab` entries (top-K: absent
 // ids are -infinity). INVALID_ARGUMENT when vocab_size differs from

@@ -65,9 +65,12 @@ absl::StatusOr<std::vector<GeneratedSequence*>> DecodeLoop::Sample() {
                      sampled.size(), " sequences"));
   }
   for (size_t k = 0; k < sampled.size(); ++k) {
-    if (!sink_->Write(sampled[k]->Accept(picked.tokens(static_cast<int>(k))))) {
+    fm::v1::SampledToken* token = picked.mutable_tokens(static_cast<int>(k));
+    if (!sink_->Write(sampled[k]->Accept(*token))) {
       return absl::CancelledError("the client went away");
     }
+    sampled[k]->next_allowed_ids() =
+        std::move(*token->mutable_next_allowed_ids());
   }
   return sampled;
 }
@@ -76,7 +79,7 @@ absl::Status DecodeLoop::Forward(const std::vector<GeneratedSequence*>& sampled,
                                  bool first_step) {
   fm::v1::SessionRequest next;
   std::vector<fm::v1::SequenceOp> appends, drops;
-  for (const GeneratedSequence* seq : sampled) {
+  for (GeneratedSequence* seq : sampled) {
     // Sequence 0 holds the prompt; the others exist once forked from it.
     const bool exists = !first_step || seq->index() == 0;
     if (seq->live()) {
@@ -88,6 +91,8 @@ absl::Status DecodeLoop::Forward(const std::vector<GeneratedSequence*>& sampled,
       fm::v1::SequenceOp op;
       op.mutable_append()->set_sequence_id(seq->index());
       op.mutable_append()->add_token_ids(seq->generated().back());
+      // The model's head among them (see ModelSession::FormatFor).
+      op.mutable_append()->set_allowed_ids(std::move(seq->next_allowed_ids()));
       appends.push_back(std::move(op));
     } else if (exists) {
       fm::v1::SequenceOp op;

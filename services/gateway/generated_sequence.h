@@ -5,6 +5,7 @@
 #define FM_SERVICES_GATEWAY_GENERATED_SEQUENCE_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -42,6 +43,9 @@ class GeneratedSequence {
 
   // The logits of its next step (the model's last answer for it).
   fm::v1::Logits& logits() { return logits_; }
+  // The ids its next token may be, as the sampler reported them with the
+  // last token (SampledToken.next_allowed_ids); empty when it did not.
+  std::string& next_allowed_ids() { return next_allowed_ids_; }
 
  private:
   // The reason `token` ends the sequence, or UNSPECIFIED; appends the
@@ -59,6 +63,7 @@ class GeneratedSequence {
   text::IncrementalDecoder decoder_;
   StopMatcher stops_;
   fm::v1::Logits logits_;
+  std::string next_allowed_ids_;
 };
 
 }  // namespace fm::gateway

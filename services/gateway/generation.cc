@@ -71,7 +71,8 @@ absl::Status Generate(const Backends& backends, ResponseCache* cache,
   }
 
   ModelSession model(backends, server_ctx, limits,
-                     plan.facts->model.model_sha256(), plan.logits_format);
+                     plan.facts->model.model_sha256(), plan.logits_format,
+                     plan.head_among_allowed);
   SamplerSession sampler(plan.route, server_ctx, limits, plan.sampler_start,
                          plan.sampler_resumable);
   FM_RETURN_IF_ERROR(sampler.Open());

@@ -89,6 +89,8 @@ fm::v1::SamplerSessionStart SamplerStart(const GenerateRequest& request,
   }
   options->set_trace(request.trace());
   *options->mutable_shadow_profiles() = request.shadow_profiles();
+  // Each token comes with the ids allowed next, for the model's head.
+  options->set_report_next_allowed(plan.head_among_allowed);
   start.set_vocab_size(plan.facts->vocab->vocab_size());
   start.set_tokenizer_sha256(plan.facts->tokenizer.model_sha256());
   start.mutable_prompt_ids()->Assign(plan.prompt.begin(), plan.prompt.end());
@@ -280,15 +282,20 @@ absl::StatusOr<GenerationPlan> PlanGeneration(
   auto catalog_ctx = DownstreamContext(server_ctx, absl::Seconds(5));
   const std::shared_ptr<const StageCatalog> catalog =
       plan.route->Catalog(sampling.chain(), catalog_ctx.get());
+  // Raw logprobs (the client's, or the ones best_of ranks its candidates
+  // by) are over the whole vocabulary: a head would renormalise them.
   const bool raw_logprobs =
-      logprobs && request.logprobs_mode() != fm::v1::LOGPROBS_MODE_PROCESSED;
+      (logprobs || plan.selection.candidates > 0) &&
+      request.logprobs_mode() != fm::v1::LOGPROBS_MODE_PROCESSED;
   const bool needs_full_distribution =
       raw_logprobs || request.trace() || request.shadow_profiles_size() > 0;
-  const int32_t head =
+  const StageCatalog::LogitsHead head =
       catalog == nullptr
-          ? 0
-          : catalog->SufficientTopK(sampling.chain(), needs_full_distribution);
-  plan.logits_format.set_top_k(std::min(head, plan.facts->model.vocab_size()));
+          ? StageCatalog::LogitsHead{}
+          : catalog->SufficientHead(sampling.chain(), needs_full_distribution);
+  plan.logits_format.set_top_k(
+      std::min(head.top_k, plan.facts->model.vocab_size()));
+  plan.head_among_allowed = head.among_allowed;
   plan.sampler_resumable = catalog != nullptr &&
                            catalog->ChainCanResume(sampling.chain()) &&
                            request.shadow_profiles_size() == 0;

@@ -67,6 +67,10 @@ struct GenerationPlan {
   // What the model sends each step (only the head of the logits when the
   // chain cannot use more).
   fm::v1::LogitsFormat logits_format;
+  // The head is taken among the ids the chain's constraint allows: the
+  // sampler reports them with each token (SampledToken.next_allowed_ids),
+  // and a step without them (the prompt's) gets dense logits.
+  bool head_among_allowed = false;
   // The response cache's key; empty when the outcome depends on unseeded
   // random draws (or which stages draw is unknown).
   std::string cache_key;

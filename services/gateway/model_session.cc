@@ -15,13 +15,29 @@ ModelSession::ModelSession(const Backends& backends,
                            const grpc::CallbackServerContext& server_ctx,
                            const GenerationLimits& limits,
                            std::string model_sha256,
-                           fm::v1::LogitsFormat logits_format)
+                           fm::v1::LogitsFormat logits_format,
+                           bool head_among_allowed)
     : backends_(backends),
       server_ctx_(server_ctx),
       limits_(limits),
       model_sha256_(std::move(model_sha256)),
-      logits_format_(std::move(logits_format)) {
+      logits_format_(std::move(logits_format)),
+      head_among_allowed_(head_among_allowed) {
   Open();
+}
+
+fm::v1::LogitsFormat ModelSession::FormatFor(
+    const fm::v1::SessionRequest& request) const {
+  if (head_among_allowed_) {
+    for (const fm::v1::SequenceOp& op : request.ops()) {
+      if (op.has_append() && op.append().allowed_ids().empty()) {
+        fm::v1::LogitsFormat dense = logits_format_;
+        dense.clear_top_k();
+        return dense;
+      }
+    }
+  }
+  return logits_format_;
 }
 
 void ModelSession::Open() {
@@ -32,7 +48,7 @@ void ModelSession::Open() {
 
 absl::StatusOr<fm::v1::SessionResponse> ModelSession::Call(
     fm::v1::SessionRequest request) {
-  *request.mutable_logits_format() = logits_format_;
+  *request.mutable_logits_format() = FormatFor(request);
   mirror_.Apply(request);
   absl::StatusOr<fm::v1::SessionResponse> response = exchange_->Call(request);
   while (!response.ok() && SessionLost(server_ctx_, response.status()) &&
@@ -56,8 +72,11 @@ absl::StatusOr<fm::v1::SessionResponse> ModelSession::Call(
 absl::StatusOr<fm::v1::SessionResponse> ModelSession::Resume(
     const fm::v1::SessionRequest& failed) {
   Open();
+  // The rebuild's appends carry no allowed ids: dense when the head needs
+  // them (the failed request's answer is the rebuild's, see Call).
   FM_ASSIGN_OR_RETURN(ModelMirror::Rebuild rebuild,
                       mirror_.MakeRebuild(logits_format_));
+  *rebuild.request.mutable_logits_format() = FormatFor(rebuild.request);
   FM_ASSIGN_OR_RETURN(
       fm::v1::SessionResponse rebuilt,
       CallWithin(*exchange_, rebuild.request, limits_.resume_timeout));

@@ -29,13 +29,17 @@ class ModelSession {
   // `model_sha256`: the model the generation was planned against (a
   // replacement replica serving another one ends the session, ABORTED).
   // `logits_format`: what the model sends for every result, rebuilds
-  // included.
+  // included. `head_among_allowed`: its head is only valid among each
+  // append's allowed_ids, so a request with an append that has none (the
+  // prompt's, a rebuild's) asks for dense logits instead.
   ModelSession(const Backends& backends,
                const grpc::CallbackServerContext& server_ctx,
                const GenerationLimits& limits, std::string model_sha256,
-               fm::v1::LogitsFormat logits_format);
+               fm::v1::LogitsFormat logits_format,
+               bool head_among_allowed = false);
 
-  // Sends `request` (its ops; the logits format is the session's) and
+  // Sends `request` (its ops; the logits format is the session's, see
+  // FormatFor) and
   // returns the model's answer. A lost stream is rebuilt up to
   // limits.max_resumes times per session; UNAVAILABLE when no replica
   // accepted a connection in time.
@@ -52,6 +56,9 @@ class ModelSession {
   int32_t resumes() const { return resumes_; }
 
  private:
+  // The session's format, or dense when its head needs allowed ids that an
+  // append of `request` lacks.
+  fm::v1::LogitsFormat FormatFor(const fm::v1::SessionRequest& request) const;
   void Open();
   absl::StatusOr<fm::v1::SessionResponse> Resume(
       const fm::v1::SessionRequest& failed);
@@ -61,6 +68,7 @@ class ModelSession {
   const GenerationLimits& limits_;
   const std::string model_sha256_;
   const fm::v1::LogitsFormat logits_format_;
+  const bool head_among_allowed_;
   std::unique_ptr<ModelExchange> exchange_;
   ModelMirror mirror_;  // the session's sequences, for a rebuild
   int32_t resumes_ = 0;

@@ -59,4 +59,20 @@ int32_t StageCatalog::SufficientTopK(const fm::v1::SamplerChain& chain,
   return static_cast<int32_t>(value);
 }
 
+StageCatalog::LogitsHead StageCatalog::SufficientHead(
+    const fm::v1::SamplerChain& chain, bool needs_full_distribution) const {
+  if (needs_full_distribution || chain.stages_size() < 2) {
+    return {SufficientTopK(chain, needs_full_distribution), false};
+  }
+  const auto first = stages_.find(chain.stages(0).stage());
+  if (first == stages_.end() || !first->second.reports_allowed()) {
+    return {SufficientTopK(chain, needs_full_distribution), false};
+  }
+  fm::v1::SamplerChain rest;
+  rest.mutable_stages()->CopyFrom(chain.stages());
+  rest.mutable_stages()->erase(rest.mutable_stages()->begin());
+  const int32_t k = SufficientTopK(rest, needs_full_distribution);
+  return {k, k > 0};
+}
+
 }  // namespace fm::gateway

@@ -37,6 +37,21 @@ class StageCatalog {
   int32_t SufficientTopK(const fm::v1::SamplerChain& chain,
                          bool needs_full_distribution) const;
 
+  // The head of the logits the model must send for `chain`: the top
+  // `top_k` (0: every logit), taken among the ids the first stage allows
+  // when `among_allowed` — a first stage that reports_allowed (a
+  // constraint) bans everything else, so the rest of the chain needs only
+  // as large a head of what remains as it would need of the whole vector
+  // (SufficientTopK of the rest). The sampler then reports each step's
+  // allowed ids, and they travel to the model instead of the dense
+  // vector to the sampler.
+  struct LogitsHead {
+    int32_t top_k = 0;
+    bool among_allowed = false;
+  };
+  LogitsHead SufficientHead(const fm::v1::SamplerChain& chain,
+                            bool needs_full_distribution) const;
+
   // Whether a sequence sampled with `chain` continues exactly in a new
   // sampler session given its token history: no stage keeps other state
   // (mirostat's mu). False when any stage is unknown.

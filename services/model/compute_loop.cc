@@ -91,6 +91,17 @@ absl::Status ValidateSessionRequest(KvCache& cache, int32_t max_sequences,
           return absl::InvalidArgumentError(
               absl::StrCat(where, ".append.token_ids is empty"));
         }
+        if (!a.allowed_ids().empty()) {
+          s = ValidateAllowedIds(a.allowed_ids(), info.vocab_size,
+                                 where + ".append.allowed_ids");
+          if (!s.ok()) return s;
+          if (request.logits_format().top_k() <= 0 || a.all_logits()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                where,
+                ".append.allowed_ids restricts a head of the logits: it "
+                "needs logits_format.top_k > 0 and no all_logits"));
+          }
+        }
         for (int j = 0; j < a.token_ids_size(); ++j) {
           const int32_t t = a.token_ids(j);
           if (t < 0 || t >= info.vocab_size) {
@@ -345,7 +356,8 @@ void ComputeLoop::RunBatch(std::vector<SessionWork>& batch) {
       const size_t vocab = static_cast<size_t>(info.vocab_size);
       for (size_t row = 0; row * vocab < logits.size(); ++row) {
         EncodeLogits(absl::MakeConstSpan(logits.data() + row * vocab, vocab),
-                     c->work->request->logits_format(), out->add_logits());
+                     c->work->request->logits_format(), out->add_logits(),
+                     a.allowed_ids());
       }
     }
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +97,28 @@ DenseApply ConstraintStage::ApplyDense(absl::Span<float> logits,
   return DenseApply::kStillDense;
 }
 
+bool ConstraintStage::AllowedNext(int64_t vocab_size, std::string* bitmap) {
+  bitmap->assign(static_cast<size_t>((vocab_size + 7) / 8), '\0');
+  const std::shared_ptr<const constraint::TokenMask> mask = CurrentMask();
+  if (mask == nullptr) return true;  // unbound: nothing is allowed
+  // What ApplyDense leaves: the mask's ids within the tokenizer's
+  // vocabulary, less those that change at the start of the text.
+  const size_t n =
+      std::min(static_cast<size_t>(vocab_size),
+               static_cast<size_t>(compiled_->vocabulary().size()));
+  // The mask's words, little-endian (as this host is): bit i of byte i / 8.
+  std::memcpy(bitmap->data(), mask->words.data(), (n + 7) / 8);
+  if (n % 8 != 0) (*bitmap)[n / 8] &= static_cast<char>((1 << (n % 8)) - 1);
+  if (at_text_start_) {
+    for (TokenId id : compiled_->vocabulary().changed_at_text_start) {
+      if (static_cast<size_t>(id) < n) {
+        (*bitmap)[id / 8] &= static_cast<char>(~(1 << (id % 8)));
+      }
+    }
+  }
+  return true;
+}
+
 void ConstraintStage::Accept(TokenId token) {
   if (compiled_ == nullptr) return;
   compiled_->Advance(state_, token);
@@ -161,6 +184,7 @@ StageInfo ConstraintStageInfo(
         absl::StrCat(name, std::string(1, '\0'), source(p)));
   };
   info.needs_vocabulary = true;
+  info.reports_allowed = true;
   return info;
 }
 

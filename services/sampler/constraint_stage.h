@@ -43,6 +43,7 @@ class ConstraintStage final : public SamplerStage {
   void AcceptPrompt(TokenId token) override;
   void Reset() override;
   absl::Status BindVocabulary(const SessionVocabulary& vocabulary) override;
+  bool AllowedNext(int64_t vocab_size, std::string* bitmap) override;
   // Walks `tokens` as generated text from the current state, exactly as
   // sampling would mask them, timing each mask (and the final one that
   // decides whether the text is complete). Stops at a refused token.

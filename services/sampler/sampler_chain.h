@@ -37,6 +37,8 @@ struct SampleOptions {
   int64_t vocab_size = 0;
   // Call Accept(token) on the chain afterwards, as llama.cpp's sample does.
   bool accept = true;
+  // Report what the first stage allows next (SamplerStage::AllowedNext).
+  bool report_next_allowed = false;
 };
 
 struct TokenLogprob {
@@ -71,6 +73,7 @@ class SamplerChain final : public SamplerStage {
   void Add(std::unique_ptr<SamplerStage> stage);
   size_t size() const { return stages_.size(); }
   const SamplerStage& stage(size_t i) const { return *stages_[i]; }
+  SamplerStage& mutable_stage(size_t i) { return *stages_[i]; }
 
   absl::string_view Name() const override { return "chain"; }
   // Runs every stage in order.

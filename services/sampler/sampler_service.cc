@@ -41,6 +41,7 @@ SampleOptions ToCoreOptions(const fm::v1::SampleOptions& o, int64_t vocab) {
   options.trace = o.trace();
   options.trace_top = o.trace_top() > 0 ? o.trace_top() : 5;
   options.vocab_size = vocab;
+  options.report_next_allowed = o.report_next_allowed();
   return options;
 }
 
@@ -212,6 +213,15 @@ absl::Status SampleStep(SequenceState& state, absl::Span<const float> logits,
       p->set_logprob(pick->logprob);
     } else {
       p->set_id(-1);  // the shadow chain left no candidate
+    }
+  }
+  // After the token was accepted: the set of the next step. Only the first
+  // stage's: a head among its ids is what the rest of the chain would see.
+  if (options.report_next_allowed && state.chain->size() > 0) {
+    std::string allowed;
+    if (state.chain->mutable_stage(0).AllowedNext(options.vocab_size,
+                                                  &allowed)) {
+      out->set_next_allowed_ids(std::move(allowed));
     }
   }
   ++state.step;
@@ -614,6 +624,7 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::ListStages(
       out->set_selects_top(stage.selects_top);
       out->set_keeps_session_state(stage.keeps_session_state);
       out->set_needs_vocabulary(stage.needs_vocabulary);
+      out->set_reports_allowed(stage.reports_allowed);
       nlohmann::json example =
           ChainSpecToJson({StageSpec{stage.name, stage.example}})[0];
       example.erase("stage");

@@ -89,6 +89,14 @@ class SamplerStage {
   // True for stages that set `selected` (greedy, dist, mirostat_v2); a
   // chain must end with one.
   virtual bool IsSelector() const { return false; }
+
+  // For a stage that bans every token outside a set it knows before the
+  // step (StageInfo::reports_allowed): that set for the next step, over
+  // `vocab_size` ids, as a bitmap (bit i % 8 of byte i / 8; exactly the
+  // ids Apply would leave). False, `bitmap` untouched, for other stages.
+  virtual bool AllowedNext(int64_t vocab_size, std::string* bitmap) {
+    return false;
+  }
 };
 
 }  // namespace fm::sampler

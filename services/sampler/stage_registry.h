@@ -135,6 +135,9 @@ struct StageInfo {
   // The stage needs the vocabulary's token texts (a constraint): a session
   // with it starts only on a sampler that has one (--tokenizer).
   bool needs_vocabulary = false;
+  // The stage bans every token outside a set it knows before the step and
+  // reports it (SamplerStage::AllowedNext).
+  bool reports_allowed = false;
 };
 
 // Every known stage, in a stable order. Built once; never null.

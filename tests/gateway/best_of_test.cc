@@ -107,6 +107,41 @@ TEST_CASE("best_of by mean and sum logprob returns the best candidates",
   CHECK(again.Text(0) == two.Text(0));
 }
 
+TEST_CASE("best_of ranks by raw logprobs over the whole vocabulary",
+          "[gateway][best_of][models]") {
+  // The shorthand chain starts with top_k: a head of the logits would do
+  // for the tokens, but raw logprobs over a head are renormalised over it.
+  // Asking for logprobs (which always needs every logit) must change
+  // neither the candidates' logprobs nor the pick.
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    CAPTURE(seed);
+    GenerateRequest plain = BestOf(3, 1, Selection::MEAN_LOGPROB, seed);
+    plain.set_no_cache(true);
+    GenerateRequest with_logprobs = plain;
+    with_logprobs.set_logprobs(true);
+    auto a = p.Generate(plain);
+    auto b = p.Generate(with_logprobs);
+    REQUIRE(a.status.ok());
+    REQUIRE(b.status.ok());
+    const auto& sa = Summary(a);
+    const auto& sb = Summary(b);
+    REQUIRE(sa.candidates_size() == sb.candidates_size());
+    for (int i = 0; i < sa.candidates_size(); ++i) {
+      CAPTURE(i);
+      const auto& ca = sa.candidates(i);
+      const auto& cb = sb.candidates(i);
+      CHECK(ca.text() == cb.text());
+      REQUIRE(ca.token_logprobs_size() == cb.token_logprobs_size());
+      for (int t = 0; t < ca.token_logprobs_size(); ++t) {
+        CHECK(ca.token_logprobs(t) == cb.token_logprobs(t));
+      }
+    }
+    CHECK(a.Text(0) == b.Text(0));
+  }
+}
+
 TEST_CASE("best_of by majority returns the most frequent normalised answer",
           "[gateway][best_of][models]") {
   Pipeline p;

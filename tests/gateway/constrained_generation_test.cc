@@ -388,6 +388,56 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("the model's head among the constraint's allowed ids changes nothing",
+          "[gateway][constraint][models]") {
+  // A constraint, then a chain that needs only a head (top_k, or greedy
+  // alone): the sampler reports each step's allowed ids, the model sends
+  // the head among them. With raw logprobs the same request goes dense.
+  // The patterns ban most of what the model would say (capitals,
+  // punctuation, the end of the text), so a head taken over every id
+  // would often hold nothing the constraint allows, or too little.
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  const std::vector<std::string> chains = {
+      R"([{"stage":"regex","pattern":"[a-z]+( [a-z]+){2,12}\\."},)"
+      R"({"stage":"top_k","k":5},{"stage":"temperature","temperature":1.3},)"
+      R"({"stage":"dist"}])",
+      R"([{"stage":"regex","pattern":"[a-z ]{10,60}[!?]"},)"
+      R"({"stage":"greedy"}])",
+      R"([{"stage":"json_schema","schema":{"type":"object","properties":)"
+      R"({"name":{"type":"string","maxLength":12},"age":{"type":"integer",)"
+      R"("minimum":1}},"required":["name","age"],)"
+      R"("additionalProperties":false}},)"
+      R"({"stage":"top_k","k":3},{"stage":"dist"}])",
+  };
+  for (const std::string& json : chains) {
+    auto chain = ChainFromJson(json);
+    REQUIRE(chain.ok());
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      CAPTURE(json, seed);
+      GenerateRequest head;
+      head.set_text("Once upon a time");
+      *head.mutable_sampling()->mutable_chain() = *chain;
+      head.set_seed(seed);
+      head.set_n(2);  // forks: each sequence its own allowed ids
+      head.set_max_tokens(64);
+      head.set_no_cache(true);
+      GenerateRequest dense = head;
+      dense.set_logprobs(true);
+      auto a = p.Generate(head);
+      auto b = p.Generate(dense);
+      INFO(a.status.error_message() << " / " << b.status.error_message());
+      REQUIRE(a.status.ok());
+      REQUIRE(b.status.ok());
+      for (int seq = 0; seq < 2; ++seq) {
+        CAPTURE(seq);
+        CHECK(a.Text(seq) == b.Text(seq));
+        CHECK(!a.Text(seq).empty());
+      }
+    }
+  }
+}
+
 TEST_CASE("greedy under a constraint is deterministic and cached",
           "[gateway][constraint][models]") {
   Pipeline p;

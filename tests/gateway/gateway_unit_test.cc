@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/chain_proto_json.h"
 #include "services/gateway/response_cache.h"
 #include "services/gateway/sampling_builder.h"
@@ -169,6 +170,7 @@ StageCatalog TestCatalog() {
   for (const char* name : {"top_p", "temperature", "repetition_penalty"}) {
     add(name);
   }
+  add("regex")->set_reports_allowed(true);
   return StageCatalog(stages);
 }
 
@@ -216,6 +218,44 @@ TEST_CASE("SufficientTopK sends only the head a chain can use", "[sampling]") {
         0);
   // Raw logprobs, traces and shadows need the whole distribution.
   CHECK(catalog.SufficientTopK(Chain(R"([{"stage":"greedy"}])"), true) == 0);
+}
+
+TEST_CASE("after a constraint, the head the rest needs, among its ids",
+          "[sampling]") {
+  const StageCatalog catalog = TestCatalog();
+  auto head = [&](const char* json, bool full = false) {
+    return catalog.SufficientHead(Chain(json), full);
+  };
+  const char* regex = R"({"stage":"regex","pattern":"[a-z]+"})";
+  auto among = [&](const char* rest) {
+    return absl::StrCat("[", regex, ",", rest, "]");
+  };
+  StageCatalog::LogitsHead h = head(among(R"({"stage":"greedy"})").c_str());
+  CHECK(h.top_k == 1);
+  CHECK(h.among_allowed);
+  h = head(among(R"({"stage":"top_k","k":40},{"stage":"dist"})").c_str());
+  CHECK(h.top_k == 40);
+  CHECK(h.among_allowed);
+  // A rest that needs every logit, or a full distribution asked for: dense.
+  h = head(among(R"({"stage":"temperature","temperature":0.5},)"
+                 R"({"stage":"dist"})")
+               .c_str());
+  CHECK(h.top_k == 0);
+  CHECK_FALSE(h.among_allowed);
+  h = head(among(R"({"stage":"greedy"})").c_str(), true);
+  CHECK(h.top_k == 0);
+  CHECK_FALSE(h.among_allowed);
+  // A constraint alone selects nothing; one not first restricts nothing
+  // the head could use; other chains are as SufficientTopK says.
+  h = head((std::string("[") + regex + "]").c_str());
+  CHECK(h.top_k == 0);
+  h = head(R"([{"stage":"top_k","k":40},{"stage":"regex","pattern":"a"},)"
+           R"({"stage":"dist"}])");
+  CHECK(h.top_k == 40);
+  CHECK_FALSE(h.among_allowed);
+  h = head(R"([{"stage":"greedy"}])");
+  CHECK(h.top_k == 1);
+  CHECK_FALSE(h.among_allowed);
 }
 
 }  // namespace

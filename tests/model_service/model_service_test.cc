@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -305,6 +306,75 @@ TEST_CASE("f16 and top-K logits", "[model_service]") {
     CHECK(sparse.ids(i) == order[i]);
     CHECK(sparse.values(i) == want[order[i]]);
   }
+}
+
+TEST_CASE("a head among allowed ids: the top K of those ids only",
+          "[model_service]") {
+  Server server;
+  Session s(server);
+  const std::vector<float> want = LocalLogits({1, 5});
+  const int vocab = static_cast<int>(want.size());
+  auto bitmap = [&](const std::vector<int>& ids) {
+    std::string bits((vocab + 7) / 8, '\0');
+    for (int id : ids) bits[id / 8] |= static_cast<char>(1 << (id % 8));
+    return bits;
+  };
+  std::vector<int> every_third;
+  for (int id = 0; id < vocab; id += 3) every_third.push_back(id);
+  SessionRequest r = Append(0, {1, 5});
+  r.mutable_logits_format()->set_top_k(5);
+  r.mutable_ops(0)->mutable_append()->set_allowed_ids(bitmap(every_third));
+  SessionResponse head = s.Call(r);
+  REQUIRE_FALSE(head.has_error());
+  std::vector<int> order = every_third;
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return want[a] > want[b] || (want[a] == want[b] && a < b);
+  });
+  const auto& sparse = head.results(0).logits(0).top();
+  REQUIRE(sparse.ids_size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(sparse.ids(i) == order[i]);
+    CHECK(sparse.values(i) == want[order[i]]);
+  }
+  // Fewer allowed than asked for: just those.
+  SessionRequest two = Append(1, {1, 5});
+  two.mutable_logits_format()->set_top_k(5);
+  two.mutable_ops(0)->mutable_append()->set_allowed_ids(bitmap({7, 2}));
+  SessionResponse few = s.Call(two);
+  REQUIRE_FALSE(few.has_error());
+  REQUIRE(few.results(0).logits(0).top().ids_size() == 2);
+  CHECK(std::set<int>{few.results(0).logits(0).top().ids(0),
+                      few.results(0).logits(0).top().ids(1)} ==
+        std::set<int>{2, 7});
+
+  // Refused, naming the field: a bitmap of the wrong size, one that allows
+  // ids past the vocabulary, and one without a head to restrict.
+  auto refused = [&](SessionRequest bad, const char* words) {
+    SessionResponse out = s.Call(bad);
+    REQUIRE(out.has_error());
+    CHECK(out.error().code() ==
+          static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    CHECK_THAT(
+        out.error().message(),
+        Catch::Contains("ops[0].append.allowed_ids") && Catch::Contains(words));
+  };
+  SessionRequest short_bits = Append(2, {1});
+  short_bits.mutable_logits_format()->set_top_k(5);
+  short_bits.mutable_ops(0)->mutable_append()->set_allowed_ids("\x01");
+  refused(short_bits, "bytes");
+  if (vocab % 8 != 0) {
+    SessionRequest past = Append(2, {1});
+    past.mutable_logits_format()->set_top_k(5);
+    std::string bits = bitmap({0});
+    bits.back() = static_cast<char>(0xFF);
+    past.mutable_ops(0)->mutable_append()->set_allowed_ids(bits);
+    refused(past, "past the vocabulary");
+  }
+  SessionRequest dense = Append(2, {1});
+  dense.mutable_ops(0)->mutable_append()->set_allowed_ids(bitmap({0}));
+  refused(dense, "top_k > 0");
+  // The session goes on.
+  CHECK_FALSE(s.Call(Append(2, {1})).has_error());
 }
 
 TEST_CASE("bad requests get an in-band error and the session goes on",

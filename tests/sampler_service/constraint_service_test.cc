@@ -192,6 +192,68 @@ TEST_CASE("a constrained sequence continues exactly in a new session",
   CHECK(stream->Finish().ok());
 }
 
+TEST_CASE("each token comes with the ids the constraint allows next",
+          "[sampler_service][constraint]") {
+  // With report_next_allowed the session names the next step's allowed
+  // ids (what a model sends its head among). Checked against the sampler's
+  // own picks: greedy over random logits must take the best id the
+  // reported set allows, at every step.
+  Services s;
+  const auto chain =
+      Chain(R"([{"stage":"regex","pattern":"[a-z]{2,8}( [a-z]{2,8}){0,3}\\."},)"
+            R"({"stage":"greedy"}])");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(20)));
+  Stream stream = s.stub->Session(&ctx);
+  fm::v1::SamplerSessionRequest start;
+  *start.mutable_start()->mutable_sampling()->mutable_chain() = chain;
+  start.mutable_start()->set_vocab_size(kVocab);
+  start.mutable_start()->add_prompt_ids(1);
+  start.mutable_start()->set_tokenizer_sha256(s.TokenizerSha());
+  start.mutable_start()->mutable_options()->set_report_next_allowed(true);
+  REQUIRE(stream->Write(start));
+  fm::v1::SamplerSessionResponse started;
+  REQUIRE(stream->Read(&started));
+  REQUIRE_FALSE(started.has_error());
+  std::mt19937 rng(5);
+  std::string allowed;  // from the previous token; none before the first
+  int steps = 0, narrowed = 0;
+  for (; steps < 48; ++steps) {
+    fm::v1::SamplerSessionRequest req;
+    auto* in = req.mutable_step()->add_inputs();
+    in->set_sequence_index(0);
+    *in->mutable_logits() = RandomLogits(rng);
+    const auto& values = in->logits().f32().values();
+    REQUIRE(stream->Write(req));
+    fm::v1::SamplerSessionResponse r;
+    REQUIRE(stream->Read(&r));
+    INFO(r.error().message());
+    REQUIRE_FALSE(r.has_error());
+    const int32_t pick = r.tokens(0).id();
+    if (!allowed.empty()) {
+      int32_t best = -1;
+      int count = 0;
+      for (int32_t id = 0; id < kVocab; ++id) {
+        if (!((static_cast<uint8_t>(allowed[id / 8]) >> (id % 8)) & 1)) {
+          continue;
+        }
+        ++count;
+        if (best < 0 || values[id] > values[best]) best = id;
+      }
+      CAPTURE(steps, count);
+      CHECK(pick == best);
+      if (count < kVocab / 2) ++narrowed;
+    }
+    if (pick == kEos) break;
+    allowed = r.tokens(0).next_allowed_ids();
+    REQUIRE(allowed.size() == (kVocab + 7) / 8);
+  }
+  CHECK(steps < 48);  // the pattern ended the text
+  CHECK(narrowed > 0);
+  stream->WritesDone();
+  CHECK(stream->Finish().ok());
+}
+
 TEST_CASE("stateless Sample constrains the generated part of the history",
           "[sampler_service][constraint]") {
   Services s;
