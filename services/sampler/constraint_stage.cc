@@ -98,9 +98,9 @@ DenseApply ConstraintStage::ApplyDense(absl::Span<float> logits,
 }
 
 bool ConstraintStage::AllowedNext(int64_t vocab_size, std::string* bitmap) {
-  bitmap->assign(static_cast<size_t>((vocab_size + 7) / 8), '\0');
   const std::shared_ptr<const constraint::TokenMask> mask = CurrentMask();
-  if (mask == nullptr) return true;  // unbound: nothing is allowed
+  if (mask == nullptr) return false;  // unbound: Apply bans everything
+  bitmap->assign(static_cast<size_t>((vocab_size + 7) / 8), '\0');
   // What ApplyDense leaves: the mask's ids within the tokenizer's
   // vocabulary, less those that change at the start of the text.
   const size_t n =
@@ -115,6 +115,14 @@ bool ConstraintStage::AllowedNext(int64_t vocab_size, std::string* bitmap) {
         (*bitmap)[id / 8] &= static_cast<char>(~(1 << (id % 8)));
       }
     }
+  }
+  // Nothing allowed (a failed state): no set, so that the step gets the
+  // dense logits and fails as it would without one (no candidate left),
+  // rather than on an empty head.
+  if (std::all_of(bitmap->begin(), bitmap->end(),
+                  [](char c) { return c == 0; })) {
+    bitmap->clear();
+    return false;
   }
   return true;
 }

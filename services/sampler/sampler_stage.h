@@ -93,7 +93,8 @@ class SamplerStage {
   // For a stage that bans every token outside a set it knows before the
   // step (StageInfo::reports_allowed): that set for the next step, over
   // `vocab_size` ids, as a bitmap (bit i % 8 of byte i / 8; exactly the
-  // ids Apply would leave). False, `bitmap` untouched, for other stages.
+  // ids Apply would leave). False, `bitmap` empty or untouched, for other
+  // stages and when the set is empty.
   virtual bool AllowedNext(int64_t vocab_size, std::string* bitmap) {
     return false;
   }
