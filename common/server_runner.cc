@@ -59,6 +59,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   return grpc::SslServerCredentials(ssl);
 }
 
+}  // namespace
+
 absl::Status WritePortFile(const std::string& path, int port) {
   const std::string tmp = path + ".tmp";
   {
@@ -66,17 +68,15 @@ absl::Status WritePortFile(const std::string& path, int port) {
     out << port << "\n";
     if (!out) {
       return absl::UnavailableError(
-          absl::StrCat("--port_file=", path, ": cannot write"));
+          absl::StrCat("port file ", path, ": cannot write"));
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     return absl::UnavailableError(
-        absl::StrCat("--port_file=", path, ": cannot rename"));
+        absl::StrCat("port file ", path, ": cannot rename"));
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 void ServerRunner::BlockShutdownSignals() {
   sigset_t set;

@@ -47,6 +47,10 @@ struct ServerOptions {
 // rotation (readiness, "") but not restarted.
 inline constexpr char kLivenessService[] = "liveness";
 
+// Writes `port` to `path` atomically (a temporary file renamed), so that a
+// parent process never reads half a number.
+absl::Status WritePortFile(const std::string& path, int port);
+
 class ServerRunner {
  public:
   // Blocks SIGTERM, SIGINT and SIGPIPE in the calling thread; call first

@@ -12,6 +12,7 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsentencepiece-dev sentencepiece libopenblas-dev
   catch2 nlohmann-json3-dev libssl-dev libyaml-cpp-dev iproute2 libpcre2-dev libutf8proc-dev
+  libcpp-httplib-dev
   ca-certificates curl
 )
 if [ "${1:-}" = "--tests" ]; then

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Installs the tokenizer oracle (tests/tokenizer/oracle: Hugging Face
-# tokenizer files and @lenml/tokenizers, pinned by package-lock.json) into
-# DIR with `npm ci`, for the tests that compare fmserve's tokenizers with
-# it. Test-only: nothing here is built into fmserve.
-#   bash scripts/oracle_setup.sh DIR
+# Installs a test-only npm package (default: the tokenizer oracle,
+# tests/tokenizer/oracle: Hugging Face tokenizer files and @lenml/tokenizers;
+# also tests/openai: the official OpenAI client), pinned by its
+# package-lock.json, into DIR with `npm ci`, with its .mjs scripts.
+# Nothing here is built into fmserve.
+#   bash scripts/oracle_setup.sh DIR [SOURCE_DIR]
 # When npm or the registry is unreachable it writes DIR/UNAVAILABLE (the
 # reason) and exits 0, so the oracle tests skip visibly; with
 # FM_REQUIRE_ORACLE=1 (CI) it fails instead.
 set -uo pipefail
-src="$(cd "$(dirname "$0")/../tests/tokenizer/oracle" && pwd)"
-dir="${1:?usage: oracle_setup.sh DIR}"
+src="$(cd "${2:-$(dirname "$0")/../tests/tokenizer/oracle}" && pwd)"
+dir="${1:?usage: oracle_setup.sh DIR [SOURCE_DIR]}"
 mkdir -p "$dir"
 rm -f "$dir/UNAVAILABLE"
-cp "$src/package.json" "$src/package-lock.json" "$src/oracle.mjs" "$dir/"
+cp "$src/package.json" "$src/package-lock.json" "$src"/*.mjs "$dir/"
 unavailable() {
   echo "$1" > "$dir/UNAVAILABLE"
   echo "oracle_setup: $1" >&2

@@ -1,5 +1,7 @@
 // fm-gateway: the public API. Chains fm-tokenizer, fm-model and fm-sampler
 // into streaming generation and scoring.
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "common/server_runner.h"
 #include "services/gateway/backends.h"
 #include "services/gateway/gateway_service.h"
+#include "services/gateway/openai/openai_server.h"
 #include "services/gateway/route_table.h"
 
 ABSL_FLAG(std::string, tokenizer, "127.0.0.1:50051",
@@ -62,6 +65,20 @@ ABSL_FLAG(absl::Duration, downstream_keepalive_timeout, absl::Seconds(1),
           "long is closed.");
 ABSL_FLAG(absl::Duration, health_period, absl::Seconds(1),
           "How often downstream health is polled.");
+ABSL_FLAG(std::string, http_listen, "",
+          "HOST:PORT for the OpenAI-compatible HTTP API (/v1/completions, "
+          "/v1/chat/completions, /v1/models, /health); empty: off.");
+ABSL_FLAG(std::string, http_port_file, "",
+          "Write the bound HTTP port here (for --http_listen=HOST:0).");
+ABSL_FLAG(int64_t, http_max_body_bytes, 8 << 20,
+          "Largest HTTP request body, [1024, 1073741824] bytes; larger gets "
+          "413.");
+ABSL_FLAG(int, http_threads, 0,
+          "HTTP connections served at once, [1, 4096]; 0: --max_concurrent "
+          "+ 8.");
+ABSL_FLAG(std::string, served_model_name, "",
+          "The model id of the HTTP API; empty: the model file's name "
+          "without directory and extension.");
 
 int main(int argc, char** argv) {
   fm::ServerRunner::BlockShutdownSignals();
@@ -162,7 +179,33 @@ int main(int argc, char** argv) {
   fm::ServerRunner* server = runner->get();
   (*backends)->StartWatcher(absl::GetFlag(FLAGS_health_period),
                             [server](bool up) { server->SetServing(up); });
+  std::unique_ptr<fm::gateway::openai::OpenAiServer> http;
+  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
+    fm::gateway::openai::HttpOptions http_options;
+    http_options.listen = absl::GetFlag(FLAGS_http_listen);
+    http_options.port_file = absl::GetFlag(FLAGS_http_port_file);
+    const int64_t max_body = absl::GetFlag(FLAGS_http_max_body_bytes);
+    if (max_body < 1024 || max_body > (int64_t{1} << 30)) {
+      FM_LOG(ERROR) << "--http_max_body_bytes = " << max_body
+                    << " must be in [1024, 1073741824]";
+      return 2;
+    }
+    http_options.max_body_bytes = static_cast<size_t>(max_body);
+    const int threads = absl::GetFlag(FLAGS_http_threads);
+    http_options.threads = threads == 0 ? options.max_concurrent + 8 : threads;
+    http_options.timeout = options.limits.default_timeout;
+    http_options.served_model_name = absl::GetFlag(FLAGS_served_model_name);
+    auto started = fm::gateway::openai::OpenAiServer::Start(
+        http_options, server->server(), backends->get());
+    if (!started.ok()) {
+      FM_LOG(ERROR) << started.status();
+      return 2;
+    }
+    http = *std::move(started);
+  }
   server->WaitForShutdownSignal();
+  // In-flight HTTP requests end with their gateway calls.
+  http.reset();
   // The watcher reports health through the runner: stop it first.
   (*backends)->StopWatcher();
   return 0;

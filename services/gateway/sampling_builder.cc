@@ -1,11 +1,17 @@
-// Shorthand -> chain: penalties, top_k, top_p, min_p, temperature, then
-// dist (or greedy when the temperature is 0).
+// Shorthand -> chain: logit_bias, penalties, top_k, top_p, min_p, temperature,
+// then dist (or greedy when the temperature is 0).
 #include "services/gateway/sampling_builder.h"
 
+#include <google/protobuf/struct.pb.h>
+
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
 
 namespace fm::gateway {
 namespace {
@@ -29,6 +35,42 @@ absl::Status CheckRange(const char* field, double v, double lo, double hi,
       "shorthand.", field, " = ", v, " must be finite and in ", range));
 }
 
+constexpr int kMaxLogitBiasIds = 1024;
+
+// The logit_bias stage, its pairs in id order (a map's order is not
+// defined; equal requests make equal chains).
+absl::Status AddLogitBias(const fm::v1::SamplingShorthand& s,
+                          fm::v1::SamplerChain* chain) {
+  if (s.logit_bias_size() > kMaxLogitBiasIds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shorthand.logit_bias has ", s.logit_bias_size(),
+                     " ids; at most ", kMaxLogitBiasIds));
+  }
+  std::vector<std::pair<int32_t, float>> biases(s.logit_bias().begin(),
+                                                s.logit_bias().end());
+  std::sort(biases.begin(), biases.end());
+  google::protobuf::ListValue pairs;
+  for (const auto& [id, bias] : biases) {
+    if (id < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shorthand.logit_bias has token id ", id, "; ids are >= 0"));
+    }
+    if (!std::isfinite(bias) || bias < -100 || bias > 100) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("shorthand.logit_bias[", id, "] = ", bias,
+                       " must be finite and in [-100, 100]"));
+    }
+    google::protobuf::ListValue* pair =
+        pairs.add_values()->mutable_list_value();
+    pair->add_values()->set_number_value(id);
+    pair->add_values()->set_number_value(bias);
+  }
+  fm::v1::StageSpec* stage = AddStage(chain, "logit_bias");
+  *(*stage->mutable_params()->mutable_fields())["bias"].mutable_list_value() =
+      std::move(pairs);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<fm::v1::SamplingSpec> BuildSamplingSpec(
@@ -41,7 +83,8 @@ absl::StatusOr<fm::v1::SamplingSpec> BuildSamplingSpec(
   const fm::v1::SamplingShorthand& s = request.shorthand();
   const bool any = s.has_temperature() || s.has_top_k() || s.has_top_p() ||
                    s.has_min_p() || s.has_repetition_penalty() ||
-                   s.has_presence_penalty() || s.has_frequency_penalty();
+                   s.has_presence_penalty() || s.has_frequency_penalty() ||
+                   s.logit_bias_size() > 0;
   if (!any) {
     spec.set_profile("default");
     return spec;
@@ -73,6 +116,7 @@ absl::StatusOr<fm::v1::SamplingSpec> BuildSamplingSpec(
         absl::StrCat("shorthand.top_k = ", top_k, " must be >= 0 (0 = off)"));
   }
   fm::v1::SamplerChain* chain = spec.mutable_chain();
+  if (s.logit_bias_size() > 0) FM_RETURN_IF_ERROR(AddLogitBias(s, chain));
   if (rep != 1.0)
     SetParam(AddStage(chain, "repetition_penalty"), "penalty", rep);
   if (presence != 0) {

@@ -15,6 +15,7 @@
 #include "tests/fuzz/gguf_model_fuzz.h"
 #include "tests/fuzz/gguf_tokenizer_fuzz.h"
 #include "tests/fuzz/json_schema_fuzz.h"
+#include "tests/fuzz/openai_request_fuzz.h"
 #include "tests/fuzz/tokenizer_json_fuzz.h"
 #include "tests/support/test_env.h"
 
@@ -98,6 +99,10 @@ TEST_CASE("constraints: seeds, past crashes and mutations", "[fuzz]") {
 
 TEST_CASE("JSON Schema: seeds, past crashes and mutations", "[fuzz]") {
   RunTarget("json_schema", FuzzJsonSchema, 8, 1, 3000);
+}
+
+TEST_CASE("OpenAI request bodies: seeds and mutations", "[fuzz]") {
+  RunTarget("openai_request", FuzzOpenAiRequest, 6, 0, 3000);
 }
 
 TEST_CASE("tokenizer.json: seeds, past crashes and mutations", "[fuzz]") {

@@ -90,6 +90,48 @@ TEST_CASE("shorthands build llama.cpp-ordered chains", "[sampling]") {
         "greedy");
 }
 
+TEST_CASE("logit_bias goes first, in id order, and is range-checked",
+          "[sampling]") {
+  fm::v1::GenerateRequest r;
+  (*r.mutable_shorthand()->mutable_logit_bias())[7] = -100;
+  (*r.mutable_shorthand()->mutable_logit_bias())[3] = 2.5f;
+  r.mutable_shorthand()->set_temperature(0);
+  auto spec = BuildSamplingSpec(r);
+  REQUIRE(spec.ok());
+  REQUIRE(spec->chain().stages_size() == 2);
+  CHECK(spec->chain().stages(0).stage() == "logit_bias");
+  CHECK(spec->chain().stages(1).stage() == "greedy");
+  // The pairs, in id order (Struct's map order is not defined: compare
+  // the list itself).
+  const auto& bias =
+      spec->chain().stages(0).params().fields().at("bias").list_value();
+  REQUIRE(bias.values_size() == 2);
+  CHECK(bias.values(0).list_value().values(0).number_value() == 3);
+  CHECK(bias.values(0).list_value().values(1).number_value() == 2.5);
+  CHECK(bias.values(1).list_value().values(0).number_value() == 7);
+  CHECK(bias.values(1).list_value().values(1).number_value() == -100);
+
+  // logit_bias alone also builds a chain (with the other defaults).
+  r.mutable_shorthand()->clear_temperature();
+  spec = BuildSamplingSpec(r);
+  REQUIRE(spec.ok());
+  CHECK(spec->chain().stages(0).stage() == "logit_bias");
+  CHECK(spec->chain().stages(spec->chain().stages_size() - 1).stage() ==
+        "dist");
+
+  (*r.mutable_shorthand()->mutable_logit_bias())[5] = 101;
+  spec = BuildSamplingSpec(r);
+  REQUIRE_FALSE(spec.ok());
+  CHECK_THAT(std::string(spec.status().message()),
+             Catch::Contains("shorthand.logit_bias[5] = 101") &&
+                 Catch::Contains("[-100, 100]"));
+  r.mutable_shorthand()->mutable_logit_bias()->erase(5);
+  (*r.mutable_shorthand()->mutable_logit_bias())[-2] = 1;
+  spec = BuildSamplingSpec(r);
+  REQUIRE_FALSE(spec.ok());
+  CHECK_THAT(std::string(spec.status().message()), Catch::Contains("-2"));
+}
+
 TEST_CASE("out-of-range shorthands name the field and range", "[sampling]") {
   struct Case {
     const char* field;
