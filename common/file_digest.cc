@@ -3,6 +3,7 @@
 #include "common/file_digest.h"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -30,7 +31,8 @@ std::string Hex(const unsigned char* digest, unsigned int len) {
 
 }  // namespace
 
-absl::StatusOr<std::string> Sha256File(absl::string_view path) {
+absl::StatusOr<std::string> Sha256File(absl::string_view path,
+                                       const ReadProgress& progress) {
   const std::string p(path);
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(p.c_str(), "rb"));
   if (file == nullptr) {
@@ -46,10 +48,19 @@ absl::StatusOr<std::string> Sha256File(absl::string_view path) {
       EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
     return absl::InternalError("sha256: cannot initialise OpenSSL digest");
   }
-  std::unique_ptr<char[]> buf(new char[1 << 16]);
+  uint64_t total = 0;
+  struct stat st;
+  if (::fstat(::fileno(file.get()), &st) == 0 && st.st_size > 0) {
+    total = static_cast<uint64_t>(st.st_size);
+  }
+  constexpr size_t kChunk = 1 << 20;
+  std::unique_ptr<char[]> buf(new char[kChunk]);
+  uint64_t done = 0;
   size_t n;
-  while ((n = std::fread(buf.get(), 1, 1 << 16, file.get())) > 0) {
+  while ((n = std::fread(buf.get(), 1, kChunk, file.get())) > 0) {
     EVP_DigestUpdate(ctx.get(), buf.get(), n);
+    done += n;
+    if (progress) progress(done, total);
   }
   if (std::ferror(file.get())) {
     return absl::DataLossError(absl::StrCat("read error on ", p));

@@ -3,8 +3,10 @@
 # missing). Runs apt-get as root, or through sudo.
 #   bash scripts/install_deps.sh [--tests]
 # --tests adds what only the test suite uses: clang and the libFuzzer
-# runtime (the fuzz targets run under AddressSanitizer), and python3-jsonschema
-# (an independent validator for the structured-output tests).
+# runtime (the fuzz targets run under AddressSanitizer), python3-jsonschema
+# (an independent validator for the structured-output tests), and
+# python3-grpcio with python3-protobuf (the Python client's suite; the
+# client's users install those two themselves, see clients/python).
 set -euo pipefail
 
 PACKAGES=(
@@ -16,7 +18,8 @@ PACKAGES=(
   ca-certificates curl
 )
 if [ "${1:-}" = "--tests" ]; then
-  PACKAGES+=(clang libclang-rt-14-dev python3-jsonschema)
+  PACKAGES+=(clang libclang-rt-14-dev python3-jsonschema python3-grpcio
+    python3-protobuf)
 fi
 
 missing=()

@@ -8,6 +8,7 @@
 // constrained greedy single streams alternate (the constraint a JSON
 // Schema string of printable text, so neither run ends early), and the
 // ratio of each pair is reported.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,22 +18,15 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/gateway/bench_stack.h"
 #include "bench/median.h"
-#include "common/channel_factory.h"
 #include "fm/v1/gateway.grpc.pb.h"
 #include "services/model/llama_model.h"
-#include "tests/model/tiny_model_writer.h"
-#include "tests/support/subprocess.h"
 #include "tests/support/test_env.h"
 
 namespace {
 
-using fm::testing::ServiceProcess;
-
-struct Shape {
-  const char* name;
-  int dim, hidden_dim, n_layers, n_heads;
-};
+using fm::bench::StreamResult;
 
 // Tokens/s of greedy single-stream decode, in process, from a fresh
 // sequence.
@@ -49,12 +43,6 @@ double InProcessRate(fm::model::LlamaModel& model, int tokens) {
   return tokens / absl::ToDoubleSeconds(absl::Now() - start);
 }
 
-struct StreamResult {
-  int tokens = 0;
-  absl::Time first, last;
-  bool ok = false;
-};
-
 StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens,
                        bool constrained = false) {
   fm::v1::GenerateRequest r;
@@ -67,22 +55,7 @@ StreamResult OneStream(fm::v1::GatewayService::Stub* stub, int tokens,
   r.set_ignore_eos(true);
   r.set_no_cache(true);
   r.mutable_shorthand()->set_temperature(0);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(fm::DeadlineAfter(absl::Minutes(5)));
-  auto reader = stub->Generate(&ctx, r);
-  StreamResult result;
-  fm::v1::GenerateResponse m;
-  while (reader->Read(&m)) {
-    const absl::Time now = absl::Now();
-    if (result.tokens == 0) result.first = now;
-    result.last = now;
-    result.tokens += m.token_ids_size();
-  }
-  grpc::Status status = reader->Finish();
-  result.ok = status.ok();
-  if (!status.ok())
-    std::fprintf(stderr, "generate: %s\n", status.error_message().c_str());
-  return result;
+  return fm::bench::GrpcStream(stub, r);
 }
 
 }  // namespace
@@ -101,8 +74,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int threads = 1;
-  std::vector<Shape> shapes = {{"stories15M", 288, 768, 6, 6},
-                               {"stories110M", 768, 2048, 12, 12}};
   if (constrained) {
     std::printf(
         "Unconstrained and constrained single-stream windows alternate (%d "
@@ -121,62 +92,32 @@ int main(int argc, char** argv) {
         "1 stream | 4 streams | 8 streams | 16 streams |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
   }
-  for (const Shape& shape : shapes) {
-    fm::model::testing::TinyConfig config;
-    config.dim = shape.dim;
-    config.hidden_dim = shape.hidden_dim;
-    config.n_layers = shape.n_layers;
-    config.n_heads = shape.n_heads;
-    config.n_kv_heads = shape.n_heads;
-    config.vocab_size = 32000;
-    config.seq_len = 512;
-    const std::string path = fm::testing::MakeTempDir() + "/model.bin";
-    auto weights = fm::model::testing::MakeRandomTinyModel(config, 1);
-    if (!fm::model::testing::WriteLlama2cLegacy(weights, path).ok()) return 1;
+  for (const fm::bench::Shape& shape : fm::bench::StoryShapes()) {
+    auto path = fm::bench::WriteRandomCheckpoint(shape);
+    if (!path.ok()) return 1;
     const int tokens = quick ? 64 : (shape.dim > 500 ? 128 : 256);
     fm::model::LoadOptions load;  // as fm-model runs by default
     load.threads = threads;
     load.kv_dtype = fm::model::KvDType::kF16;
-    auto local_model = fm::model::LlamaModel::Load(path, load);
+    auto local_model = fm::model::LlamaModel::Load(*path, load);
     if (!local_model.ok()) {
       std::fprintf(stderr, "load: %s\n",
                    local_model.status().ToString().c_str());
       return 1;
     }
-
-    ServiceProcess tok("fm-tokenizer", {"--tokenizer_model=" + tokenizer});
-    ServiceProcess model("fm-model", {"--model=" + path,
-                                      "--threads=" + std::to_string(threads)});
-    if (!tok.WaitForServing()) {
-      std::fprintf(stderr, "fm-tokenizer did not start\n%s", tok.log().c_str());
+    auto stack = fm::bench::BenchStack::Start(*path, tokenizer, threads);
+    if (!stack.ok()) {
+      std::fprintf(stderr, "%s\n", stack.status().ToString().c_str());
       return 1;
     }
-    // A constrained sampler needs the tokenizer's vocabulary.
-    ServiceProcess sampler("fm-sampler", {"--tokenizer=" + tok.address()});
-    if (!model.WaitForServing(60000) || !sampler.WaitForServing()) {
-      std::fprintf(stderr, "services did not start\n%s", model.log().c_str());
-      return 1;
-    }
-    ServiceProcess gateway(
-        "fm-gateway",
-        {"--tokenizer=" + tok.address(), "--model=" + model.address(),
-         "--sampler=" + sampler.address(), "--health_period=100ms"});
-    if (!gateway.WaitForServing(20000)) {
-      std::fprintf(stderr, "gateway did not start\n%s", gateway.log().c_str());
-      return 1;
-    }
-    auto channel = fm::MakeChannel(gateway.address());
-    auto stub = fm::v1::GatewayService::NewStub(*channel);
-    OneStream(stub.get(), 8);  // warm up connections
-    auto rate = [](const StreamResult& r) {
-      return (r.tokens - 1) / absl::ToDoubleSeconds(r.last - r.first);
-    };
+    fm::v1::GatewayService::Stub* stub = (*stack)->stub();
+    OneStream(stub, 8);  // warm up connections
     if (constrained) {
-      OneStream(stub.get(), 8, true);  // compiles and caches the constraint
+      OneStream(stub, 8, true);  // compiles and caches the constraint
       std::vector<double> plain, bound, ratios;
       for (int round = 0; round < (quick ? 3 : 7); ++round) {
-        const double a = rate(OneStream(stub.get(), tokens));
-        const double b = rate(OneStream(stub.get(), tokens, true));
+        const double a = OneStream(stub, tokens).TokensPerSecond();
+        const double b = OneStream(stub, tokens, true).TokensPerSecond();
         plain.push_back(a);
         bound.push_back(b);
         ratios.push_back(b / a);
@@ -193,9 +134,7 @@ int main(int argc, char** argv) {
     std::vector<double> locals, pipelines, ratios;
     for (int round = 0; round < (quick ? 3 : 7); ++round) {
       const double local = InProcessRate(**local_model, tokens);
-      StreamResult single = OneStream(stub.get(), tokens);
-      const double pipeline = (single.tokens - 1) /
-                              absl::ToDoubleSeconds(single.last - single.first);
+      const double pipeline = OneStream(stub, tokens).TokensPerSecond();
       locals.push_back(local);
       pipelines.push_back(pipeline);
       ratios.push_back(pipeline / local);
@@ -209,7 +148,7 @@ int main(int argc, char** argv) {
       const absl::Time start = absl::Now();
       for (int s = 0; s < streams; ++s) {
         workers.emplace_back(
-            [&, s] { results[s] = OneStream(stub.get(), per_stream); });
+            [&, s] { results[s] = OneStream(stub, per_stream); });
       }
       for (auto& w : workers) w.join();
       const double seconds = absl::ToDoubleSeconds(absl::Now() - start);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "absl/flags/declare.h"
@@ -17,7 +18,7 @@ ABSL_DECLARE_FLAG(std::string, gateway);
 ABSL_DECLARE_FLAG(std::string, json_schema);
 ABSL_DECLARE_FLAG(std::string, regex);
 ABSL_DECLARE_FLAG(std::string, grammar);
-ABSL_DECLARE_FLAG(int, max_whitespace);
+ABSL_DECLARE_FLAG(std::optional<int>, max_whitespace);
 ABSL_DECLARE_FLAG(std::string, sampler_route);
 
 namespace fm::fmctl {
@@ -67,8 +68,8 @@ absl::StatusOr<std::optional<fm::v1::Constraint>> ConstraintFromFlags() {
     return absl::InvalidArgumentError(
         "give one of --json-schema, --regex, --grammar, --choice");
   }
-  if (const int ws = absl::GetFlag(FLAGS_max_whitespace); ws >= 0) {
-    c.set_max_whitespace(ws);
+  if (const std::optional<int> ws = absl::GetFlag(FLAGS_max_whitespace)) {
+    c.set_max_whitespace(*ws);
   }
   if (kinds == 0) return std::nullopt;
   return c;

@@ -63,6 +63,13 @@ int PrintInfo(Stub& stub, std::unique_ptr<grpc::ClientContext> ctx,
   return 0;
 }
 
+// `--count`'s upper bound: draws are keyed by an int32 step.
+inline constexpr int kMaxSampleCount = 100'000'000;
+
+// INVALID_ARGUMENT naming the first numeric flag outside its documented
+// range (numeric_flags.cc); main() checks it before running any command.
+absl::Status CheckNumericFlags();
+
 // Reads TEXT: "-" means all of stdin.
 std::string TextArg(const std::string& arg);
 

@@ -1,9 +1,12 @@
 // `fmctl generate`, `fmctl score`, `fmctl routes` and the gateway form of
 // `fmctl info`: clients of fm-gateway (address from --gateway or
 // $FM_GATEWAY).
+#include <unistd.h>
+
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "absl/flags/declare.h"
@@ -12,18 +15,19 @@
 #include "fm/v1/gateway.grpc.pb.h"
 #include "services/fmctl/conversation_json.h"
 #include "services/fmctl/fmctl.h"
+#include "services/fmctl/stream_stats.h"
 
 ABSL_DECLARE_FLAG(std::string, gateway);
 ABSL_DECLARE_FLAG(std::string, chain);
 ABSL_DECLARE_FLAG(std::string, profile);
-ABSL_DECLARE_FLAG(int64_t, seed);
-ABSL_DECLARE_FLAG(double, temperature);
-ABSL_DECLARE_FLAG(int, top_k);
-ABSL_DECLARE_FLAG(double, top_p);
-ABSL_DECLARE_FLAG(double, min_p);
-ABSL_DECLARE_FLAG(double, repetition_penalty);
-ABSL_DECLARE_FLAG(double, presence_penalty);
-ABSL_DECLARE_FLAG(double, frequency_penalty);
+ABSL_DECLARE_FLAG(std::optional<uint64_t>, seed);
+ABSL_DECLARE_FLAG(std::optional<double>, temperature);
+ABSL_DECLARE_FLAG(std::optional<int>, top_k);
+ABSL_DECLARE_FLAG(std::optional<double>, top_p);
+ABSL_DECLARE_FLAG(std::optional<double>, min_p);
+ABSL_DECLARE_FLAG(std::optional<double>, repetition_penalty);
+ABSL_DECLARE_FLAG(std::optional<double>, presence_penalty);
+ABSL_DECLARE_FLAG(std::optional<double>, frequency_penalty);
 ABSL_DECLARE_FLAG(int, max_tokens);
 ABSL_DECLARE_FLAG(int, min_tokens);
 ABSL_DECLARE_FLAG(int, n);
@@ -32,6 +36,7 @@ ABSL_DECLARE_FLAG(int, top_logprobs);
 ABSL_DECLARE_FLAG(bool, processed_logprobs);
 ABSL_DECLARE_FLAG(std::string, sampler_route);
 ABSL_DECLARE_FLAG(bool, json);
+ABSL_DECLARE_FLAG(bool, stats);
 ABSL_DECLARE_FLAG(bool, bos);
 ABSL_DECLARE_FLAG(bool, no_bos);
 ABSL_DECLARE_FLAG(bool, ignore_eos);
@@ -41,7 +46,7 @@ ABSL_DECLARE_FLAG(bool, no_cache);
 ABSL_DECLARE_FLAG(std::vector<std::string>, shadow);
 ABSL_DECLARE_FLAG(int, best_of);
 ABSL_DECLARE_FLAG(int, beam_width);
-ABSL_DECLARE_FLAG(double, length_penalty);
+ABSL_DECLARE_FLAG(std::optional<double>, length_penalty);
 ABSL_DECLARE_FLAG(bool, early_stopping);
 ABSL_DECLARE_FLAG(std::string, select);
 ABSL_DECLARE_FLAG(std::string, verifier);
@@ -74,31 +79,24 @@ const char* FinishName(fm::v1::FinishReason reason) {
   }
 }
 
-// The shorthand flags that were given on the command line (a value of
-// NaN / -1 means "not given": the gateway's defaults apply).
+// The shorthand flags that were given on the command line (the others are
+// left to the gateway's defaults).
 void SetShorthand(fm::v1::GenerateRequest* r) {
   fm::v1::SamplingShorthand* s = r->mutable_shorthand();
-  if (absl::GetFlag(FLAGS_temperature) >= 0) {
-    s->set_temperature(static_cast<float>(absl::GetFlag(FLAGS_temperature)));
-  }
-  if (absl::GetFlag(FLAGS_top_k) >= 0) s->set_top_k(absl::GetFlag(FLAGS_top_k));
-  if (absl::GetFlag(FLAGS_top_p) >= 0) {
-    s->set_top_p(static_cast<float>(absl::GetFlag(FLAGS_top_p)));
-  }
-  if (absl::GetFlag(FLAGS_min_p) >= 0) {
-    s->set_min_p(static_cast<float>(absl::GetFlag(FLAGS_min_p)));
-  }
-  if (absl::GetFlag(FLAGS_repetition_penalty) >= 0) {
-    s->set_repetition_penalty(
-        static_cast<float>(absl::GetFlag(FLAGS_repetition_penalty)));
-  }
-  if (absl::GetFlag(FLAGS_presence_penalty) > -100) {
-    s->set_presence_penalty(
-        static_cast<float>(absl::GetFlag(FLAGS_presence_penalty)));
-  }
-  if (absl::GetFlag(FLAGS_frequency_penalty) > -100) {
-    s->set_frequency_penalty(
-        static_cast<float>(absl::GetFlag(FLAGS_frequency_penalty)));
+  auto given = [](const absl::Flag<std::optional<double>>& flag, auto set) {
+    if (const std::optional<double> v = absl::GetFlag(flag)) {
+      set(static_cast<float>(*v));
+    }
+  };
+  given(FLAGS_temperature, [s](float v) { s->set_temperature(v); });
+  given(FLAGS_top_p, [s](float v) { s->set_top_p(v); });
+  given(FLAGS_min_p, [s](float v) { s->set_min_p(v); });
+  given(FLAGS_repetition_penalty,
+        [s](float v) { s->set_repetition_penalty(v); });
+  given(FLAGS_presence_penalty, [s](float v) { s->set_presence_penalty(v); });
+  given(FLAGS_frequency_penalty, [s](float v) { s->set_frequency_penalty(v); });
+  if (const std::optional<int> k = absl::GetFlag(FLAGS_top_k)) {
+    s->set_top_k(*k);
   }
 }
 
@@ -197,8 +195,8 @@ fm::v1::GenerateRequest OptionsFromFlags(const std::vector<std::string>& stops,
   } else {
     SetShorthand(&r);
   }
-  if (absl::GetFlag(FLAGS_seed) >= 0) {
-    r.set_seed(static_cast<uint64_t>(absl::GetFlag(FLAGS_seed)));
+  if (const std::optional<uint64_t> seed = absl::GetFlag(FLAGS_seed)) {
+    r.set_seed(*seed);
   }
   r.set_n(absl::GetFlag(FLAGS_n));
   r.set_logprobs(absl::GetFlag(FLAGS_logprobs));
@@ -214,9 +212,8 @@ fm::v1::GenerateRequest OptionsFromFlags(const std::vector<std::string>& stops,
   r.set_no_cache(absl::GetFlag(FLAGS_no_cache));
   if (const int width = absl::GetFlag(FLAGS_beam_width); width > 0) {
     r.set_beam_width(width);
-    if (absl::GetFlag(FLAGS_length_penalty) >= 0) {
-      r.set_length_penalty(
-          static_cast<float>(absl::GetFlag(FLAGS_length_penalty)));
+    if (const std::optional<double> lp = absl::GetFlag(FLAGS_length_penalty)) {
+      r.set_length_penalty(static_cast<float>(*lp));
     }
     r.set_early_stopping(absl::GetFlag(FLAGS_early_stopping));
   }
@@ -255,12 +252,19 @@ fm::v1::GenerateRequest OptionsFromFlags(const std::vector<std::string>& stops,
 
 // Prints a Generate or Chat stream: text as it comes (per sequence when
 // n > 1), or one JSON object per message with --json.
-int PrintStream(grpc::ClientReader<fm::v1::GenerateResponse>* reader, int n) {
+// With --stats, the stream's timing goes to stderr as it comes.
+int PrintStream(grpc::ClientReader<fm::v1::GenerateResponse>* reader, int n,
+                absl::Time start) {
   const bool json = absl::GetFlag(FLAGS_json);
   const bool several = n > 1;
+  std::optional<StreamStats> stats;
+  if (absl::GetFlag(FLAGS_stats)) {
+    stats.emplace(start, stderr, isatty(STDERR_FILENO) == 1);
+  }
   std::map<int, std::string> texts;  // with n > 1, printed per sequence
   fm::v1::GenerateResponse m;
   while (reader->Read(&m)) {
+    if (stats.has_value()) stats->Add(m, absl::Now());
     if (json) {
       std::printf("%s\n", ToJson(m).dump().c_str());
     } else if (m.candidates_size() > 0) {
@@ -277,6 +281,7 @@ int PrintStream(grpc::ClientReader<fm::v1::GenerateResponse>* reader, int n) {
     std::fflush(stdout);
   }
   grpc::Status status = reader->Finish();
+  if (stats.has_value()) stats->Finish(absl::Now());
   if (!json && several) {
     for (const auto& [index, text] : texts) {
       std::printf("--- sequence %d ---\n%s\n", index, text.c_str());
@@ -300,8 +305,9 @@ int RunGenerate(const Args& args, const std::vector<std::string>& stops) {
   auto stub = GatewayStub();
   if (!stub.ok()) return Fail("generate", stub.status());
   auto ctx = NewGatewayContext();
+  const absl::Time start = absl::Now();
   auto reader = (*stub)->Generate(ctx.get(), r);
-  return PrintStream(reader.get(), r.n());
+  return PrintStream(reader.get(), r.n(), start);
 }
 
 int RunChat(const Args& args, const std::vector<std::string>& stops) {
@@ -318,8 +324,9 @@ int RunChat(const Args& args, const std::vector<std::string>& stops) {
   auto stub = GatewayStub();
   if (!stub.ok()) return Fail("chat", stub.status());
   auto ctx = NewGatewayContext();
+  const absl::Time start = absl::Now();
   auto reader = (*stub)->Chat(ctx.get(), r);
-  return PrintStream(reader.get(), r.generate().n());
+  return PrintStream(reader.get(), r.generate().n(), start);
 }
 
 int RunScore(const Args& args) {

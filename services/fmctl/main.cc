@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -25,28 +26,43 @@ ABSL_FLAG(std::string, logits, "",
           "`sample`: file of raw little-endian float32 logits.");
 ABSL_FLAG(std::string, chain, "", "Sampler chain as JSON.");
 ABSL_FLAG(std::string, profile, "", "Sampler profile name.");
-ABSL_FLAG(int64_t, seed, -1, "RNG seed (>= 0).");
-ABSL_FLAG(int, count, 1, "`sample`: number of draws.");
+ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt,
+          "RNG seed in [0, 2^64) (default: the service picks one).");
+ABSL_FLAG(int, count, 1,
+          "`sample`: number of draws in [1, 10^8] (sent in calls of the "
+          "sampler's per-call limit, one seed stream).");
 ABSL_FLAG(std::string, gateway, "",
           "fm-gateway address (default $FM_GATEWAY).");
 ABSL_FLAG(std::string, token, "",
           "Bearer token sent with every call (default $FM_TOKEN).");
-ABSL_FLAG(double, temperature, -1, "`generate`: temperature in [0, 2].");
-ABSL_FLAG(int, top_k, -1, "`generate`: top-k (0 = off).");
-ABSL_FLAG(double, top_p, -1, "`generate`: top-p in (0, 1].");
-ABSL_FLAG(double, min_p, -1, "`generate`: min-p in [0, 1].");
-ABSL_FLAG(double, repetition_penalty, -1, "`generate`: repetition penalty.");
-ABSL_FLAG(double, presence_penalty, -1000, "`generate`: presence penalty.");
-ABSL_FLAG(double, frequency_penalty, -1000, "`generate`: frequency penalty.");
-ABSL_FLAG(int, max_tokens, 0, "`generate`: tokens to generate (0: default).");
-ABSL_FLAG(int, min_tokens, 0, "`generate`: no EOS/stop id before this many.");
-ABSL_FLAG(int, n, 1, "`generate`: independent samples.");
+ABSL_FLAG(std::optional<double>, temperature, std::nullopt,
+          "`generate`: temperature in [0, 2].");
+ABSL_FLAG(std::optional<int>, top_k, std::nullopt,
+          "`generate`: top-k >= 0 (0 = off).");
+ABSL_FLAG(std::optional<double>, top_p, std::nullopt,
+          "`generate`: top-p in (0, 1].");
+ABSL_FLAG(std::optional<double>, min_p, std::nullopt,
+          "`generate`: min-p in [0, 1].");
+ABSL_FLAG(std::optional<double>, repetition_penalty, std::nullopt,
+          "`generate`: repetition penalty in (0, 10].");
+ABSL_FLAG(std::optional<double>, presence_penalty, std::nullopt,
+          "`generate`: presence penalty in [-2, 2].");
+ABSL_FLAG(std::optional<double>, frequency_penalty, std::nullopt,
+          "`generate`: frequency penalty in [-2, 2].");
+ABSL_FLAG(int, max_tokens, 0,
+          "`generate`: tokens to generate, >= 0 (0: the gateway's default).");
+ABSL_FLAG(int, min_tokens, 0,
+          "`generate`: no EOS/stop id before this many (>= 0).");
+ABSL_FLAG(int, n, 1, "`generate`: independent samples (>= 1).");
 ABSL_FLAG(bool, logprobs, false, "`generate`: report token logprobs.");
-ABSL_FLAG(int, top_logprobs, 0, "Top alternatives per token.");
+ABSL_FLAG(int, top_logprobs, 0, "Top alternatives per token (>= 0).");
 ABSL_FLAG(bool, processed_logprobs, false,
           "Logprobs after the sampler chain instead of the model's.");
 ABSL_FLAG(std::string, sampler_route, "", "`generate`: sampler route name.");
 ABSL_FLAG(bool, json, false, "`generate`: one JSON object per message.");
+ABSL_FLAG(bool, stats, false,
+          "`generate`, `chat`: time to first token and live tokens/s on "
+          "stderr.");
 ABSL_FLAG(bool, no_bos, false, "Do not prepend BOS to the prompt.");
 ABSL_FLAG(bool, ignore_eos, false, "`generate`: keep going past EOS.");
 ABSL_FLAG(bool, include_stop_str, false, "`generate`: keep the stop string.");
@@ -55,21 +71,24 @@ ABSL_FLAG(bool, no_cache, false, "`generate`: bypass the response cache.");
 ABSL_FLAG(std::vector<std::string>, shadow, {},
           "`generate`: profiles to run in the shadow (comma-separated).");
 ABSL_FLAG(std::string, ids, "", "`forward`: token ids, e.g. \"1 403 407\".");
-ABSL_FLAG(int, top, 10, "`forward`: how many of the highest logits to print.");
+ABSL_FLAG(int, top, 10,
+          "`forward`: how many of the highest logits to print (>= 1).");
 ABSL_FLAG(std::string, service, "",
           "Service name for `health` (default: the whole server).");
 ABSL_FLAG(bool, bos, false, "`tokenize`: prepend BOS.");
 ABSL_FLAG(bool, eos, false, "`tokenize`: append EOS.");
 ABSL_FLAG(bool, no_generation_prompt, false,
           "`render-chat`: do not end with the assistant's turn header.");
-ABSL_FLAG(int, beam_width, 0, "`generate`: beam search with this many beams.");
-ABSL_FLAG(
-    double, length_penalty, -1,
-    "`generate --beam-width`: length normalisation exponent (default 1).");
+ABSL_FLAG(int, beam_width, 0,
+          "`generate`: beam search with this many beams, in [0, 8] (0: off).");
+ABSL_FLAG(std::optional<double>, length_penalty, std::nullopt,
+          "`generate --beam-width`: length normalisation exponent in [0, 4] "
+          "(default 1).");
 ABSL_FLAG(bool, early_stopping, false,
           "`generate --beam-width`: stop once beam-width beams finished.");
 ABSL_FLAG(int, best_of, 0,
-          "`generate`: sample this many candidates, return the best --n.");
+          "`generate`: sample this many candidates, return the best --n (>= "
+          "0; 0: off).");
 ABSL_FLAG(std::string, select, "mean_logprob",
           "`generate --best-of`: mean_logprob, sum_logprob, majority or "
           "verifier.");
@@ -85,9 +104,11 @@ ABSL_FLAG(std::string, json_schema, "",
 ABSL_FLAG(std::string, regex, "", "Constraint: a regular expression.");
 ABSL_FLAG(std::string, grammar, "",
           "Constraint: a file holding a GBNF grammar (`-`: stdin).");
-ABSL_FLAG(int, max_whitespace, -1,
-          "Constraint: whitespace allowed per gap in JSON (default 12).");
-ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
+ABSL_FLAG(std::optional<int>, max_whitespace, std::nullopt,
+          "Constraint: whitespace allowed per gap in JSON, in [0, 64] "
+          "(default 12).");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
+          "Deadline of each call (> 0).");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA that verifies the server (TLS).");
 ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mTLS).");
 ABSL_FLAG(std::string, tls_key, "", "PEM client key (mTLS).");
@@ -105,6 +126,7 @@ const std::vector<Command>& Commands() {
        "fmctl --gateway=ADDR generate [--temperature T] [--top-k K] "
        "[--top-p P] [--min-p P] [--seed N] [--max-tokens N] [--stop S]... "
        "[--n N] [--profile NAME | --chain JSON] [--logprobs] [--json] "
+       "[--stats] "
        "[--sampler-route NAME] [--json-schema FILE | --regex RE | "
        "--grammar FILE | --choice S...] [--best-of N [--select "
        "mean_logprob|sum_logprob|majority|verifier] [--verifier NAME] "
@@ -139,7 +161,7 @@ const std::vector<Command>& Commands() {
        RunProfiles},
       {"sample",
        "fmctl --sampler=ADDR sample --logits=FILE (--chain=JSON | "
-       "--profile=NAME) --seed=N [--count=K]",
+       "--profile=NAME) [--seed=N] [--count=K]",
        RunSample},
       {"health", "fmctl health --target=ADDR [--service=NAME]", RunHealth},
   };
@@ -309,6 +331,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string name = positional[1];
+  if (const absl::Status ranges = fm::fmctl::CheckNumericFlags();
+      !ranges.ok()) {
+    std::fprintf(stderr, "fmctl: %s\n", std::string(ranges.message()).c_str());
+    return 2;
+  }
   fm::fmctl::Args args(positional.begin() + 2, positional.end());
   for (const auto& c : fm::fmctl::Commands()) {
     if (name == c.name) return c.run(args);

@@ -6,6 +6,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -87,7 +88,9 @@ std::map<std::string, std::string> Hyperparameters(const LlamaConfig& c,
 // Gives every layer matrix and the classifier whose type has an
 // interleaved kernel here its interleaved copy, the matrices spread over
 // `threads` threads (a few seconds for a 7B model's 4 GB on one).
-void InterleaveMatrices(int threads, Checkpoint* ckpt) {
+void InterleaveMatrices(
+    int threads, Checkpoint* ckpt,
+    const std::function<void(int64_t, int64_t)>& on_tensor_laid_out) {
   LlamaWeights& w = ckpt->weights;
   std::vector<Tensor*> matrices;
   for (LayerWeights& l : w.layers) {
@@ -108,14 +111,16 @@ void InterleaveMatrices(int threads, Checkpoint* ckpt) {
   ckpt->interleaved = HugePageBuffer(static_cast<size_t>(offset.back()));
   uint8_t* base = ckpt->interleaved.data();
   ThreadPool pool(threads);
-  pool.ParallelFor(
-      static_cast<int64_t>(matrices.size()), 1, [&](int64_t b, int64_t e, int) {
-        for (int64_t k = b; k < e; ++k) {
-          const Tensor& t = *matrices[k];
-          InterleaveForKernels(t.dtype, t.data, t.rows, t.cols,
-                               base + offset[k]);
-        }
-      });
+  const int64_t total = static_cast<int64_t>(matrices.size());
+  std::atomic<int64_t> done{0};
+  pool.ParallelFor(total, 1, [&](int64_t b, int64_t e, int) {
+    for (int64_t k = b; k < e; ++k) {
+      const Tensor& t = *matrices[k];
+      InterleaveForKernels(t.dtype, t.data, t.rows, t.cols, base + offset[k]);
+      const int64_t now_done = done.fetch_add(1) + 1;
+      if (on_tensor_laid_out) on_tensor_laid_out(now_done, total);
+    }
+  });
   for (size_t k = 0; k < matrices.size(); ++k) {
     Tensor& t = *matrices[k];
     t.interleaved = base + offset[k];
@@ -188,7 +193,8 @@ absl::StatusOr<std::unique_ptr<LlamaModel>> LlamaModel::FromCheckpoint(
   }
   FM_RETURN_IF_ERROR(ValidateWeights(checkpoint->config, checkpoint->weights));
   if (options.interleave_weights) {
-    InterleaveMatrices(std::max(1, options.threads), checkpoint.get());
+    InterleaveMatrices(std::max(1, options.threads), checkpoint.get(),
+                       options.on_tensor_laid_out);
   }
   const int32_t file_context = checkpoint->config.seq_len;
   if (options.ctx_size > 0) {

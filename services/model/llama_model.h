@@ -6,6 +6,7 @@
 #define FM_SERVICES_MODEL_LLAMA_MODEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -100,6 +101,9 @@ struct LoadOptions {
   // their faster kernels (interleaved_layout.h) where this CPU has them; false
   // keeps the row kernels over the mapped file (benchmarks compare them).
   bool interleave_weights = true;
+  // Called (from the compute threads) as each matrix is re-laid: how many
+  // are done of how many. Unset: no reports.
+  std::function<void(int64_t done, int64_t total)> on_tensor_laid_out;
 };
 
 class LlamaModel {

@@ -1,5 +1,7 @@
 // fm-model: serves a Llama checkpoint (llama2.c or GGUF) over gRPC.
 // Exits non-zero with a clear message when the model cannot be loaded.
+#include <unistd.h>
+
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "common/file_digest.h"
@@ -9,6 +11,7 @@
 #include "services/model/blas_core.h"
 #include "services/model/cpu_features.h"
 #include "services/model/llama_model.h"
+#include "services/model/load_progress.h"
 #include "services/model/model_service.h"
 
 ABSL_FLAG(std::string, model, "",
@@ -48,7 +51,11 @@ int main(int argc, char** argv) {
     FM_LOG(ERROR) << "--model is required";
     return 2;
   }
-  auto sha256 = fm::Sha256File(path);
+  fm::model::LoadProgress progress(stderr, isatty(STDERR_FILENO) == 1);
+  auto sha256 =
+      fm::Sha256File(path, [&progress](uint64_t done, uint64_t total) {
+        progress.Bytes(done, total);
+      });
   if (!sha256.ok()) {
     FM_LOG(ERROR) << "cannot read model: " << sha256.status();
     return 1;
@@ -76,7 +83,11 @@ int main(int argc, char** argv) {
   load.kv_dtype =
       kv_dtype == "f16" ? fm::model::KvDType::kF16 : fm::model::KvDType::kF32;
   load.ctx_size = absl::GetFlag(FLAGS_ctx_size);
+  load.on_tensor_laid_out = [&progress](int64_t done, int64_t total) {
+    progress.Tensors(done, total);
+  };
   auto model = fm::model::LlamaModel::Load(path, load);
+  progress.Finish();
   if (!model.ok()) {
     FM_LOG(ERROR) << "cannot load model: " << model.status();
     return 1;

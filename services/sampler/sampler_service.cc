@@ -716,6 +716,7 @@ grpc::ServerUnaryReactor* SamplerServiceImpl::Info(
   response->set_profiles(static_cast<int32_t>(profiles_->size()));
   response->set_stages(static_cast<int32_t>(AllStages().size()));
   response->set_profiles_path(profiles_->path());
+  response->set_max_inputs(limits_.max_inputs);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

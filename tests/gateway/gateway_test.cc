@@ -50,6 +50,57 @@ TEST_CASE("fmctl generate greedy from BOS prints the known story",
   CHECK(r.out == std::string(kKnownText) + "\n");
 }
 
+TEST_CASE("fmctl generate --stats: time to first token and tokens/s on stderr",
+          "[gateway][models]") {
+  Pipeline p;
+  REQUIRE_PIPELINE(p);
+  CommandResult r =
+      RunCommand({"fmctl", "--gateway=" + p.gateway->address(), "generate",
+                  "--stats", "--temperature=0", "--max-tokens=200", ""});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // The text is untouched on stdout; the figures are on stderr.
+  CHECK(r.out == std::string(kKnownText) + "\n");
+  CHECK(r.err.rfind("time to first token: ", 0) == 0);
+  const size_t summary = r.err.find(" tokens in ");
+  REQUIRE(summary != std::string::npos);
+  const size_t line = r.err.rfind('\n', summary);
+  const int tokens = std::stoi(r.err.substr(line + 1, summary - line - 1));
+  // The known story is 200 tokens long unless EOS comes first.
+  CHECK(tokens > 0);
+  CHECK(tokens <= 200);
+  CHECK(r.err.find("tokens/s after the first (gateway: time to first "
+                   "token") != std::string::npos);
+}
+
+TEST_CASE("fmctl refuses a numeric flag outside its range before any call",
+          "[gateway]") {
+  // No server: a refused flag must not get as far as a connection.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--temperature=-1", "--temperature=-1 is outside [0, 2]"},
+      {"--top_p=0", "--top_p=0 is outside (0, 1]"},
+      {"--top-k=-1", "--top_k=-1 is outside [0, inf]"},
+      {"--min_p=nan", "--min_p=nan is outside [0, 1]"},
+      {"--presence_penalty=-3", "--presence_penalty=-3 is outside [-2, 2]"},
+      {"--n=0", "--n=0 is outside [1, inf]"},
+      {"--beam-width=9", "--beam_width=9 is outside [0, 8]"},
+      {"--count=0", "--count=0 is outside [1, 100000000]"},
+      {"--timeout=-1s", "--timeout=-1 is outside (0, inf)"},
+  };
+  for (const auto& [flag, message] : cases) {
+    CommandResult r = RunCommand(
+        {"fmctl", "--gateway=127.0.0.1:1", flag, "generate", "hello"});
+    INFO(flag << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(message) != std::string::npos);
+  }
+  // A negative seed is not a number the flag can hold.
+  CommandResult seed = RunCommand(
+      {"fmctl", "--gateway=127.0.0.1:1", "--seed=-1", "generate", "hello"});
+  CHECK(seed.exit_code != 0);
+  CHECK(seed.err.find("'seed'") != std::string::npos);
+}
+
 TEST_CASE("one GGUF file serves the tokenizer and the model: the known story",
           "[gateway][models]") {
   const std::string gguf = ModelFile("stories260K.gguf");

@@ -56,20 +56,6 @@ struct HttpPipeline {
   std::string base;
 };
 
-std::string SdkDir(std::string* why) {
-  const std::string dir = BinDir() + "/../openai-sdk";
-  std::ifstream unavailable(dir + "/UNAVAILABLE");
-  if (unavailable) {
-    std::getline(unavailable, *why);
-    return "";
-  }
-  if (!std::ifstream(dir + "/node_modules/.fm-lock")) {
-    *why = dir + " has no installed OpenAI client";
-    return "";
-  }
-  return dir;
-}
-
 Json RunSdk(const std::string& dir, const std::string& base,
             const Json& request) {
   CommandResult r = RunCommand({"/usr/bin/env", "node", dir + "/sdk_client.mjs",
@@ -224,7 +210,7 @@ TEST_CASE(
     "equal Generate, n, stop, errors",
     "[openai]") {
   std::string why;
-  const std::string sdk = SdkDir(&why);
+  const std::string sdk = InstalledNodePackages("openai-sdk", &why);
   if (sdk.empty()) {
     ReportSkip("the OpenAI client for Node: " + why);
     return;

@@ -505,5 +505,57 @@ TEST_CASE("fmctl sample prints K draws from a logits file",
   CHECK(greedy.out == "1\n1\n");
 }
 
+TEST_CASE("fmctl sample --count past the per-call limit is one seed stream",
+          "[sampler_service]") {
+  Server server;
+  grpc::ClientContext info_ctx;
+  fm::v1::SamplerInfo info;
+  REQUIRE(server.stub->Info(&info_ctx, {}, &info).ok());
+  const int limit = info.max_inputs();
+  REQUIRE(limit == 256);
+  const std::string path = MakeTempDir() + "/logits.f32";
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(kLogits.data()),
+             kLogits.size() * sizeof(float));
+  const std::string flag = "--sampler=" + server.process.address();
+  const int count = 2 * limit + 88;
+  CommandResult chunked =
+      RunCommand({"fmctl", flag, "sample", "--logits=" + path,
+                  std::string("--chain=") + kDist, "--seed=9",
+                  "--count=" + std::to_string(count)});
+  INFO(chunked.err);
+  REQUIRE(chunked.exit_code == 0);
+  std::vector<std::string> lines =
+      absl::StrSplit(chunked.out, '\n', absl::SkipEmpty());
+  REQUIRE(lines.size() == static_cast<size_t>(count));
+  // Each call's draws are the ones steps first..first+k-1 of seed 9 give:
+  // what one call of `count` inputs would return if the limit allowed it.
+  for (int first = 0; first < count; first += limit) {
+    SampleRequest r =
+        Request(kDist, kLogits, std::min(limit, count - first), 9);
+    for (int i = 0; i < r.inputs_size(); ++i) {
+      r.mutable_inputs(i)->set_step(first + i);
+    }
+    SampleResponse direct;
+    REQUIRE(server.Sample(r, &direct).ok());
+    const std::vector<int> ids = Ids(direct);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      REQUIRE(lines[first + i] == std::to_string(ids[i]));
+    }
+  }
+  // Without --seed the service's seed is kept across the calls and told.
+  CommandResult unseeded = RunCommand(
+      {"fmctl", flag, "sample", "--logits=" + path,
+       std::string("--chain=") + kDist, "--count=" + std::to_string(count)});
+  REQUIRE(unseeded.exit_code == 0);
+  REQUIRE(unseeded.err.rfind("seed: ", 0) == 0);
+  const std::string seed = unseeded.err.substr(6, unseeded.err.find('\n') - 6);
+  CommandResult replay =
+      RunCommand({"fmctl", flag, "sample", "--logits=" + path,
+                  std::string("--chain=") + kDist, "--seed=" + seed,
+                  "--count=" + std::to_string(count)});
+  CHECK(replay.out == unseeded.out);
+}
+
 }  // namespace
 }  // namespace fm::testing

@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <string>
 #include <vector>
 
 // Set by tests/CMakeLists.txt; programs that compile this file on their
@@ -59,6 +61,21 @@ std::string BinDir() {
 std::string SourceDir() {
   const char* dir = std::getenv("FM_SOURCE_DIR");
   return dir != nullptr ? dir : FM_SOURCE_DIR_DEFAULT;
+}
+
+std::string InstalledNodePackages(const std::string& name, std::string* why) {
+  const std::string dir = BinDir() + "/../" + name;
+  std::ifstream unavailable(dir + "/UNAVAILABLE");
+  if (unavailable) {
+    std::getline(unavailable, *why);
+    return "";
+  }
+  if (!std::ifstream(dir + "/node_modules/.fm-lock")) {
+    *why = dir + " has nothing installed (run scripts/oracle_setup.sh " + dir +
+           " SOURCE_DIR)";
+    return "";
+  }
+  return dir;
 }
 
 std::string MakeTempDir() {

@@ -20,6 +20,11 @@ std::string BinDir();
 // built from), for tests that use its files (docker-compose.yml, deploy/).
 std::string SourceDir();
 
+// The npm packages scripts/oracle_setup.sh installed into
+// BinDir()/../`name` (a CTest fixture): that directory, or "" with `*why`
+// set when it is missing or could not be installed (npm unreachable).
+std::string InstalledNodePackages(const std::string& name, std::string* why);
+
 // A fresh temporary directory, removed at process exit.
 std::string MakeTempDir();
 

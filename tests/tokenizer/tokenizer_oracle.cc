@@ -11,18 +11,7 @@
 namespace fm::testing {
 
 std::string OracleDir(std::string* why) {
-  const std::string dir = BinDir() + "/../oracle";
-  std::ifstream unavailable(dir + "/UNAVAILABLE");
-  if (unavailable) {
-    std::getline(unavailable, *why);
-    return "";
-  }
-  if (!std::ifstream(dir + "/node_modules/.fm-lock")) {
-    *why = dir + " has no installed oracle (run scripts/oracle_setup.sh " +
-           dir + ")";
-    return "";
-  }
-  return dir;
+  return InstalledNodePackages("oracle", why);
 }
 
 absl::StatusOr<nlohmann::json> RunOracle(const std::string& dir,

@@ -1,8 +1,10 @@
 // The OpenAI request bodies (/v1/completions, /v1/chat/completions) as the
 // gateway's own requests: parsed, type-checked and mapped once, so that the
-// HTTP handler only runs what this plan says. Ranges are left to the
-// gateway, which checks every request the same way whichever API it came
-// through.
+// HTTP handler only runs what this plan says. Sampling and length ranges
+// are left to the gateway, which checks every request the same way
+// whichever API it came through; the parser checks only what shapes the
+// response (n and the logprobs counts, which size its arrays) and its own
+// limits below.
 #ifndef FM_SERVICES_GATEWAY_OPENAI_OPENAI_REQUEST_H_
 #define FM_SERVICES_GATEWAY_OPENAI_OPENAI_REQUEST_H_
 

@@ -164,22 +164,26 @@ ResponseRenderer::ResponseRenderer(const OpenAiPlan& plan,
   }
 }
 
-std::string ResponseRenderer::ChunkJson(int index, const std::string& text,
-                                        const std::vector<TokenEntry>& tokens,
-                                        size_t offset,
-                                        fm::v1::FinishReason finish,
-                                        bool role) const {
-  const bool chat = plan_.endpoint == Endpoint::kChat;
+namespace {
+
+// A choice as the chunk and the whole response share it: its index, its
+// tokens' logprobs in the endpoint's shape and its finish reason (the text
+// goes where each form wants it). `offset`: bytes of token text before
+// tokens[0].
+Json ChoiceCore(const OpenAiPlan& plan, const TokenTextFn& token_text,
+                int index, const std::vector<TokenEntry>& tokens, size_t offset,
+                fm::v1::FinishReason finish) {
+  const bool chat = plan.endpoint == Endpoint::kChat;
   Json choice = {{"index", index}};
   Json logprobs = nullptr;
-  if (plan_.logprobs && !tokens.empty()) {
+  if (plan.logprobs && !tokens.empty()) {
     if (chat) {
       Json content = Json::array();
       for (const TokenEntry& t : tokens) {
-        const std::string piece = token_text_(t.id);
+        const std::string piece = token_text(t.id);
         Json top = Json::array();
         for (const auto& [id, lp] : t.top) {
-          const std::string alt = token_text_(id);
+          const std::string alt = token_text(id);
           top.push_back(
               {{"token", alt}, {"logprob", lp}, {"bytes", BytesJson(alt)}});
         }
@@ -193,13 +197,13 @@ std::string ResponseRenderer::ChunkJson(int index, const std::string& text,
       Json pieces = Json::array(), lps = Json::array(), tops = Json::array(),
            offsets = Json::array();
       for (const TokenEntry& t : tokens) {
-        const std::string piece = token_text_(t.id);
+        const std::string piece = token_text(t.id);
         pieces.push_back(piece);
         lps.push_back(t.logprob);
         offsets.push_back(offset);
         offset += piece.size();
         Json top = Json::object();
-        for (const auto& [id, lp] : t.top) top[token_text_(id)] = lp;
+        for (const auto& [id, lp] : t.top) top[token_text(id)] = lp;
         tops.push_back(std::move(top));
       }
       logprobs = {{"tokens", std::move(pieces)},
@@ -208,6 +212,20 @@ std::string ResponseRenderer::ChunkJson(int index, const std::string& text,
                   {"text_offset", std::move(offsets)}};
     }
   }
+  choice["logprobs"] = std::move(logprobs);
+  choice["finish_reason"] = FinishJson(finish);
+  return choice;
+}
+
+}  // namespace
+
+std::string ResponseRenderer::ChunkJson(int index, const std::string& text,
+                                        const std::vector<TokenEntry>& tokens,
+                                        size_t offset,
+                                        fm::v1::FinishReason finish,
+                                        bool role) const {
+  const bool chat = plan_.endpoint == Endpoint::kChat;
+  Json choice = ChoiceCore(plan_, token_text_, index, tokens, offset, finish);
   if (chat) {
     Json delta = Json::object();
     if (role) delta["role"] = "assistant";
@@ -216,8 +234,6 @@ std::string ResponseRenderer::ChunkJson(int index, const std::string& text,
   } else {
     choice["text"] = text;
   }
-  choice["logprobs"] = std::move(logprobs);
-  choice["finish_reason"] = FinishJson(finish);
   Json chunk = {{"id", identity_.id},
                 {"object", chat ? "chat.completion.chunk" : "text_completion"},
                 {"created", identity_.created},
@@ -314,14 +330,13 @@ std::string ResponseRenderer::Whole() const {
   for (size_t i = 0; i < choices_.size(); ++i) {
     const Choice& c = choices_[i];
     completion += c.completion_tokens;
-    // The chunk form of the whole choice, reshaped: one renderer for both.
-    Json one =
-        Json::parse(ChunkJson(static_cast<int>(i), c.text, c.tokens,
-                              c.text_offset, c.finish, false))["choices"][0];
+    Json one = ChoiceCore(plan_, token_text_, static_cast<int>(i), c.tokens,
+                          c.text_offset, c.finish);
     if (chat) {
       one["message"] = {
           {"role", "assistant"}, {"content", c.text}, {"refusal", nullptr}};
-      one.erase("delta");
+    } else {
+      one["text"] = c.text;
     }
     // fmserve's extra: the seed in force, to reproduce the choice.
     one["seed"] = c.seed;
