@@ -52,7 +52,27 @@ printf '%s\n' "${core[@]}" | xargs -P "${FM_JOBS:-2}" -I{} bash -c '
     -fsanitize=fuzzer-no-link,'"$sanitizers"' -c {} -o "$obj"'
 objects=("$out"/obj/*.o)
 
-# name | largest input (bytes) | sources
+# The fm.v1 messages, for the targets that parse into them (the OpenAI
+# request body): generated here by Debian's protoc (messages only, no
+# gRPC) and compiled once, apart from the core that the other targets link.
+proto_gen="$out/proto_gen"
+mkdir -p "$proto_gen" "$out/proto_obj"
+protoc -Iprotos --cpp_out="$proto_gen" protos/fm/v1/*.proto
+protobuf_cflags=$(pkg-config --cflags protobuf)
+protobuf_libs=$(pkg-config --libs protobuf)
+export proto_gen protobuf_cflags
+printf '%s\n' "$proto_gen"/fm/v1/*.pb.cc common/chain_proto_json.cc \
+    services/gateway/openai/openai_request.cc \
+    services/gateway/openai/openai_response.cc |
+  xargs -P "${FM_JOBS:-2}" -I{} bash -c '
+  obj="$out/proto_obj/$(basename {} .cc).o"
+  clang++ -std=c++17 -O1 -g -fno-sanitize-recover=undefined -I. \
+    -I"$proto_gen" $cflags $protobuf_cflags \
+    -fsanitize=fuzzer-no-link,'"$sanitizers"' -c {} -o "$obj"'
+proto_objects=("$out"/proto_obj/*.o)
+
+# name | largest input (bytes) | sources [| protobuf: also the fm.v1
+# messages and what parses into them]
 TARGETS=(
   "gguf_tokenizer|16384|tests/fuzz/libfuzzer_gguf_tokenizer.cc tests/fuzz/gguf_tokenizer_fuzz.cc"
   "tokenizer_json|16384|tests/fuzz/libfuzzer_tokenizer_json.cc tests/fuzz/tokenizer_json_fuzz.cc"
@@ -60,13 +80,18 @@ TARGETS=(
   "gguf_model|65536|tests/fuzz/libfuzzer_gguf_model.cc tests/fuzz/gguf_model_fuzz.cc"
   "constraint|4096|tests/fuzz/libfuzzer_constraint.cc tests/fuzz/constraint_fuzz.cc"
   "json_schema|8192|tests/fuzz/libfuzzer_json_schema.cc tests/fuzz/json_schema_fuzz.cc tests/fuzz/constraint_fuzz.cc"
+  "openai_request|16384|tests/fuzz/libfuzzer_openai_request.cc tests/fuzz/openai_request_fuzz.cc|protobuf"
 )
 for entry in "${TARGETS[@]}"; do
-  IFS='|' read -r name max_len sources <<<"$entry"
+  IFS='|' read -r name max_len sources extra <<<"$entry"
   echo "fuzz: building $name"
+  with=()
+  if [ "${extra:-}" = "protobuf" ]; then
+    with=(-I"$proto_gen" $protobuf_cflags "${proto_objects[@]}" $protobuf_libs)
+  fi
   # shellcheck disable=SC2086
   clang++ "${flags[@]}" -fsanitize=fuzzer,$sanitizers $sources "${objects[@]}" \
-    $libs -o "$out/$name"
+    "${with[@]}" $libs -o "$out/$name"
   work="$out/$name.corpus"
   rm -rf "$work" && mkdir -p "$work"
   cp "tests/fuzz/corpus/$name/"* "$work/"

@@ -12,10 +12,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/channel_factory.h"
 #include "fm/v1/gateway.grpc.pb.h"
@@ -166,15 +168,19 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   for (const char* stage : kStages) {
     for (const std::string& id : project.Containers(stage)) {
       INFO(stage);
-      // Non-root, and only the gateway's port published (on loopback).
+      // Non-root, and only the gateway's ports published (on loopback).
       CHECK(absl::StripAsciiWhitespace(
                 ComposeProject::Docker("exec " + id + " id -u").out) ==
             "10001");
       const std::string ports = std::string(absl::StripAsciiWhitespace(
           ComposeProject::Docker("port " + id).out));
       if (std::string(stage) == "gateway") {
-        CHECK(ports == "50050/tcp -> 127.0.0.1:" +
-                           std::to_string(project.gateway_port()));
+        const std::vector<std::string> lines = absl::StrSplit(ports, '\n');
+        CHECK(std::set<std::string>(lines.begin(), lines.end()) ==
+              std::set<std::string>{"50050/tcp -> 127.0.0.1:" +
+                                        std::to_string(project.gateway_port()),
+                                    "8080/tcp -> 127.0.0.1:" +
+                                        std::to_string(project.http_port())});
       } else {
         CHECK(ports.empty());
       }
@@ -193,6 +199,19 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   REQUIRE(!known.messages.empty());
   REQUIRE(known.messages[0].token_ids_size() > 0);
   const int32_t first_greedy_id = known.messages[0].token_ids(0);
+
+  // The OpenAI-compatible API through its published port: the same story.
+  CommandResult http =
+      RunCommand({"/usr/bin/env", "curl", "-sS", "--max-time", "60", "-H",
+                  "Content-Type: application/json", "--data-binary",
+                  R"({"prompt": "", "max_tokens": 200, "temperature": 0})",
+                  "http://127.0.0.1:" + std::to_string(project.http_port()) +
+                      "/v1/completions"},
+                 "", 70000);
+  INFO(http.out << http.err);
+  REQUIRE(http.exit_code == 0);
+  CHECK(nlohmann::json::parse(http.out)["choices"][0]["text"] ==
+        kStories260KGreedyText);
 
   // Scale model and sampler to two replicas each, the gateway untouched:
   // generations reach every replica (the new ones are found through DNS

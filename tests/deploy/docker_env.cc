@@ -77,7 +77,8 @@ bool DockerReadyOrSkipped() {
 ComposeProject::ComposeProject(std::string name, std::string image_tag)
     : name_(std::move(name)),
       image_tag_(std::move(image_tag)),
-      gateway_port_(FreeLoopbackPort()) {}
+      gateway_port_(FreeLoopbackPort()),
+      http_port_(FreeLoopbackPort()) {}
 
 ComposeProject::~ComposeProject() {
   if (!down_) Down();
@@ -88,6 +89,7 @@ CommandResult ComposeProject::Compose(const std::string& args,
   const std::string script =
       "cd " + ShellQuote(SourceDir()) +
       " && FM_GATEWAY_PORT=" + std::to_string(gateway_port_) +
+      " FM_HTTP_PORT=" + std::to_string(http_port_) +
       " FM_IMAGE_TAG=" + ShellQuote(image_tag_) +
       " docker-compose --ansi never -p " + ShellQuote(name_) +
       " -f docker-compose.yml -f tests/deploy/docker-compose.test.yml " + args;

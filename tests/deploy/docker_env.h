@@ -37,7 +37,7 @@ class ComposeProject {
   ComposeProject& operator=(const ComposeProject&) = delete;
 
   // docker-compose ARGS in the repository root, with the project's
-  // environment (FM_GATEWAY_PORT, FM_IMAGE_TAG).
+  // environment (FM_GATEWAY_PORT, FM_HTTP_PORT, FM_IMAGE_TAG).
   CommandResult Compose(const std::string& args, int timeout_ms);
   // Any shell command (docker ...), bounded.
   static CommandResult Docker(const std::string& args, int timeout_ms = 30000);
@@ -64,11 +64,14 @@ class ComposeProject {
   std::string gateway_address() const {
     return "127.0.0.1:" + std::to_string(gateway_port_);
   }
+  // The gateway's OpenAI-compatible HTTP API, published on loopback.
+  int http_port() const { return http_port_; }
 
  private:
   std::string name_;
   std::string image_tag_;
   int gateway_port_;
+  int http_port_;
   bool down_ = false;
 };
 

@@ -52,9 +52,10 @@ std::string Render(std::string* why) {
   return r.out;
 }
 
-// The Dockerfile's runtime targets: name -> {exposed port, entrypoint argv}.
+// The Dockerfile's runtime targets: name -> {exposed ports (gRPC first),
+// entrypoint argv}.
 struct ImageTarget {
-  int port = 0;
+  std::vector<int> ports;
   std::vector<std::string> entrypoint;
   std::string user;
 };
@@ -63,7 +64,7 @@ std::map<std::string, ImageTarget> DockerfileTargets() {
   std::map<std::string, ImageTarget> targets;
   std::istringstream in(ReadFile(SourceDir() + "/deploy/Dockerfile"));
   const std::regex from(R"(^FROM\s+\S+\s+AS\s+(\S+))", std::regex::icase);
-  const std::regex expose(R"(^EXPOSE\s+(\d+))");
+  const std::regex expose(R"(^EXPOSE\s+([\d ]+))");
   const std::regex entry(R"(^ENTRYPOINT\s+\[(.*)\])");
   const std::regex user(R"(^USER\s+(\S+))");
   const std::regex quoted(R"re("([^"]*)")re");
@@ -74,7 +75,8 @@ std::map<std::string, ImageTarget> DockerfileTargets() {
       current = m[1];
       targets[current];
     } else if (!current.empty() && std::regex_search(line, m, expose)) {
-      targets[current].port = std::stoi(m[1]);
+      std::istringstream ports(m[1].str());
+      for (int port; ports >> port;) targets[current].ports.push_back(port);
     } else if (!current.empty() && std::regex_search(line, m, user)) {
       targets[current].user = m[1];
     } else if (!current.empty() && std::regex_search(line, m, entry)) {
@@ -157,11 +159,16 @@ void CheckContainer(const YAML::Node& c, bool ours,
   if (!ours) return;  // an init container running a plain command
   const ImageTarget& t = targets.at(target);
   CHECK(t.user == "10001:10001");
-  // One port, named grpc: the target's EXPOSE; every probe checks it.
-  REQUIRE(c["ports"].size() == 1);
-  CHECK(c["ports"][0]["name"].as<std::string>() == "grpc");
+  // The target's EXPOSEd ports in order: gRPC first, named grpc, which
+  // every probe checks; the gateway's second is its HTTP API, named http.
+  REQUIRE(!t.ports.empty());
+  REQUIRE(c["ports"].size() == t.ports.size());
+  for (size_t i = 0; i < t.ports.size(); ++i) {
+    CHECK(c["ports"][i]["name"].as<std::string>() ==
+          (i == 0 ? "grpc" : "http"));
+    CHECK(c["ports"][i]["containerPort"].as<int>() == t.ports[i]);
+  }
   const int port = c["ports"][0]["containerPort"].as<int>();
-  CHECK(port == t.port);
   for (const char* probe : {"startupProbe", "readinessProbe", "livenessProbe"}) {
     INFO(probe);
     REQUIRE(c[probe]["grpc"]);
@@ -239,11 +246,18 @@ TEST_CASE("kubernetes: the kustomization renders and every object fits",
         CheckContainer(init, false, targets);
       }
     }
-    // The Service's port is the container's, by name.
-    REQUIRE(service["spec"]["ports"].size() == 1);
-    CHECK(service["spec"]["ports"][0]["port"].as<int>() ==
-          containers[0]["ports"][0]["containerPort"].as<int>());
-    CHECK(service["spec"]["ports"][0]["targetPort"].as<std::string>() == "grpc");
+    // The Service's ports are the container's, by name.
+    const YAML::Node service_ports = service["spec"]["ports"];
+    REQUIRE(service_ports.size() == containers[0]["ports"].size());
+    for (size_t i = 0; i < service_ports.size(); ++i) {
+      const YAML::Node container_port = containers[0]["ports"][i];
+      CHECK(service_ports[i]["name"].as<std::string>() ==
+            container_port["name"].as<std::string>());
+      CHECK(service_ports[i]["port"].as<int>() ==
+            container_port["containerPort"].as<int>());
+      CHECK(service_ports[i]["targetPort"].as<std::string>() ==
+            container_port["name"].as<std::string>());
+    }
     // Every volume a container mounts exists, and what it refers to does
     // (ConfigMaps generated here, the models claim; the tokens Secret is
     // the operator's, named in the kustomization's instructions).

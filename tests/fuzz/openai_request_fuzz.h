@@ -1,7 +1,7 @@
 // One input of the openai_request fuzz target: a request body, parsed as
 // both endpoints' bodies (ParseOpenAiRequest), and when a plan comes out,
-// its error and response renderings. Shared by the regression test (and a
-// libFuzzer entry point to come).
+// its error and response renderings. Shared by the regression test and the
+// libFuzzer entry point (libfuzzer_openai_request.cc).
 #ifndef FM_TESTS_FUZZ_OPENAI_REQUEST_FUZZ_H_
 #define FM_TESTS_FUZZ_OPENAI_REQUEST_FUZZ_H_
 

@@ -21,7 +21,8 @@ constexpr char kTemplate[] =
     "{% endfor %}{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
 
 struct HttpPipeline {
-  HttpPipeline()
+  // `gateway_flags`: added to the gateway's (limits, bearer tokens).
+  explicit HttpPipeline(std::vector<std::string> gateway_flags = {})
       : template_file(MakeTempDir() + "/chat.jinja"), p({}, [this] {
           std::ofstream(template_file) << kTemplate;
           return HermeticModels{ModelFile("tok512.model"),
@@ -30,8 +31,9 @@ struct HttpPipeline {
         }()) {
     if (!p.available()) return;
     const std::string port_file = MakeTempDir() + "/http.port";
-    p.StartGateway(
-        {"--http_listen=127.0.0.1:0", "--http_port_file=" + port_file});
+    gateway_flags.push_back("--http_listen=127.0.0.1:0");
+    gateway_flags.push_back("--http_port_file=" + port_file);
+    p.StartGateway(gateway_flags);
     std::ifstream in(port_file);
     int port = 0;
     in >> port;
@@ -39,13 +41,27 @@ struct HttpPipeline {
     base = "http://127.0.0.1:" + std::to_string(port);
   }
 
-  // curl: the body and the HTTP status.
-  std::pair<int, std::string> Post(const std::string& path,
-                                   const std::string& body) {
-    CommandResult r = RunCommand(
-        {"/usr/bin/env", "curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "-H",
-         "Content-Type: application/json", "--data-binary", "@-", base + path},
-        body, 60000);
+  // curl: the body and the HTTP status. `headers`: more "Name: value"s.
+  std::pair<int, std::string> Post(
+      const std::string& path, const std::string& body,
+      const std::vector<std::string>& headers = {}) {
+    std::vector<std::string> argv = {"/usr/bin/env",
+                                     "curl",
+                                     "-sS",
+                                     "-o",
+                                     "-",
+                                     "-w",
+                                     "\n%{http_code}",
+                                     "-H",
+                                     "Content-Type: application/json",
+                                     "--data-binary",
+                                     "@-"};
+    for (const std::string& header : headers) {
+      argv.push_back("-H");
+      argv.push_back(header);
+    }
+    argv.push_back(base + path);
+    CommandResult r = RunCommand(argv, body, 60000);
     REQUIRE(r.exit_code == 0);
     const size_t nl = r.out.find_last_of('\n');
     return {std::stoi(r.out.substr(nl + 1)), r.out.substr(0, nl)};
@@ -156,6 +172,67 @@ TEST_CASE("curl: completions equal Generate, errors name the field",
   std::tie(status, body) = h.Post("/v1/nothing", "{}");
   CHECK(status == 404);
   CHECK(Json::parse(body)["error"]["message"].is_string());
+}
+
+TEST_CASE("bearer tokens, the body limit and admission over HTTP", "[openai]") {
+  const std::string dir = MakeTempDir();
+  const std::string token = "http-client-token-0123456789";
+  std::ofstream(dir + "/tokens") << token << "\n";
+  HttpPipeline h({"--auth_tokens_file=" + dir + "/tokens",
+                  "--http_max_body_bytes=1024", "--max_concurrent=1"});
+  REQUIRE_PIPELINE(h.p);
+  const std::string auth = "Authorization: Bearer " + token;
+  const std::string small = R"({"prompt": "Once", "max_tokens": 4})";
+
+  // No token, a wrong one: 401 in OpenAI's shape; the right one: 200.
+  for (const std::vector<std::string>& headers :
+       std::vector<std::vector<std::string>>{
+           {}, {"Authorization: Bearer not-the-token-at-all-000"}}) {
+    auto [status, body] = h.Post("/v1/completions", small, headers);
+    INFO(body);
+    CHECK(status == 401);
+    CHECK(Json::parse(body)["error"]["code"] == "unauthenticated");
+  }
+  auto [status, body] = h.Post("/v1/completions", small, {auth});
+  INFO(body);
+  CHECK(status == 200);
+
+  // A body over --http_max_body_bytes: 413, before any parsing.
+  const std::string big = R"({"prompt": ")" + std::string(2000, 'a') + "\"}";
+  std::tie(status, body) = h.Post("/v1/completions", big, {auth});
+  CHECK(status == 413);
+  CHECK(Json::parse(body)["error"]["message"].is_string());
+
+  // The only generation slot taken by a long gRPC generation: 429 (once
+  // the requests above have let go of it).
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext info_ctx;
+    info_ctx.set_deadline(DeadlineAfter(absl::Seconds(5)));
+    info_ctx.AddMetadata("authorization", "Bearer " + token);
+    fm::v1::GatewayInfo info;
+    REQUIRE(h.p.stub->Info(&info_ctx, {}, &info).ok());
+    if (info.active_generations() == 0) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineAfter(absl::Seconds(60)));
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  fm::v1::GenerateRequest hold;
+  hold.set_text("Once");
+  hold.set_max_tokens(480);
+  hold.set_ignore_eos(true);
+  hold.set_n(16);
+  auto reader = h.p.stub->Generate(&ctx, hold);
+  fm::v1::GenerateResponse first;
+  REQUIRE(reader->Read(&first));  // admitted and running
+  std::tie(status, body) = h.Post("/v1/completions", small, {auth});
+  INFO(body);
+  CHECK(status == 429);
+  CHECK(Json::parse(body)["error"]["code"] == "resource_exhausted");
+  ctx.TryCancel();
+  while (reader->Read(&first)) {
+  }
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::CANCELLED);
 }
 
 TEST_CASE("a client that leaves frees its model sessions within 1 s",
@@ -282,6 +359,147 @@ TEST_CASE(
        {"params", {{"model", "stories260K"}, {"prompt", "x"}, {"top_p", 0}}}});
   CHECK(out["error"]["status"] == 400);
   CHECK(out["error"]["param"] == "top_p");
+}
+
+TEST_CASE(
+    "the OpenAI Node client: logprobs in each endpoint's shape, seeds, "
+    "json_schema, echo",
+    "[openai]") {
+  std::string why;
+  const std::string sdk = InstalledNodePackages("openai-sdk", &why);
+  if (sdk.empty()) {
+    ReportSkip("the OpenAI client for Node: " + why);
+    return;
+  }
+  HttpPipeline h;
+  REQUIRE_PIPELINE(h.p);
+
+  // Completions logprobs (legacy shape) equal gRPC's for the same request.
+  fm::v1::GenerateRequest r = SeededRequest();
+  r.set_max_tokens(8);
+  r.set_logprobs(true);
+  r.set_top_logprobs(2);
+  const GenerateResult grpc_lp = h.p.Generate(r);
+  REQUIRE(grpc_lp.status.ok());
+  std::vector<float> grpc_logprobs;
+  for (const auto& m : grpc_lp.messages) {
+    for (const auto& t : m.tokens()) grpc_logprobs.push_back(t.logprob());
+  }
+  REQUIRE(grpc_logprobs.size() == 8);
+  Json out = RunSdk(sdk, h.base,
+                    {{"call", "completions"},
+                     {"params",
+                      {{"model", "stories260K"},
+                       {"prompt", "Once upon a time"},
+                       {"max_tokens", 8},
+                       {"seed", 11},
+                       {"temperature", 0.9},
+                       {"logprobs", 2}}}});
+  INFO(out.dump());
+  REQUIRE(out["logprobs"].size() == 1);
+  const Json& legacy = out["logprobs"][0][0];
+  REQUIRE(legacy["tokens"].size() == 8);
+  REQUIRE(legacy["token_logprobs"].size() == 8);
+  REQUIRE(legacy["top_logprobs"].size() == 8);
+  REQUIRE(legacy["text_offset"].size() == 8);
+  std::string joined;
+  for (size_t i = 0; i < 8; ++i) {
+    CHECK(legacy["token_logprobs"][i].get<double>() ==
+          Approx(grpc_logprobs[i]).margin(1e-5));
+    CHECK(legacy["top_logprobs"][i].size() <= 2);
+    CHECK(legacy["top_logprobs"][i].size() >= 1);
+    CHECK(legacy["text_offset"][i] == joined.size());
+    joined += legacy["tokens"][i].get<std::string>();
+  }
+
+  // Chat logprobs, streamed: one content entry per token, with bytes and
+  // two alternatives, across the chunks.
+  out = RunSdk(sdk, h.base,
+               {{"call", "chat"},
+                {"params",
+                 {{"model", "stories260K"},
+                  {"messages", {{{"role", "user"}, {"content", "Hi"}}}},
+                  {"max_tokens", 8},
+                  {"seed", 3},
+                  {"temperature", 0.9},
+                  {"logprobs", true},
+                  {"top_logprobs", 2},
+                  {"stream", true},
+                  {"stream_options", {{"include_usage", true}}}}}});
+  INFO(out.dump());
+  int entries = 0;
+  for (const Json& chunk_logprobs : out["logprobs"][0]) {
+    for (const Json& e : chunk_logprobs["content"]) {
+      ++entries;
+      CHECK(e["token"].is_string());
+      CHECK(e["logprob"].get<double>() <= 0);
+      CHECK(e["bytes"].is_array());
+      CHECK(e["top_logprobs"].size() == 2);
+    }
+  }
+  CHECK(entries == out["usage"]["completion_tokens"].get<int>());
+  CHECK(entries > 0);
+
+  // The same seed gives the same text through the SDK; another seed
+  // another one.
+  auto sampled = [&](int seed) {
+    Json o = RunSdk(sdk, h.base,
+                    {{"call", "completions"},
+                     {"params",
+                      {{"model", "stories260K"},
+                       {"prompt", "Once upon a time"},
+                       {"max_tokens", 32},
+                       {"seed", seed},
+                       {"temperature", 1.0}}}});
+    REQUIRE(o.contains("text"));
+    return o["text"][0].get<std::string>();
+  };
+  const std::string seeded = sampled(5);
+  CHECK(sampled(5) == seeded);
+  CHECK(sampled(6) != seeded);
+
+  // response_format json_schema: the text is a document of the schema.
+  out = RunSdk(
+      sdk, h.base,
+      {{"call", "chat"},
+       {"params",
+        {{"model", "stories260K"},
+         {"messages", {{{"role", "user"}, {"content", "Answer in JSON."}}}},
+         // Room for the longest document: 11 bytes and 12 spaces in each
+         // of its four gaps.
+         {"max_tokens", 128},
+         {"seed", 1},
+         {"temperature", 1.0},
+         {"response_format",
+          {{"type", "json_schema"},
+           {"json_schema",
+            {{"name", "answer"},
+             {"schema",
+              {{"type", "object"},
+               {"properties", {{"ok", {{"type", "boolean"}}}}},
+               {"required", {"ok"}},
+               {"additionalProperties", false}}}}}}}}}});
+  INFO(out.dump());
+  REQUIRE(out.contains("text"));
+  CHECK(out["finish"][0] == "stop");
+  const Json doc = Json::parse(out["text"][0].get<std::string>());
+  CHECK(doc.is_object());
+  CHECK(doc.size() == 1);
+  CHECK(doc["ok"].is_boolean());
+
+  // echo: the prompt comes back before the completion.
+  out = RunSdk(sdk, h.base,
+               {{"call", "completions"},
+                {"params",
+                 {{"model", "stories260K"},
+                  {"prompt", "Once upon a time"},
+                  {"max_tokens", 4},
+                  {"temperature", 0},
+                  {"echo", true}}}});
+  INFO(out.dump());
+  const std::string echoed = out["text"][0];
+  CHECK(echoed.rfind("Once upon a time", 0) == 0);
+  CHECK(echoed.size() > std::string("Once upon a time").size());
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // Drives fmserve's OpenAI-compatible endpoint with the official OpenAI
 // client for Node. Usage: node sdk_client.mjs BASE_URL REQUEST_JSON
 // REQUEST_JSON: {"call": "completions"|"chat", "params": {...}, "token"?}.
-// Prints one JSON line: {"text": [...per choice], "chunks": N, "usage"} on
-// success, or {"error": {"status", "message", "param"}} when the SDK throws
+// Prints one JSON line: {"text": [...per choice], "chunks": N, "usage",
+// "finish": [...], "logprobs": [[each chunk's (or the whole choice's)
+// logprobs object]...per choice]} on success, or {"error": {"status", "message", "param"}} when the SDK throws
 // an APIError (the exit code stays 0: the caller checks the shape).
 import OpenAI from 'openai';
 
@@ -27,6 +28,10 @@ try {
   let usage = null;
   let chunks = 0;
   let finish = [];
+  const logprobs = [];
+  const keepLogprobs = (choice) => {
+    if (choice.logprobs) (logprobs[choice.index] ??= []).push(choice.logprobs);
+  };
   if (request.params.stream) {
     const stream = await api.create(request.params);
     for await (const chunk of stream) {
@@ -35,6 +40,7 @@ try {
       for (const choice of chunk.choices) {
         texts[choice.index] = (texts[choice.index] ?? '') + choiceText(choice, chat);
         if (choice.finish_reason) finish[choice.index] = choice.finish_reason;
+        keepLogprobs(choice);
       }
     }
   } else {
@@ -43,9 +49,10 @@ try {
     for (const choice of out.choices) {
       texts[choice.index] = choiceText(choice, chat);
       finish[choice.index] = choice.finish_reason;
+      keepLogprobs(choice);
     }
   }
-  console.log(JSON.stringify({ text: texts, chunks, usage, finish }));
+  console.log(JSON.stringify({ text: texts, chunks, usage, finish, logprobs }));
 } catch (e) {
   if (e instanceof OpenAI.APIError) {
     console.log(JSON.stringify({

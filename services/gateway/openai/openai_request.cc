@@ -543,7 +543,10 @@ absl::Status ReadPrompts(const Json* prompt,
   std::vector<const Json*> prompts;
   const bool token_list =
       prompt->is_array() && !prompt->empty() && (*prompt)[0].is_number();
-  if (prompt->is_string() || token_list) {
+  // A list of prompts names its entries (prompt[0][1]) even when it holds
+  // one; a lone prompt is "prompt".
+  const bool listed = !(prompt->is_string() || token_list);
+  if (!listed) {
     prompts.push_back(prompt);
   } else if (prompt->is_array()) {
     for (const Json& p : *prompt) prompts.push_back(&p);
@@ -560,7 +563,7 @@ absl::Status ReadPrompts(const Json* prompt,
   for (size_t i = 0; i < prompts.size(); ++i) {
     const Json& p = *prompts[i];
     const std::string param =
-        prompts.size() == 1 ? "prompt" : absl::StrCat("prompt[", i, "]");
+        listed ? absl::StrCat("prompt[", i, "]") : std::string("prompt");
     fm::v1::GenerateRequest r = base;
     if (p.is_string()) {
       r.set_text(p.get<std::string>());
