@@ -1,9 +1,15 @@
-// Minimal levelled logging to stderr (this Abseil has no absl/log).
-// Usage: FM_LOG(INFO) << "listening on " << addr;
+// Levelled logging to stderr, one line per event (this Abseil has no
+// absl/log). Usage: FM_LOG(INFO) << "listening on " << addr;
+// Lines are human-readable by default, JSON objects with
+// SetLogFormat(kJson) (--log_format=json); either way they carry the
+// request id of the thread's current request (ScopedRequestId).
 #ifndef FM_COMMON_LOG_H_
 #define FM_COMMON_LOG_H_
 
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace fm {
 
@@ -17,6 +23,19 @@ LogSeverity MinLogSeverity();
 // Sets the component name printed in every line (e.g. "fm-tokenizer").
 void SetLogComponent(const char* component);
 
+enum class LogFormat { kText, kJson };
+void SetLogFormat(LogFormat format);
+
+// Named values of one event, in order (an access log line's method, code,
+// duration). Text: appended as key=value; JSON: members of the object.
+using LogFields = std::vector<std::pair<std::string, std::string>>;
+
+// Writes one line: `message`, `fields`, and `request_id` (when not empty;
+// it overrides the thread's, for events logged off the request's thread).
+void LogEvent(LogSeverity severity, const char* file, int line,
+              const std::string& message, const LogFields& fields,
+              const std::string& request_id);
+
 // Collects one line and writes it atomically to stderr on destruction.
 class LogMessage {
  public:
@@ -29,6 +48,8 @@ class LogMessage {
 
  private:
   LogSeverity severity_;
+  const char* file_;
+  int line_;
   std::ostringstream stream_;
 };
 

@@ -1,6 +1,8 @@
 // Definitions of the common service flags.
 #include "common/server_flags.h"
 
+#include <cstdlib>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -27,6 +29,14 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::Seconds(30),
           "open streams finish on it. Clients then reconnect and re-resolve "
           "DNS names, which is how replicas added behind a name start to "
           "receive work. 'inf' = never.");
+ABSL_FLAG(std::string, log_format, "text",
+          "Log lines as 'text' (human-readable) or 'json' (one object per "
+          "line).");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT serving Prometheus metrics at GET /metrics (port 0 = "
+          "any free port). Empty = no metrics listener.");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "Write the metrics listener's bound port to this file.");
 
 namespace fm {
 
@@ -42,13 +52,18 @@ ServerOptions ServerOptionsFromFlags(const std::string& default_listen) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.reflection = absl::GetFlag(FLAGS_reflection);
   options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
   return options;
 }
 
-int ServeUntilSignal(const std::string& default_listen, grpc::Service* service,
-                     const std::string& health_name) {
-  auto runner = ServerRunner::Start(ServerOptionsFromFlags(default_listen),
-                                    {service}, {health_name});
+int ServeUntilSignal(
+    const std::string& default_listen, grpc::Service* service,
+    const std::string& health_name,
+    std::vector<std::shared_ptr<prometheus::Collectable>> metrics) {
+  ServerOptions options = ServerOptionsFromFlags(default_listen);
+  options.metrics = std::move(metrics);
+  auto runner = ServerRunner::Start(options, {service}, {health_name});
   if (!runner.ok()) {
     FM_LOG(ERROR) << runner.status();
     return 1;
@@ -62,7 +77,15 @@ std::vector<char*> InitService(const char* component, const char* usage,
                                int argc, char** argv) {
   SetLogComponent(component);
   absl::SetProgramUsageMessage(usage);
-  return absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string format = absl::GetFlag(FLAGS_log_format);
+  if (format == "json") {
+    SetLogFormat(LogFormat::kJson);
+  } else if (format != "text") {
+    FM_LOG(ERROR) << "--log_format=" << format << " is not 'text' or 'json'";
+    std::exit(2);
+  }
+  return args;
 }
 
 }  // namespace fm

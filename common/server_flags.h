@@ -3,7 +3,9 @@
 #ifndef FM_COMMON_SERVER_FLAGS_H_
 #define FM_COMMON_SERVER_FLAGS_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "common/server_runner.h"
 
@@ -16,9 +18,12 @@ ServerOptions ServerOptionsFromFlags(const std::string& default_listen);
 // Starts a server for `service` with the common flags (`default_listen`
 // unless --listen is given), reports SERVING at once (call it after the
 // service's resources are loaded), and blocks until SIGTERM/SIGINT, then
-// shuts down gracefully. Returns main()'s exit code.
-int ServeUntilSignal(const std::string& default_listen, grpc::Service* service,
-                     const std::string& health_name);
+// shuts down gracefully. `metrics` are the service's own scrape-time
+// series (ServerOptions::metrics). Returns main()'s exit code.
+int ServeUntilSignal(
+    const std::string& default_listen, grpc::Service* service,
+    const std::string& health_name,
+    std::vector<std::shared_ptr<prometheus::Collectable>> metrics = {});
 
 // Parses argv with absl::ParseCommandLine, sets the log component, and
 // returns the positional arguments (argv[0] first).

@@ -14,6 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/metrics/metrics_registry.h"
+#include "common/metrics/rpc_metrics.h"
+#include "common/request_log.h"
 
 namespace fm {
 namespace {
@@ -129,6 +132,13 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, INT32_MAX);
   }
   for (grpc::Service* service : services) builder.RegisterService(service);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(std::make_unique<RequestLogFactory>());
+  interceptors.push_back(std::make_unique<metrics::RpcMetricsFactory>(
+      *metrics::DefaultRegistry()));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
 
   runner->server_ = builder.BuildAndStart();
   if (runner->server_ == nullptr || runner->port_ == 0) {
@@ -141,6 +151,21 @@ absl::StatusOr<std::unique_ptr<ServerRunner>> ServerRunner::Start(
   if (grpc::HealthCheckServiceInterface* health =
           runner->server_->GetHealthCheckService()) {
     health->SetServingStatus(kLivenessService, true);
+  }
+  // Before the port file: a parent that has read the gRPC port can read
+  // the metrics port too.
+  if (!options.metrics_listen.empty()) {
+    auto metrics =
+        metrics::MetricsServer::Start(options.metrics_listen, options.metrics);
+    if (!metrics.ok()) return metrics.status();
+    runner->metrics_ = std::move(*metrics);
+    if (!options.metrics_port_file.empty()) {
+      absl::Status written =
+          WritePortFile(options.metrics_port_file, runner->metrics_->port());
+      if (!written.ok()) return written;
+    }
+    FM_LOG(INFO) << "metrics on http://" << options.metrics_listen
+                 << "/metrics (port " << runner->metrics_->port() << ")";
   }
   if (!options.port_file.empty()) {
     absl::Status written = WritePortFile(options.port_file, runner->port_);

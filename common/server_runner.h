@@ -1,10 +1,12 @@
 // ServerRunner: the one way every fmserve service listens. It applies the
 // shared server settings (health, reflection, keepalive, message limits,
-// TLS/mTLS), reports the bound port, and shuts down gracefully on SIGTERM.
+// TLS/mTLS, RPC metrics and the metrics listener), reports the bound port,
+// and shuts down gracefully on SIGTERM.
 #ifndef FM_COMMON_SERVER_RUNNER_H_
 #define FM_COMMON_SERVER_RUNNER_H_
 
 #include <grpcpp/grpcpp.h>
+#include <prometheus/collectable.h>
 
 #include <memory>
 #include <string>
@@ -12,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics/metrics_server.h"
 
 namespace fm {
 
@@ -39,6 +42,14 @@ struct ServerOptions {
   // behind the name receive work (gRPC's DNS resolver looks again only when
   // a connection changes). Infinite = never.
   absl::Duration max_connection_age = absl::InfiniteDuration();
+  // HOST:PORT for GET /metrics (Prometheus); empty = no metrics listener.
+  // Every call is counted by the RPC metrics interceptor either way.
+  std::string metrics_listen;
+  // Like port_file, for the metrics listener's port.
+  std::string metrics_port_file;
+  // Exposed besides the process registry and process metrics: the
+  // service's own gauges read at scrape time (see CallbackMetrics).
+  std::vector<std::shared_ptr<prometheus::Collectable>> metrics;
 };
 
 // The health service name that is SERVING for as long as the server runs,
@@ -72,6 +83,10 @@ class ServerRunner {
 
   // The port actually bound.
   int port() const { return port_; }
+  // The metrics listener's port, 0 without one.
+  int metrics_port() const {
+    return metrics_ == nullptr ? 0 : metrics_->port();
+  }
   grpc::Server* server() { return server_.get(); }
 
   // Sets the health status of "" and of every registered service
@@ -90,6 +105,7 @@ class ServerRunner {
 
   ServerOptions options_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<metrics::MetricsServer> metrics_;
   std::vector<std::string> service_names_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -6,7 +6,8 @@
 # runtime (the fuzz targets run under AddressSanitizer), python3-jsonschema
 # (an independent validator for the structured-output tests), and
 # python3-grpcio with python3-protobuf (the Python client's suite; the
-# client's users install those two themselves, see clients/python).
+# client's users install those two themselves, see clients/python), and a
+# real Prometheus server that scrapes the services in the metrics test.
 set -euo pipefail
 
 PACKAGES=(
@@ -14,12 +15,12 @@ PACKAGES=(
   libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsentencepiece-dev sentencepiece libopenblas-dev
   catch2 nlohmann-json3-dev libssl-dev libyaml-cpp-dev iproute2 libpcre2-dev libutf8proc-dev
-  libcpp-httplib-dev
+  libcpp-httplib-dev prometheus-cpp-dev
   ca-certificates curl
 )
 if [ "${1:-}" = "--tests" ]; then
   PACKAGES+=(clang libclang-rt-14-dev python3-jsonschema python3-grpcio
-    python3-protobuf)
+    python3-protobuf prometheus)
 fi
 
 missing=()

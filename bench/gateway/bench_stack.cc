@@ -1,7 +1,9 @@
 #include "bench/gateway/bench_stack.h"
 
 #include <cstdio>
+#include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/channel_factory.h"
 #include "tests/model/tiny_model_writer.h"
@@ -39,13 +41,21 @@ absl::StatusOr<std::unique_ptr<BenchStack>> BenchStack::Start(
     const std::string& model_path, const std::string& tokenizer_path,
     int threads, const std::vector<std::string>& gateway_flags) {
   auto stack = std::unique_ptr<BenchStack>(new BenchStack());
+  // Every service with its metrics listener, as deployed.
+  const std::string dir = fm::testing::MakeTempDir();
+  auto with_metrics = [&dir](const std::string& name,
+                             std::vector<std::string> flags) {
+    flags.push_back("--metrics_listen=127.0.0.1:0");
+    flags.push_back("--metrics_port_file=" + dir + "/" + name + ".port");
+    return flags;
+  };
   stack->tokenizer_ = std::make_unique<ServiceProcess>(
       "fm-tokenizer",
-      std::vector<std::string>{"--tokenizer_model=" + tokenizer_path});
+      with_metrics("tokenizer", {"--tokenizer_model=" + tokenizer_path}));
   stack->model_ = std::make_unique<ServiceProcess>(
       "fm-model",
-      std::vector<std::string>{"--model=" + model_path,
-                               "--threads=" + std::to_string(threads)});
+      with_metrics("model", {"--model=" + model_path,
+                             "--threads=" + std::to_string(threads)}));
   if (!stack->tokenizer_->WaitForServing()) {
     return absl::UnavailableError("fm-tokenizer did not start\n" +
                                   stack->tokenizer_->log());
@@ -53,7 +63,7 @@ absl::StatusOr<std::unique_ptr<BenchStack>> BenchStack::Start(
   // A constrained sampler needs the tokenizer's vocabulary.
   stack->sampler_ = std::make_unique<ServiceProcess>(
       "fm-sampler",
-      std::vector<std::string>{"--tokenizer=" + stack->tokenizer_->address()});
+      with_metrics("sampler", {"--tokenizer=" + stack->tokenizer_->address()}));
   if (!stack->model_->WaitForServing(60000) ||
       !stack->sampler_->WaitForServing()) {
     return absl::UnavailableError("services did not start\n" +
@@ -64,10 +74,20 @@ absl::StatusOr<std::unique_ptr<BenchStack>> BenchStack::Start(
       "--model=" + stack->model_->address(),
       "--sampler=" + stack->sampler_->address(), "--health_period=100ms"};
   flags.insert(flags.end(), gateway_flags.begin(), gateway_flags.end());
-  stack->gateway_ = std::make_unique<ServiceProcess>("fm-gateway", flags);
+  stack->gateway_ = std::make_unique<ServiceProcess>(
+      "fm-gateway", with_metrics("gateway", flags));
   if (!stack->gateway_->WaitForServing(20000)) {
     return absl::UnavailableError("gateway did not start\n" +
                                   stack->gateway_->log());
+  }
+  for (const char* name : {"tokenizer", "model", "sampler", "gateway"}) {
+    int port = 0;
+    std::ifstream(dir + "/" + name + ".port") >> port;
+    if (port <= 0) {
+      return absl::UnavailableError(
+          absl::StrCat(name, ": no metrics port file"));
+    }
+    stack->metrics_ports_.push_back(port);
   }
   auto channel = fm::MakeChannel(stack->gateway_->address());
   if (!channel.ok()) return channel.status();

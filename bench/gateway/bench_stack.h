@@ -30,7 +30,8 @@ const std::vector<Shape>& StoryShapes();
 absl::StatusOr<std::string> WriteRandomCheckpoint(const Shape& shape);
 
 // fm-tokenizer (the Llama 2 tokenizer), fm-model (1 thread), fm-sampler
-// and fm-gateway (`gateway_flags` added) on free loopback ports.
+// and fm-gateway (`gateway_flags` added) on free loopback ports, each with
+// its metrics listener.
 class BenchStack {
  public:
   static absl::StatusOr<std::unique_ptr<BenchStack>> Start(
@@ -39,12 +40,15 @@ class BenchStack {
 
   fm::v1::GatewayService::Stub* stub() { return stub_.get(); }
   const fm::testing::ServiceProcess& gateway() const { return *gateway_; }
+  // The metrics ports of tokenizer, model, sampler and gateway.
+  const std::vector<int>& metrics_ports() const { return metrics_ports_; }
 
  private:
   BenchStack() = default;
   std::unique_ptr<fm::testing::ServiceProcess> tokenizer_, model_, sampler_,
       gateway_;
   std::unique_ptr<fm::v1::GatewayService::Stub> stub_;
+  std::vector<int> metrics_ports_;
 };
 
 // One streamed generation as the client sees it.

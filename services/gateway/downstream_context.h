@@ -1,6 +1,6 @@
 // DownstreamContext: the client context of every call the gateway makes on
 // a client's behalf, so that downstream work inherits the client's
-// deadline and ends when the client cancels.
+// deadline and request id, and ends when the client cancels.
 #ifndef FM_SERVICES_GATEWAY_DOWNSTREAM_CONTEXT_H_
 #define FM_SERVICES_GATEWAY_DOWNSTREAM_CONTEXT_H_
 
@@ -13,7 +13,7 @@
 namespace fm::gateway {
 
 // A context carrying the client's deadline (or `fallback` from now when it
-// has none, or when `fallback` is earlier) and cancellation.
+// has none, or when `fallback` is earlier), cancellation and request id.
 std::unique_ptr<grpc::ClientContext> DownstreamContext(
     const grpc::CallbackServerContext& server_ctx, absl::Duration fallback);
 

@@ -5,13 +5,21 @@
 #include <deque>
 #include <functional>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/log.h"
+#include "common/request_id.h"
+#include "common/request_log.h"
 #include "common/status_util.h"
 #include "common/unary_call.h"
 #include "services/gateway/chat.h"
 #include "services/gateway/check_constraint.h"
+#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/score.h"
 
 namespace fm::gateway {
@@ -62,7 +70,11 @@ class GatewayServiceImpl::GenerateReactor final
 
   GenerateReactor(GatewayServiceImpl* service, grpc::CallbackServerContext* ctx,
                   absl::string_view rpc, Job job)
-      : service_(service), ctx_(ctx), rpc_(rpc), job_(std::move(job)) {
+      : service_(service),
+        ctx_(ctx),
+        rpc_(rpc),
+        job_(std::move(job)),
+        start_(absl::Now()) {
     if (absl::Status s = service_->Authorize(*ctx, BearerAuth::Access::kUser);
         !s.ok()) {
       Finish(ToGrpcStatus(s));
@@ -79,6 +91,7 @@ class GatewayServiceImpl::GenerateReactor final
   }
 
   bool Write(fm::v1::GenerateResponse response) override {
+    ObserveTokens(response);
     absl::MutexLock lock(&mu_);
     // Backpressure: a client that stops reading stalls its own worker
     // (until its deadline or cancellation) instead of growing the queue.
@@ -114,7 +127,10 @@ class GatewayServiceImpl::GenerateReactor final
 
  private:
   void Work() {
+    const ScopedRequestId request_id(RequestIdOf(*ctx_));
     absl::Status status = job_(this);
+    // For the access log line (RequestLogFactory) and the client.
+    ctx_->AddTrailingMetadata(kTokensTrailer, std::to_string(tokens_written_));
     if (!status.ok()) {
       FM_LOG(DEBUG) << rpc_ << ": " << status;
     }
@@ -133,12 +149,42 @@ class GatewayServiceImpl::GenerateReactor final
     if (finish_now) Finish(final_status);
   }
 
+  // Time to first token and the gaps between a sequence's tokens, as the
+  // worker hands them over (the worker is the only caller of Write).
+  void ObserveTokens(const fm::v1::GenerateResponse& response) {
+    const int tokens = response.token_ids_size();
+    if (tokens == 0) return;
+    const GatewayMetrics& metrics = GatewayMetrics::Get();
+    const absl::Time now = absl::Now();
+    metrics.generated_tokens->Increment(tokens);
+    tokens_written_ += tokens;
+    const size_t sequence = static_cast<size_t>(response.sequence_index());
+    if (sequence >= last_token_at_.size()) {
+      last_token_at_.resize(sequence + 1, absl::InfinitePast());
+    }
+    absl::Time& last = last_token_at_[sequence];
+    if (!first_token_seen_) {
+      first_token_seen_ = true;
+      metrics.time_to_first_token->Observe(absl::ToDoubleSeconds(now - start_));
+    }
+    if (last != absl::InfinitePast()) {
+      const double gap = absl::ToDoubleSeconds(now - last) / tokens;
+      for (int i = 0; i < tokens; ++i) metrics.inter_token->Observe(gap);
+    }
+    last = now;
+  }
+
   static constexpr size_t kMaxQueued = 256;
 
   GatewayServiceImpl* service_;
   grpc::CallbackServerContext* ctx_;
   const absl::string_view rpc_;
   const Job job_;
+  const absl::Time start_;
+  // Worker-only (see ObserveTokens).
+  bool first_token_seen_ = false;
+  int64_t tokens_written_ = 0;
+  std::vector<absl::Time> last_token_at_;
 
   absl::Mutex mu_;
   std::deque<fm::v1::GenerateResponse> queue_ ABSL_GUARDED_BY(mu_);
@@ -148,9 +194,36 @@ class GatewayServiceImpl::GenerateReactor final
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 
+namespace {
+
+// One log line with the prompt of a call (only with --log_prompts),
+// C-escaped so that it stays one line.
+void LogPrompt(const grpc::CallbackServerContext& ctx, absl::string_view rpc,
+               const std::string& prompt) {
+  LogEvent(LogSeverity::kInfo, __FILE__, __LINE__, "prompt",
+           {{"rpc", std::string(rpc)}, {"text", absl::CHexEscape(prompt)}},
+           RequestIdOf(ctx));
+}
+
+std::string PromptOf(const fm::v1::GenerateRequest& request) {
+  if (!request.has_ids()) return request.text();
+  return absl::StrCat("ids:", absl::StrJoin(request.ids().ids(), ","));
+}
+
+std::string PromptOf(const fm::v1::ChatRequest& request) {
+  std::vector<std::string> turns;
+  for (const fm::v1::ChatMessage& m : request.messages()) {
+    turns.push_back(absl::StrCat(m.role(), ": ", m.content()));
+  }
+  return absl::StrJoin(turns, "\n");
+}
+
+}  // namespace
+
 grpc::ServerWriteReactor<fm::v1::GenerateResponse>*
 GatewayServiceImpl::Generate(grpc::CallbackServerContext* ctx,
                              const fm::v1::GenerateRequest* request) {
+  if (options_.log_prompts) LogPrompt(*ctx, "Generate", PromptOf(*request));
   return new GenerateReactor(this, ctx, "Generate", [this, ctx, request](ResponseSink* sink) {
     return RunGeneration(*backends_, &cache_, options_.limits, *ctx, *request, sink);
   });
@@ -159,6 +232,7 @@ GatewayServiceImpl::Generate(grpc::CallbackServerContext* ctx,
 grpc::ServerWriteReactor<fm::v1::GenerateResponse>*
 GatewayServiceImpl::Chat(grpc::CallbackServerContext* ctx,
                          const fm::v1::ChatRequest* request) {
+  if (options_.log_prompts) LogPrompt(*ctx, "Chat", PromptOf(*request));
   return new GenerateReactor(this, ctx, "Chat", [this, ctx, request](ResponseSink* sink) {
     return RunChat(*backends_, &cache_, options_.limits, *ctx, *request, sink);
   });

@@ -25,6 +25,9 @@ struct GatewayOptions {
   // Bearer tokens for the API (off by default); SetRoute and DeleteRoute
   // need an admin token.
   BearerAuth auth;
+  // Log each Generate and Chat prompt (--log_prompts); otherwise no prompt
+  // text or token reaches the logs.
+  bool log_prompts = false;
 };
 
 class GatewayServiceImpl final
@@ -66,6 +69,10 @@ class GatewayServiceImpl final
       grpc::CallbackServerContext* ctx,
       const fm::v1::DeleteRouteRequest* request,
       fm::v1::DeleteRouteResponse* response) override;
+
+  // For metrics (read at scrape time).
+  int32_t active_generations() const { return active_.load(); }
+  const ResponseCache& cache() const { return cache_; }
 
  private:
   class GenerateReactor;

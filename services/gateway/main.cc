@@ -12,6 +12,7 @@
 #include "common/server_flags.h"
 #include "common/server_runner.h"
 #include "services/gateway/backends.h"
+#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/gateway_service.h"
 #include "services/gateway/openai/openai_server.h"
 #include "services/gateway/route_table.h"
@@ -76,6 +77,9 @@ ABSL_FLAG(int64_t, http_max_body_bytes, 8 << 20,
 ABSL_FLAG(int, http_threads, 0,
           "HTTP connections served at once, [1, 4096]; 0: --max_concurrent "
           "+ 8.");
+ABSL_FLAG(bool, log_prompts, false,
+          "Log the prompt of every Generate and Chat call (with its request "
+          "id). Off: no prompt text or token is logged.");
 ABSL_FLAG(std::string, served_model_name, "",
           "The model id of the HTTP API; empty: the model file's name "
           "without directory and extension.");
@@ -152,6 +156,7 @@ int main(int argc, char** argv) {
   fm::gateway::GatewayOptions options;
   options.max_concurrent = absl::GetFlag(FLAGS_max_concurrent);
   options.cache_entries = absl::GetFlag(FLAGS_cache_entries);
+  options.log_prompts = absl::GetFlag(FLAGS_log_prompts);
   options.limits.max_prompt_tokens = absl::GetFlag(FLAGS_max_prompt_tokens);
   options.limits.max_tokens_limit = absl::GetFlag(FLAGS_max_tokens_limit);
   options.limits.default_max_tokens = absl::GetFlag(FLAGS_default_max_tokens);
@@ -169,9 +174,12 @@ int main(int argc, char** argv) {
                << (options.auth.enabled() ? "bearer tokens" : "off");
   fm::gateway::GatewayServiceImpl service(backends->get(), options);
 
-  auto runner = fm::ServerRunner::Start(
-      fm::ServerOptionsFromFlags("0.0.0.0:50050"), {&service},
-      {fm::v1::GatewayService::service_full_name()});
+  fm::ServerOptions server_options =
+      fm::ServerOptionsFromFlags("0.0.0.0:50050");
+  server_options.metrics = {fm::gateway::GatewayServiceMetrics(service)};
+  auto runner =
+      fm::ServerRunner::Start(server_options, {&service},
+                              {fm::v1::GatewayService::service_full_name()});
   if (!runner.ok()) {
     FM_LOG(ERROR) << runner.status();
     return 1;

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "services/gateway/downstream_context.h"
+#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/session_recovery.h"
 
 namespace fm::gateway {
@@ -54,6 +55,7 @@ absl::StatusOr<fm::v1::SessionResponse> ModelSession::Call(
   while (!response.ok() && SessionLost(server_ctx_, response.status()) &&
          resumes_ < limits_.max_resumes) {
     ++resumes_;
+    GatewayMetrics::Get().model_resumes->Increment();
     FM_LOG(WARNING) << "model session lost (" << response.status()
                     << "); rebuilding it, attempt " << resumes_ << " of "
                     << limits_.max_resumes;

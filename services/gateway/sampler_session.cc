@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/status_macros.h"
 #include "services/gateway/downstream_context.h"
+#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/session_recovery.h"
 
 namespace fm::gateway {
@@ -51,6 +52,7 @@ absl::StatusOr<fm::v1::SamplerSessionResponse> SamplerSession::Step(
   while (!response.ok() && SessionLost(server_ctx_, response.status()) &&
          resumes_ < limits_.max_resumes && resumable_) {
     ++resumes_;
+    GatewayMetrics::Get().sampler_resumes->Increment();
     FM_LOG(WARNING) << "sampler session lost (" << response.status()
                     << "); continuing in a new one, attempt " << resumes_
                     << " of " << limits_.max_resumes;

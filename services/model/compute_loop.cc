@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/logits_codec.h"
 #include "common/status_util.h"
+#include "services/model/model_metrics.h"
 
 namespace fm::model {
 namespace {
@@ -253,6 +254,23 @@ void SetError(fm::v1::SessionResponse* response, const absl::Status& s) {
 
 }  // namespace
 
+namespace {
+
+// One batched forward pass in the metrics: its time, sequences and tokens.
+void ObserveForward(const std::vector<ForwardItem>& items,
+                    std::chrono::steady_clock::duration elapsed) {
+  const ModelMetrics& metrics = ModelMetrics::Get();
+  size_t tokens = 0;
+  for (const ForwardItem& item : items) tokens += item.tokens.size();
+  metrics.forward_seconds->Observe(
+      std::chrono::duration<double>(elapsed).count());
+  metrics.batch_sequences->Observe(static_cast<double>(items.size()));
+  metrics.batch_tokens->Observe(static_cast<double>(tokens));
+  metrics.processed_tokens->Increment(static_cast<double>(tokens));
+}
+
+}  // namespace
+
 void ComputeLoop::RunBatch(std::vector<SessionWork>& batch) {
   const auto start = std::chrono::steady_clock::now();
   const ModelInfo& info = model_->info();
@@ -337,7 +355,9 @@ void ComputeLoop::RunBatch(std::vector<SessionWork>& batch) {
     }
     if (items.empty()) break;
     batch_sequences += static_cast<int32_t>(items.size());
+    const auto forward_start = std::chrono::steady_clock::now();
     absl::Status s = model_->Forward(items);
+    ObserveForward(items, std::chrono::steady_clock::now() - forward_start);
     for (size_t k = 0; k < items.size(); ++k) {
       Cursor* c = item_ops[k].first;
       if (c->failed) continue;

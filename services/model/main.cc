@@ -12,6 +12,7 @@
 #include "services/model/cpu_features.h"
 #include "services/model/llama_model.h"
 #include "services/model/load_progress.h"
+#include "services/model/model_metrics.h"
 #include "services/model/model_service.h"
 
 ABSL_FLAG(std::string, model, "",
@@ -118,5 +119,6 @@ int main(int argc, char** argv) {
   fm::model::ModelServiceImpl service(model->get(), options);
 
   return fm::ServeUntilSignal("0.0.0.0:50052", &service,
-                              fm::v1::ModelService::service_full_name());
+                              fm::v1::ModelService::service_full_name(),
+                              {fm::model::ModelServiceMetrics(service)});
 }

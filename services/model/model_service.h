@@ -45,6 +45,13 @@ class ModelServiceImpl final : public fm::v1::ModelService::CallbackService {
                                  const fm::v1::ModelInfoRequest* request,
                                  fm::v1::ModelInfo* response) override;
 
+  // For metrics (read at scrape time).
+  int32_t active_sessions() const { return active_sessions_.load(); }
+  int32_t active_sequences() const { return active_sequences_.load(); }
+  int64_t kv_cache_bytes() const { return kv_bytes_allocated_.load(); }
+  int64_t sessions_opened() const { return sessions_opened_.load(); }
+  int64_t sessions_closed() const { return sessions_closed_.load(); }
+
  private:
   class SessionReactor;
 

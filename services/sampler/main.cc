@@ -6,6 +6,7 @@
 #include "common/server_flags.h"
 #include "common/server_runner.h"
 #include "services/sampler/profile_store.h"
+#include "services/sampler/sampler_metrics.h"
 #include "services/sampler/sampler_service.h"
 #include "services/sampler/vocabulary_source.h"
 
@@ -86,5 +87,6 @@ int main(int argc, char** argv) {
   fm::sampler::SamplerServiceImpl service(
       store->get(), limits, absl::GetFlag(FLAGS_threads), vocabularies.get());
   return fm::ServeUntilSignal("0.0.0.0:50053", &service,
-                              fm::v1::SamplerService::service_full_name());
+                              fm::v1::SamplerService::service_full_name(),
+                              {fm::sampler::SamplerServiceMetrics(service)});
 }

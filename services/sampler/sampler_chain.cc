@@ -165,10 +165,10 @@ absl::StatusOr<SampleResult> SamplerChain::Sample(
   bool is_dense = true;
   bool selected_dense = false;
   using Clock = std::chrono::steady_clock;
+  const bool timed = options.trace || options.stage_timer != nullptr;
   for (size_t i = 0; i < stages_.size(); ++i) {
     SamplerStage& stage = *stages_[i];
-    const Clock::time_point start =
-        options.trace ? Clock::now() : Clock::time_point();
+    const Clock::time_point start = timed ? Clock::now() : Clock::time_point();
     if (is_dense) {
       const DenseApply outcome = stage.ApplyDense(dense, candidates_, ctx);
       if (outcome == DenseApply::kUnsupported) {
@@ -187,10 +187,14 @@ absl::StatusOr<SampleResult> SamplerChain::Sample(
     } else {
       stage.Apply(candidates_, ctx);
     }
+    const double micros =
+        timed ? std::chrono::duration<double, std::micro>(Clock::now() - start)
+                    .count()
+              : 0.0;
+    if (options.stage_timer != nullptr) {
+      options.stage_timer->Record(i, stage.Name(), micros * 1e-6);
+    }
     if (options.trace) {
-      const double micros =
-          std::chrono::duration<double, std::micro>(Clock::now() - start)
-              .count();
       if (is_dense) {
         RecordDenseTrace(stage.Name(), dense, options.trace_top, micros,
                          result);

@@ -25,6 +25,16 @@ enum class LogprobMode {
   kProcessed,  // log-softmax over the candidates left after the chain.
 };
 
+// Receives the wall time of every stage of every step (metrics). Called on
+// the sampling thread; must not block.
+class StageTimer {
+ public:
+  virtual ~StageTimer() = default;
+  // `index` is the stage's position in the chain, `stage` its name.
+  virtual void Record(size_t index, absl::string_view stage,
+                      double seconds) = 0;
+};
+
 struct SampleOptions {
   // Alternatives to return (highest first); clamped to the candidate count.
   int32_t top_n = 0;
@@ -39,6 +49,8 @@ struct SampleOptions {
   bool accept = true;
   // Report what the first stage allows next (SamplerStage::AllowedNext).
   bool report_next_allowed = false;
+  // When set, told every stage's time (not owned).
+  StageTimer* stage_timer = nullptr;
 };
 
 struct TokenLogprob {

@@ -18,6 +18,7 @@
 #include "common/unary_call.h"
 #include "services/sampler/chain_json.h"
 #include "services/sampler/constraint_stage.h"
+#include "services/sampler/sampler_metrics.h"
 #include "services/sampler/stage_registry.h"
 
 namespace fm::sampler {
@@ -334,6 +335,7 @@ absl::Status SamplerServiceImpl::DoSample(
                           /*vocab_size=*/0);
   if (!bound.ok()) return bound.status();
   std::vector<float> logits;
+  StageSeconds stage_seconds;
   for (int i = 0; i < request.inputs_size(); ++i) {
     const fm::v1::SampleInput& input = request.inputs(i);
     const std::string where = absl::StrCat("inputs[", i, "]");
@@ -362,8 +364,9 @@ absl::Status SamplerServiceImpl::DoSample(
     SequenceState state = NewSequenceState(*bound, history.subspan(0, n_prompt),
                                            history.subspan(n_prompt));
     state.step = input.step();
-    s = SampleStep(state, logits, seed, input.sequence_index(),
-                   ToCoreOptions(request.options(), vocab),
+    SampleOptions options = ToCoreOptions(request.options(), vocab);
+    options.stage_timer = &stage_seconds;
+    s = SampleStep(state, logits, seed, input.sequence_index(), options,
                    response->add_tokens());
     if (!s.ok()) return Annotate(s, where);
   }
@@ -500,6 +503,7 @@ class SamplerServiceImpl::SessionReactor final
     }
     seed_ = start.has_seed() ? start.seed() : FreshSeed();
     options_ = ToCoreOptions(start.options(), start.vocab_size());
+    options_.stage_timer = &stage_seconds_;
     vocab_size_ = start.vocab_size();
     prompt_.assign(start.prompt_ids().begin(), start.prompt_ids().end());
     started_ = true;
@@ -598,6 +602,7 @@ class SamplerServiceImpl::SessionReactor final
   bool constrained_ = false;
   uint64_t seed_ = 0;
   SampleOptions options_;
+  StageSeconds stage_seconds_;  // options_.stage_timer
   int32_t vocab_size_ = 0;
   std::vector<int32_t> prompt_;
   std::map<int32_t, SequenceState> sequences_;

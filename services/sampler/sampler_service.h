@@ -3,6 +3,7 @@
 #ifndef FM_SERVICES_SAMPLER_SAMPLER_SERVICE_H_
 #define FM_SERVICES_SAMPLER_SAMPLER_SERVICE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -77,6 +78,26 @@ class SamplerServiceImpl final
       grpc::CallbackServerContext* ctx,
       const fm::v1::CheckConstraintRequest* request,
       fm::v1::ConstraintCheck* response) override;
+
+  // For metrics (read at scrape time).
+  int64_t active_sessions() const {
+    // Closed first, as in Info: never a negative count.
+    const int64_t closed = sessions_closed_.load(std::memory_order_relaxed);
+    return std::max<int64_t>(
+        sessions_opened_.load(std::memory_order_relaxed) - closed, 0);
+  }
+  int64_t sessions_opened() const {
+    return sessions_opened_.load(std::memory_order_relaxed);
+  }
+  int64_t sample_calls() const {
+    return sample_calls_.load(std::memory_order_relaxed);
+  }
+  int64_t tokens_sampled() const {
+    return tokens_sampled_.load(std::memory_order_relaxed);
+  }
+  int64_t profile_count() const {
+    return static_cast<int64_t>(profiles_->size());
+  }
 
  private:
   class SessionReactor;

@@ -41,6 +41,33 @@ std::string Tail(const std::string& text, size_t n = 4000) {
 
 // Short and sampled without a seed: never served from the response cache,
 // so every call reaches a model and a sampler replica.
+// An instant PromQL query through Prometheus' HTTP API: instance -> value
+// (empty on any failure).
+std::map<std::string, double> PromQuery(int port, const std::string& promql) {
+  const CommandResult r =
+      RunCommand({"/usr/bin/env", "curl", "-sS", "--max-time", "5", "-G",
+                  "http://127.0.0.1:" + std::to_string(port) + "/api/v1/query",
+                  "--data-urlencode", "query=" + promql});
+  std::map<std::string, double> out;
+  if (r.exit_code != 0) return out;
+  const nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+  if (j.is_discarded() || j.value("status", "") != "success") return out;
+  for (const nlohmann::json& sample : j["data"]["result"]) {
+    out[sample["metric"].value("instance", std::string())] =
+        std::stod(sample["value"][1].get<std::string>());
+  }
+  return out;
+}
+
+// `n` entries, each > 0.
+bool AllPositive(const std::map<std::string, double>& values, size_t n) {
+  if (values.size() != n) return false;
+  for (const auto& [key, value] : values) {
+    if (!(value > 0)) return false;
+  }
+  return true;
+}
+
 fm::v1::GenerateRequest Sampled(int max_tokens) {
   fm::v1::GenerateRequest r;
   r.set_text("Once upon a time");
@@ -69,10 +96,11 @@ std::map<std::string, int64_t> SessionsOpened(ComposeProject& project,
   return opened;
 }
 
-std::string Describe(const std::map<std::string, int64_t>& counters) {
+template <typename Value>
+std::string Describe(const std::map<std::string, Value>& counters) {
   std::string out;
   for (const auto& [id, n] : counters) {
-    out += id.substr(0, 12) + "=" + std::to_string(n) + " ";
+    out += id.substr(0, 21) + "=" + std::to_string(n) + " ";
   }
   return out;
 }
@@ -159,9 +187,9 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
                 std::atof(size.c_str()) / 1e6);
   }
 
-  // Start: four healthy services, the gateway last.
-  CommandResult up =
-      project.Compose("up -d tokenizer model sampler gateway", 5 * kMinute);
+  // Start: four healthy services, the gateway last, and Prometheus.
+  CommandResult up = project.Compose(
+      "up -d tokenizer model sampler gateway prometheus", 5 * kMinute);
   INFO("docker-compose up: " << Tail(up.out + up.err));
   REQUIRE(up.exit_code == 0);
   REQUIRE(project.WaitHealthy("gateway", 1, 2 * kMinute));
@@ -176,11 +204,14 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
           ComposeProject::Docker("port " + id).out));
       if (std::string(stage) == "gateway") {
         const std::vector<std::string> lines = absl::StrSplit(ports, '\n');
-        CHECK(std::set<std::string>(lines.begin(), lines.end()) ==
-              std::set<std::string>{"50050/tcp -> 127.0.0.1:" +
-                                        std::to_string(project.gateway_port()),
-                                    "8080/tcp -> 127.0.0.1:" +
-                                        std::to_string(project.http_port())});
+        CHECK(
+            std::set<std::string>(lines.begin(), lines.end()) ==
+            std::set<std::string>{
+                "50050/tcp -> 127.0.0.1:" +
+                    std::to_string(project.gateway_port()),
+                "8080/tcp -> 127.0.0.1:" + std::to_string(project.http_port()),
+                "9050/tcp -> 127.0.0.1:" +
+                    std::to_string(project.metrics_port())});
       } else {
         CHECK(ports.empty());
       }
@@ -250,6 +281,24 @@ TEST_CASE("docker-compose: build, start, scale, swap the sampler, lose a "
   INFO("sampler sessions: " << Describe(samplers_before) << "-> "
                             << Describe(samplers_now));
   CHECK(spread);
+  // What an operator sees: Prometheus, finding replicas by DNS, shows both
+  // model replicas doing work, and the gateway's own series.
+  std::map<std::string, double> per_replica;
+  for (int i = 0; i < 60 && !AllPositive(per_replica, 2); ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    per_replica = PromQuery(project.prometheus_port(),
+                            "sum by (instance) (grpc_server_handled_total{"
+                            "job=\"model\",grpc_method=\"Session\"})");
+  }
+  INFO("model Session calls by replica: " << Describe(per_replica));
+  CHECK(AllPositive(per_replica, 2));
+  const CommandResult gateway_metrics =
+      RunCommand({"/usr/bin/env", "curl", "-sS", "--max-time", "10",
+                  "http://127.0.0.1:" + std::to_string(project.metrics_port()) +
+                      "/metrics"});
+  CHECK(gateway_metrics.exit_code == 0);
+  CHECK_THAT(gateway_metrics.out,
+             Catch::Contains("# TYPE fm_generated_tokens_total counter"));
   CHECK(project.Containers("gateway") == std::vector<std::string>{gateway_id});
   CHECK(Inspect(gateway_id, "{{.State.StartedAt}}") == gateway_started);
   CHECK(Inspect(gateway_id, "{{.RestartCount}}") == "0");

@@ -78,7 +78,9 @@ ComposeProject::ComposeProject(std::string name, std::string image_tag)
     : name_(std::move(name)),
       image_tag_(std::move(image_tag)),
       gateway_port_(FreeLoopbackPort()),
-      http_port_(FreeLoopbackPort()) {}
+      http_port_(FreeLoopbackPort()),
+      metrics_port_(FreeLoopbackPort()),
+      prometheus_port_(FreeLoopbackPort()) {}
 
 ComposeProject::~ComposeProject() {
   if (!down_) Down();
@@ -90,6 +92,8 @@ CommandResult ComposeProject::Compose(const std::string& args,
       "cd " + ShellQuote(SourceDir()) +
       " && FM_GATEWAY_PORT=" + std::to_string(gateway_port_) +
       " FM_HTTP_PORT=" + std::to_string(http_port_) +
+      " FM_METRICS_PORT=" + std::to_string(metrics_port_) +
+      " FM_PROMETHEUS_PORT=" + std::to_string(prometheus_port_) +
       " FM_IMAGE_TAG=" + ShellQuote(image_tag_) +
       " docker-compose --ansi never -p " + ShellQuote(name_) +
       " -f docker-compose.yml -f tests/deploy/docker-compose.test.yml " + args;

@@ -37,7 +37,8 @@ class ComposeProject {
   ComposeProject& operator=(const ComposeProject&) = delete;
 
   // docker-compose ARGS in the repository root, with the project's
-  // environment (FM_GATEWAY_PORT, FM_HTTP_PORT, FM_IMAGE_TAG).
+  // environment (FM_GATEWAY_PORT, FM_HTTP_PORT, FM_METRICS_PORT,
+  // FM_PROMETHEUS_PORT, FM_IMAGE_TAG).
   CommandResult Compose(const std::string& args, int timeout_ms);
   // Any shell command (docker ...), bounded.
   static CommandResult Docker(const std::string& args, int timeout_ms = 30000);
@@ -66,12 +67,17 @@ class ComposeProject {
   }
   // The gateway's OpenAI-compatible HTTP API, published on loopback.
   int http_port() const { return http_port_; }
+  // The gateway's metrics, and Prometheus, published on loopback.
+  int metrics_port() const { return metrics_port_; }
+  int prometheus_port() const { return prometheus_port_; }
 
  private:
   std::string name_;
   std::string image_tag_;
   int gateway_port_;
   int http_port_;
+  int metrics_port_;
+  int prometheus_port_;
   bool down_ = false;
 };
 

@@ -4,6 +4,9 @@
 // probes, security settings, resources, and that every image is a target
 // of deploy/Dockerfile and every flag one its binary accepts. No cluster is
 // needed.
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -13,8 +16,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "services/sampler/profile_store.h"
 #include "tests/support/subprocess.h"
@@ -160,12 +161,14 @@ void CheckContainer(const YAML::Node& c, bool ours,
   const ImageTarget& t = targets.at(target);
   CHECK(t.user == "10001:10001");
   // The target's EXPOSEd ports in order: gRPC first, named grpc, which
-  // every probe checks; the gateway's second is its HTTP API, named http.
-  REQUIRE(!t.ports.empty());
+  // every probe checks; metrics last, named metrics, the port the scrape
+  // annotations name; the gateway's HTTP API, named http, between them.
+  REQUIRE(t.ports.size() >= 2);
   REQUIRE(c["ports"].size() == t.ports.size());
   for (size_t i = 0; i < t.ports.size(); ++i) {
-    CHECK(c["ports"][i]["name"].as<std::string>() ==
-          (i == 0 ? "grpc" : "http"));
+    const char* expected =
+        i == 0 ? "grpc" : (i + 1 == t.ports.size() ? "metrics" : "http");
+    CHECK(c["ports"][i]["name"].as<std::string>() == expected);
     CHECK(c["ports"][i]["containerPort"].as<int>() == t.ports[i]);
   }
   const int port = c["ports"][0]["containerPort"].as<int>();
@@ -240,6 +243,20 @@ TEST_CASE("kubernetes: the kustomization renders and every object fits",
     const YAML::Node containers = pod["spec"]["containers"];
     REQUIRE(containers.size() == 1);
     CheckContainer(containers[0], true, targets);
+    // Prometheus' Kubernetes discovery scrapes the container's metrics
+    // port, which the image's --metrics_listen serves.
+    const YAML::Node annotations = pod["metadata"]["annotations"];
+    REQUIRE(annotations.IsMap());
+    CHECK(annotations["prometheus.io/scrape"].as<std::string>() == "true");
+    CHECK(annotations["prometheus.io/path"].as<std::string>() == "/metrics");
+    const YAML::Node ports = containers[0]["ports"];
+    CHECK(annotations["prometheus.io/port"].as<std::string>() ==
+          std::to_string(ports[ports.size() - 1]["containerPort"].as<int>()));
+    const ImageTarget& image = targets.at(target);
+    CHECK(std::find(image.entrypoint.begin(), image.entrypoint.end(),
+                    "--metrics_listen=0.0.0.0:" +
+                        annotations["prometheus.io/port"].as<std::string>()) !=
+          image.entrypoint.end());
     CHECK(containers[0]["image"].as<std::string>().rfind("fmserve/" + target, 0) == 0);
     if (pod["spec"]["initContainers"]) {
       for (const auto& init : pod["spec"]["initContainers"]) {

@@ -1,0 +1,27 @@
+// RequestLogFactory: a gRPC server interceptor that gives every call a
+// request id (the client's x-request-id when valid, else a new one; seen by
+// the handler in its client metadata, so it travels downstream), returns it
+// in the response headers, appends it to every error message the call
+// ends with, and writes one access log line per call: method, code,
+// duration and, when the handler reported them, the tokens generated.
+#ifndef FM_COMMON_REQUEST_LOG_H_
+#define FM_COMMON_REQUEST_LOG_H_
+
+#include <grpcpp/support/server_interceptor.h>
+
+namespace fm {
+
+// Trailing metadata a handler may set to the number of tokens it
+// generated; the access log line reports it as tokens=N.
+inline constexpr char kTokensTrailer[] = "fm-generated-tokens";
+
+class RequestLogFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+};
+
+}  // namespace fm
+
+#endif  // FM_COMMON_REQUEST_LOG_H_
