@@ -28,13 +28,6 @@ bool IsValidRequestId(absl::string_view id) {
   return true;
 }
 
-std::string RequestIdOf(const grpc::ServerContextBase& ctx) {
-  const auto& metadata = ctx.client_metadata();
-  const auto it = metadata.find(kRequestIdKey);
-  if (it == metadata.end()) return "";
-  return std::string(it->second.data(), it->second.size());
-}
-
 ScopedRequestId::ScopedRequestId(std::string id)
     : previous_(std::exchange(ThreadRequestId(), std::move(id))) {}
 

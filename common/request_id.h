@@ -2,11 +2,10 @@
 // x-request-id metadata or made at the first service that sees the call,
 // sent downstream with every call made on its behalf, returned to the
 // client in the response headers, and shown in every log line and error
-// message of every service that handled it.
+// message of every service that handled it. No gRPC here (the log uses
+// it); the call's id is RequestIdOf in request_log.h.
 #ifndef FM_COMMON_REQUEST_ID_H_
 #define FM_COMMON_REQUEST_ID_H_
-
-#include <grpcpp/grpcpp.h>
 
 #include <string>
 
@@ -25,10 +24,6 @@ std::string NewRequestId();
 
 // 1..kMaxRequestIdBytes bytes of printable ASCII without spaces or quotes.
 bool IsValidRequestId(absl::string_view id);
-
-// The call's request id (see RequestLogFactory, which makes sure every
-// call has one), or "" when it has none.
-std::string RequestIdOf(const grpc::ServerContextBase& ctx);
 
 // Sets the request id of the log lines this thread writes while in scope
 // (a worker running one request); restores the previous one at the end.

@@ -105,6 +105,13 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
 
 }  // namespace
 
+std::string RequestIdOf(const grpc::ServerContextBase& ctx) {
+  const auto& metadata = ctx.client_metadata();
+  const auto it = metadata.find(kRequestIdKey);
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
 grpc::experimental::Interceptor* RequestLogFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
   return new RequestLogInterceptor(info->method());

@@ -7,13 +7,20 @@
 #ifndef FM_COMMON_REQUEST_LOG_H_
 #define FM_COMMON_REQUEST_LOG_H_
 
+#include <grpcpp/grpcpp.h>
 #include <grpcpp/support/server_interceptor.h>
+
+#include <string>
 
 namespace fm {
 
 // Trailing metadata a handler may set to the number of tokens it
 // generated; the access log line reports it as tokens=N.
 inline constexpr char kTokensTrailer[] = "fm-generated-tokens";
+
+// The call's request id (RequestLogFactory makes sure every call has
+// one), or "" when it has none.
+std::string RequestIdOf(const grpc::ServerContextBase& ctx);
 
 class RequestLogFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {

@@ -27,13 +27,14 @@ cflags=$(pkg-config --cflags absl_strings libpcre2-8 libutf8proc openblas)
 # template interpreter and the model core (loaders, kernels, forward pass);
 # no SentencePiece and no gRPC. Compiled once.
 core=(common/gguf/gguf_file.cc common/json_nesting.cc common/utf8.cc common/text/*.cc
-      common/jinja/*.cc common/half.cc common/log.cc common/mapped_file.cc
+      common/jinja/*.cc common/half.cc common/log.cc common/request_id.cc
+      common/mapped_file.cc
       common/constraint/*.cc)
 # The model core is every services/model source but the gRPC service's
 # (its CMake target fm_model_core), so a new kernel file is never missed.
 for f in services/model/*.cc; do
   case "$(basename "$f" .cc)" in
-    main | model_service | compute_loop) ;;
+    main | model_service | model_metrics | compute_loop) ;;
     *) core+=("$f") ;;
   esac
 done

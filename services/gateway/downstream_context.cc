@@ -5,6 +5,7 @@
 
 #include "common/channel_factory.h"
 #include "common/request_id.h"
+#include "common/request_log.h"
 
 namespace fm::gateway {
 
