@@ -30,6 +30,11 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
         start_(std::chrono::steady_clock::now()) {}
 
   ~RequestLogInterceptor() override {
+    const LogSeverity severity = IsHealthCheck(method_.c_str())
+                                     ? LogSeverity::kDebug
+                                     : LogSeverity::kInfo;
+    // Filtered out: build nothing (health checks run every second).
+    if (severity < MinLogSeverity()) return;
     const std::chrono::duration<double, std::milli> elapsed =
         std::chrono::steady_clock::now() - start_;
     LogFields fields = {
@@ -38,10 +43,6 @@ class RequestLogInterceptor final : public grpc::experimental::Interceptor {
          absl::StatusCodeToString(static_cast<absl::StatusCode>(code_))},
         {"duration_ms", absl::StrFormat("%.3f", elapsed.count())}};
     if (!tokens_.empty()) fields.emplace_back("tokens", tokens_);
-    const LogSeverity severity = IsHealthCheck(method_.c_str())
-                                     ? LogSeverity::kDebug
-                                     : LogSeverity::kInfo;
-    if (severity < MinLogSeverity()) return;
     LogEvent(severity, __FILE__, __LINE__, "rpc", fields, request_id_);
   }
 
